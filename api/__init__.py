@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI application, routes per domain, server-rendered pages, static assets."""

@@ -1,0 +1,75 @@
+"""Request plumbing: one database session per request, the authenticated principal, scopes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import OAuth2PasswordBearer, SecurityScopes
+from sqlalchemy.orm import Session
+
+from core.auth.scopes import SCOPE_DESCRIPTIONS
+from core.auth.service import actor_from_token
+from core.context import Actor
+from core.db import stamp_transaction
+from core.errors import NotAuthenticatedError, PermissionDeniedError
+
+TOKEN_COOKIE = "kw_token"  # noqa: S105 - a cookie name
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", scopes=SCOPE_DESCRIPTIONS, auto_error=False
+)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed once after the route returns, rolled back on
+    any error. Tests replace the session factory on ``app.state``."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+def _token_from(request: Request, bearer: str | None) -> str | None:
+    if bearer:
+        return bearer
+    # Server-rendered pages authenticate with an HttpOnly, SameSite=Strict cookie.
+    return request.cookies.get(TOKEN_COOKIE)
+
+
+def get_actor(
+    security_scopes: SecurityScopes,
+    request: Request,
+    session: DbSession,
+    bearer: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Actor:
+    token = _token_from(request, bearer)
+    if not token:
+        raise NotAuthenticatedError("a bearer token is required")
+    actor = actor_from_token(session, token)
+    missing = [s for s in security_scopes.scopes if not actor.has_scope(s)]
+    if missing:
+        raise PermissionDeniedError(f"this action needs the scope(s): {', '.join(missing)}")
+    request.state.actor = actor
+    # The token lookup opened the request's transaction as "anonymous": stamp the actor on
+    # it so the audit trigger records who made every change in this request.
+    stamp_transaction(session, actor, getattr(request.state, "request_id", None))
+    return actor
+
+
+def require(*scopes: str) -> object:
+    """Dependency requiring a token holding every one of ``scopes``."""
+    return Security(get_actor, scopes=list(scopes))
+
+
+def CurrentActor(*scopes: str) -> type[Actor]:
+    return Annotated[Actor, Security(get_actor, scopes=list(scopes))]  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Server-rendered pages for each user group."""

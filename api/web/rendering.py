@@ -1,0 +1,57 @@
+"""Templates and the signed-in check shared by every page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from api.deps import TOKEN_COOKIE
+from api.web.navigation import nav_for
+from core.auth.service import actor_from_token
+from core.context import Actor
+from core.db import stamp_transaction
+from core.errors import NotAuthenticatedError
+from core.settings import get_settings
+
+templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+
+
+class LoginRequiredError(Exception):
+    """Raised by pages when nobody is signed in; answered with a redirect to /login."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def page_actor(request: Request, session: Session, scope: str | None = None) -> Actor:
+    token = request.cookies.get(TOKEN_COOKIE)
+    if not token:
+        raise LoginRequiredError(request.url.path)
+    try:
+        actor = actor_from_token(session, token)
+    except NotAuthenticatedError as exc:
+        raise LoginRequiredError(request.url.path) from exc
+    if scope and not actor.has_scope(scope):
+        from core.errors import PermissionDeniedError
+
+        raise PermissionDeniedError(f"this page needs the scope {scope}")
+    stamp_transaction(session, actor, getattr(request.state, "request_id", None))
+    return actor
+
+
+def render(request: Request, template: str, actor: Actor | None, **context: Any) -> Any:
+    settings = get_settings()
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "actor": actor,
+            "nav": nav_for(actor) if actor else [],
+            "currency": settings.currency,
+            **context,
+        },
+    )

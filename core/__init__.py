@@ -1,0 +1,1 @@
+"""Kilowatch core: settings, database, base models, errors, auth, audit, outbox, Celery."""

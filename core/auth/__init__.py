@@ -1,0 +1,1 @@
+"""Users, roles, scopes, agencies (territories), passwords and tokens."""

@@ -1,0 +1,143 @@
+"""User administration and sign-in. Functions flush, never commit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from core.auth.errors import (
+    AgencyNotFoundError,
+    CredentialsInvalidError,
+    LoginRateLimitedError,
+    RoleUnknownError,
+    UserExistsError,
+    UserInactiveError,
+)
+from core.auth.models import Agency, LoginAttempt, User
+from core.auth.passwords import hash_password, needs_rehash, verify_password
+from core.auth.scopes import Role, scopes_for
+from core.auth.tokens import decode_token, issue_token
+from core.context import Actor
+from core.errors import FieldError
+from core.settings import get_settings
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        scopes=scopes_for(user.roles),
+        agency_id=user.agency_id,
+    )
+
+
+def get_or_create_agency(session: Session, *, code: str, name: str | None = None) -> Agency:
+    agency = session.scalar(select(Agency).where(Agency.code == code))
+    if agency is None:
+        agency = Agency(code=code, name=name or code)
+        session.add(agency)
+        session.flush()
+    return agency
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    roles: list[str],
+    agency_code: str | None = None,
+    full_name: str = "",
+) -> User:
+    unknown = [r for r in roles if r not in Role.__members__.values()]
+    if unknown or not roles:
+        raise RoleUnknownError(
+            f"unknown role(s) {', '.join(unknown) or '(none given)'}; "
+            f"known: {', '.join(r.value for r in Role)}",
+            errors=[FieldError("role", "unknown role", "role_unknown")],
+        )
+    if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
+        raise UserExistsError(f"user {username!r} already exists")
+    agency_id = None
+    if agency_code:
+        agency = session.scalar(select(Agency).where(Agency.code == agency_code))
+        if agency is None:
+            raise AgencyNotFoundError(f"agency {agency_code!r} does not exist")
+        agency_id = agency.id
+    user = User(
+        username=username,
+        full_name=full_name,
+        password_hash=hash_password(password),
+        roles=list(dict.fromkeys(roles)),
+        agency_id=agency_id,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _recent_failures(session: Session, *, username: str, client_address: str) -> int:
+    settings = get_settings()
+    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.at >= since,
+                LoginAttempt.succeeded.is_(False),
+                or_(
+                    func.lower(LoginAttempt.username) == username.lower(),
+                    LoginAttempt.client_address == client_address,
+                ),
+            )
+        )
+        or 0
+    )
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, client_address: str
+) -> tuple[User, str, int]:
+    """Check a password and issue a token. Records every attempt; refuses when the
+    username or the client address has failed too often recently.
+
+    The caller must commit even when this raises ``CredentialsInvalidError``, so that the
+    failed attempt is counted.
+    """
+    settings = get_settings()
+    if _recent_failures(session, username=username, client_address=client_address) >= (
+        settings.login_max_failures
+    ):
+        raise LoginRateLimitedError(
+            "too many failed sign-in attempts; try again later",
+            extra={"retry_after": settings.login_window_seconds},
+        )
+    user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+    ok = verify_password(user.password_hash if user else None, password)
+    session.add(LoginAttempt(username=username, client_address=client_address, succeeded=ok))
+    if not ok or user is None:
+        raise CredentialsInvalidError("username or password is wrong")
+    if not user.is_active:
+        raise UserInactiveError("this account is disabled")
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(UTC)
+    token, expires_in = issue_token(
+        user_id=user.id, username=user.username, scopes=scopes_for(user.roles),
+        agency_id=user.agency_id,
+    )  # fmt: skip
+    session.flush()
+    return user, token, expires_in
+
+
+def actor_from_token(session: Session, token: str) -> Actor:
+    """The current principal behind a token: the user must still exist and be active, and
+    their scopes are those of their roles now (a demoted user loses scopes at once)."""
+    claims = decode_token(token)
+    user = session.get(User, int(claims["sub"]))
+    if user is None or not user.is_active:
+        raise UserInactiveError("this account no longer exists or is disabled")
+    return actor_for(user)

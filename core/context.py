@@ -1,0 +1,62 @@
+"""Who is acting and in which request: carried in context variables.
+
+The database session copies them into transaction-local settings so the audit trigger
+can record actor, request id and reason for every change, whatever code made it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated principal (a user, or a system job) on whose behalf work is done."""
+
+    user_id: int | None
+    username: str
+    scopes: frozenset[str] = frozenset()
+    agency_id: int | None = None
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    @property
+    def sees_all_territories(self) -> bool:
+        # Staff without an agency (head office) see every territory.
+        return self.agency_id is None
+
+
+SYSTEM = Actor(user_id=None, username="system", scopes=frozenset({"*"}))
+
+_actor: ContextVar[Actor | None] = ContextVar("kilowatch_actor", default=None)
+_request_id: ContextVar[str | None] = ContextVar("kilowatch_request_id", default=None)
+_reason: ContextVar[str | None] = ContextVar("kilowatch_reason", default=None)
+
+
+def current_actor() -> Actor | None:
+    return _actor.get()
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def current_reason() -> str | None:
+    return _reason.get()
+
+
+@contextmanager
+def acting_as(
+    actor: Actor | None, request_id: str | None = None, reason: str | None = None
+) -> Iterator[None]:
+    tokens = (_actor.set(actor), _request_id.set(request_id), _reason.set(reason))
+    try:
+        yield
+    finally:
+        _actor.reset(tokens[0])
+        _request_id.reset(tokens[1])
+        _reason.reset(tokens[2])

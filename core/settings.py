@@ -1,0 +1,69 @@
+"""Settings from ``KILOWATCH_*`` environment variables (and an optional ``.env`` file).
+
+Secrets are never in the repository: with no ``KILOWATCH_SECRET_KEY`` a random key is
+generated once into the project-local data folder (mode 0600) and reused.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def project_root() -> Path:
+    """The checkout holding ``pyproject.toml`` (editable installs), else the working folder."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+class Settings(BaseSettings):
+    """Deployment settings; every field maps to ``KILOWATCH_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="KILOWATCH_", env_file=".env", extra="ignore")
+
+    database_url: str | None = None
+    broker_url: str | None = None
+    data_dir: Path = Field(default_factory=lambda: project_root() / ".kilowatch")
+    secret_key: str | None = None
+    access_token_minutes: int = 8 * 60
+    # Failed logins: more than `login_max_failures` within `login_window_seconds` for one
+    # username (or one client address) locks further attempts until the window slides.
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    # Base-map tiles: empty means no base map (offline); e.g. an OSM tile server URL template.
+    tile_url: str = ""
+    tile_attribution: str = ""
+    map_centre_lon: float = 2.3912  # Cotonou: a sensible default for a West African utility
+    map_centre_lat: float = 6.3703
+    # Metric work (distances, buffers) happens in this projected CRS; EPSG:32631 = UTM 31N.
+    projected_crs: str = "EPSG:32631"
+    timezone: str = "Africa/Porto-Novo"
+    currency: str = "XOF"
+    locale: str = "fr_BJ"
+    log_level: str = "INFO"
+    log_json: bool = False
+    # Extra modules that register event handlers (plugins, tests); comma-separated.
+    event_handler_modules: str = ""
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The composition root: CLI, worker bootstrap, event-handler registration, demo builder."""

@@ -1,0 +1,3 @@
+from kilowatch.cli import main
+
+main()

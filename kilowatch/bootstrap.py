@@ -1,0 +1,30 @@
+"""Start-up wiring shared by the API, the CLI and the workers: logging, task modules,
+event handlers. Idempotent."""
+
+from __future__ import annotations
+
+from core.celery_app import celery_app
+from core.events import load_handler_modules
+from core.logging import configure_logging
+from core.settings import get_settings
+
+# Modules holding Celery tasks (imported by workers so the tasks are registered).
+TASK_MODULES = ["core.tasks"]
+# Modules registering domain-event handlers (the only place where news travels up).
+HANDLER_MODULES = ["kilowatch.handlers"]
+
+_done = False
+
+
+def bootstrap() -> None:
+    global _done
+    if _done:
+        return
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    celery_app.conf.include = sorted(set(celery_app.conf.include or []) | set(TASK_MODULES))
+    for module in TASK_MODULES:
+        __import__(module)
+    load_handler_modules(HANDLER_MODULES)
+    load_handler_modules(settings.event_handler_modules)
+    _done = True

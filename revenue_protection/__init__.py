@@ -1,0 +1,1 @@
+"""revenue_protection domain package."""

@@ -1,0 +1,141 @@
+"""Test plumbing: a real PostgreSQL + PostGIS database per test session, each test in a
+transaction that is rolled back, a real Redis for worker tests.
+
+The server is ``KILOWATCH_TEST_SERVER_URL`` (a PostgreSQL URL whose user may create
+databases) when set, else the project's embedded cluster, started on demand.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from core import db as core_db
+from core.settings import get_settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OUTPUT_DIR = REPO_ROOT / "test-output"
+DATASETS_DIR = Path(os.environ.get("KILOWATCH_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
+TEST_PASSWORD = "correct-horse-battery"
+
+
+def _create_test_database() -> tuple[str, Callable[[], None]]:
+    name = f"kw_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = os.environ.get("KILOWATCH_TEST_SERVER_URL")
+    if server:
+        admin = create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+        return url, drop
+    from core.embedded_pg import EmbeddedCluster
+
+    cluster = EmbeddedCluster.from_settings(get_settings())
+    cluster.up(echo=False)
+    url = cluster.create_database(name)
+    return url, lambda: cluster.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    from core.migrate import upgrade
+
+    url, drop = _create_test_database()
+    os.environ["KILOWATCH_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    core_db.get_engine.cache_clear()
+    core_db._sessionmaker.cache_clear()
+    upgrade(url)
+    from kilowatch.bootstrap import bootstrap
+
+    bootstrap()
+    yield url
+    core_db.get_engine(url).dispose()
+    if not os.environ.get("KILOWATCH_KEEP_TEST_DB"):
+        drop()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Engine:
+    return core_db.get_engine(database_url)
+
+
+@pytest.fixture()
+def db(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction rolled back after the test: commits by the code under
+    test release savepoints, so nothing a test does survives it."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)  # fmt: skip
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture()
+def app(db: Session):
+    from kilowatch.app import build_app
+
+    return build_app(session_factory=lambda: db)
+
+
+@pytest.fixture()
+def client(app) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture()
+def make_user(db: Session) -> Callable[..., str]:
+    """Create a user with the given roles and return a bearer token for them."""
+    from core.auth import service
+
+    def factory(*roles: str, agency: str | None = None, username: str | None = None) -> str:
+        if agency:
+            service.get_or_create_agency(db, code=agency)
+        user = service.create_user(
+            db, username=username or f"u_{uuid.uuid4().hex[:8]}", password=TEST_PASSWORD,
+            roles=list(roles), agency_code=agency,
+        )  # fmt: skip
+        _user, token, _ttl = service.authenticate(
+            db, username=user.username, password=TEST_PASSWORD, client_address="test"
+        )
+        db.commit()  # a rolled-back request must not take the user with it
+        return token
+
+    return factory
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def output_dir() -> Path:
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    return OUTPUT_DIR
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    if not (DATASETS_DIR / "grid").is_dir():
+        pytest.skip(f"shared datasets not found at {DATASETS_DIR} (set KILOWATCH_DATASETS)")
+    return DATASETS_DIR
