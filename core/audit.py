@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, func
+from sqlalchemy import BigInteger, DateTime, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.models import Base
 
@@ -71,7 +71,22 @@ DECLARE
   v_actor_id bigint := nullif(current_setting('kilowatch.actor_id', true), '')::bigint;
   v_request text := nullif(current_setting('kilowatch.request_id', true), '');
   v_reason text := nullif(current_setting('kilowatch.reason', true), '');
+  v_bulk text := nullif(current_setting('kilowatch.audit_bulk', true), '');
+  v_rows bigint;
 BEGIN
+  IF v_bulk IS NOT NULL THEN
+    -- A declared bulk job (an import, a generator): one summary row per statement, keyed
+    -- by the job, instead of one per row.
+    IF TG_OP = 'DELETE' THEN SELECT count(*) INTO v_rows FROM old_rows;
+    ELSE SELECT count(*) INTO v_rows FROM new_rows; END IF;
+    IF v_rows > 0 THEN
+      INSERT INTO core_audit_log (actor, actor_id, request_id, reason, table_name, entity_key,
+                                  action, before, after)
+      VALUES (v_actor, v_actor_id, v_request, v_reason, TG_TABLE_NAME, v_bulk,
+              lower(TG_OP) || '_bulk', NULL, jsonb_build_object('rows', v_rows));
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP = 'INSERT' THEN
     INSERT INTO core_audit_log (actor, actor_id, request_id, reason, table_name, entity_key,
                                 action, before, after)
@@ -98,6 +113,13 @@ BEGIN
 END
 $$;
 """
+
+
+def declare_bulk_job(session: Session, job_key: str) -> None:
+    """Audit the rest of this transaction as one bulk job: a summary row per statement
+    (table, job key, row count) instead of a row per changed record. For imports and
+    generators that write millions of rows; ordinary edits never call this."""
+    session.execute(text("SELECT set_config('kilowatch.audit_bulk', :key, true)"), {"key": job_key})
 
 
 def enable_audit_sql(table: str) -> list[str]:

@@ -7,7 +7,11 @@ import typer
 from core.cli import db_app, outbox_app, user_app
 from kilowatch.bootstrap import bootstrap
 
-app = typer.Typer(no_args_is_help=True, help="Kilowatch: field operations and revenue protection.")
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Kilowatch: field operations and revenue protection.",
+)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_app, name="outbox")

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import core.audit
 import core.auth.models
-import core.outbox  # noqa: F401
+import core.outbox
+import gis.models
 from core.models import Base
 
 metadata = Base.metadata
+
+__all__ = ["core", "gis", "metadata"]

@@ -72,3 +72,19 @@ def test_every_business_table_carries_the_audit_trigger(db: Session) -> None:
 def test_user_rows_are_read_back_with_their_roles(db: Session) -> None:
     user = service.create_user(db, username="ama", password="s3cret-pass", roles=["manager"])
     assert db.get(User, user.id).roles == ["manager"]
+
+
+def test_a_declared_bulk_job_is_audited_as_one_summary_row_per_statement(db: Session) -> None:
+    from core.audit import declare_bulk_job
+
+    declare_bulk_job(db, "import-7")
+    db.execute(
+        text(
+            "INSERT INTO core_agency (code, name) SELECT 'AG' || g, 'Agency ' || g"
+            " FROM generate_series(1, 50) AS g"
+        )
+    )
+    rows = db.scalars(select(AuditLog).where(AuditLog.table_name == "core_agency")).all()
+    assert [(r.entity_key, r.action, r.after) for r in rows] == [
+        ("import-7", "insert_bulk", {"rows": 50})
+    ]
