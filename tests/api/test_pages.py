@@ -59,3 +59,15 @@ def test_next_parameter_cannot_redirect_off_site(client: TestClient, db: Session
         follow_redirects=False,
     )  # fmt: skip
     assert response.headers["location"] == "/"
+
+
+def test_audit_page_lists_changes_for_a_manager_only(client: TestClient, db: Session) -> None:
+    create_user(db, username="audited.one", password=TEST_PASSWORD, roles=["cashier"])
+    db.commit()
+    _sign_in(client, db, "chief", "manager")
+    page = client.get("/audit", params={"entity": "core_user"})
+    assert page.status_code == 200
+    assert "audited.one" in page.text
+    client.cookies.clear()
+    _sign_in(client, db, "desk", "customer_desk")
+    assert client.get("/audit").status_code == 403
