@@ -5,9 +5,10 @@ from __future__ import annotations
 import core.audit
 import core.auth.models
 import core.outbox
+import customers.models
 import gis.models
 from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["core", "gis", "metadata"]
+__all__ = ["core", "customers", "gis", "metadata"]
