@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import distinct, select
+from sqlalchemy import select, text
 
 from api.deps import DbSession
 from api.web.rendering import page_actor, render
-from core.audit import AuditLog
+from core.audit import AuditLog, audited_tables_sql
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,7 +21,8 @@ def audit_page(
     key: str = Query("", max_length=200),
 ) -> Response:
     actor = page_actor(request, session, "audit:read")
-    tables = session.scalars(select(distinct(AuditLog.table_name)).order_by(AuditLog.table_name))
+    # The audited tables come from the catalogue: cheap, unlike DISTINCT over the log.
+    tables = sorted(session.scalars(text(audited_tables_sql())))
     query = select(AuditLog).order_by(AuditLog.id.desc()).limit(200)
     if entity:
         query = query.where(AuditLog.table_name == entity)
@@ -29,5 +30,5 @@ def audit_page(
         query = query.where(AuditLog.entity_key == key)
     return render(
         request, "audit.html", actor, title="Audit trail", entries=session.scalars(query).all(),
-        tables=list(tables), entity=entity, key=key,
+        tables=tables, entity=entity, key=key,
     )  # fmt: skip
