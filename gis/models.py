@@ -36,6 +36,14 @@ def _point() -> Any:
     return Geometry("POINT", srid=SRID, spatial_index=True)
 
 
+def _home_feeder() -> Any:
+    # The feeder whose import (or generation) brought the asset: exports select by it. Unlike
+    # the traced ``feeder_id`` it does not change when switches are operated.
+    return mapped_column(
+        BigInteger, ForeignKey("gis_feeder.id", ondelete="SET NULL"), index=True, nullable=True
+    )
+
+
 class Substation(IdMixin, TimestampMixin, Base):
     """A primary (HV/MV) substation: the source of one or more MV feeders."""
 
@@ -82,6 +90,7 @@ class NetworkNode(IdMixin, Base):
     feeder_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("gis_feeder.id", ondelete="SET NULL"), index=True
     )
+    home_feeder_id: Mapped[int | None] = _home_feeder()
 
 
 class PowerTransformer(IdMixin, TimestampMixin, Base):
@@ -105,6 +114,7 @@ class PowerTransformer(IdMixin, TimestampMixin, Base):
     feeder_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("gis_feeder.id", ondelete="SET NULL"), index=True
     )
+    home_feeder_id: Mapped[int | None] = _home_feeder()
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
@@ -136,6 +146,9 @@ class LineSegment(IdMixin, TimestampMixin, Base):
     transformer_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("gis_power_transformer.id", ondelete="SET NULL"), index=True
     )
+    home_feeder_id: Mapped[int | None] = _home_feeder()
+    # Source-specific facts (e.g. the OpenDSS line code, regulator settings).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class Switch(IdMixin, TimestampMixin, Base):
@@ -157,6 +170,9 @@ class Switch(IdMixin, TimestampMixin, Base):
     feeder_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("gis_feeder.id", ondelete="SET NULL"), index=True
     )
+    home_feeder_id: Mapped[int | None] = _home_feeder()
+    # Source-specific facts (e.g. the BDGD device description, phases).
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class ServicePoint(IdMixin, TimestampMixin, Base):
@@ -179,5 +195,6 @@ class ServicePoint(IdMixin, TimestampMixin, Base):
     transformer_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("gis_power_transformer.id", ondelete="SET NULL"), index=True
     )
+    home_feeder_id: Mapped[int | None] = _home_feeder()
     # Source-specific facts (e.g. BDGD consumer class, average kW, phases).
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

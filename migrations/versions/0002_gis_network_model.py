@@ -465,6 +465,9 @@ def upgrade() -> None:
         ["id"],
         ondelete="SET NULL",
     )
+    _add_provenance_columns()
+    for statement in NETWORK_VERSION_SQL:
+        op.execute(statement)
     for table in GIS_TABLES:
         for statement in enable_audit_sql(table):
             op.execute(statement)
@@ -477,7 +480,76 @@ def upgrade() -> None:
         )
 
 
+# Tables whose assets remember the feeder that brought them (imports, generator).
+HOME_FEEDER_TABLES = (
+    "gis_network_node",
+    "gis_power_transformer",
+    "gis_line_segment",
+    "gis_switch",
+    "gis_service_point",
+)
+
+
+def _add_provenance_columns() -> None:
+    for table in HOME_FEEDER_TABLES:
+        op.add_column(table, sa.Column("home_feeder_id", sa.BigInteger(), nullable=True))
+        op.create_foreign_key(
+            op.f(f"fk_{table}_home_feeder_id_gis_feeder"),
+            table,
+            "gis_feeder",
+            ["home_feeder_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        op.create_index(op.f(f"ix_{table}_home_feeder_id"), table, ["home_feeder_id"])
+    for table in ("gis_line_segment", "gis_switch"):
+        op.add_column(
+            table,
+            sa.Column(
+                "attributes",
+                postgresql.JSONB(astext_type=sa.Text()),
+                server_default="{}",
+                nullable=False,
+            ),
+        )
+
+
+# The network version: one row whose number changes (from a sequence, so a number is never
+# reused, even after a rollback) with every statement that changes the graph: nodes, edges,
+# switch states, service-point attachments, feeder heads. The in-memory trace graph of each
+# process is keyed by it; the trace's own feeder_id/transformer_id updates do not bump it.
+_TOPOLOGY_TRIGGERS = {
+    "gis_network_node": "",
+    "gis_line_segment": "from_node_id, to_node_id",
+    "gis_switch": "from_node_id, to_node_id, is_open",
+    "gis_power_transformer": "hv_node_id, lv_node_id",
+    "gis_service_point": "node_id",
+    "gis_feeder": "code, head_node_id",
+}
+NETWORK_VERSION_SQL = [
+    "CREATE SEQUENCE gis_network_version_seq",
+    "CREATE TABLE gis_network_state (id smallint PRIMARY KEY CHECK (id = 1), "
+    "version bigint NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
+    "INSERT INTO gis_network_state (id, version) VALUES (1, nextval('gis_network_version_seq'))",
+    """CREATE FUNCTION gis_bump_network_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE gis_network_state SET version = nextval('gis_network_version_seq'), changed_at = now()
+  WHERE id = 1;
+  RETURN NULL;
+END
+$$""",
+    *(
+        f"CREATE TRIGGER gis_network_version AFTER INSERT OR DELETE OR TRUNCATE"
+        f"{' OR UPDATE OF ' + columns if columns else ''} ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION gis_bump_network_version()"
+        for table, columns in _TOPOLOGY_TRIGGERS.items()
+    ),
+]
+
+
 def downgrade() -> None:
+    op.execute("DROP TABLE gis_network_state")
+    op.execute("DROP SEQUENCE gis_network_version_seq")
     op.drop_constraint(
         op.f("fk_gis_feeder_head_node_id_gis_network_node"), "gis_feeder", type_="foreignkey"
     )
@@ -519,3 +591,4 @@ def downgrade() -> None:
     op.drop_table("gis_feeder")
     op.drop_index("idx_gis_substation_geom", table_name="gis_substation", postgresql_using="gist")
     op.drop_table("gis_substation")
+    op.execute("DROP FUNCTION gis_bump_network_version()")
