@@ -1,0 +1,1 @@
+"""Consumption per usage point and period, derived from reads (never typed in)."""

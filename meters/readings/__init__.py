@@ -1,0 +1,1 @@
+"""Meter readings: recording, set-based validation, estimation, bulk import."""
