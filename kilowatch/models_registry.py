@@ -7,8 +7,9 @@ import core.auth.models
 import core.outbox
 import customers.models
 import gis.models
+import meters.models
 from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["core", "customers", "gis", "metadata"]
+__all__ = ["core", "customers", "gis", "metadata", "meters"]
