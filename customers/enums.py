@@ -122,3 +122,14 @@ class InteractionChannel(StrEnum):
 class InteractionDirection(StrEnum):
     INBOUND = "in"
     OUTBOUND = "out"
+
+
+class CaseEvent(StrEnum):
+    """Steps a case can take (see customers.machines.CaseLifecycle)."""
+
+    START = "start"
+    WAIT_CUSTOMER = "wait_customer"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    CLOSE = "close"
+    CANCEL = "cancel"
