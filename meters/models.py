@@ -140,6 +140,9 @@ class Reading(Base):
         PrimaryKeyConstraint("id", "read_at"),
         UniqueConstraint("register_id", "read_at", "source"),
         Index("ix_meter_reading_usage_point_read_at", "usage_point_id", "read_at"),
+        # Estimates still standing: what a real read may supersede (a small partial index).
+        Index("ix_meter_reading_open_estimate", "register_id", "read_at",
+              postgresql_where=text("source = 'estimated' AND status IN ('accepted', 'flagged')")),
         CheckConstraint("source IN ('handheld', 'self_read', 'ami', 'estimated')", name="source"),
         CheckConstraint("status IN ('accepted', 'flagged', 'rejected', 'superseded')",
                         name="status"),

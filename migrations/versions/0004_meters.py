@@ -137,6 +137,13 @@ def upgrade() -> None:
         postgresql_partition_by="RANGE (read_at)",
     )
     op.create_index(
+        "ix_meter_reading_open_estimate",
+        "meter_reading",
+        ["register_id", "read_at"],
+        unique=False,
+        postgresql_where=sa.text("source = 'estimated' AND status IN ('accepted', 'flagged')"),
+    )
+    op.create_index(
         "ix_meter_reading_usage_point_read_at",
         "meter_reading",
         ["usage_point_id", "read_at"],
@@ -300,6 +307,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_meter_register_meter_id"), table_name="meter_register")
     op.drop_table("meter_register")
     op.drop_index("ix_meter_reading_usage_point_read_at", table_name="meter_reading")
+    op.drop_index("ix_meter_reading_open_estimate", table_name="meter_reading")
     op.drop_table("meter_reading")
     op.drop_table("meter_asset")
     op.execute("DROP SEQUENCE IF EXISTS meter_reading_id_seq")

@@ -1,0 +1,174 @@
+"""Recording single reads, estimating missing ones, listing a register's history.
+
+A single read goes through exactly the same set-based validation and merge as a file of
+five million (``meters.readings.importer``), so the two can never judge differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from core.context import Actor
+from customers.models import UsagePoint
+from meters.enums import COUNTED_STATUSES, ReadingQuality, ReadingSource, ReadingStatus
+from meters.errors import InstallationNotFoundError, ReadingInvalidError, RegisterNotFoundError
+from meters.models import Meter, MeterInstallation, Reading, Register
+from meters.readings import importer, staging, validation
+from meters.readings.estimation import estimate_consumption
+from meters.readings.partitions import ensure_reading_partitions
+from meters.readings.rule_sets import active_rule_set
+from meters.readings.rules import dial_capacity
+from meters.schemas import ReadingCreate, ReadingOutcome, ReadingRead
+
+SECONDS_PER_DAY = 86400.0
+
+
+def record_readings(
+    session: Session, *, readings: Sequence[ReadingCreate], actor: Actor | None = None
+) -> list[ReadingOutcome]:
+    """Validate and store reads (each audited row by row); return each one's outcome in
+    input order. A read already stored under its natural key comes back as ``duplicate``."""
+    before = _existing_keys(session, readings)
+    staging.create_raw_stage(session)
+    staging.copy_rows(session, (_row(r, actor) for r in readings))
+    staging.type_and_resolve(session)
+    rules = active_rule_set(session)
+    validation.validate_and_merge(session, rules=rules, rows=len(readings), job_key=None)
+    staging.drop_stage_tables(session, staging.RAW, staging.TYPED, *validation.STAGE_TABLES)
+    session.flush()
+    stored = _stored(session, readings)
+    return [
+        ReadingOutcome(**ReadingRead.model_validate(stored[_key_of(r)]).model_dump(),
+                       duplicate=_key_of(r) in before)
+        for r in readings
+    ]  # fmt: skip
+
+
+def _row(reading: ReadingCreate, actor: Actor | None) -> dict[str, object]:
+    return {
+        "serial": reading.meter_serial, "register": reading.register_code.value,
+        "read_at": reading.read_at.isoformat(), "value": reading.value,
+        "source": reading.source.value, "quality": reading.quality.value,
+        "reader_id": actor.user_id if actor else None, "latitude": reading.latitude,
+        "longitude": reading.longitude, "photo_sha256": reading.photo_sha256,
+    }  # fmt: skip
+
+
+def _key_of(reading: ReadingCreate) -> tuple[str, str, datetime, str]:
+    return (reading.meter_serial, reading.register_code.value, reading.read_at.astimezone(UTC),
+            reading.source.value)  # fmt: skip
+
+
+def _stored(session: Session, readings: Sequence[ReadingCreate]) -> dict[tuple, Reading]:
+    if any(r.source == ReadingSource.ESTIMATED for r in readings):
+        raise ReadingInvalidError("estimates are computed by Kilowatch, not recorded")
+    keys = [(r.meter_serial, r.register_code.value, r.read_at, r.source.value) for r in readings]
+    rows = session.execute(
+        select(Meter.serial, Register.code, Reading)
+        .join(Register, Register.id == Reading.register_id)
+        .join(Meter, Meter.id == Register.meter_id)
+        .where(tuple_(Meter.serial, Register.code, Reading.read_at, Reading.source).in_(keys))
+    ).all()
+    return {(s, c, r.read_at.astimezone(UTC), r.source): r for s, c, r in rows}
+
+
+def _existing_keys(session: Session, readings: Sequence[ReadingCreate]) -> set[tuple]:
+    if any(r.source == ReadingSource.ESTIMATED for r in readings):
+        raise ReadingInvalidError("estimates are computed by Kilowatch, not recorded")
+    return set(_stored(session, readings))
+
+
+def estimate_reading(
+    session: Session, *, register_id: int, at: datetime, actor: Actor | None = None
+) -> Reading:
+    """Store an estimated index for ``register_id`` at ``at`` (method recorded: seasonal
+    history, recent history or category profile). Idempotent on (register, at)."""
+    register = session.get(Register, register_id)
+    if register is None:
+        raise RegisterNotFoundError(f"no register {register_id}")
+    existing = session.scalars(select(Reading).where(
+        Reading.register_id == register_id, Reading.read_at == at,
+        Reading.source == ReadingSource.ESTIMATED)).one_or_none()  # fmt: skip
+    if existing is not None:
+        return existing
+    meter = session.get(Meter, register.meter_id)
+    assert meter is not None
+    installation = session.scalars(select(MeterInstallation).where(
+        MeterInstallation.meter_id == meter.id, MeterInstallation.installed_at <= at,
+        or_(MeterInstallation.removed_at.is_(None), MeterInstallation.removed_at > at),
+    )).one_or_none()  # fmt: skip
+    if installation is None:
+        raise InstallationNotFoundError(
+            f"meter {meter.serial} is not installed at {at.isoformat()}"
+        )
+    reads = session.scalars(select(Reading).where(
+        Reading.register_id == register_id, Reading.installation_id == installation.id,
+        Reading.status.in_(COUNTED_STATUSES), Reading.read_at < at,
+    ).order_by(Reading.read_at)).all()  # fmt: skip
+    start = Decimal(str(installation.start_indexes[register.code]))
+    times, values = [installation.installed_at], [start]
+    for read in reads:
+        times.append(read.read_at)
+        values.append(read.value)
+    cumulative = _cumulative_kwh(values, meter.dial_digits, meter.multiplier)
+    usage_point = session.get(UsagePoint, installation.usage_point_id)
+    rules = active_rule_set(session)
+    profile = rules.parameters.category_kwh_per_day.get(
+        usage_point.category if usage_point else "", 0.0
+    )
+    origin = times[0]
+    estimate = estimate_consumption(
+        times=np.array([(t - origin).total_seconds() / SECONDS_PER_DAY for t in times]),
+        cumulative_kwh=cumulative, at=(at - origin).total_seconds() / SECONDS_PER_DAY,
+        category_kwh_per_day=profile, parameters=rules.parameters.estimation,
+    )  # fmt: skip
+    advance = (Decimal(str(estimate.kwh)) / meter.multiplier).quantize(Decimal(1), ROUND_HALF_UP)
+    value = (values[-1] + advance) % dial_capacity(meter.dial_digits)
+    ensure_reading_partitions(session, [at])
+    reading = Reading(
+        read_at=at, register_id=register.id, meter_id=meter.id, installation_id=installation.id,
+        usage_point_id=installation.usage_point_id, value=value, source=ReadingSource.ESTIMATED,
+        quality=ReadingQuality.ESTIMATED, status=ReadingStatus.ACCEPTED, reason_codes=[],
+        rule_set_version=rules.version, estimation_method=estimate.method.value,
+        reader_id=actor.user_id if actor else None,
+    )  # fmt: skip
+    session.add(reading)
+    session.flush()
+    return reading
+
+
+def _cumulative_kwh(values: list[Decimal], dial_digits: int, multiplier: Decimal) -> np.ndarray:
+    capacity = float(dial_capacity(dial_digits))
+    steps = np.diff(np.array([float(v) for v in values]))
+    steps = np.where(steps < 0, steps + capacity, steps)  # counted reads only roll over
+    return np.concatenate([[0.0], np.cumsum(steps)]) * float(multiplier)
+
+
+def list_readings(
+    session: Session, *, meter_id: int | None = None, usage_point_id: int | None = None,
+    before: tuple[datetime, int] | None = None, limit: int = 100,
+) -> tuple[list[Reading], tuple[datetime, int] | None]:  # fmt: skip
+    """Newest first, keyset-paginated on (read_at, id)."""
+    query = select(Reading)
+    if meter_id is not None:
+        query = query.where(Reading.meter_id == meter_id)
+    if usage_point_id is not None:
+        query = query.where(Reading.usage_point_id == usage_point_id)
+    if before is not None:
+        query = query.where(or_(Reading.read_at < before[0],
+                                and_(Reading.read_at == before[0], Reading.id < before[1])))  # fmt: skip
+    rows = list(session.scalars(query.order_by(Reading.read_at.desc(), Reading.id.desc())
+                                .limit(limit + 1)))  # fmt: skip
+    page = rows[:limit]
+    cursor = (page[-1].read_at, page[-1].id) if len(rows) > limit else None
+    return page, cursor
+
+
+import_readings_from_csv = importer.import_readings_from_csv
+import_readings_from_rows = importer.import_readings_from_rows
