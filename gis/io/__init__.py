@@ -1,0 +1,1 @@
+"""Network file formats: readers (GeoJSON, GeoPackage, OpenDSS), placement, writer, export."""
