@@ -7,9 +7,11 @@ import core.auth.models
 import core.outbox
 import customers.models
 import gis.models
+import kilowatch.demo_utility.models
 import meters.models
+import meters.zone_models
 from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["core", "customers", "gis", "metadata", "meters"]
+__all__ = ["core", "customers", "gis", "kilowatch", "metadata", "meters"]
