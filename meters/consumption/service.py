@@ -70,7 +70,7 @@ ORDER BY inst.usage_point_id, inst.code
 @dataclass(frozen=True)
 class Consumption:
     usage_point_id: int
-    register: str
+    register_code: str
     period_from: datetime
     period_to: datetime
     kwh: Decimal
@@ -97,4 +97,4 @@ def consumption_for(
 
 
 def total_kwh(consumptions: Sequence[Consumption], register: str = "total") -> Decimal:
-    return sum((c.kwh for c in consumptions if c.register == register), Decimal(0))
+    return sum((c.kwh for c in consumptions if c.register_code == register), Decimal(0))

@@ -82,8 +82,13 @@ def test_replace_links_installations_and_frees_the_old_meter(db, make_meter, mak
                                    new_start_index=3)  # fmt: skip
     assert second.replaces_installation_id == first.id
     assert (old.status, new.status) == ("removed", "installed")
-    assert [m.serial for m in repository.meters_for_usage_point(db, point.id)] == [old.serial, new.serial]
-    assert [m.serial for m in repository.meters_for_usage_point(db, point.id, at=utc(2025, 7, 1))] == [new.serial]
+    assert [m.serial for m in repository.meters_for_usage_point(db, point.id)] == [
+        old.serial,
+        new.serial,
+    ]
+    assert [
+        m.serial for m in repository.meters_for_usage_point(db, point.id, at=utc(2025, 7, 1))
+    ] == [new.serial]
 
 
 def test_start_index_must_fit_the_dials_and_cover_every_register(db, make_meter, make_usage_point):

@@ -1,0 +1,216 @@
+"""Readings: validation outcomes, rollover and meter-change consumption, estimation and
+supersession, idempotent bulk import, versioned rules."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from meters import service
+from meters.consumption.service import consumption_for
+from meters.errors import ReadingImportInvalidError
+from meters.models import Reading
+from meters.readings.importer import import_readings_from_csv, import_readings_from_rows
+from meters.readings.rule_sets import publish_rule_set
+from meters.readings.service import estimate_reading, record_readings
+from meters.schemas import ReadingCreate
+from tests.meters.conftest import utc
+
+
+def _installed(db, make_meter, make_usage_point, *, start=0, digits=5, category="commercial",
+               at=None, multiplier=1):  # fmt: skip
+    meter, point = make_meter(digits=digits, multiplier=multiplier), make_usage_point(category)
+    service.install_meter(db, meter_id=meter.id, usage_point_id=point.id,
+                          installed_at=at or utc(2025, 1, 1), start_index=start)  # fmt: skip
+    return meter, point
+
+
+def _read(meter, at, value, source="handheld"):
+    return {"serial": meter.serial, "read_at": at, "value": value, "source": source}
+
+
+def _stored(db, meter):
+    return {r.read_at: r for r in db.scalars(select(Reading).where(Reading.meter_id == meter.id))}
+
+
+def test_rollover_on_a_five_dial_meter_yields_260_kwh(db, make_meter, make_usage_point):
+    meter, point = _installed(db, make_meter, make_usage_point, start=99_000)
+    import_readings_from_rows(db, [_read(meter, utc(2025, 1, 31), 99_870),
+                                   _read(meter, utc(2025, 2, 28), 130)])  # fmt: skip
+    reads = _stored(db, meter)
+    rolled = reads[utc(2025, 2, 28)]
+    assert (rolled.status, rolled.reason_codes) == ("flagged", ["rollover"])
+    # February: 00,130 + 100,000 - 99,870 = 260 kWh
+    [feb] = consumption_for(db, [point.id], utc(2025, 2, 1), utc(2025, 3, 1))
+    assert (feb.register_code, feb.kwh, feb.intervals) == ("total", Decimal(260), 1)
+
+
+def test_a_meter_replaced_mid_period_counts_old_plus_new(db, make_meter, make_usage_point):
+    old, point = _installed(db, make_meter, make_usage_point, start=1_000)
+    new = make_meter(multiplier=2)
+    import_readings_from_rows(db, [_read(old, utc(2025, 1, 31), 1_400)])
+    service.replace_meter(db, usage_point_id=point.id, new_meter_id=new.id,
+                          replaced_at=utc(2025, 2, 15), old_end_index=1_650,
+                          new_start_index=20)  # fmt: skip
+    report = import_readings_from_rows(db, [_read(new, utc(2025, 2, 28), 170)])
+    assert report.codes_by_status == {"flagged": {"meter_change_in_period": 1}}
+    # February = old (1,650 - 1,400) + new (170 - 20) x multiplier 2 = 250 + 300 = 550 kWh
+    [feb] = consumption_for(db, [point.id], utc(2025, 2, 1), utc(2025, 3, 1))
+    assert (feb.kwh, feb.intervals, feb.meter_changed) == (Decimal(550), 2, True)
+    # January = 1,400 - 1,000 = 400 kWh (old meter only)
+    [jan] = consumption_for(db, [point.id], utc(2025, 1, 1), utc(2025, 2, 1))
+    assert (jan.kwh, jan.meter_changed) == (Decimal(400), False)
+
+
+def test_impossible_reads_are_stored_rejected_with_their_code(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point, at=utc(2025, 1, 10))
+    future = utc(2099, 1, 1)
+    report = import_readings_from_rows(db, [
+        _read(meter, future, 50), _read(meter, utc(2025, 1, 5), 1),
+        _read(meter, utc(2025, 2, 1), 100_000 - 1), _read(meter, utc(2025, 2, 10), 150),
+        _read(meter, utc(2025, 2, 10), 151, source="self_read"),
+        _read(meter, utc(2025, 2, 20), 100_000),
+    ])  # fmt: skip
+    reads = _stored(db, meter)
+    assert (reads[future].status, reads[future].reason_codes) == ("rejected", ["read_in_future"])
+    assert reads[utc(2025, 1, 5)].reason_codes == ["read_before_installation"]
+    assert reads[utc(2025, 1, 5)].status == "rejected"
+    # 99,999 from 0 is a huge advance (out of range), not a dial overflow: flagged
+    assert reads[utc(2025, 2, 1)].reason_codes == ["out_of_range_high"]
+    # 100,000 cannot show on 5 dials
+    assert reads[utc(2025, 2, 20)].reason_codes == ["value_exceeds_dials"]
+    twins = db.scalars(select(Reading).where(Reading.meter_id == meter.id,
+                                             Reading.read_at == utc(2025, 2, 10))).all()  # fmt: skip
+    # 150 after 99,999 is a rollover of 151 kWh; its twin from another source is rejected
+    assert sorted((t.source, t.status, tuple(t.reason_codes)) for t in twins) == [
+        ("handheld", "flagged", ("rollover",)),
+        ("self_read", "rejected", ("duplicate_timestamp",)),
+    ]
+    assert (report.rows, report.new, report.rejected) == (6, 6, 4)
+    assert report.rejected_by_code == {"duplicate_timestamp": 1, "read_before_installation": 1,
+                                       "read_in_future": 1, "value_exceeds_dials": 1}  # fmt: skip
+
+
+def test_a_rejected_read_does_not_become_the_next_ones_previous(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point)
+    import_readings_from_rows(db, [
+        _read(meter, utc(2025, 1, 31), 100), _read(meter, utc(2025, 2, 28), 200),
+        _read(meter, utc(2025, 3, 31), 50), _read(meter, utc(2025, 4, 30), 300),
+    ])  # fmt: skip
+    reads = _stored(db, meter)
+    # 50 after 200: wrapped 50 + 100,000 - 200 = 99,850 > 10% of the dials -> negative
+    assert (reads[utc(2025, 3, 31)].status, reads[utc(2025, 3, 31)].reason_codes) == (
+        "rejected", ["negative_advance"])  # fmt: skip
+    # 300 is judged against 200 (+100), not against the rejected 50
+    assert (reads[utc(2025, 4, 30)].status, reads[utc(2025, 4, 30)].reason_codes) == (
+        "accepted",
+        [],
+    )
+
+
+def test_out_of_range_is_judged_against_history(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point)
+    start = utc(2025, 1, 1)
+    # Four reads 30 days apart, +300 kWh each: 10 kWh/day of history.
+    history = [_read(meter, start + timedelta(days=30 * k), 300 * k) for k in range(1, 5)]
+    import_readings_from_rows(db, history)
+    high_at, low_at = start + timedelta(days=150), start + timedelta(days=180)
+    import_readings_from_rows(db, [_read(meter, high_at, 1_200 + 1_000),
+                                   _read(meter, low_at, 2_200 + 50)])  # fmt: skip
+    reads = _stored(db, meter)
+    # last 4 reads: (1,200 - 300) kWh / 90 days = 10 kWh/day; 30 days -> 300 expected,
+    # high bound 300 x 3 = 900 < 1,000 kWh read
+    assert reads[high_at].reason_codes == ["out_of_range_high"]
+    # history now (2,200 - 600) / 90 days = 17.8 kWh/day x 30 = 533 expected; low bound
+    # x 0.2 = 106.7 > 50 kWh read
+    assert reads[low_at].reason_codes == ["out_of_range_low"]
+    assert {r.status for r in (reads[high_at], reads[low_at])} == {"flagged"}
+
+
+def test_zero_consumption_is_flagged_not_rejected(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point, start=40)
+    import_readings_from_rows(db, [_read(meter, utc(2025, 1, 31), 40)])
+    [read] = _stored(db, meter).values()
+    assert (read.status, read.reason_codes) == ("flagged", ["zero_consumption"])
+
+
+def test_importing_the_same_csv_twice_stores_each_reading_once(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point)
+    csv = ("serial,read_at,value,source\n"
+           f"{meter.serial},2025-01-31T08:00:00Z,100,handheld\n"
+           f"{meter.serial},2025-02-28T08:00:00+01:00,210,handheld\n"
+           f"{meter.serial},2025-02-28T08:00:00+01:00,210,handheld\n").encode()  # fmt: skip
+    first = import_readings_from_csv(db, io.BytesIO(csv))
+    second = import_readings_from_csv(db, io.BytesIO(csv))
+    assert (first.rows, first.new, first.duplicates, first.accepted) == (3, 2, 1, 2)
+    assert (second.rows, second.new, second.duplicates) == (3, 0, 3)
+    count = db.scalar(select(func.count()).select_from(Reading).where(Reading.meter_id == meter.id))
+    assert count == 2
+
+
+def test_a_malformed_csv_writes_nothing_and_names_every_bad_line(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point)
+    csv = ("serial,read_at,value,source\n"
+           f"{meter.serial},2025-01-31T08:00:00Z,100,handheld\n"
+           f"{meter.serial},2025-02-30T08:00:00Z,120,handheld\n"
+           f"{meter.serial},2025-03-01T08:00:00,130,handheld\n"
+           f"{meter.serial},2025-03-02T08:00:00Z,-5,handheld\n"
+           "NOPE,2025-03-03T08:00:00Z,5,handheld\n"
+           f"{meter.serial},2025-03-04T08:00:00Z,140,carrier-pigeon\n").encode()  # fmt: skip
+    with pytest.raises(ReadingImportInvalidError) as err:
+        import_readings_from_csv(db, io.BytesIO(csv))
+    assert [(e.field, e.message) for e in err.value.errors] == [
+        ("line 3", "read_at is not a real date and time"),
+        ("line 4", "read_at must be an ISO 8601 timestamp with a UTC offset"),
+        ("line 5", "value must be a non-negative number (at most 3 decimals)"),
+        ("line 6", "unknown meter serial NOPE"),
+        ("line 7", "source must be one of handheld, self_read, ami"),
+    ]
+    ragged = f"serial,read_at,value,source\n{meter.serial},2025-01-31T08:00:00Z,1\nx,y\n".encode()
+    with pytest.raises(ReadingImportInvalidError) as err:
+        import_readings_from_csv(db, io.BytesIO(ragged))
+    assert [e.field for e in err.value.errors] == ["line 2", "line 3"]
+    assert (
+        db.scalar(select(func.count()).select_from(Reading).where(Reading.meter_id == meter.id))
+        == 0
+    )
+
+
+def test_an_estimate_is_superseded_by_the_real_read(db, make_meter, make_usage_point):
+    meter, point = _installed(db, make_meter, make_usage_point)
+    import_readings_from_rows(db, [_read(meter, utc(2025, 1, 31), 300)])
+    register_id = _stored(db, meter)[utc(2025, 1, 31)].register_id
+    estimate = estimate_reading(db, register_id=register_id, at=utc(2025, 2, 28))
+    # recent history: 300 kWh / 30 days = 10 kWh/day x 28 days = 280 -> index 580
+    assert (estimate.value, estimate.estimation_method, estimate.status) == (
+        Decimal(580), "recent_history", "accepted")  # fmt: skip
+    [feb] = consumption_for(db, [point.id], utc(2025, 2, 1), utc(2025, 3, 1))
+    assert (feb.kwh, feb.includes_estimate) == (Decimal(280), True)
+    [outcome] = record_readings(db, readings=[ReadingCreate(
+        meter_serial=meter.serial, read_at=utc(2025, 2, 27), value=Decimal(560),
+        source="handheld")])  # fmt: skip
+    db.refresh(estimate)
+    assert (estimate.status, estimate.superseded_by_id) == ("superseded", outcome.id)
+    # February now: 560 - 300 = 260 kWh, measured
+    [feb] = consumption_for(db, [point.id], utc(2025, 2, 1), utc(2025, 3, 1))
+    assert (feb.kwh, feb.includes_estimate) == (Decimal(260), False)
+
+
+def test_every_read_records_the_rule_set_version_that_judged_it(db, make_meter, make_usage_point):
+    meter, _ = _installed(db, make_meter, make_usage_point)
+    [first] = record_readings(db, readings=[ReadingCreate(
+        meter_serial=meter.serial, read_at=utc(2025, 1, 31), value=Decimal(40), source="ami")])  # fmt: skip
+    version = publish_rule_set(db, parameters={"severity": {"zero_consumption": "reject"}},
+                               name="strict zero").version  # fmt: skip
+    [second] = record_readings(db, readings=[ReadingCreate(
+        meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami")])  # fmt: skip
+    assert (first.rule_set_version, first.status) == (version - 1, "accepted")
+    assert (second.rule_set_version, second.status, second.reason_codes) == (
+        version, "rejected", ["zero_consumption"])  # fmt: skip
+    [again] = record_readings(db, readings=[ReadingCreate(
+        meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami")])  # fmt: skip
+    assert (again.id, again.duplicate) == (second.id, True)
