@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, nulls_last, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.auth.models import Agency, User
@@ -27,6 +26,7 @@ from customers.errors import (
     UsagePointNotFoundError,
     ValueOutOfRangeError,
 )
+from customers.flushing import flush_guarded
 from customers.machines import CaseLifecycle, fire
 from customers.models import (
     Case,
@@ -291,14 +291,13 @@ def create_rule(session: Session, *, data: AssignmentRuleCreate) -> CaseAssignme
         case_type=data.case_type.value, agency_id=data.agency_id,
         assignee_user_id=data.assignee_user_id, assignee_group=data.assignee_group,
     )  # fmt: skip
-    session.add(rule)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise CaseAssignmentRuleExistsError(
+    flush_guarded(
+        session,
+        lambda _exc, _constraint: CaseAssignmentRuleExistsError(
             "a rule for this case type and agency exists; delete it first"
-        ) from exc
+        ),
+        lambda: session.add(rule),
+    )
     return rule
 
 

@@ -5,6 +5,7 @@ an outbox event, so it leaves only if the whole step commits."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from customers.errors import (
     ReferenceUnknownError,
     UsagePointNotFoundError,
 )
+from customers.flushing import flush_guarded
 from customers.machines import ContractLifecycle, fire
 from customers.models import (
     Account,
@@ -167,20 +169,19 @@ def contract_reads(session: Session, contracts: list[Contract]) -> list[Contract
     ]
 
 
-def _flush_contract(session: Session) -> None:
-    """Flush in a savepoint: the database, not a prior read, has the last word on overlap
-    (two desks moving people into one usage point at once cannot both win)."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+def _flush_contract(session: Session, apply: Callable[[], object] | None = None) -> None:
+    """The database, not a prior read, has the last word on overlap (two desks moving
+    people into one usage point at once cannot both win)."""
+
+    def translate(_exc: IntegrityError, constraint: str | None) -> Exception | None:
         if constraint in OVERLAP_CONSTRAINTS:
-            raise ContractOverlapError(
+            return ContractOverlapError(
                 "the usage point already has an active or pending contract for that period; "
                 "move the current occupant out first"
-            ) from exc
-        raise
+            )
+        return None
+
+    flush_guarded(session, translate, apply)
 
 
 def _record(
@@ -249,18 +250,18 @@ def move_in(session: Session, *, actor: Actor, data: MoveInRequest) -> Contract:
         subscribed_power_kva=data.subscribed_power_kva or usage_point.subscribed_power_kva,
         start_date=data.start_date, status=ContractStatus.PENDING.value,
     )  # fmt: skip
-    session.add(contract)
-    _flush_contract(session)
+    _flush_contract(session, lambda: session.add(contract))
     _add_roles(
         session, contract,
         [(holder.id, ContractRole.HOLDER.value), (payer.id, ContractRole.PAYER.value)]
         + [(r.party_id, r.role.value) for r in data.roles],
     )  # fmt: skip
     if data.activate:
-        _step(
-            session, actor, contract, "move_in", data.reason, {"start_date": str(data.start_date)}
+        details = {"start_date": str(data.start_date)}
+        _flush_contract(
+            session, lambda: _step(session, actor, contract, "move_in", data.reason, details)
         )
-    _flush_contract(session)
+    session.flush()
     return contract
 
 
@@ -326,8 +327,7 @@ def transfer(
         subscribed_power_kva=contract.subscribed_power_kva, start_date=data.transfer_date,
         status=ContractStatus.PENDING.value, previous_contract_id=contract.id,
     )  # fmt: skip
-    session.add(successor)
-    _flush_contract(session)
+    _flush_contract(session, lambda: session.add(successor))
     owners = session.scalars(
         select(ContractRoleAssignment.party_id).where(
             ContractRoleAssignment.contract_id == contract.id,
@@ -340,11 +340,10 @@ def transfer(
          (account.payer_party_id, ContractRole.PAYER.value)]
         + [(owner, ContractRole.OWNER.value) for owner in owners],
     )  # fmt: skip
-    _step(
-        session, actor, successor, "move_in", data.reason,
-        {"start_date": str(data.transfer_date), "previous_contract_id": contract.id},
-    )  # fmt: skip
-    _flush_contract(session)
+    details = {"start_date": str(data.transfer_date), "previous_contract_id": contract.id}
+    _flush_contract(
+        session, lambda: _step(session, actor, successor, "move_in", data.reason, details)
+    )
     _order_final_reading(session, contract, data.transfer_date, "transfer")
     return contract, successor
 
@@ -400,8 +399,7 @@ def simple_step(
     """``move_in`` (activate a pending contract) or ``cancel`` (a pending one)."""
     contract = repository.get_contract(session, actor, contract_id, lock=True)
     set_audit_reason(session, actor, reason)
-    _step(session, actor, contract, event, reason)
-    _flush_contract(session)
+    _flush_contract(session, lambda: _step(session, actor, contract, event, reason))
     return contract
 
 

@@ -87,8 +87,9 @@ def _pairs(
 ) -> list[DuplicatePair]:
     found = []
     for row in session.execute(text(sql), params):
-        similarity = round(float(row.name_similarity or 0.0), 3)
-        score = _score(similarity, row.same_phone, row.same_document)
+        exact_similarity = float(row.name_similarity or 0.0)
+        score = _score(exact_similarity, row.same_phone, row.same_document)
+        similarity = round(exact_similarity, 3)
         if score < min_score:
             continue
         reasons = tuple(

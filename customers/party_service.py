@@ -3,7 +3,7 @@ and the merge of a duplicate into its survivor. Functions flush, never commit.""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from customers.errors import (
     PartyMergeInvalidError,
     ReferenceUnknownError,
 )
+from customers.flushing import flush_guarded
 from customers.models import (
     Account,
     Case,
@@ -151,18 +152,15 @@ def _add_documents(session: Session, party: Party, documents: Iterable[IdentityD
         )  # fmt: skip
 
 
-def _flush(session: Session) -> None:
-    """Flush in a savepoint, so a lost race on the document's unique key is a clean 409."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+def _flush(session: Session, apply: Callable[[], object]) -> None:
+    """A lost race on the document's unique key is a clean 409."""
+
+    def translate(_exc: IntegrityError, constraint: str | None) -> Exception | None:
         if constraint == "uq_customer_identity_document_number":
-            raise PartyDocumentExistsError(
-                "this identity document already belongs to a customer"
-            ) from exc
-        raise
+            return PartyDocumentExistsError("this identity document already belongs to a customer")
+        return None
+
+    flush_guarded(session, translate, apply)
 
 
 def create_party(
@@ -184,8 +182,7 @@ def create_party(
     session.flush()
     _add_phones(session, party, data.phones)
     _add_emails(session, party, data.emails)
-    _add_documents(session, party, data.identity_documents)
-    _flush(session)
+    _flush(session, lambda: _add_documents(session, party, data.identity_documents))
     session.refresh(party)  # the generated normalized_name
     return party, find_duplicates(session, actor=actor, party=party)
 
@@ -236,8 +233,7 @@ def add_contacts(
         raise PartyMergedError(f"customer {party_id} was merged into {party.merged_into_id}")
     _add_phones(session, party, phones)
     _add_emails(session, party, emails)
-    _add_documents(session, party, documents)
-    _flush(session)
+    _flush(session, lambda: _add_documents(session, party, documents))
     return party
 
 
@@ -264,17 +260,23 @@ def merge_parties(
     set_audit_reason(session, actor, reason)
     was_site_of_duplicate = survivor.parent_party_id == duplicate.id
     inherited_parent = duplicate.parent_party_id
-    moved = _move_everything(session, survivor.id, duplicate.id)
+    moved = _move_everything(session, survivor_id, duplicate_id)
     if was_site_of_duplicate:
         survivor.parent_party_id = inherited_parent
-    duplicate.status = PartyStatus.MERGED.value
-    duplicate.merged_into_id = survivor.id
-    duplicate.merged_at = datetime.now(UTC)
+    # One statement, so the audit trail shows the merge as one change.
+    session.execute(
+        update(Party)
+        .where(Party.id == duplicate_id)
+        .values(status=PartyStatus.MERGED.value, merged_into_id=survivor_id,
+                merged_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     session.flush()
+    session.expire(duplicate)
     emit(
         session,
         "customers.party_merged",
-        {"survivor_id": survivor.id, "duplicate_id": duplicate.id, "reason": reason},
+        {"survivor_id": survivor_id, "duplicate_id": duplicate_id, "reason": reason},
     )
     session.refresh(survivor)
     return survivor, moved

@@ -20,6 +20,7 @@ from customers.errors import (
     ServiceLocationCodeExistsError,
     UsagePointExistsError,
 )
+from customers.flushing import flush_guarded
 from customers.models import ServiceLocation, UsagePoint
 from customers.numbering import next_service_location_code, next_usage_point_code
 from customers.party_service import set_audit_reason
@@ -49,15 +50,13 @@ def _require_service_point(session: Session, service_point_id: int) -> None:
         )
 
 
-def _flush_unique(session: Session, error: type[Exception], message: str) -> None:
-    """Flush in a savepoint: a unique-key clash becomes a clean 409, the session survives."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        if getattr(exc.orig, "sqlstate", None) == "23505":
-            raise error(message) from exc  # type: ignore[call-arg]
-        raise
+def _flush_unique(session: Session, row: object, error: type[Exception], message: str) -> None:
+    """A unique-key clash becomes a clean 409."""
+
+    def translate(exc: IntegrityError, _constraint: str | None) -> Exception | None:
+        return error(message) if getattr(exc.orig, "sqlstate", None) == "23505" else None
+
+    flush_guarded(session, translate, lambda: session.add(row))
 
 
 def create_location(
@@ -69,9 +68,8 @@ def create_location(
     location = ServiceLocation(
         code=data.code or next_service_location_code(session), geom=_point(data.location), **fields
     )
-    session.add(location)
     _flush_unique(
-        session, ServiceLocationCodeExistsError, f"premises code {location.code} is taken"
+        session, location, ServiceLocationCodeExistsError, f"premises code {location.code} is taken"
     )
     session.refresh(location)
     return location
@@ -137,9 +135,9 @@ def create_usage_point(session: Session, *, actor: Actor, data: UsagePointCreate
         category=data.category.value, subscribed_power_kva=data.subscribed_power_kva,
         phases=data.phases, connection_state=data.connection_state.value,
     )  # fmt: skip
-    session.add(usage_point)
     _flush_unique(
         session,
+        usage_point,
         UsagePointExistsError,
         "the premises already has a usage point for this commodity, or the code is taken",
     )
