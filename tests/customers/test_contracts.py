@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -217,13 +217,14 @@ def test_final_reading_is_ordered_only_once_the_move_out_commits(database_url: s
                              data=MoveOutRequest(end_date=date(2025, 5, 31)))  # fmt: skip
             session.flush()
             assert FINAL_READINGS == []  # nothing leaves before the commit
-        assert FINAL_READINGS == [{
-            "contract_id": ids[3], "contract_number": FINAL_READINGS[0]["contract_number"],
-            "usage_point_id": ids[1], "usage_point_code": ids[4],
+        assert len(FINAL_READINGS) == 1
+        ordered = FINAL_READINGS[0]
+        assert ordered["contract_number"].startswith("CT-")
+        assert {k: v for k, v in ordered.items() if k != "contract_number"} == {
+            "contract_id": ids[3], "usage_point_id": ids[1], "usage_point_code": ids[4],
             "reading_date": "2025-05-31", "process": "move_out",
-        }]  # fmt: skip
+        }  # fmt: skip
         with session_scope() as session:
             assert session.get(Contract, ids[3]).status == "ended"
-            assert session.execute(text("select 1")).scalar() == 1
     finally:
         _cleanup(ids[0], ids[1], ids[2])
