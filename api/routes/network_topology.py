@@ -1,0 +1,253 @@
+"""Network topology over HTTP: import and export feeders, traces as RFC 7946 GeoJSON,
+switch operations."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.deps import CurrentActor, DbSession
+from api.schemas import PROBLEM_RESPONSES
+from gis import service
+from gis.errors import NetworkFormatUnsupportedError
+from gis.io.export import EXPORT_FORMATS
+from gis.topology import TraceResult, trace
+
+router = APIRouter(prefix="/api/v1/network", tags=["network topology"],
+                   responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[422]})  # fmt: skip
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+CODE = PathParam(..., min_length=1, max_length=200, pattern=r"^[^\x00-\x1f/]+$")
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
+
+
+class TraceCollection(BaseModel):
+    """An RFC 7946 FeatureCollection of what a trace reached (segments, switches,
+    transformers, service points; EPSG:4326), with ``counts`` (also in ``properties``).
+    Open switches where the trace stopped are features with ``stops_trace: true``."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[dict[str, Any]]
+    properties: dict[str, Any]
+    counts: dict[str, int]
+
+
+class ImportReportRead(BaseModel):
+    source: str
+    format: str
+    crs: str
+    feeders: list[str]
+    records: dict[str, int] = Field(description="Records read, per file kind")
+    rows: dict[str, dict[str, int]] = Field(description="Rows inserted / updated per table")
+    derived_locations: int
+    topology: dict[str, Any]
+    feeder_counts: dict[str, dict[str, int]]
+    warnings: list[str]
+    seconds: float
+
+
+class SwitchOperation(BaseModel):
+    open: bool = Field(description="true to open the switch, false to close it")
+    reason: str | None = Field(None, max_length=500)
+
+
+class SwitchRead(BaseModel):
+    code: str
+    kind: str
+    is_open: bool
+    normal_open: bool
+    changed: bool = Field(description="false when the switch already was in that state")
+
+
+# -- imports -------------------------------------------------------------------------------
+
+_SUFFIX_FORMAT = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "opendss"}
+
+
+def _save_upload(upload: UploadFile, folder: Path) -> Path:
+    name = PurePosixPath((upload.filename or "upload").replace("\\", "/")).name or "upload"
+    suffix = Path(name).suffix.lower()
+    if suffix not in _SUFFIX_FORMAT:
+        raise NetworkFormatUnsupportedError(
+            f"upload a .geojson, .gpkg or a .zip of an OpenDSS folder, not {name!r}"
+        )
+    target = folder / f"upload{suffix}"
+    written = 0
+    with target.open("wb") as sink:
+        while chunk := upload.file.read(1024 * 1024):
+            written += len(chunk)
+            if written > MAX_UPLOAD_BYTES:
+                raise NetworkFormatUnsupportedError("the upload is larger than 200 MB")
+            sink.write(chunk)
+    return target
+
+
+def _unzip(archive: Path, folder: Path) -> Path:
+    """Extract safely (no absolute or parent paths, bounded size); return the OpenDSS folder
+    (the one holding Master*.dss) or the single GeoJSON / GeoPackage inside."""
+    target = folder / "unzipped"
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = bundle.infolist()
+            if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES or len(members) > 10_000:
+                raise NetworkFormatUnsupportedError("the zip is too large once extracted")
+            for member in members:
+                parts = PurePosixPath(member.filename.replace("\\", "/")).parts
+                if member.filename.startswith(("/", "\\")) or ".." in parts:
+                    raise NetworkFormatUnsupportedError(f"unsafe path in zip: {member.filename!r}")
+            bundle.extractall(target)
+    except zipfile.BadZipFile as exc:
+        raise NetworkFormatUnsupportedError(f"not a zip file: {exc}") from None
+    masters = sorted(p for p in target.rglob("*.dss") if p.name.lower().startswith("master"))
+    if masters:
+        return masters[0].parent
+    files = sorted(p for p in target.rglob("*") if p.suffix.lower() in {".geojson", ".gpkg"})
+    if len(files) == 1:
+        return files[0]
+    raise NetworkFormatUnsupportedError("the zip holds no OpenDSS Master*.dss file")
+
+
+@router.post("/imports", status_code=201, response_model=ImportReportRead)
+def import_feeder(
+    session: DbSession,
+    _actor: CurrentActor("network:import"),  # type: ignore[valid-type]
+    file: UploadFile = File(..., description=".geojson, .gpkg or a .zip of an OpenDSS folder"),
+    format: Literal["geojson", "gpkg", "opendss"] | None = Form(None),
+    crs: str | None = Form(None, max_length=100, description="e.g. EPSG:31983"),
+) -> ImportReportRead:
+    """Import (or re-import) a feeder in one transaction. A file with bad records answers
+    422 ``network_import_invalid`` listing each record, and writes nothing."""
+    folder = Path(tempfile.mkdtemp(prefix="kw-import-"))
+    try:
+        path = _save_upload(file, folder)
+        if path.suffix == ".zip":
+            path = _unzip(path, folder)
+        report = service.import_network(session, path=path, format=format, crs=crs)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return ImportReportRead(**report.as_dict())
+
+
+@router.get("/feeders/{code}/export", response_class=Response,
+            responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}})  # fmt: skip
+def export_feeder(
+    session: DbSession,
+    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    code: str = CODE,
+    format: Literal["geojson", "gpkg"] = Query("geojson"),
+) -> Response:
+    """The feeder as a GeoJSON or GeoPackage file (EPSG:4326), re-importable as is."""
+    data = service.export_feeder(session, code=code, format=format)
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in code)
+    return Response(data, media_type=EXPORT_FORMATS[format],
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.{format}"'})  # fmt: skip
+
+
+# -- traces --------------------------------------------------------------------------------
+
+_FEATURE_SQL = {
+    "segment": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
+        'asset', 'segment', 'code', code, 'voltage_level', voltage_level, 'kind', kind,
+        'length_m', length_m, 'location_precision', location_precision) AS p
+        FROM gis_line_segment WHERE id = ANY(:ids) ORDER BY id""",
+    "switch": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
+        'asset', 'switch', 'code', code, 'kind', kind, 'is_open', is_open,
+        'normal_open', normal_open) AS p FROM gis_switch WHERE id = ANY(:ids) ORDER BY id""",
+    "transformer": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
+        'asset', 'transformer', 'code', code, 'rated_kva', rated_kva, 'phases', phases,
+        'location_precision', location_precision) AS p
+        FROM gis_power_transformer WHERE id = ANY(:ids) ORDER BY id""",
+    "service_point": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
+        'asset', 'service_point', 'code', code, 'kind', kind,
+        'location_precision', location_precision) AS p
+        FROM gis_service_point WHERE id = ANY(:ids) ORDER BY id""",
+}
+
+
+def _collection(session: Session, result: TraceResult, about: dict[str, Any]) -> dict[str, Any]:
+    features: list[dict[str, Any]] = []
+    groups = (("segment", result.segment_ids, False), ("switch", result.switch_ids, False),
+              ("switch", result.open_switch_ids, True),
+              ("transformer", result.transformer_ids, False),
+              ("service_point", result.service_point_ids, False))  # fmt: skip
+    for asset, ids, stops in groups:
+        if not len(ids):
+            continue
+        for row in session.execute(text(_FEATURE_SQL[asset]), {"ids": ids.tolist()}):
+            props = dict(row.p)
+            if stops:
+                props["stops_trace"] = True
+            features.append({"type": "Feature", "id": f"{asset}:{row.id}",
+                             "geometry": row.g, "properties": props})  # fmt: skip
+    feeder = None
+    if result.feeder_id is not None:
+        feeder = session.execute(
+            text("SELECT code FROM gis_feeder WHERE id = :id"), {"id": result.feeder_id}
+        ).scalar()
+    counts = result.counts
+    properties = {**about, "direction": result.direction, "feeder": feeder, "counts": counts}
+    return {"type": "FeatureCollection", "features": features, "properties": properties,
+            "counts": counts}  # fmt: skip
+
+
+@router.get("/feeders/{code}/trace", response_model=TraceCollection,
+            response_class=GeoJSONResponse)  # fmt: skip
+def trace_feeder(
+    session: DbSession,
+    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    code: str = CODE,
+    direction: Literal["downstream", "upstream"] = Query("downstream"),
+) -> Any:
+    """What the feeder's head feeds now (open switches stop the trace), or (upstream) the
+    head itself."""
+    result = trace(session, feeder_code=code, direction=direction)
+    return GeoJSONResponse(_collection(session, result, {"start": {"feeder": code}}))
+
+
+@router.get("/service-points/{code}/upstream", response_model=TraceCollection,
+            response_class=GeoJSONResponse)  # fmt: skip
+def trace_service_point_upstream(
+    session: DbSession,
+    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    code: str = CODE,
+) -> Any:
+    """The supply path of a service point: its node back to the feeder head, through the
+    segments, switches and transformer on the way."""
+    result = trace(session, start=("service_point", code), direction="upstream")
+    return GeoJSONResponse(_collection(session, result, {"start": {"service_point": code}}))
+
+
+# -- switching -----------------------------------------------------------------------------
+
+
+@router.post("/switches/{code}/operate", response_model=SwitchRead)
+def operate_switch(
+    body: SwitchOperation,
+    session: DbSession,
+    actor: CurrentActor("network:write"),  # type: ignore[valid-type]
+    code: str = CODE,
+) -> SwitchRead:
+    """Open or close a switch. The feeders on both sides are marked dirty and re-traced in
+    the background after commit; the same state again changes nothing."""
+    before = session.execute(
+        text("SELECT is_open FROM gis_switch WHERE code = :c"), {"c": code}
+    ).scalar()
+    switch = service.operate_switch(
+        session, actor=actor, code=code, open=body.open, reason=body.reason
+    )
+    return SwitchRead(code=switch.code, kind=switch.kind, is_open=switch.is_open,
+                      normal_open=switch.normal_open, changed=before != switch.is_open)  # fmt: skip
