@@ -243,7 +243,7 @@ def history_of(session: Session, case_id: int) -> list[CaseStatusChange]:
         session.scalars(
             select(CaseStatusChange)
             .where(CaseStatusChange.case_id == case_id)
-            .order_by(CaseStatusChange.at, CaseStatusChange.id)
+            .order_by(CaseStatusChange.id)
         )
     )
 

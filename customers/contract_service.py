@@ -421,6 +421,6 @@ def transitions_of(session: Session, contract_id: int) -> list[ContractTransitio
         session.scalars(
             select(ContractTransition)
             .where(ContractTransition.contract_id == contract_id)
-            .order_by(ContractTransition.at, ContractTransition.id)
+            .order_by(ContractTransition.id)
         )
     )

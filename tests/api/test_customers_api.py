@@ -1,0 +1,287 @@
+"""Customers API end to end: registration with duplicate hints, merge, premises with the
+inherited electrical address, move-in/move-out with the 409 problem, cases and task lists,
+search, territory; 401/403/422 problems that write nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi.testclient import TestClient
+from geoalchemy2 import WKTElement
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.audit import AuditLog
+from core.auth.models import Agency, User
+from customers.models import Case, Contract, Party, PartyPhone, ServiceLocation
+from gis.models import Feeder, NetworkNode, PowerTransformer, ServicePoint
+from tests.conftest import bearer
+
+PROBLEM = "application/problem+json"
+KOFFI = {"kind": "person", "first_name": "Koffi", "last_name": "Mensah",
+         "phones": [{"number": "+229 97 12 34 56"}]}  # fmt: skip
+KOFI = {"kind": "person", "first_name": "Kofi", "last_name": "Mensah",
+        "phones": [{"number": "97123456"}]}  # fmt: skip
+
+
+def _counts(db: Session) -> tuple[int, ...]:
+    return tuple(
+        db.scalar(select(func.count()).select_from(model))
+        for model in (Party, PartyPhone, ServiceLocation, Contract, Case, AuditLog)
+    )
+
+
+def _premises(client: TestClient, token: str, **extra: Any) -> tuple[dict, dict]:
+    location = client.post("/api/v1/premises", headers=bearer(token), json={
+        "address_line": "Rue 1024, Akpakpa", "city": "Cotonou",
+        "location": {"type": "Point", "coordinates": [2.45, 6.36]}, **extra})  # fmt: skip
+    assert location.status_code == 201, location.text
+    usage_point = client.post("/api/v1/usage-points", headers=bearer(token), json={
+        "service_location_id": location.json()["id"], "category": "residential",
+        "subscribed_power_kva": "3.3"})  # fmt: skip
+    assert usage_point.status_code == 201, usage_point.text
+    return location.json(), usage_point.json()
+
+
+def test_401_403_422_are_problems_and_write_nothing(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    reader = make_user("cashier")  # customers:read only
+    before = _counts(db)
+    response = client.post("/api/v1/customers", json=KOFFI)
+    assert (response.status_code, response.headers["content-type"]) == (401, PROBLEM)
+    assert response.json()["code"] == "not_authenticated"
+    response = client.post("/api/v1/customers", json=KOFFI, headers=bearer(reader))
+    assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+    writer = make_user("customer_desk")
+    before = _counts(db)
+    response = client.post("/api/v1/customers", headers=bearer(writer),
+                           json={**KOFFI, "phones": [{"number": "1234"}]})  # fmt: skip
+    assert (response.status_code, response.headers["content-type"]) == (422, PROBLEM)
+    body = response.json()
+    assert body["code"] == "phone_invalid"
+    assert body["errors"] == [{"field": "phones/0/number", "message": "not a valid phone number",
+                               "code": "phone_invalid"}]  # fmt: skip
+    response = client.post("/api/v1/customers", headers=bearer(writer),
+                           json={"kind": "person", "last_name": "x\u0000y"})  # fmt: skip
+    assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
+    response = client.get("/api/v1/customers/99999999999999999999", headers=bearer(writer))
+    assert response.status_code == 422
+    response = client.post("/api/v1/premises", headers=bearer(writer), json={
+        "location": {"type": "Point", "coordinates": [200, 6.3]}})  # fmt: skip
+    assert response.status_code == 422
+    assert _counts(db) == before
+
+
+def test_duplicate_flagged_on_create_then_merged_keeping_both_histories(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    token = make_user("customer_desk")
+    first = client.post("/api/v1/customers", headers=bearer(token), json=KOFFI)
+    assert first.status_code == 201, first.text
+    assert first.json()["likely_duplicates"] == []
+    assert first.json()["phones"][0]["e164"] == "+2290197123456"
+    second = client.post("/api/v1/customers", headers=bearer(token), json=KOFI)
+    assert second.status_code == 201
+    first_id, second_id = first.json()["id"], second.json()["id"]
+    assert second.json()["likely_duplicates"] == [{
+        "party_id": first_id, "display_name": "Koffi Mensah", "score": 0.721,
+        "name_similarity": 0.786, "reasons": ["name", "phone"]}]  # fmt: skip
+    on_demand = client.get(f"/api/v1/customers/{first_id}/duplicates", headers=bearer(token))
+    assert [d["party_id"] for d in on_demand.json()] == [second_id]
+
+    _, up1 = _premises(client, token)
+    _, up2 = _premises(client, token)
+    contracts = []
+    for party_id, up in ((first_id, up1), (second_id, up2)):
+        moved_in = client.post("/api/v1/contracts/move-in", headers=bearer(token), json={
+            "usage_point_id": up["id"], "holder_party_id": party_id, "tariff_code": "BT-DOM",
+            "start_date": "2025-01-01"})  # fmt: skip
+        assert moved_in.status_code == 201, moved_in.text
+        contracts.append(moved_in.json()["id"])
+        case = client.post("/api/v1/cases", headers=bearer(token), json={
+            "case_type": "complaint", "subject": "estimated bill", "party_id": party_id})  # fmt: skip
+        assert case.status_code == 201, case.text
+
+    merged = client.post(f"/api/v1/customers/{first_id}/merge", headers=bearer(token),
+                         json={"duplicate_id": second_id, "reason": "typo at registration"})  # fmt: skip
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["moved"]["contracts"] == 1 and merged.json()["moved"]["cases"] == 1
+    listed = client.get(f"/api/v1/contracts?party_id={first_id}", headers=bearer(token)).json()
+    assert sorted(c["id"] for c in listed["items"]) == sorted(contracts)
+    cases = client.get(f"/api/v1/cases?party_id={first_id}", headers=bearer(token)).json()
+    assert cases["total"] == 2
+    duplicate = client.get(f"/api/v1/customers/{second_id}", headers=bearer(token)).json()
+    assert (duplicate["status"], duplicate["merged_into_id"]) == ("merged", first_id)
+    admin = make_user("admin")
+    trail = client.get(f"/api/v1/audit?entity=customer_party&key={second_id}",
+                       headers=bearer(admin)).json()["items"]  # fmt: skip
+    assert [(e["action"], e["reason"]) for e in trail][:1] == [("update", "typo at registration")]
+    assert [e["action"] for e in trail][-1] == "insert"  # its creation is still there
+    again = client.post(f"/api/v1/customers/{first_id}/merge", headers=bearer(token),
+                        json={"duplicate_id": second_id})  # fmt: skip
+    assert (again.status_code, again.json()["code"]) == (409, "party_merged")
+
+
+def test_identical_identity_document_is_409(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    token = make_user("customer_desk")
+    doc = {"document_type": "national_id", "number": "BJ-778899", "issuing_country": "BJ"}
+    first = client.post("/api/v1/customers", headers=bearer(token),
+                        json={**KOFFI, "identity_documents": [doc]})  # fmt: skip
+    assert first.status_code == 201
+    before = _counts(db)
+    second = client.post("/api/v1/customers", headers=bearer(token),
+                         json={**KOFI, "identity_documents": [{**doc, "number": "bj 778899"}]})  # fmt: skip
+    assert (second.status_code, second.json()["code"]) == (409, "party_identity_document_exists")
+    assert _counts(db) == before
+
+
+def test_premises_inherit_feeder_and_transformer_from_the_network(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    feeder = Feeder(code="F-API-1", name="Akpakpa 1")
+    db.add(feeder)
+    db.flush()
+    hv = NetworkNode(code="N-API-HV", location_precision="surveyed", feeder_id=feeder.id)
+    lv = NetworkNode(code="N-API-LV", location_precision="surveyed", feeder_id=feeder.id)
+    db.add_all([hv, lv])
+    db.flush()
+    transformer = PowerTransformer(code="T-API-1", rated_kva=160, hv_node_id=hv.id,
+                                   lv_node_id=lv.id, feeder_id=feeder.id,
+                                   geom=WKTElement("POINT(2.45 6.36)", srid=4326))  # fmt: skip
+    db.add(transformer)
+    db.flush()
+    point = ServicePoint(code="SP-API-1", kind="pole", node_id=lv.id, feeder_id=feeder.id,
+                         transformer_id=transformer.id,
+                         geom=WKTElement("POINT(2.4501 6.3601)", srid=4326))  # fmt: skip
+    db.add(point)
+    db.commit()
+    token = make_user("customer_desk")
+    location, _ = _premises(client, token, service_point_id=point.id)
+    read = client.get(f"/api/v1/premises/{location['id']}", headers=bearer(token)).json()
+    assert (read["feeder_code"], read["transformer_code"], read["service_point_code"]) == (
+        "F-API-1", "T-API-1", "SP-API-1")  # fmt: skip
+    assert read["location"] == {"type": "Point", "coordinates": [2.45, 6.36]}
+    bad = client.post("/api/v1/premises", headers=bearer(token), json={
+        "location": {"type": "Point", "coordinates": [2.4, 6.3]}, "service_point_id": 987654})  # fmt: skip
+    assert (bad.status_code, bad.json()["code"]) == (422, "reference_unknown")
+
+
+def test_move_in_move_out_and_invalid_transition_problem(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    token = make_user("customer_desk")
+    party = client.post("/api/v1/customers", headers=bearer(token), json=KOFFI).json()
+    newcomer = client.post("/api/v1/customers", headers=bearer(token),
+                           json={"kind": "person", "last_name": "Gandonou"}).json()  # fmt: skip
+    location, up = _premises(client, token)
+    contract = client.post("/api/v1/contracts/move-in", headers=bearer(token), json={
+        "usage_point_id": up["id"], "holder_party_id": party["id"], "tariff_code": "BT-DOM",
+        "start_date": "2025-01-01", "roles": [{"party_id": newcomer["id"], "role": "owner"}]}).json()  # fmt: skip
+    assert contract["status"] == "active"
+    busy = client.post("/api/v1/contracts/move-in", headers=bearer(token), json={
+        "usage_point_id": up["id"], "holder_party_id": newcomer["id"], "tariff_code": "BT-DOM",
+        "start_date": "2025-02-01"})  # fmt: skip
+    assert (busy.status_code, busy.json()["code"]) == (409, "contract_overlap")
+    out = client.post(f"/api/v1/contracts/{contract['id']}/move-out", headers=bearer(token),
+                      json={"end_date": "2025-06-30", "reason": "moving"})  # fmt: skip
+    assert (out.status_code, out.json()["status"], out.json()["end_date"]) == (
+        200,
+        "ended",
+        "2025-06-30",
+    )
+    before = _counts(db)
+    invalid = client.post(f"/api/v1/contracts/{contract['id']}/move-out", headers=bearer(token),
+                          json={"end_date": "2025-07-31"})  # fmt: skip
+    assert (invalid.status_code, invalid.headers["content-type"]) == (409, PROBLEM)
+    assert invalid.json()["code"] == "contract_transition_invalid"
+    assert _counts(db) == before
+    steps = client.get(f"/api/v1/contracts/{contract['id']}/transitions", headers=bearer(token))
+    assert [(s["event"], s["from_status"], s["to_status"]) for s in steps.json()] == [
+        ("move_in", "pending", "active"), ("move_out", "active", "ended")]  # fmt: skip
+    occupants = client.get(f"/api/v1/premises/{location['id']}/occupants", headers=bearer(token))
+    assert [(o["party_id"], o["role"], o["end_date"]) for o in occupants.json()] == [
+        (party["id"], "holder", "2025-06-30"), (party["id"], "payer", "2025-06-30"),
+        (newcomer["id"], "owner", "2025-06-30")]  # fmt: skip
+
+
+def test_case_tasks_for_me_and_my_group(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    desk = make_user("customer_desk", username="desk-tasks")
+    officer = make_user("billing_officer", username="officer-tasks")
+    officer_id = db.scalar(select(User.id).where(User.username == "officer-tasks"))
+    rule = client.post("/api/v1/cases/assignment-rules", headers=bearer(desk),
+                       json={"case_type": "dispute", "assignee_group": "billing_officer"})  # fmt: skip
+    assert rule.status_code == 201, rule.text
+    dup_rule = client.post("/api/v1/cases/assignment-rules", headers=bearer(desk),
+                           json={"case_type": "dispute", "assignee_group": "manager"})  # fmt: skip
+    assert (dup_rule.status_code, dup_rule.json()["code"]) == (409, "case_assignment_rule_exists")
+    case = client.post("/api/v1/cases", headers=bearer(desk),
+                       json={"case_type": "dispute", "subject": "contests March bill"}).json()  # fmt: skip
+    assert case["assignee_group"] == "billing_officer"
+    group = client.get("/api/v1/cases/tasks?assignee=group", headers=bearer(officer)).json()
+    assert [c["id"] for c in group["items"]] == [case["id"]]
+    assert (
+        client.get("/api/v1/cases/tasks?assignee=me", headers=bearer(officer)).json()["total"] == 0
+    )
+    taken = client.post(f"/api/v1/cases/{case['id']}/assign", headers=bearer(desk),
+                        json={"assignee_user_id": officer_id})  # fmt: skip
+    assert taken.status_code == 200
+    mine = client.get("/api/v1/cases/tasks?assignee=me", headers=bearer(officer)).json()
+    assert [c["id"] for c in mine["items"]] == [case["id"]]
+    assert (
+        client.get("/api/v1/cases/tasks?assignee=group", headers=bearer(officer)).json()["total"]
+        == 0
+    )
+    resolved = client.post(f"/api/v1/cases/{case['id']}/transitions", headers=bearer(desk),
+                           json={"event": "resolve", "resolution": "bill corrected"})  # fmt: skip
+    assert resolved.json()["status"] == "resolved"
+    bad = client.post(f"/api/v1/cases/{case['id']}/transitions", headers=bearer(desk),
+                      json={"event": "wait_customer"})  # fmt: skip
+    assert (bad.status_code, bad.json()["code"]) == (409, "case_transition_invalid")
+    history = client.get(f"/api/v1/cases/{case['id']}/history", headers=bearer(desk)).json()
+    assert [h["event"] for h in history] == ["open", "assign", "assign", "resolve"]
+    assert (
+        client.get("/api/v1/cases/tasks?assignee=me", headers=bearer(officer)).json()["total"] == 0
+    )
+
+
+def test_search_with_a_typo_and_territory_filtering(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    head_office = make_user("customer_desk")
+    east = Agency(code="EAST-API", name="East", territory=WKTElement(
+        "MULTIPOLYGON(((2.40 6.30, 2.50 6.30, 2.50 6.45, 2.40 6.45, 2.40 6.30)))", srid=4326))  # fmt: skip
+    db.add(east)
+    db.commit()
+    east_clerk = make_user("customer_desk", agency="EAST-API")
+    inside = client.post("/api/v1/customers", headers=bearer(head_office),
+                         json={"kind": "person", "first_name": "Sènami", "last_name": "Houessou"}).json()  # fmt: skip
+    outside = client.post("/api/v1/customers", headers=bearer(head_office),
+                          json={"kind": "person", "first_name": "Senami", "last_name": "Houesou"}).json()  # fmt: skip
+    _, up_in = _premises(client, head_office)
+    location_out = client.post("/api/v1/premises", headers=bearer(head_office), json={
+        "location": {"type": "Point", "coordinates": [2.10, 6.50]}}).json()  # fmt: skip
+    up_out = client.post("/api/v1/usage-points", headers=bearer(head_office), json={
+        "service_location_id": location_out["id"], "category": "commercial",
+        "subscribed_power_kva": "9"}).json()  # fmt: skip
+    for party, up in ((inside, up_in), (outside, up_out)):
+        assert client.post("/api/v1/contracts/move-in", headers=bearer(head_office), json={
+            "usage_point_id": up["id"], "holder_party_id": party["id"], "tariff_code": "BT",
+            "start_date": "2025-01-01"}).status_code == 201  # fmt: skip
+
+    found = client.get("/api/v1/customers/search", params={"q": "senami houssou"},
+                       headers=bearer(head_office)).json()  # fmt: skip
+    assert sorted(h["party_id"] for h in found["items"]) == sorted([inside["id"], outside["id"]])
+    found = client.get("/api/v1/customers/search", params={"q": "senami houssou"},
+                       headers=bearer(east_clerk)).json()  # fmt: skip
+    assert [h["party_id"] for h in found["items"]] == [inside["id"]]
+    assert found["total"] == 1
+    hidden = client.get(f"/api/v1/customers/{outside['id']}", headers=bearer(east_clerk))
+    assert (hidden.status_code, hidden.json()["code"]) == (404, "party_not_found")
+    hidden = client.get(f"/api/v1/premises/{location_out['id']}", headers=bearer(east_clerk))
+    assert hidden.status_code == 404
