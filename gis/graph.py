@@ -249,8 +249,15 @@ def build_graph(data: GraphInput, version: int) -> NetworkGraph:
             continue
         root_of_label[lab] = h
         feeder_of_label[lab] = fid
+    # An island's root: the HV end of one of its transformers (so its transformers are
+    # oriented HV -> LV and their LV zones stay known), else its lowest node.
     roots = np.full(_count, n, np.int64)
-    np.minimum.at(roots, label, np.arange(n))  # an island's root: its lowest node
+    np.minimum.at(roots, label, np.arange(n))
+    tx_hv = edge_from[edge_kind == EDGE_TRANSFORMER]
+    if tx_hv.size:
+        by_hv = np.full(_count, n, np.int64)
+        np.minimum.at(by_hv, label[tx_hv], tx_hv)
+        roots = np.where(by_hv < n, by_hv, roots)
     for lab, h in root_of_label.items():
         roots[lab] = h
     # Heads first (in feeder order), then the islands: one DFS from a virtual super-root.
@@ -305,8 +312,10 @@ def build_graph(data: GraphInput, version: int) -> NetworkGraph:
     if tx_edges.size:
         # The LV zone of a transformer is its child's subtree; deeper transformers (rare:
         # a transformer fed from another's LV side) overwrite, so assign shallow first.
-        tx_child = np.where(parent_edge[edge_to[tx_edges]] == tx_edges, edge_to[tx_edges],
-                            edge_from[tx_edges])  # fmt: skip
+        # Only transformers fed from their HV side have a zone (one fed backwards through
+        # an LV tie does not).
+        tx_edges = tx_edges[parent_edge[edge_to[tx_edges]] == tx_edges]
+        tx_child = edge_to[tx_edges]
         for k in np.argsort(depth[tx_child], kind="stable"):
             c = tx_child[k]
             node_transformer[order[pos[c] : end[c]]] = edge_id[tx_edges[k]]

@@ -95,7 +95,8 @@ def _materialise(
 def retrace_feeders(session: Session, *, feeder_ids: list[int] | None = None) -> TopologyReport:
     """Trace ``feeder_ids`` (None: every feeder marked ``topology_dirty``) and materialise
     each node's, edge's and service point's ``feeder_id`` and each LV item's
-    ``transformer_id`` (NULL for what no head reaches any more). Set-based; returns the
+    ``transformer_id``. What no head reaches any more gets a NULL feeder; its transformer
+    zone (a physical fact) is kept while the transformer still feeds it. Set-based; returns the
     whole network's topology report with the rows updated per table."""
     if feeder_ids is None:
         feeder_ids = list(
