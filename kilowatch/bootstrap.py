@@ -9,7 +9,7 @@ from core.logging import configure_logging
 from core.settings import get_settings
 
 # Modules holding Celery tasks (imported by workers so the tasks are registered).
-TASK_MODULES = ["core.tasks", "gis.tasks"]
+TASK_MODULES = ["core.tasks", "gis.tasks", "customers.tasks"]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from core.cli import db_app, outbox_app, user_app
+from customers.cli import customers_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
 
@@ -17,6 +18,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(network_app, name="network")
+app.add_typer(customers_app, name="customers")
 
 
 @app.callback()
