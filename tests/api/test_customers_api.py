@@ -285,3 +285,36 @@ def test_search_with_a_typo_and_territory_filtering(
     assert (hidden.status_code, hidden.json()["code"]) == (404, "party_not_found")
     hidden = client.get(f"/api/v1/premises/{location_out['id']}", headers=bearer(east_clerk))
     assert hidden.status_code == 404
+
+
+def test_case_board_page_shows_columns_and_sla_badges(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from core.context import Actor
+    from customers import service
+    from customers.schemas import CaseCreate
+
+    desk = Actor(user_id=None, username="desk", scopes=frozenset({"customers:write"}))
+    late = service.open_case(db, actor=desk, data=CaseCreate(
+        case_type="data_correction", subject="Wrong address on bill",
+        opened_at=datetime.now(UTC) - timedelta(days=30)))  # fmt: skip
+    fresh = service.open_case(db, actor=desk, data=CaseCreate(
+        case_type="complaint", subject="Street light off"))  # fmt: skip
+    db.commit()
+    token = make_user("customer_desk")
+    client.cookies.set("kw_token", token)
+    page = client.get("/cases")
+    assert page.status_code == 200
+    assert 'href="/cases"' in page.text  # in the navigation
+    assert page.text.count('data-testid="case-card"') == 2
+    assert f'data-case-id="{late.id}"' in page.text and "Breached" in page.text
+    assert "On time" in page.text
+    only_complaints = client.get("/cases", params={"case_type": "complaint"})
+    assert f'data-case-id="{fresh.id}"' in only_complaints.text
+    assert f'data-case-id="{late.id}"' not in only_complaints.text
+    assert "https://" not in page.text.split("<body")[0]
+    client.cookies.clear()
+    client.cookies.set("kw_token", make_user("technician"))  # customers:read only
+    assert client.get("/cases").status_code == 200
