@@ -38,6 +38,7 @@ class ImportReport:
     codes_by_status: dict[str, dict[str, int]] = field(default_factory=dict)
     superseded_estimates: int = 0
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def rejected_by_code(self) -> dict[str, int]:
@@ -48,7 +49,9 @@ def _finish(session: Session, *, job_key: str, started: float,
             on_progress: ProgressCallback | None) -> ImportReport:  # fmt: skip
     if on_progress:
         on_progress("validate", 0, 1)
+    typed_at = time.perf_counter()
     rows = staging.type_and_resolve(session)
+    typed_seconds = round(time.perf_counter() - typed_at, 3)
     rules = active_rule_set(session)
     outcome = validation.validate_and_merge(session, rules=rules, rows=rows, job_key=job_key)
     staging.drop_stage_tables(session, staging.RAW, staging.TYPED, *validation.STAGE_TABLES)
@@ -62,6 +65,8 @@ def _finish(session: Session, *, job_key: str, started: float,
         codes_by_status=outcome.codes_by_status,
         superseded_estimates=outcome.superseded_estimates,
         seconds=round(time.perf_counter() - started, 3),
+        timings={"copy_and_stage": round(typed_at - started, 3), "type_and_resolve": typed_seconds,
+                 **outcome.timings},
     )  # fmt: skip
 
 

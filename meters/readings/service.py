@@ -159,7 +159,12 @@ def list_readings(
     if meter_id is not None:
         query = query.where(Reading.meter_id == meter_id)
     if usage_point_id is not None:
-        query = query.where(Reading.usage_point_id == usage_point_id)
+        # Through the usage point's registers, so the natural-key index serves the query.
+        registers = (select(Register.id).join(MeterInstallation,
+                                              MeterInstallation.meter_id == Register.meter_id)
+                     .where(MeterInstallation.usage_point_id == usage_point_id))  # fmt: skip
+        query = query.where(Reading.register_id.in_(registers),
+                            Reading.usage_point_id == usage_point_id)  # fmt: skip
     if before is not None:
         query = query.where(or_(Reading.read_at < before[0],
                                 and_(Reading.read_at == before[0], Reading.id < before[1])))  # fmt: skip

@@ -20,6 +20,9 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
@@ -48,6 +51,8 @@ class MergeOutcome:
     # Reason codes counted per status: {"rejected": {"read_in_future": 2}, ...}
     codes_by_status: dict[str, dict[str, int]] = field(default_factory=dict)
     superseded_estimates: int = 0
+    # Seconds spent per step, for benchmarks and slow-load diagnosis.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _analyze(session: Session, table: str) -> None:
@@ -312,17 +317,39 @@ def validate_and_merge(
 ) -> MergeOutcome:
     """Judge the rows of ``kw_reading_typed`` and merge them into ``meter_reading``."""
     reject = rules.parameters.codes_with(Severity.REJECT)
+    timer = _StepTimer()
     drop_stage_tables(session, *STAGE_TABLES)
     session.execute(text("SET LOCAL work_mem = '256MB'"))
-    _installations(session, rules)
-    _new_rows(session, rules)
-    _timeline(session, reject)
-    _analyze(session, TIMELINE)
-    _judge(session, rules, reject)
-    _result(session, rules)
-    inserted = _insert(session, rules, job_key)
-    superseded = _supersede_estimates(session)
-    by_status, by_code = _tally(session)
+    with timer("installations"):
+        _installations(session, rules)
+    with timer("new_rows"):
+        _new_rows(session, rules)
+    with timer("timeline"):
+        _timeline(session, reject)
+        _analyze(session, TIMELINE)
+    with timer("judge"):
+        _judge(session, rules, reject)
+    with timer("result"):
+        _result(session, rules)
+    with timer("insert"):
+        inserted = _insert(session, rules, job_key)
+    with timer("supersede"):
+        superseded = _supersede_estimates(session)
+    with timer("tally"):
+        by_status, by_code = _tally(session)
     return MergeOutcome(rows=rows, new=inserted, duplicates=rows - inserted,
                         by_status=by_status, codes_by_status=by_code,
-                        superseded_estimates=superseded)  # fmt: skip
+                        superseded_estimates=superseded, timings=timer.seconds)  # fmt: skip
+
+
+class _StepTimer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = round(time.perf_counter() - started, 3)

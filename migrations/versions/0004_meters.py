@@ -127,7 +127,6 @@ def upgrade() -> None:
             "status IN ('accepted', 'flagged', 'rejected', 'superseded')",
             name=op.f("ck_meter_reading_status"),
         ),
-        sa.PrimaryKeyConstraint("id", "read_at", name=op.f("pk_meter_reading")),
         sa.UniqueConstraint(
             "register_id",
             "read_at",
@@ -142,12 +141,6 @@ def upgrade() -> None:
         ["register_id", "read_at"],
         unique=False,
         postgresql_where=sa.text("source = 'estimated' AND status IN ('accepted', 'flagged')"),
-    )
-    op.create_index(
-        "ix_meter_reading_usage_point_read_at",
-        "meter_reading",
-        ["usage_point_id", "read_at"],
-        unique=False,
     )
     op.create_table(
         "meter_register",
@@ -306,7 +299,6 @@ def downgrade() -> None:
     op.drop_table("meter_validation_rule_set")
     op.drop_index(op.f("ix_meter_register_meter_id"), table_name="meter_register")
     op.drop_table("meter_register")
-    op.drop_index("ix_meter_reading_usage_point_read_at", table_name="meter_reading")
     op.drop_index("ix_meter_reading_open_estimate", table_name="meter_reading")
     op.drop_table("meter_reading")
     op.drop_table("meter_asset")
