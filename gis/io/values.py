@@ -121,14 +121,12 @@ def record_from(
         bundle.problem(kind, ref, f"connects node {buses[0]!r} to itself", "invalid_topology")
         ok = False
     checked = _geometry(bundle, kind, ref, geom)
-    if checked is False:
-        ok = False
+    if checked is False or not ok:
+        return None
     try:
         values = _values(kind, props)
     except BadValue as exc:
         bundle.problem(kind, ref, str(exc), "invalid_value")
-        return None
-    if not ok:
         return None
     precision = clean(props.get("location_precision"))
     if precision not in (None, *[p.value for p in LocationPrecision]):
