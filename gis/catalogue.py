@@ -155,9 +155,10 @@ def _feature(row: Any) -> dict[str, Any]:
     return {"type": "Feature", "id": row.id, "geometry": row.geometry, "properties": properties}
 
 
-def _select(kind: AssetKind, *, detail: bool) -> str:
+def _select(kind: AssetKind, *, detail: bool, geometry: bool = True) -> str:
+    shape = f"ST_AsGeoJSON({kind.geometry}, {COORDINATE_DECIMALS})::json" if geometry else "NULL"
     return (
-        f"SELECT x.id, ST_AsGeoJSON({kind.geometry}, {COORDINATE_DECIMALS})::json AS geometry, "
+        f"SELECT x.id, {shape} AS geometry, "
         f"{kind.properties} AS properties, "
         f"{kind.detail_properties if detail else 'NULL::jsonb'} AS detail "
         f"FROM {kind.table} x {kind.joins}"
@@ -177,7 +178,9 @@ def list_assets(
     after: int | None = None,
     limit: int = 100,
     code_prefix: str | None = None,
+    asset_id: int | None = None,
     agency_id: int | None = None,
+    with_geometry: bool = True,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """One page of features ordered by id, and the cursor of the next page (None = last).
     ``agency_id`` is the territory-limiting agency from ``territory_agency``."""
@@ -189,13 +192,17 @@ def list_assets(
     if after is not None:
         where.append("x.id > :after")
         params["after"] = after
+    if asset_id is not None:
+        where.append("x.id = :asset_id")
+        params["asset_id"] = asset_id
     if code_prefix:
         where.append("x.code LIKE :prefix")
         params["prefix"] = _like_prefix(code_prefix)
     if agency_id is not None:
         where.append(kind.inside.format(area=_TERRITORY))
         params["agency"] = agency_id
-    sql = f"{_select(kind, detail=False)} WHERE {' AND '.join(where)} ORDER BY x.id LIMIT :limit"
+    select = _select(kind, detail=False, geometry=with_geometry)
+    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY x.id LIMIT :limit"
     rows = session.execute(text(sql), params).all()
     page = rows[: params["limit"] - 1]
     next_cursor = page[-1].id if len(rows) > len(page) else None

@@ -20,8 +20,9 @@ MAX_ZOOM = 22
 
 @dataclass(frozen=True)
 class TileLayer:
-    """One layer: its minimum zoom and the SELECT producing (id, properties..., geom) rows
-    from alias ``x`` filtered by ``{where}``."""
+    """One layer: its minimum zoom and the SELECT producing (fid, properties..., geom) rows
+    from alias ``x`` filtered by ``{where}``. The id is both the MVT feature id (``fid``)
+    and a property: map clients (Leaflet.VectorGrid) only hand properties to handlers."""
 
     name: str
     min_zoom: int
@@ -38,25 +39,25 @@ LAYERS: dict[str, TileLayer] = {
             # From zoom 14: a zoom-13 tile over a dense city holds 100,000+ connections.
             # Ids only (no joins): a dense zoom-14 tile holds tens of thousands of points.
             name="service_points", min_zoom=14,
-            select="SELECT x.id, x.kind, x.feeder_id, x.transformer_id, "
+            select="SELECT x.id AS fid, x.id, x.kind, x.feeder_id, x.transformer_id, "
             f"{_MVT_GEOM} FROM gis_service_point x WHERE {{where}}",
         ),
         TileLayer(
             # LV only from zoom 15: a city has as many LV spans as connections.
             name="lines", min_zoom=10,
-            select="SELECT x.id, x.voltage_level AS level, x.kind, x.feeder_id, f.code AS feeder, "
+            select="SELECT x.id AS fid, x.id, x.voltage_level AS level, x.kind, x.feeder_id, f.code AS feeder, "
             f"{_MVT_GEOM} FROM gis_line_segment x LEFT JOIN gis_feeder f ON f.id = x.feeder_id "
             "WHERE {where} AND (:z >= 15 OR x.voltage_level = 'mv')",
         ),
         TileLayer(
             name="transformers", min_zoom=12,
-            select="SELECT x.id, x.code, x.rated_kva AS kva, x.feeder_id, f.code AS feeder, "
+            select="SELECT x.id AS fid, x.id, x.code, x.rated_kva AS kva, x.feeder_id, f.code AS feeder, "
             f"{_MVT_GEOM} FROM gis_power_transformer x "
             "LEFT JOIN gis_feeder f ON f.id = x.feeder_id WHERE {where}",
         ),
         TileLayer(
             name="switches", min_zoom=11,
-            select="SELECT x.id, x.code, x.kind, x.is_open AS open, x.normal_open, x.feeder_id, "
+            select="SELECT x.id AS fid, x.id, x.code, x.kind, x.is_open AS open, x.normal_open, x.feeder_id, "
             f"{_MVT_GEOM} FROM gis_switch x WHERE {{where}}",
         ),
     )
@@ -83,7 +84,7 @@ def build_tile(
         where += f" AND {_TERRITORY}"
         params["agency"] = agency_id
     sql = (
-        f"SELECT ST_AsMVT(t, '{layer.name}', {EXTENT}, 'geom', 'id') FROM "
+        f"SELECT ST_AsMVT(t, '{layer.name}', {EXTENT}, 'geom', 'fid') FROM "
         f"({layer.select.format(where=where)}) AS t WHERE t.geom IS NOT NULL"
     )
     # The PostGIS functions' high declared costs make the planner JIT-compile this query,

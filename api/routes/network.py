@@ -10,10 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentActor, DbSession
+from api.routes.network_topology import CODE as TRACE_CODE
+from api.routes.network_topology import TraceCollection
+from api.routes.network_topology import _collection as trace_collection
 from api.schemas import PROBLEM_RESPONSES
 from core.context import Actor
 from gis import catalogue
 from gis.errors import AssetNotFoundError
+from gis.topology import trace
 
 router = APIRouter(prefix="/api/v1/network", tags=["network"], responses=PROBLEM_RESPONSES)
 
@@ -58,11 +62,13 @@ def _list_route(kind: catalogue.AssetKind) -> Any:
         after: int | None = Query(None, ge=0, le=2**63 - 1, description="Cursor: the last id of the previous page"),
         limit: int = Query(100, ge=1, le=catalogue.MAX_PAGE),
         q: str | None = Query(None, min_length=1, max_length=100, pattern=CODE_PATTERN, description="Code prefix"),
+        id: int | None = Query(None, ge=1, le=2**63 - 1, description="Only the asset with this id (map tiles carry ids)"),
+        geometry: bool = Query(True, description="false: properties only (geometry null), for lists"),
     ) -> FeaturePage:  # fmt: skip
         box = catalogue.BBox.parse(bbox) if bbox is not None else None
         features, next_cursor = catalogue.list_assets(
-            session, kind, bbox=box, after=after, limit=limit, code_prefix=q,
-            agency_id=_agency(session, actor),
+            session, kind, bbox=box, after=after, limit=limit, code_prefix=q, asset_id=id,
+            agency_id=_agency(session, actor), with_geometry=geometry,
         )  # fmt: skip
         next_url = str(request.url.include_query_params(after=next_cursor)) if next_cursor else None
         return FeaturePage(features=features, count=len(features), next_cursor=next_cursor,
@@ -113,3 +119,20 @@ for _kind in catalogue.KINDS.values():
         response_class=GeoJSONResponse, name=f"get_{_snake}", operation_id=f"get_{_snake}",
         responses={404: PROBLEM_RESPONSES[422]},
     )  # fmt: skip
+
+
+@router.get(
+    "/transformers/{code}/trace",
+    response_model=TraceCollection,
+    response_class=GeoJSONResponse,
+    responses={404: PROBLEM_RESPONSES[422]},
+)
+def trace_transformer(
+    session: DbSession,
+    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    code: str = TRACE_CODE,
+) -> Any:
+    """The transformer's LV zone: everything it feeds now (LV spans, service points), as a
+    GeoJSON FeatureCollection with counts — the same shape as a feeder's trace."""
+    result = trace(session, start=("transformer", code), direction="downstream")
+    return GeoJSONResponse(trace_collection(session, result, {"start": {"transformer": code}}))

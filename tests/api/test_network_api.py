@@ -231,3 +231,35 @@ def test_staff_of_an_agency_see_only_their_territory(
     body = client.get("/api/v1/network/service-points", params={"q": "TST-"},
                       headers=unlimited).json()  # fmt: skip
     assert len(body["features"]) == 9
+
+
+def test_id_filter_and_properties_only(client, make_user, patch_network) -> None:
+    headers = _reader(make_user)
+    point = patch_network["points"]["TST-SP12"]
+    body = client.get("/api/v1/network/service-points", params={"id": point.id},
+                      headers=headers).json()  # fmt: skip
+    assert _codes(body) == ["TST-SP12"]
+    body = client.get("/api/v1/network/feeders", params={"q": "TST-", "geometry": "false"},
+                      headers=headers).json()  # fmt: skip
+    assert body["features"][0]["geometry"] is None
+    assert body["features"][0]["properties"]["code"] == "TST-F1"
+
+
+def test_transformer_trace_is_its_lv_zone(client, make_user, db: Session) -> None:
+    from gis.generator import generate_network
+
+    generate_network(db, service_points=300, seed=9401, centre=(30.0, -20.0))
+    code = "GEN-9401-T00002"
+    expected = db.execute(
+        text("SELECT count(*) FROM gis_service_point sp JOIN gis_power_transformer t "
+             "ON t.id = sp.transformer_id WHERE t.code = :c"), {"c": code},
+    ).scalar_one()  # fmt: skip
+    answer = client.get(f"/api/v1/network/transformers/{code}/trace", headers=_reader(make_user))
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["counts"]["service_points"] == expected
+    assert body["counts"]["transformers"] == 1  # the transformer itself, then LV only
+    points = [f for f in body["features"] if f["properties"]["asset"] == "service_point"]
+    assert len(points) == expected
+    missing = client.get("/api/v1/network/transformers/NOPE/trace", headers=_reader(make_user))
+    assert missing.status_code == 404

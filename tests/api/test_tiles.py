@@ -103,7 +103,7 @@ def test_service_point_tile(client, make_user, tile_network) -> None:
     assert sorted(f["id"] for f in layer["features"]) == sorted(p.id for p in points[:3])
     for feature in layer["features"]:
         assert feature["properties"] == {
-            "kind": "connection", "feeder_id": tile_network["feeder"].id,
+            "id": feature["id"], "kind": "connection", "feeder_id": tile_network["feeder"].id,
             "transformer_id": tile_network["transformer"].id,
         }  # fmt: skip
     # The middle point sits in the middle of the tile (y grows upwards once decoded).
@@ -130,7 +130,7 @@ def test_transformer_and_switch_layers(client, make_user, tile_network) -> None:
     headers = bearer(make_user("technician"))
     transformers = _decode(_get(client, headers, "transformers", 16))["transformers"]["features"]
     assert [f["properties"] for f in transformers] == [{
-        "code": "TILE-T1", "kva": 160.0, "feeder_id": tile_network["feeder"].id, "feeder": "TILE-F1",
+        "id": tile_network["transformer"].id, "code": "TILE-T1", "kva": 160.0, "feeder_id": tile_network["feeder"].id, "feeder": "TILE-F1",
     }]  # fmt: skip
     switches = _decode(_get(client, headers, "switches", 16))["switches"]["features"]
     assert [(f["properties"]["code"], f["properties"]["open"]) for f in switches] == [
