@@ -8,6 +8,7 @@ from core.cli import db_app, outbox_app, user_app
 from customers.cli import customers_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
+from meters.cli import readings_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -19,6 +20,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(network_app, name="network")
 app.add_typer(customers_app, name="customers")
+app.add_typer(readings_app, name="readings")
 
 
 @app.callback()
