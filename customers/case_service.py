@@ -52,10 +52,19 @@ CASE_CLOSED = "customers.case_closed"
 CLOCK_SKEW = timedelta(minutes=5)
 
 
+# Back-dated paper forms are fine; a date decades ago is a typing mistake.
+MAX_BACKDATING = timedelta(days=5 * 366)
+
+
 def _not_future(moment: datetime, now: datetime, field: str) -> None:
     if moment > now + CLOCK_SKEW:
         raise ValueOutOfRangeError(
             f"{field} is in the future", errors=[FieldError(field, "in the future", "in_future")]
+        )
+    if moment < now - MAX_BACKDATING:
+        raise ValueOutOfRangeError(
+            f"{field} is more than five years ago",
+            errors=[FieldError(field, "more than five years ago", "too_old")],
         )
 
 

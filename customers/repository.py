@@ -178,8 +178,16 @@ def page(session: Session, query: Select[Any], *, offset: int, limit: int) -> tu
     return list(rows), int(total or 0)
 
 
-def parties_query(session: Session, actor: Actor, *, include_merged: bool = False) -> Select[Any]:
+def parties_query(
+    session: Session,
+    actor: Actor,
+    *,
+    include_merged: bool = False,
+    parent_party_id: int | None = None,
+) -> Select[Any]:
     query = select(Party).where(party_visible(restricting_agency(session, actor)))
+    if parent_party_id is not None:
+        query = query.where(Party.parent_party_id == parent_party_id)
     if not include_merged:
         query = query.where(Party.status == "active")
     return query.order_by(Party.normalized_name, Party.id)

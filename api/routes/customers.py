@@ -52,8 +52,13 @@ def list_customers(
     offset: Offset = 0,
     limit: Limit = 50,
     include_merged: bool = False,
+    parent_party_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this organisation's sites")
+    ] = None,
 ) -> Page[PartyRead]:
-    query = repository.parties_query(session, actor, include_merged=include_merged)
+    query = repository.parties_query(
+        session, actor, include_merged=include_merged, parent_party_id=parent_party_id
+    )
     parties, total = repository.page(session, query, offset=offset, limit=limit)
     return Page(
         items=service.party_reads(session, parties), total=total, offset=offset, limit=limit

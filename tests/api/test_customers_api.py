@@ -318,3 +318,43 @@ def test_case_board_page_shows_columns_and_sla_badges(
     client.cookies.clear()
     client.cookies.set("kw_token", make_user("technician"))  # customers:read only
     assert client.get("/cases").status_code == 200
+
+
+def test_organisation_sites_hierarchy(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    token = make_user("customer_desk")
+    org = client.post("/api/v1/customers", headers=bearer(token), json={
+        "kind": "organisation", "organisation_name": "Société Béninoise de Brasserie"}).json()  # fmt: skip
+    assert org["display_name"] == "Société Béninoise de Brasserie"
+    site = client.post("/api/v1/customers", headers=bearer(token), json={
+        "kind": "organisation", "organisation_name": "SOBEBRA dépôt Parakou",
+        "parent_party_id": org["id"]})  # fmt: skip
+    assert site.status_code == 201
+    sites = client.get("/api/v1/customers", params={"parent_party_id": org["id"]},
+                       headers=bearer(token)).json()  # fmt: skip
+    assert [s["id"] for s in sites["items"]] == [site.json()["id"]]
+    orphan = client.post("/api/v1/customers", headers=bearer(token), json={
+        "kind": "organisation", "organisation_name": "Nowhere", "parent_party_id": 987654321})  # fmt: skip
+    assert (orphan.status_code, orphan.json()["code"]) == (422, "reference_unknown")
+    assert orphan.json()["errors"][0]["field"] == "parent_party_id"
+
+
+def test_odd_but_valid_queries_never_answer_500(
+    client: TestClient, make_user: Callable[..., str]
+) -> None:
+    token = make_user("admin")
+    for path in (
+        "/api/v1/customers/search?q=%25%25", "/api/v1/customers/search?q=%27%3B--",
+        "/api/v1/customers/search?q=%2B%2B%2B%2B", "/api/v1/customers/search?q=00000000000000000000",
+        "/api/v1/customers?offset=1000000", "/api/v1/cases?status=open&status=resolved",
+        "/api/v1/cases/tasks?assignee=group", "/api/v1/contracts?status=ended",
+        "/api/v1/premises/1/occupants", "/api/v1/usage-points?service_location_id=1",
+        "/api/v1/interactions?party_id=1", "/api/v1/accounts?payer_party_id=1",
+        "/api/v1/customers/1/duplicates", "/api/v1/cases/assignment-rules",
+    ):  # fmt: skip
+        response = client.get(path, headers=bearer(token))
+        assert response.status_code in (200, 404), (path, response.text)
+    response = client.post("/api/v1/cases", headers=bearer(token), json={
+        "case_type": "complaint", "subject": "old", "opened_at": "0001-01-01T00:00:00Z"})  # fmt: skip
+    assert (response.status_code, response.json()["code"]) == (422, "value_out_of_range")
