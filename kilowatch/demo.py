@@ -18,6 +18,7 @@ from core.auth.scopes import Role
 from core.context import SYSTEM, acting_as
 from core.db import session_scope
 from core.settings import get_settings
+from gis.generator.demo import build_demo_network
 
 console = Console(stderr=True)
 
@@ -69,6 +70,7 @@ def build_staff(session: Session, _options: DemoOptions) -> str:
 # Each step is (title, fn). Domains append their own steps through the composition root.
 DEMO_STEPS: list[tuple[str, Callable[[Session, DemoOptions], str]]] = [
     ("Staff accounts", build_staff),
+    ("Network (real feeder ULAS628 + a generated town)", build_demo_network),
 ]
 
 
