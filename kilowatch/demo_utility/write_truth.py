@@ -1,0 +1,97 @@
+"""Write a batch's ground truth: per usage point (true and registered kWh per month, the
+attack if any, missing reads, rollovers, replacements, disconnections) and per zone (true
+energy downstream, technical loss). Read only by evaluations, never by fraud models."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from kilowatch.demo_utility.copying import Progress, copy_table, ints, texts
+from kilowatch.demo_utility.network_input import NetworkInput
+from kilowatch.demo_utility.plan_customers import CustomerPlan
+from kilowatch.demo_utility.plan_energy import EnergyPlan
+from kilowatch.demo_utility.profiles import CATEGORIES, month_starts, no_load_w
+from kilowatch.demo_utility.thefts import ATTACKS
+
+
+def kwh_arrays(wh: np.ndarray) -> list[str]:
+    """(rows, months) integer Wh -> PostgreSQL numeric[] literals in kWh, exact."""
+    wh = np.asarray(wh, dtype=np.int64)
+    sign = np.where(wh < 0, "-", "")
+    whole = (np.abs(wh) // 1000).astype(str)
+    frac = np.char.zfill((np.abs(wh) % 1000).astype(str), 3)
+    cells = np.char.add(np.char.add(np.char.add(sign, whole), "."), frac)
+    return ["{" + ",".join(row) + "}" for row in cells.tolist()]
+
+
+def _usage_points(cust: CustomerPlan, energy: EnergyPlan, first_month: date,
+                  usage_points: np.ndarray) -> dict[str, list[str]]:  # fmt: skip
+    starts = month_starts(first_month, energy.true_wh.shape[1])
+    thefts = energy.thefts
+    attack, begin, end, params = [], [], [], []
+    for u in range(cust.n):
+        kind = int(thefts.attack[u])
+        attack.append(ATTACKS[kind] if kind >= 0 else None)
+        begin.append(starts[thefts.start[u]].isoformat() if kind >= 0 else None)
+        end.append(starts[thefts.stop[u]].isoformat() if kind >= 0 else None)
+        params.append(json.dumps(thefts.parameters[u]) if kind >= 0 else None)
+    missing = ["{" + ",".join(map(str, np.flatnonzero(row).tolist())) + "}"
+               for row in energy.missing]  # fmt: skip
+    events = []
+    for u in range(cust.n):
+        event = {}
+        if energy.rollover_month[u] >= 0:
+            event["rollover_month"] = int(energy.rollover_month[u])
+        if energy.replaced_month[u] >= 0:
+            event["replaced_month"] = int(energy.replaced_month[u])
+        if cust.disconnect_month[u] >= 0:
+            event["disconnected_month"] = int(cust.disconnect_month[u])
+        events.append(json.dumps(event))
+    return {
+        "subject": ["usage_point"] * cust.n,
+        "usage_point_id": ints(usage_points),
+        "category": [CATEGORIES[c] for c in cust.category.tolist()],
+        "true_kwh": kwh_arrays(energy.true_wh),
+        "metered_kwh": kwh_arrays(energy.registered_wh),
+        "attack": texts(attack),
+        "attack_from": texts(begin),
+        "attack_to": texts(end),
+        "attack_parameters": texts(params),
+        "missing_read_months": missing,
+        "events": events,
+    }
+
+
+def write_truth(session: Session, *, batch_id: int, cust: CustomerPlan, energy: EnergyPlan,
+                net: NetworkInput, first_month: date, usage_points: np.ndarray,
+                transformer_meters: np.ndarray, feeder_meters: np.ndarray,
+                progress: Progress) -> int:  # fmt: skip
+    rows = _usage_points(cust, energy, first_month, usage_points)
+    n_tr, n_fd = len(net.tr_id), len(net.fd_id)
+    zone_events = [
+        json.dumps({"lv_loss_share": round(float(s), 6), "no_load_w": float(w)})
+        for s, w in zip(energy.tr_lv_loss, no_load_w(net.tr_kva), strict=True)
+    ]
+    zone_events += [json.dumps({"mv_loss_share": round(float(s), 6)}) for s in energy.fd_mv_loss]
+    tr_feeder = [net.fd_id[f] if f >= 0 else None for f in net.tr_feeder.tolist()]
+    zones = {
+        "subject": ["transformer"] * n_tr + ["feeder"] * n_fd,
+        "transformer_id": texts([*net.tr_id.tolist(), *([None] * n_fd)]),
+        "feeder_id": texts([*tr_feeder, *net.fd_id.tolist()]),
+        "meter_id": ints(np.concatenate([transformer_meters, feeder_meters])),
+        "true_kwh": kwh_arrays(np.concatenate([energy.tr_true_wh, energy.fd_true_wh])),
+        "metered_kwh": kwh_arrays(np.concatenate([energy.tr_in_wh, energy.fd_in_wh])),
+        "loss_kwh": kwh_arrays(np.concatenate([energy.tr_loss_wh, energy.fd_loss_wh])),
+        "events": zone_events,
+    }
+    written = copy_table(session, "demo_ground_truth",
+                         {"batch_id": [str(batch_id)] * cust.n, **rows}, progress,
+                         "ground truth: usage points")  # fmt: skip
+    written += copy_table(session, "demo_ground_truth",
+                          {"batch_id": [str(batch_id)] * (n_tr + n_fd), **zones}, progress,
+                          "ground truth: zones")  # fmt: skip
+    return written
