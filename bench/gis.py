@@ -1,0 +1,291 @@
+"""GIS benchmark: generate a network, trace feeders, assign service points to their nearest
+transformer, and serve service-point vector tiles through the real HTTP app.
+
+    python bench/gis.py [--scale N]   (default N = 1,000,000 service points, N/20 transformers)
+
+Builds its own throw-away database (on KILOWATCH_DATABASE_URL's server, else on the
+embedded cluster), migrates it, and drops it at the end. Progress goes to stderr; the last
+line of stdout is ONE JSON object with the figures (units in the key names). The JSON is
+also saved to bench/results/gis.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+console = Console(stderr=True)
+TABLES = ("gis_substation", "gis_feeder", "gis_network_node", "gis_power_transformer",
+          "gis_line_segment", "gis_switch", "gis_service_point")  # fmt: skip
+
+
+def create_database() -> tuple[str, callable]:
+    """A fresh database on the configured server (or the embedded cluster) and its dropper."""
+    name = f"kw_bench_gis_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = os.environ.get("KILOWATCH_DATABASE_URL")
+    if server:
+        admin = create_engine(
+            make_url(server).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+        return url, drop
+    from core.embedded_pg import EmbeddedCluster
+    from core.settings import get_settings
+
+    cluster = EmbeddedCluster.from_settings(get_settings())
+    cluster.up(echo=False)
+    return cluster.create_database(name), lambda: cluster.drop_database(name)
+
+
+def use_database(url: str) -> None:
+    from core import db as core_db
+    from core.settings import get_settings
+
+    os.environ["KILOWATCH_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    core_db.get_engine.cache_clear()
+    core_db._sessionmaker.cache_clear()
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    return {"p50": round(float(np.percentile(arr, 50)), 2),
+            "p95": round(float(np.percentile(arr, 95)), 2),
+            "max": round(float(arr.max()), 2), "n": int(arr.size)}  # fmt: skip
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def generate(scale: int, transformers: int, seed: int) -> tuple[dict, float]:
+    from core.context import SYSTEM, acting_as
+    from core.db import session_scope
+    from gis.generator import generate_network
+
+    bars = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)  # fmt: skip
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=max(total, 1))
+        bars.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+
+    started = time.perf_counter()
+    with bars, acting_as(SYSTEM, request_id="bench-gis"), session_scope() as session:
+        report = generate_network(session, service_points=scale, seed=seed,
+                                  transformers=transformers, progress=progress)  # fmt: skip
+    return {"counts": report.counts, "rated_kva": report.rated_kva,
+            "phases_s": report.seconds}, time.perf_counter() - started  # fmt: skip
+
+
+def bench_traces(samples: int, seed: int) -> dict:
+    from core.db import session_scope
+    from gis import topology
+
+    with session_scope() as session:
+        feeders = session.execute(text("SELECT id, code FROM gis_feeder ORDER BY id")).all()
+        started = time.perf_counter()
+        topology.get_graph(session)  # loads and orients the graph once per network version
+        graph_s = time.perf_counter() - started
+        rng = np.random.default_rng(seed)
+        chosen = [
+            feeders[i] for i in rng.choice(len(feeders), min(samples, len(feeders)), replace=False)
+        ]
+        times, reached = [], []
+        for _feeder_id, code in chosen:
+            t0 = time.perf_counter()
+            result = topology.trace(session, feeder_code=code, direction="downstream")
+            times.append((time.perf_counter() - t0) * 1000)
+            reached.append(result.counts["service_points"])
+        # Sanity: the trace agrees with the materialised electrical address.
+        feeder_id, code = chosen[0]
+        expected = session.execute(
+            text("SELECT count(*) FROM gis_service_point WHERE feeder_id = :f"), {"f": feeder_id}
+        ).scalar_one()
+        agrees = topology.trace(session, feeder_code=code, direction="downstream").counts[
+            "service_points"] == expected  # fmt: skip
+    return {"graph_load_s": round(graph_s, 2), "trace_ms": percentiles(times),
+            "service_points_per_feeder_mean": round(float(np.mean(reached)), 1),
+            "trace_matches_materialised_address": bool(agrees)}  # fmt: skip
+
+
+NEAREST_SQL = """
+CREATE UNLOGGED TABLE bench_nearest_transformer AS
+SELECT sp.id AS service_point_id, nt.id AS transformer_id
+FROM gis_service_point sp
+CROSS JOIN LATERAL (
+    SELECT t.id FROM gis_power_transformer t ORDER BY t.geom <-> sp.geom LIMIT 1
+) AS nt
+"""
+
+
+def bench_nearest() -> dict:
+    from core.db import session_scope
+
+    with session_scope() as session:
+        session.execute(text("SET LOCAL jit = off"))
+        started = time.perf_counter()
+        session.execute(text(NEAREST_SQL))
+        elapsed = time.perf_counter() - started
+        rows, same = session.execute(text(
+            "SELECT count(*), count(*) FILTER (WHERE n.transformer_id = sp.transformer_id) "
+            "FROM bench_nearest_transformer n JOIN gis_service_point sp ON sp.id = n.service_point_id"
+        )).one()  # fmt: skip
+    return {"nearest_transformer_assignment_s": round(elapsed, 2), "assigned_rows": int(rows),
+            "same_as_generated_lv_zone_share": round(same / max(rows, 1), 4),
+            "method": "one INSERT..SELECT: LATERAL KNN (ORDER BY geom <-> geom LIMIT 1, GiST) "
+                      "per service point, written to an unlogged table"}  # fmt: skip
+
+
+def bench_tiles(samples: int, seed: int) -> dict:
+    from fastapi.testclient import TestClient
+
+    from core.auth import service as auth_service
+    from core.db import session_scope
+    from kilowatch.app import build_app
+
+    password = uuid.uuid4().hex  # a throw-away reader in a throw-away database
+    with session_scope() as session:
+        user = auth_service.create_user(session, username="bench.reader", password=password,
+                                        roles=["technician"])  # fmt: skip
+        _u, token, _ttl = auth_service.authenticate(
+            session, username=user.username, password=password, client_address="bench"
+        )
+        rng = np.random.default_rng(seed)
+        # Tiles where the connections are: those holding randomly drawn service points
+        # (generated ids are consecutive), so dense districts weigh as they do for users.
+        first, count = session.execute(
+            text("SELECT min(id), count(*) FROM gis_service_point")
+        ).one()
+        ids = (first + rng.choice(count, min(samples * 3, count), replace=False)).tolist()
+        points = session.execute(
+            text("SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point "
+                 "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id"),
+            {"ids": ids},
+        ).all()  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    out: dict = {}
+    with TestClient(build_app()) as client:
+        for z in (14, 16):
+            coords = list(dict.fromkeys(tile_of(lon, lat, z) for lon, lat in points))[:samples]
+            client.get(
+                f"/tiles/service_points/{z}/{coords[0][0]}/{coords[0][1]}.mvt", headers=headers
+            )
+            times, sizes = [], []
+            for x, y in coords:
+                t0 = time.perf_counter()
+                answer = client.get(f"/tiles/service_points/{z}/{x}/{y}.mvt", headers=headers)
+                times.append((time.perf_counter() - t0) * 1000)
+                assert answer.status_code == 200, answer.text
+                sizes.append(len(answer.content))
+            out[f"z{z}"] = {"tile_ms": percentiles(times),
+                            "tile_bytes_mean": int(np.mean(sizes)), "tiles": len(coords)}  # fmt: skip
+    return out
+
+
+def sizes() -> dict:
+    from core.db import session_scope
+
+    with session_scope() as session:
+        tables = {
+            t: {"rows": session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one(),
+                "mb": round(session.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t})
+                            .scalar_one() / 2**20, 1)}
+            for t in TABLES
+        }  # fmt: skip
+        database_mb = session.execute(
+            text("SELECT pg_database_size(current_database())")
+        ).scalar_one()
+    return {"tables": tables, "database_mb": round(database_mb / 2**20, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1_000_000, help="service points")
+    parser.add_argument("--transformers", type=int, default=None, help="default: scale / 20")
+    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--trace-samples", type=int, default=300)
+    parser.add_argument("--tile-samples", type=int, default=300)
+    parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
+    args = parser.parse_args()
+    transformers = args.transformers or max(1, args.scale // 20)
+
+    url, drop = create_database()
+    try:
+        use_database(url)
+        from core.migrate import upgrade
+        from kilowatch.bootstrap import bootstrap
+
+        console.print(
+            f"[bold]bench/gis[/]: {args.scale:,} service points, {transformers:,} transformers"
+        )
+        upgrade(url)
+        bootstrap()
+        generated, generation_s = generate(args.scale, transformers, args.seed)
+        console.print(f"generated in {generation_s:.1f} s; tracing ...")
+        traces = bench_traces(args.trace_samples, args.seed)
+        console.print(f"traces p50 {traces['trace_ms']['p50']} ms; nearest transformers ...")
+        nearest = bench_nearest()
+        console.print(f"nearest in {nearest['nearest_transformer_assignment_s']} s; tiles ...")
+        tiles = bench_tiles(args.tile_samples, args.seed)
+        result = {
+            "bench": "gis",
+            "scale_service_points": args.scale,
+            "transformers_requested": transformers,
+            "generation_s": round(generation_s, 2),
+            "generation": generated,
+            "full_feeder_downstream_trace": traces,
+            "nearest_transformer": nearest,
+            "service_point_tiles": tiles,
+            "targets": {"trace_p50_ms": 10, "nearest_transformer_s": 60, "tile_p95_ms": 100},
+            "data": sizes(),
+            "cpu_count": os.cpu_count(),
+        }
+    finally:
+        from core import db as core_db
+
+        core_db.get_engine.cache_clear()  # release pooled connections before dropping
+        if args.keep:
+            console.print(f"kept database: {url}")
+        else:
+            import gc
+
+            gc.collect()
+            drop()
+    results = REPO / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(result)
+    (results / "gis.json").write_text(line + "\n")
+    print(line)
+
+
+if __name__ == "__main__":
+    main()
