@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -19,6 +20,8 @@ from core.context import SYSTEM, acting_as
 from core.db import session_scope
 from core.settings import get_settings
 from gis.generator.demo import build_demo_network
+from kilowatch.demo_utility.builder import service_points_for
+from kilowatch.demo_utility.step import build_demo_customers
 
 console = Console(stderr=True)
 
@@ -34,6 +37,10 @@ class DemoOptions:
     customers: int = 2000
     datasets_dir: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # The network must have room for the customers (about 1.25 premises a connection).
+        self.service_points = service_points_for(self.customers, self.service_points)
 
 
 def demo_password() -> str:
@@ -71,13 +78,16 @@ def build_staff(session: Session, _options: DemoOptions) -> str:
 DEMO_STEPS: list[tuple[str, Callable[[Session, DemoOptions], str]]] = [
     ("Staff accounts", build_staff),
     ("Network (real feeder ULAS628 + a generated town)", build_demo_network),
+    ("Customers, meters and 24 months of reads", build_demo_customers),
 ]
 
 
 def build_demo(options: DemoOptions) -> None:
     for title, step in DEMO_STEPS:
+        # A step with its own progress bars must not run under a spinner (one live display).
+        own_bars = getattr(step, "shows_progress", False)
         with (
-            console.status(f"{title} ..."),
+            nullcontext() if own_bars else console.status(f"{title} ..."),
             acting_as(SYSTEM, request_id="demo"),
             session_scope() as session,
         ):
