@@ -63,26 +63,41 @@ def _fixtures(session, meters: int, seed: int) -> None:  # type: ignore[no-untyp
 
     declare_bulk_job(session, "bench-readings-fixtures")
     session.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
-    session.execute(text(
-        "INSERT INTO customer_service_location (code, address_line) "
-        "SELECT 'SL' || g, 'Bench street ' || g FROM generate_series(1, :n) g"), {"n": meters})
-    session.execute(text(
-        "INSERT INTO customer_usage_point (code, service_location_id, category, "
-        "subscribed_power_kva) SELECT 'UP' || sl.id, sl.id, CASE WHEN sl.id % 20 = 0 "
-        "THEN 'commercial' ELSE 'residential' END, 6 FROM customer_service_location sl"))
-    session.execute(text(
-        "INSERT INTO meter_asset (serial, make, model, meter_type, dial_digits, status) "
-        "SELECT 'BM' || lpad(g::text, 9, '0'), 'Bench', 'B5', 'postpaid', :d, 'installed' "
-        "FROM generate_series(1, :n) g"), {"n": meters, "d": DIAL_DIGITS})
-    session.execute(text("INSERT INTO meter_register (meter_id, code) "
-                         "SELECT id, 'total' FROM meter_asset"))
+    session.execute(
+        text(
+            "INSERT INTO customer_service_location (code, address_line) "
+            "SELECT 'SL' || g, 'Bench street ' || g FROM generate_series(1, :n) g"
+        ),
+        {"n": meters},
+    )
+    session.execute(
+        text(
+            "INSERT INTO customer_usage_point (code, service_location_id, category, "
+            "subscribed_power_kva) SELECT 'UP' || sl.id, sl.id, CASE WHEN sl.id % 20 = 0 "
+            "THEN 'commercial' ELSE 'residential' END, 6 FROM customer_service_location sl"
+        )
+    )
+    session.execute(
+        text(
+            "INSERT INTO meter_asset (serial, make, model, meter_type, dial_digits, status) "
+            "SELECT 'BM' || lpad(g::text, 9, '0'), 'Bench', 'B5', 'postpaid', :d, 'installed' "
+            "FROM generate_series(1, :n) g"
+        ),
+        {"n": meters, "d": DIAL_DIGITS},
+    )
+    session.execute(
+        text("INSERT INTO meter_register (meter_id, code) SELECT id, 'total' FROM meter_asset")
+    )
     # Start indexes are the values the CSV generator uses for month 0 (seeded the same way).
-    session.execute(text(
-        "INSERT INTO meter_installation (meter_id, usage_point_id, installed_at, start_indexes) "
-        "SELECT m.id, up.id, '2023-01-01T00:00:00Z', "
-        "jsonb_build_object('total', s.start_index::text) "
-        "FROM meter_asset m JOIN customer_usage_point up ON up.code = 'UP' || m.id "
-        "JOIN bench_start s ON s.serial = m.serial"))
+    session.execute(
+        text(
+            "INSERT INTO meter_installation (meter_id, usage_point_id, installed_at, start_indexes) "
+            "SELECT m.id, up.id, '2023-01-01T00:00:00Z', "
+            "jsonb_build_object('total', s.start_index::text) "
+            "FROM meter_asset m JOIN customer_usage_point up ON up.code = 'UP' || m.id "
+            "JOIN bench_start s ON s.serial = m.serial"
+        )
+    )
 
 
 def _generate(meters: int, reads_per_meter: int, seed: int) -> tuple[object, np.ndarray]:
@@ -116,12 +131,14 @@ def _write_csv(path: Path, meters: int, reads_per_meter: int, values: np.ndarray
     # 0.05% of reads typed with a year in the future (2096: leap, like 2024).
     future = rng.choice(values.size, size=max(values.size // 2000, 1), replace=False)
     read_at[future] = [f"2096{s[4:]}" for s in read_at[future]]  # a leap year, as 2024
-    frame = pd.DataFrame({
-        "serial": np.repeat(serials, reads_per_meter),
-        "read_at": read_at,
-        "value": values.reshape(-1),
-        "source": pd.Categorical(np.where(rng.random(values.size) < 0.7, "ami", "handheld")),
-    })
+    frame = pd.DataFrame(
+        {
+            "serial": np.repeat(serials, reads_per_meter),
+            "read_at": read_at,
+            "value": values.reshape(-1),
+            "source": pd.Categorical(np.where(rng.random(values.size) < 0.7, "ami", "handheld")),
+        }
+    )
     frame.to_csv(path, index=False)
     return path.stat().st_size
 
@@ -156,7 +173,9 @@ def main() -> None:
             with core_db.session_scope(url) as session:
                 from sqlalchemy import text
 
-                session.execute(text("CREATE TEMP TABLE bench_start (serial text, start_index bigint)"))
+                session.execute(
+                    text("CREATE TEMP TABLE bench_start (serial text, start_index bigint)")
+                )
                 cursor_conn = session.connection().connection.driver_connection
                 with cursor_conn.cursor() as cur, cur.copy("COPY bench_start FROM STDIN") as copy:
                     for i, s in enumerate(start, start=1):

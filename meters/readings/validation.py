@@ -328,6 +328,8 @@ def validate_and_merge(
         _installations(session, rules)
     with timer("new_rows"):
         _new_rows(session, rules)
+        # The raw and typed stages are spent: free their space before the big sorts.
+        drop_stage_tables(session, "kw_reading_raw", TYPED)
     with timer("timeline"):
         _timeline(session, reject)
         _analyze(session, TIMELINE)
