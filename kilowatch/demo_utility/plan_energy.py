@@ -140,13 +140,14 @@ def _meters(rng: np.random.Generator, cust: CustomerPlan) -> dict:
 
 def _read_times(rng: np.random.Generator, bounds: np.ndarray, smart: np.ndarray) -> np.ndarray:
     """(N, M) read instants: a round passes on the same day of each month (+/- 1 day)
-    during working hours (08:00-17:00 Cotonou, UTC+1); smart meters report at midnight
-    UTC on the 1st of the next month, closing the month exactly."""
+    during working hours (08:00-17:00 Cotonou, UTC+1); smart meters report at the end of
+    each month (23:59 UTC on its last day)."""
     n, months = len(smart), len(bounds) - 1
     day = rng.integers(3, 25, n)[:, None] + rng.integers(-1, 2, (n, months))
     hour = rng.uniform(7.0, 16.0, (n, months)) / 24.0
     times = bounds[None, :-1] + (day - 1) + hour
-    return np.where(smart[:, None], bounds[None, 1:], times)
+    # A minute before midnight: the read closes its own month (periods are [from, to)).
+    return np.where(smart[:, None], bounds[None, 1:] - 1.0 / 1440.0, times)
 
 
 def _cumulative(registered_wh: np.ndarray, bounds: np.ndarray, times: np.ndarray,
