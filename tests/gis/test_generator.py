@@ -226,3 +226,18 @@ def test_cli_generates_with_a_progress_bar_and_rejects_bad_centre(database_url: 
     finally:
         with session_scope() as session:
             delete_generated_network(session, seed=9103)
+
+
+def test_demo_step_is_idempotent(db: Session, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    from gis.generator.demo import build_demo_network
+
+    options = SimpleNamespace(seed=9104, service_points=150, datasets_dir=str(tmp_path))
+    first = build_demo_network(db, options)
+    assert "ULAS628 skipped" in first  # no datasets in tmp_path
+    assert "generated 150 service points" in first
+    second = build_demo_network(db, options)
+    assert "already present" in second
+    count = _scalar(db, "SELECT count(*) FROM gis_service_point WHERE code LIKE 'GEN-9104-%'")
+    assert count == 150
