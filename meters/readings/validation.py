@@ -323,7 +323,7 @@ def validate_and_merge(
     reject = rules.parameters.codes_with(Severity.REJECT)
     timer = _StepTimer()
     drop_stage_tables(session, *STAGE_TABLES)
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
+    session.execute(text("SET LOCAL work_mem = '512MB'"))  # the window sorts stay in memory
     with timer("installations"):
         _installations(session, rules)
     with timer("new_rows"):
