@@ -34,6 +34,7 @@ import stat
 import tempfile
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,9 @@ from gis.io.bundle import Bundle, Record
 from gis.io.geojson import WGS84, parse_crs
 from gis.io.kinds import switch_kind_from
 
-# The engine is one global state per process: one import at a time.
+# The engine is one global state per process, driven by one thread: one import at a time.
 _ENGINE_LOCK = threading.Lock()
+_EXECUTOR: ThreadPoolExecutor | None = None
 _DECLARATION = re.compile(r'^\s*new\s+"?([a-z]+)\.([^\s"]+)"?(.*)$', re.IGNORECASE)
 _FILE_COMMAND = re.compile(r"^(\s*!?\s*(?:redirect|compile|buscoords)\s+)(\S+)(.*)$", re.I)
 _MONITOR_SPACE = re.compile(r"^(\s*new\s+monitor\.\S+?)\s+(_\S+)", re.IGNORECASE)
@@ -137,13 +139,33 @@ def read_opendss(path: Path, *, crs: str | None) -> Bundle:
             bundle.problem("file", folder.name, "no Master*.dss file", "unreadable_file")
             return bundle
         declarations = _declarations(work)
-        with _ENGINE_LOCK:
-            cwd = os.getcwd()
-            try:
-                _Engine(bundle, master, declarations, source_crs).read()
-            finally:
-                os.chdir(cwd)  # Compile changes the working directory
+        engine = _Engine(bundle, master, declarations, source_crs)
+        _engine_thread().submit(_run, engine).result()
     return bundle
+
+
+def _run(engine: _Engine) -> None:
+    cwd = os.getcwd()
+    try:
+        engine.read()
+    finally:
+        os.chdir(cwd)  # Compile changes the working directory
+
+
+def _engine_thread() -> ThreadPoolExecutor:
+    """The one thread that ever drives the engine: its native state crashes when it is
+    used from one thread after another (as a web server's worker threads would), and it
+    needs a deeper stack than a default worker thread."""
+    global _EXECUTOR
+    with _ENGINE_LOCK:
+        if _EXECUTOR is None:
+            previous = threading.stack_size(64 * 1024 * 1024)
+            try:
+                _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opendss")
+                _EXECUTOR.submit(lambda: None).result()  # start the thread with that stack
+            finally:
+                threading.stack_size(previous)
+        return _EXECUTOR
 
 
 class _Engine:
@@ -153,9 +175,9 @@ class _Engine:
         self, bundle: Bundle, master: Path, declarations: dict[tuple[str, str], Declaration],
         crs: CRS,
     ) -> None:  # fmt: skip
-        import opendssdirect as dss
+        import opendssdirect
 
-        self.dss = dss
+        self.dss = opendssdirect
         self.bundle = bundle
         self.master = master
         self.decl = declarations
