@@ -73,10 +73,10 @@ def write_truth(session: Session, *, batch_id: int, cust: CustomerPlan, energy: 
     rows = _usage_points(cust, energy, first_month, usage_points)
     n_tr, n_fd = len(net.tr_id), len(net.fd_id)
     zone_events = [
-        json.dumps({"lv_loss_share": round(float(s), 6), "no_load_w": float(w)})
+        json.dumps({"lv_loss_share": float(s), "no_load_w": float(w)})
         for s, w in zip(energy.tr_lv_loss, no_load_w(net.tr_kva), strict=True)
     ]
-    zone_events += [json.dumps({"mv_loss_share": round(float(s), 6)}) for s in energy.fd_mv_loss]
+    zone_events += [json.dumps({"mv_loss_share": float(s)}) for s in energy.fd_mv_loss]
     tr_feeder = [net.fd_id[f] if f >= 0 else None for f in net.tr_feeder.tolist()]
     zones = {
         "subject": ["transformer"] * n_tr + ["feeder"] * n_fd,

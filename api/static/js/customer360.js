@@ -18,7 +18,7 @@
         data: {
           labels: s.months,
           datasets: [{ label: `${s.code} kWh per month`, data: s.kwh, backgroundColor: colours,
-                       borderRadius: 2 }],
+                       borderRadius: 2, minBarLength: 3 }],
         },
         options: {
           animation: false, responsive: true, maintainAspectRatio: false,
