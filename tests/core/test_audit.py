@@ -53,12 +53,18 @@ def test_an_update_that_changes_nothing_leaves_no_row(db: Session) -> None:
 
 
 def test_bulk_sql_changes_are_audited_row_by_row(db: Session) -> None:
-    for name in ("a1", "a2", "a3"):
+    users = [
         service.create_user(db, username=f"bulk_{name}", password="s3cret-pass", roles=["cashier"])
+        for name in ("a1", "a2", "a3")
+    ]
     db.flush()
     db.execute(text("UPDATE core_user SET is_active = false WHERE username LIKE 'bulk_%'"))
     updates = db.scalars(
-        select(AuditLog).where(AuditLog.table_name == "core_user", AuditLog.action == "update")
+        select(AuditLog).where(
+            AuditLog.table_name == "core_user",
+            AuditLog.action == "update",
+            AuditLog.entity_key.in_([str(u.id) for u in users]),
+        )
     ).all()
     assert sorted(u.after["is_active"] for u in updates) == [False, False, False]
 
