@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, func, literal_column, or_, select, union
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -330,12 +330,14 @@ def customer_360(
     if party is None:
         raise PartyNotFoundError(f"no customer {party_id}")
     months, fetched_from = _window(now or datetime.now(UTC))
-    in_roles = select(ContractRoleAssignment.contract_id).where(
-        ContractRoleAssignment.party_id == party_id
-    )
-    paid = select(Account.id).where(Account.payer_party_id == party_id)
-    contracts = _contracts(session, or_(Contract.holder_party_id == party_id, Contract.id.in_(in_roles),
-                                        Contract.account_id.in_(paid)), agency_id)  # fmt: skip
+    # Three index lookups united, rather than one OR the planner would answer with a scan.
+    theirs = union(
+        select(Contract.id).where(Contract.holder_party_id == party_id),
+        select(ContractRoleAssignment.contract_id).where(ContractRoleAssignment.party_id == party_id),
+        select(Contract.id).join(Account, Account.id == Contract.account_id)
+        .where(Account.payer_party_id == party_id),
+    )  # fmt: skip
+    contracts = _contracts(session, Contract.id.in_(theirs), agency_id)
     up_ids = list(dict.fromkeys(c["usage_point_id"] for c in contracts))
     periods: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
     for c in contracts:

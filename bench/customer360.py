@@ -1,0 +1,184 @@
+"""Customer 360 benchmark: build a demo utility of N customers (24 months of monthly reads,
+zone meters, ground truth) with the demo builder, then time GET /api/v1/customers/{id}/360
+through the real ASGI app with a real bearer token, over random customers.
+
+    python bench/customer360.py [--scale N] [--requests R]   (default N = 100,000; R = 600)
+
+Builds its own throw-away database (on KILOWATCH_DATABASE_URL's server, else on the
+embedded cluster), migrates it and drops it at the end. Progress goes to stderr; the last
+line of stdout is ONE JSON object (units in the key names), also saved to
+bench/results/customer360.json. Target: p95 < 50 ms at 100,000 customers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+console = Console(stderr=True)
+SEED = 360
+PASSWORD = "bench-customer360-pass"  # noqa: S105 - a throw-away user of a throw-away database
+
+
+def create_database() -> tuple[str, Callable[[], None]]:
+    """A fresh database on the configured server (or the embedded cluster) and its dropper."""
+    name = f"kw_bench_c360_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    server = os.environ.get("KILOWATCH_DATABASE_URL")
+    if server:
+        admin = create_engine(make_url(server).set(database="postgres"),
+                              isolation_level="AUTOCOMMIT")  # fmt: skip
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+
+        def drop() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+        return url, drop
+    from core.embedded_pg import EmbeddedCluster
+    from core.settings import get_settings
+
+    cluster = EmbeddedCluster.from_settings(get_settings())
+    cluster.up(echo=False)
+    return cluster.create_database(name), lambda: cluster.drop_database(name)
+
+
+def use_database(url: str) -> None:
+    from core import db as core_db
+    from core.settings import get_settings
+
+    os.environ["KILOWATCH_DATABASE_URL"] = url
+    get_settings.cache_clear()
+    core_db.get_engine.cache_clear()
+    core_db._sessionmaker.cache_clear()
+
+
+def build(scale: int) -> dict:
+    from core.context import SYSTEM, acting_as
+    from core.db import session_scope
+    from kilowatch.demo_utility.builder import build_demo_utility
+
+    bars = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)  # fmt: skip
+    tasks: dict[str, int] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(stage, total=max(total, 1))
+        bars.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+
+    started = time.perf_counter()
+    with bars, acting_as(SYSTEM, request_id="bench"), session_scope() as session:
+        report = build_demo_utility(session, customers=scale, seed=SEED, progress=progress)
+    return {"report": report, "seconds": time.perf_counter() - started}
+
+
+def measure(requests: int) -> dict:
+    from fastapi.testclient import TestClient
+
+    from core.auth.service import authenticate, create_user
+    from core.db import session_scope
+    from kilowatch.app import build_app
+    from kilowatch.bootstrap import bootstrap
+
+    bootstrap()
+    with session_scope() as session:
+        create_user(session, username="bench.desk", password=PASSWORD, roles=["customer_desk"])
+    with session_scope() as session:
+        _user, token, _ttl = authenticate(session, username="bench.desk", password=PASSWORD,
+                                          client_address="bench")  # fmt: skip
+        parties = session.execute(text(
+            "SELECT c.holder_party_id FROM customer_contract c WHERE c.status = 'active' "
+            "ORDER BY c.holder_party_id")).scalars().all()  # fmt: skip
+    rng = np.random.default_rng(SEED)
+    chosen = rng.choice(parties, size=min(requests, len(parties)), replace=False).tolist()
+    headers = {"Authorization": f"Bearer {token}"}
+    timings, sizes, readings = [], [], []
+    with TestClient(build_app()) as client:
+        for party_id in chosen[:20]:  # warm-up: caches, prepared plans, imports
+            client.get(f"/api/v1/customers/{party_id}/360", headers=headers)
+        for party_id in chosen:
+            started = time.perf_counter()
+            response = client.get(f"/api/v1/customers/{party_id}/360", headers=headers)
+            timings.append((time.perf_counter() - started) * 1000.0)
+            if response.status_code != 200:
+                raise SystemExit(f"GET 360 of {party_id}: {response.status_code} {response.text}")
+            body = response.json()
+            sizes.append(len(response.content))
+            readings.append(sum(len(u["readings"]) for u in body["usage_points"]))
+    arr = np.asarray(timings)
+    return {
+        "requests": len(timings),
+        "latency_p50_ms": round(float(np.percentile(arr, 50)), 2),
+        "latency_p95_ms": round(float(np.percentile(arr, 95)), 2),
+        "latency_max_ms": round(float(arr.max()), 2),
+        "response_mean_bytes": int(np.mean(sizes)),
+        "readings_per_response_mean": round(float(np.mean(readings)), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=100_000, help="customers in the demo utility")
+    parser.add_argument("--requests", type=int, default=600, help="360 requests timed (>= 500)")
+    args = parser.parse_args()
+    url, drop = create_database()
+    try:
+        use_database(url)
+        from core.migrate import upgrade
+
+        console.print(
+            f"[bold]customer360 bench[/]: {args.scale:,} customers, database {make_url(url).database}"
+        )
+        upgrade(url)
+        built = build(args.scale)
+        report = built["report"]
+        console.print(f"built in {built['seconds']:.1f} s: {report.seconds}")
+        figures = measure(args.requests)
+        from core.db import session_scope
+
+        with session_scope() as session:
+            reading_rows = session.scalar(text("SELECT count(*) FROM meter_reading"))
+        result = {
+            "benchmark": "customer360",
+            "customers": args.scale,
+            "service_points": report.counts["service_points"],
+            "transformers": report.counts["transformers"],
+            "meters": report.counts["meters"],
+            "readings_rows": int(reading_rows or 0),
+            "build_seconds": round(built["seconds"], 1),
+            "build_stage_seconds": report.seconds,
+            **figures,
+            "target_p95_ms": 50,
+            "cpu_count": os.cpu_count(),
+        }
+    finally:
+        from core import db as core_db
+
+        core_db.get_engine.cache_clear()
+        drop()
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "customer360.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
