@@ -12,12 +12,12 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentActor, DbSession
 from api.routes.network_topology import CODE as TRACE_CODE
 from api.routes.network_topology import TraceCollection
-from api.routes.network_topology import _collection as trace_collection
 from api.schemas import PROBLEM_RESPONSES
 from core.context import Actor
 from gis import catalogue
 from gis.errors import AssetNotFoundError
 from gis.topology import trace
+from gis.trace_geojson import trace_feature_collection
 
 router = APIRouter(prefix="/api/v1/network", tags=["network"], responses=PROBLEM_RESPONSES)
 
@@ -135,4 +135,6 @@ def trace_transformer(
     """The transformer's LV zone: everything it feeds now (LV spans, service points), as a
     GeoJSON FeatureCollection with counts — the same shape as a feeder's trace."""
     result = trace(session, start=("transformer", code), direction="downstream")
-    return GeoJSONResponse(trace_collection(session, result, {"start": {"transformer": code}}))
+    return GeoJSONResponse(
+        trace_feature_collection(session, result, {"start": {"transformer": code}})
+    )

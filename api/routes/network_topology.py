@@ -14,14 +14,14 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from api.deps import CurrentActor, DbSession
 from api.schemas import PROBLEM_RESPONSES
 from gis import service
 from gis.errors import NetworkFormatUnsupportedError
 from gis.io.export import EXPORT_FORMATS
-from gis.topology import TraceResult, trace
+from gis.topology import trace
+from gis.trace_geojson import trace_feature_collection
 
 router = APIRouter(prefix="/api/v1/network", tags=["network topology"],
                    responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[422]})  # fmt: skip
@@ -159,50 +159,6 @@ def export_feeder(
 
 # -- traces --------------------------------------------------------------------------------
 
-_FEATURE_SQL = {
-    "segment": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
-        'asset', 'segment', 'code', code, 'voltage_level', voltage_level, 'kind', kind,
-        'length_m', length_m, 'location_precision', location_precision) AS p
-        FROM gis_line_segment WHERE id = ANY(:ids) ORDER BY id""",
-    "switch": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
-        'asset', 'switch', 'code', code, 'kind', kind, 'is_open', is_open,
-        'normal_open', normal_open) AS p FROM gis_switch WHERE id = ANY(:ids) ORDER BY id""",
-    "transformer": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
-        'asset', 'transformer', 'code', code, 'rated_kva', rated_kva, 'phases', phases,
-        'location_precision', location_precision) AS p
-        FROM gis_power_transformer WHERE id = ANY(:ids) ORDER BY id""",
-    "service_point": """SELECT id, ST_AsGeoJSON(geom, 7)::jsonb AS g, jsonb_build_object(
-        'asset', 'service_point', 'code', code, 'kind', kind,
-        'location_precision', location_precision) AS p
-        FROM gis_service_point WHERE id = ANY(:ids) ORDER BY id""",
-}
-
-
-def _collection(session: Session, result: TraceResult, about: dict[str, Any]) -> dict[str, Any]:
-    features: list[dict[str, Any]] = []
-    groups = (("segment", result.segment_ids, False), ("switch", result.switch_ids, False),
-              ("switch", result.open_switch_ids, True),
-              ("transformer", result.transformer_ids, False),
-              ("service_point", result.service_point_ids, False))  # fmt: skip
-    for asset, ids, stops in groups:
-        if not len(ids):
-            continue
-        for row in session.execute(text(_FEATURE_SQL[asset]), {"ids": ids.tolist()}):
-            props = dict(row.p)
-            if stops:
-                props["stops_trace"] = True
-            features.append({"type": "Feature", "id": f"{asset}:{row.id}",
-                             "geometry": row.g, "properties": props})  # fmt: skip
-    feeder = None
-    if result.feeder_id is not None:
-        feeder = session.execute(
-            text("SELECT code FROM gis_feeder WHERE id = :id"), {"id": result.feeder_id}
-        ).scalar()
-    counts = result.counts
-    properties = {**about, "direction": result.direction, "feeder": feeder, "counts": counts}
-    return {"type": "FeatureCollection", "features": features, "properties": properties,
-            "counts": counts}  # fmt: skip
-
 
 @router.get("/feeders/{code}/trace", response_model=TraceCollection,
             response_class=GeoJSONResponse)  # fmt: skip
@@ -215,7 +171,7 @@ def trace_feeder(
     """What the feeder's head feeds now (open switches stop the trace), or (upstream) the
     head itself."""
     result = trace(session, feeder_code=code, direction=direction)
-    return GeoJSONResponse(_collection(session, result, {"start": {"feeder": code}}))
+    return GeoJSONResponse(trace_feature_collection(session, result, {"start": {"feeder": code}}))
 
 
 @router.get("/service-points/{code}/upstream", response_model=TraceCollection,
@@ -228,7 +184,9 @@ def trace_service_point_upstream(
     """The supply path of a service point: its node back to the feeder head, through the
     segments, switches and transformer on the way."""
     result = trace(session, start=("service_point", code), direction="upstream")
-    return GeoJSONResponse(_collection(session, result, {"start": {"service_point": code}}))
+    return GeoJSONResponse(
+        trace_feature_collection(session, result, {"start": {"service_point": code}})
+    )
 
 
 # -- switching -----------------------------------------------------------------------------
