@@ -6,6 +6,7 @@ five million (``meters.readings.importer``), so the two can never judge differen
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,7 +20,7 @@ from customers.models import UsagePoint
 from meters.enums import COUNTED_STATUSES, ReadingQuality, ReadingSource, ReadingStatus
 from meters.errors import InstallationNotFoundError, ReadingInvalidError, RegisterNotFoundError
 from meters.models import Meter, MeterInstallation, Reading, Register
-from meters.readings import importer, staging, validation
+from meters.readings import importer, parsing, staging
 from meters.readings.estimation import estimate_consumption
 from meters.readings.partitions import ensure_reading_partitions
 from meters.readings.rule_sets import active_rule_set
@@ -35,13 +36,10 @@ def record_readings(
     """Validate and store reads (each audited row by row); return each one's outcome in
     input order. A read already stored under its natural key comes back as ``duplicate``."""
     before = _existing_keys(session, readings)
-    staging.create_raw_stage(session)
-    staging.copy_rows(session, (_row(r, actor) for r in readings))
-    staging.type_and_resolve(session)
-    rules = active_rule_set(session)
-    validation.validate_and_merge(session, rules=rules, rows=len(readings), job_key=None)
-    staging.drop_stage_tables(session, staging.RAW, staging.TYPED, *validation.STAGE_TABLES)
-    session.flush()
+    listed = [_row(r, actor) for r in readings]
+    importer.load(session, parsing.rows_table(listed),
+                  refill_stage=lambda: staging.copy_rows(session, listed), job_key=None,
+                  started=time.perf_counter())  # fmt: skip
     stored = _stored(session, readings)
     return [
         ReadingOutcome(**ReadingRead.model_validate(stored[_key_of(r)]).model_dump(),

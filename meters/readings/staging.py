@@ -15,7 +15,6 @@ from typing import IO, Any
 
 import psycopg
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core.errors import FieldError
@@ -205,58 +204,12 @@ LEFT JOIN meter_register r ON r.meter_id = m.id AND r.code = c.register_code
 """
 
 
-# The fast path: let the casts do the checking (a bad value raises) plus cheap string tests
-# for what a cast would accept silently (no UTC offset, > 3 decimals, ranges). Any doubt
-# sends the load to the exhaustive query above, which names every bad line.
-_FAST_TYPED_SQL = f"""
-CREATE TEMP TABLE {TYPED} ON COMMIT DROP AS
-SELECT s.line_no,
-       CASE WHEN r.id IS NULL OR s.source NOT IN ('handheld', 'self_read', 'ami')
-              OR NOT (right(s.read_at, 1) = 'Z' OR strpos(substr(s.read_at, 12), '+') > 0
-                      OR strpos(substr(s.read_at, 12), '-') > 0)
-              OR s.value::numeric < 0 OR scale(s.value::numeric) > 3
-              OR coalesce(nullif(s.quality, ''), 'actual') NOT IN ('actual', 'doubtful')
-              OR nullif(s.reader_id, '')::bigint < 0
-              OR (nullif(s.latitude, '') IS NULL) <> (nullif(s.longitude, '') IS NULL)
-              OR abs(nullif(s.latitude, '')::numeric) > 90
-              OR abs(nullif(s.longitude, '')::numeric) > 180
-              OR nullif(s.photo_sha256, '') !~ '^[0-9a-f]{{64}}$'
-            THEN 'doubtful' END AS error,
-       m.id AS meter_id, r.id AS register_id, m.dial_digits, m.multiplier,
-       power(10::numeric, m.dial_digits) AS capacity,
-       s.read_at::timestamptz AS read_at, s.value::numeric AS value, s.source,
-       coalesce(nullif(s.quality, ''), 'actual') AS quality,
-       nullif(s.reader_id, '')::bigint AS reader_id,
-       CASE WHEN nullif(s.latitude, '') IS NOT NULL THEN ST_SetSRID(ST_MakePoint(
-         s.longitude::float8, s.latitude::float8), 4326) END AS gps,
-       nullif(s.photo_sha256, '') AS photo_sha256
-FROM {RAW} s
-LEFT JOIN meter_asset m ON m.serial = s.serial
-LEFT JOIN meter_register r ON r.meter_id = m.id AND r.code = coalesce(nullif(s.register, ''), 'total')
-"""
-
 _ERROR_COUNT = f"SELECT count(*) FROM {TYPED} WHERE error IS NOT NULL"
 
 
-def type_and_resolve(session: Session) -> int:
-    """Typed, resolved rows in ``kw_reading_typed``; refuses the load if any line is bad.
-    Returns the number of rows."""
-    drop_stage_tables(session, TYPED)
-    savepoint = session.begin_nested()
-    try:
-        session.execute(text(_FAST_TYPED_SQL))
-        clean = not session.scalar(text(_ERROR_COUNT))
-    except (psycopg.errors.DataError, DBAPIError):
-        clean = False
-    if clean:
-        savepoint.commit()
-    else:
-        savepoint.rollback()
-        _type_exhaustively(session)
-    return int(session.scalar(text(f"SELECT count(*) FROM {TYPED}")) or 0)
-
-
-def _type_exhaustively(session: Session) -> None:
+def refuse_bad_lines(session: Session) -> None:
+    """Type the raw stage exhaustively in SQL and refuse the load naming every bad line
+    (the slow path, taken only when the fast Arrow typing had a doubt)."""
     drop_stage_tables(session, TYPED)
     session.execute(text(_TYPED_SQL))
     bad_count = session.scalar(text(_ERROR_COUNT))
@@ -266,3 +219,21 @@ def _type_exhaustively(session: Session) -> None:
             f"LIMIT {MAX_LISTED_LINES}"
         )).all()  # fmt: skip
         raise_bad_lines([BadLine(int(n), e) for n, e in rows], int(bad_count))
+
+
+# A file the exhaustive typing finds clean although the fast path doubted it: its rows, typed
+# by PostgreSQL, in the fast path's shape.
+_STAGED_ROWS_SQL = f"""
+SELECT s.line_no, s.serial, coalesce(nullif(s.register, ''), 'total'),
+       (extract(epoch FROM t.read_at) * 1000000)::int8, s.value, t.value::float8, t.source,
+       t.quality, t.reader_id::text,
+       CASE WHEN t.gps IS NOT NULL THEN 'SRID=4326;POINT(' || s.longitude::float8::text || ' '
+            || s.latitude::float8::text || ')' END,
+       t.photo_sha256
+FROM {TYPED} t JOIN {RAW} s ON s.line_no = t.line_no
+ORDER BY s.line_no
+"""
+
+
+def staged_rows(session: Session) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in session.execute(text(_STAGED_ROWS_SQL)).all()]

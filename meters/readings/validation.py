@@ -1,20 +1,17 @@
-"""Stage 2 of a reading load: set-based validation of the typed rows and one merge into
-``meter_reading``.
+"""Stage 2 of a reading load: resolve, find what is new, judge, merge into ``meter_reading``.
 
-1. ``kw_reading_inst``: the installations of the meters in the load, per register, with
-   their start index, category profile (kWh/day) and whether they followed a meter change.
-2. ``kw_reading_new``: typed rows that are not stored yet (natural key register, read_at,
-   source), resolved to the installation covering read_at, with the row-level checks
-   (future, outside any installation, more than the dials can show).
-3. ``kw_reading_tl``: a timeline per (register, installation) of those rows plus the
-   stored counted real reads, judged with window functions: previous index (or the start
-   index), advance across a rollover, negative advance, zero, expected range from the last
-   reads' mean daily kWh (else the category profile), meter change, same-instant twins.
-   A rejected read must not serve as the "previous" of the next one: the few partitions
-   holding one are judged again without it, until nothing changes.
-4. One ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` writes every new row, rejected ones
-   included, with status, codes and the rule-set version; estimates standing in the period
-   of a new real read are superseded.
+1. Registers: the (serial, register) pairs of the load resolved in one query; then the
+   installations of those registers (start index, category profile, follows a meter change).
+2. Stored reads: one query for every stored read of those registers within the load's time
+   span (for idempotency: a row already stored under its natural key (register, read_at,
+   source) is a duplicate, like the same row twice in one load), plus, per register, the
+   last ``history_reads`` counted reads before its earliest new read (the history).
+3. One sort of the new and stored reads into timelines per (register, installation), the
+   row-level checks (future, outside any installation, more than the dials can show) and the
+   timeline rules (``meters.readings.judge``), all vectorised in numpy.
+4. The new rows, rejected ones included, with status, codes and the rule-set version,
+   written by COPY (``meters.readings.writer``); estimates standing in the period of a new
+   real read are superseded.
 """
 
 from __future__ import annotations
@@ -25,21 +22,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from meters.readings.partitions import ensure_partitions_for_table
+from meters.readings import writer
+from meters.readings.judge import BIT, CODES, Timeline, bits_of, judge
+from meters.readings.parsing import TypedRows
 from meters.readings.rule_sets import ActiveRules
 from meters.readings.rules import Severity
-from meters.readings.staging import TYPED, drop_stage_tables
+from meters.readings.staging import drop_stage_tables
+from meters.readings.transfer import copy_in, copy_out
 
-INST = "kw_reading_inst"
-NEW = "kw_reading_new"
-TIMELINE = "kw_reading_tl"
-JUDGED = "kw_reading_judged"
-RESULT = "kw_reading_result"
-MAX_REJUDGE_PASSES = 6
-STAGE_TABLES = (INST, NEW, TIMELINE, JUDGED, RESULT)
+KEYS = "kw_reading_keys"
+REGISTERS = "kw_reading_registers"
+NO_TIME = np.iinfo(np.int64).max
 
 
 @dataclass
@@ -55,302 +54,102 @@ class MergeOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def _analyze(session: Session, table: str) -> None:
-    # Temporary tables get no autovacuum statistics: without them the planner guesses
-    # nested loops over millions of rows.
-    session.execute(text(f"ANALYZE {table}"))
+@dataclass
+class Registers:
+    """Per row of the load: its register and meter; per distinct register (``index``)."""
+
+    index: np.ndarray  # per row: position in ``register_id``
+    register_id: np.ndarray  # sorted distinct register ids
+    meter_id: np.ndarray  # per distinct register
+    capacity: np.ndarray
+    multiplier: np.ndarray
 
 
-def _installations(session: Session, rules: ActiveRules) -> None:
-    session.execute(text(f"""
-        CREATE TEMP TABLE {INST} ON COMMIT DROP AS
-        SELECT r.id AS register_id, i.id AS installation_id, i.usage_point_id, i.installed_at,
-               i.removed_at, (i.start_indexes ->> r.code)::numeric AS start_index,
-               cp.kwh_day::float8 AS kwh_day,
-               EXISTS (SELECT 1 FROM meter_installation j
-                       WHERE j.usage_point_id = i.usage_point_id
-                         AND j.register_set = i.register_set
-                         AND j.installed_at < i.installed_at) AS follows_change
-        FROM meter_installation i
-        JOIN meter_register r ON r.meter_id = i.meter_id
-        JOIN customer_usage_point up ON up.id = i.usage_point_id
-        LEFT JOIN jsonb_each_text(CAST(:profile AS jsonb)) AS cp(category, kwh_day)
-               ON cp.category = up.category
-        WHERE i.meter_id IN (SELECT DISTINCT meter_id FROM {TYPED})
-    """), {"profile": json.dumps(rules.parameters.category_kwh_per_day)})  # fmt: skip
-    _analyze(session, INST)
-
-
-def _new_rows(session: Session, rules: ActiveRules) -> None:
-    session.execute(text(f"""
-        CREATE TEMP TABLE {NEW} ON COMMIT DROP AS
-        SELECT t.line_no, t.meter_id, t.register_id, t.dial_digits, t.multiplier, t.capacity,
-               t.read_at, t.value, t.source, t.quality, t.reader_id, t.gps, t.photo_sha256,
-               ir.installation_id, ir.usage_point_id, ir.installed_at, ir.start_index,
-               ir.kwh_day, ir.follows_change,
-               array_remove(ARRAY[
-                 CASE WHEN t.read_at > now() + make_interval(mins => :tolerance)
-                      THEN 'read_in_future' END,
-                 CASE WHEN ir.installation_id IS NULL THEN
-                   CASE WHEN EXISTS (SELECT 1 FROM meter_installation j
-                                     WHERE j.meter_id = t.meter_id AND j.removed_at <= t.read_at)
-                        THEN 'read_after_removal' ELSE 'read_before_installation' END END,
-                 CASE WHEN t.value >= t.capacity THEN 'value_exceeds_dials' END
-               ]::text[], NULL) AS pre_codes
-        FROM {TYPED} t
-        LEFT JOIN {INST} ir ON ir.register_id = t.register_id AND t.read_at >= ir.installed_at
-                           AND (ir.removed_at IS NULL OR t.read_at < ir.removed_at)
-        WHERE NOT EXISTS (SELECT 1 FROM meter_reading e WHERE e.register_id = t.register_id
-                          AND e.read_at = t.read_at AND e.source = t.source)
-    """), {"tolerance": rules.parameters.future_tolerance_minutes})  # fmt: skip
-    _analyze(session, NEW)
-
-
-_CARRIED = ("meter_id", "usage_point_id", "quality", "reader_id", "gps", "photo_sha256")
-
-
-def _timeline(session: Session, reject_codes: list[str]) -> None:
-    carried = ", ".join(f"n.{c}" for c in _CARRIED)
-    session.execute(text(f"""
-        CREATE TEMP TABLE {TIMELINE} ON COMMIT DROP AS
-        SELECT n.line_no, true AS is_new, true AS eligible, n.register_id, n.installation_id,
-               n.read_at, n.value, n.source, n.capacity::float8, n.multiplier::float8,
-               n.start_index::float8,
-               n.installed_at, n.kwh_day, n.follows_change, n.pre_codes, {carried}
-        FROM {NEW} n
-        WHERE n.installation_id IS NOT NULL AND NOT (n.pre_codes && CAST(:reject AS text[]))
-        UNION ALL
-        SELECT NULL, false, true, e.register_id, e.installation_id, e.read_at, e.value,
-               e.source, power(10::float8, m.dial_digits), m.multiplier::float8,
-               ir.start_index::float8,
-               ir.installed_at, ir.kwh_day, ir.follows_change, '{{}}'::text[],
-               NULL, NULL, NULL, NULL, NULL, NULL
-        FROM (SELECT DISTINCT register_id, installation_id FROM {NEW}
-              WHERE installation_id IS NOT NULL) AS k
-        JOIN meter_reading e ON e.register_id = k.register_id
-                            AND e.installation_id = k.installation_id
-        JOIN {INST} ir ON ir.register_id = k.register_id AND ir.installation_id = k.installation_id
-        JOIN meter_asset m ON m.id = e.meter_id
-        WHERE e.status IN ('accepted', 'flagged') AND e.source <> 'estimated'
-    """), {"reject": reject_codes})  # fmt: skip
-
-
-def _judge_sql(rules: ActiveRules, only_affected: bool) -> str:
-    p = rules.parameters
-    order = "ORDER BY read_at, is_new, source, line_no"
-    part = "PARTITION BY register_id, installation_id"
-    where = "t.eligible"
-    if only_affected:
-        where += (" AND (t.register_id, t.installation_id) IN "
-                  "(SELECT register_id, installation_id FROM kw_reading_affected)")  # fmt: skip
-    carried = ", ".join(_CARRIED)
-    return f"""
-    WITH w AS (
-      SELECT t.*, t.value::float8 AS v, lag(read_at) OVER p AS prev_at,
-             lag(value::float8) OVER p AS prev_value,
-             lag(source) OVER p AS prev_source, lead(read_at) OVER p AS next_at
-      FROM {TIMELINE} t WHERE {where}
-      WINDOW p AS ({part} {order})
-    ), a AS (
-      SELECT w.*, (w.prev_at IS NOT NULL AND w.prev_at = w.read_at) AS same_instant,
-             coalesce(w.prev_at, w.installed_at) AS base_at,
-             w.v - coalesce(w.prev_value, w.start_index) AS raw_adv
-      FROM w
-    ), b AS (
-      -- float8 from here on: exact enough for range checks, several times faster than numeric
-      SELECT a.*, CASE WHEN a.same_instant THEN NULL
-                       WHEN a.raw_adv >= 0 THEN a.raw_adv
-                       WHEN a.raw_adv + a.capacity <= {p.rollover_max_fraction} * a.capacity
-                         THEN a.raw_adv + a.capacity END AS adv,
-             extract(epoch FROM a.read_at - coalesce(a.prev_at, a.installed_at)) / 86400.0 AS days
-      FROM a
-    ), c AS (
-      SELECT b.*, coalesce(b.adv, 0) * b.multiplier AS kwh,
-             sum(coalesce(b.adv, 0) * b.multiplier) OVER (p ROWS UNBOUNDED PRECEDING) AS cum
-      FROM b WINDOW p AS ({part} {order})
-    ), d AS (
-      SELECT c.*, lag(cum) OVER p AS prev_cum, count(*) OVER h AS hist_n,
-             first_value(cum) OVER h AS hist_cum0, first_value(read_at) OVER h AS hist_at0
-      FROM c WINDOW p AS ({part} {order}),
-                    h AS (p ROWS BETWEEN {p.history_reads} PRECEDING AND 1 PRECEDING)
-    ), e AS (
-      SELECT d.*,
-        CASE WHEN d.hist_n >= {p.min_history_reads} AND d.prev_at > d.hist_at0 THEN
-               (d.prev_cum - d.hist_cum0)
-               / (extract(epoch FROM d.prev_at - d.hist_at0) / 86400.0) END AS hist_rate
-      FROM d
-    ), f AS (
-      SELECT e.*,
-        CASE WHEN e.hist_rate IS NOT NULL
-               THEN greatest(e.hist_rate * e.days * {p.high_factor}, {p.min_high_kwh})
-             WHEN e.kwh_day IS NOT NULL
-               THEN greatest(e.kwh_day * e.days * {p.category_high_factor}, {p.min_high_kwh})
-        END AS high_kwh,
-        e.hist_rate * e.days * {p.low_factor} AS low_kwh
-      FROM e
+def resolve_registers(session: Session, rows: TypedRows) -> Registers | None:
+    """``None`` when a serial or register is unknown (the exhaustive path names the lines)."""
+    pairs = pc.binary_join_element_wise(rows.serial, rows.register, "\x1f")
+    encoded = pairs.dictionary_encode()
+    parts = pc.split_pattern(encoded.dictionary, "\x1f")
+    keys = pa.StructArray.from_arrays(
+        [pc.list_element(parts, 0), pc.list_element(parts, 1)], ["serial", "code"]
     )
-    SELECT f.line_no, f.register_id, f.installation_id, f.read_at, f.value, f.source,
-           f.base_at, (f.next_at IS NOT NULL) AS has_next,
-           (f.same_instant AND f.source = f.prev_source) AS is_file_dup,
-           f.pre_codes || array_remove(ARRAY[
-             CASE WHEN f.same_instant AND f.source <> f.prev_source
-                  THEN 'duplicate_timestamp' END,
-             CASE WHEN NOT f.same_instant AND f.raw_adv < 0 AND f.adv IS NOT NULL
-                  THEN 'rollover' END,
-             CASE WHEN NOT f.same_instant AND f.adv IS NULL THEN 'negative_advance' END,
-             CASE WHEN f.adv = 0 THEN 'zero_consumption' END,
-             CASE WHEN f.adv IS NOT NULL AND f.kwh > f.high_kwh THEN 'out_of_range_high' END,
-             CASE WHEN f.adv > 0 AND f.kwh < f.low_kwh THEN 'out_of_range_low' END,
-             CASE WHEN f.prev_at IS NULL AND f.follows_change
-                  THEN 'meter_change_in_period' END
-           ]::text[], NULL) AS codes,
-           {carried}
-    FROM f WHERE f.is_new
-    """
+    drop_stage_tables(session, KEYS)
+    session.execute(text(f"CREATE TEMP TABLE {KEYS} (i int, serial text, code text) "
+                         "ON COMMIT DROP"))  # fmt: skip
+    copy_in(session, KEYS, pa.table({"i": pa.array(np.arange(len(keys), dtype=np.int32)),
+                                     "serial": keys.field("serial"), "code": keys.field("code")}))  # fmt: skip
+    found = copy_out(session, f"""
+        SELECT k.i, r.id AS register_id, m.id AS meter_id, m.dial_digits,
+               m.multiplier::float8 AS multiplier
+        FROM {KEYS} k JOIN meter_asset m ON m.serial = k.serial
+        JOIN meter_register r ON r.meter_id = m.id AND r.code = k.code
+    """, {"i": pa.int32(), "register_id": pa.int64(), "meter_id": pa.int64(),
+          "dial_digits": pa.int32(), "multiplier": pa.float64()})  # fmt: skip
+    drop_stage_tables(session, KEYS)
+    if found.num_rows != len(keys):
+        return None
+    order = np.argsort(found["i"].to_numpy())
+    register_of_key = found["register_id"].to_numpy()[order]
+    register_id, key_to_index = np.unique(register_of_key, return_inverse=True)
+    first_key = np.zeros(len(register_id), dtype=np.int64)
+    first_key[key_to_index] = np.arange(len(register_of_key))
+    meter = found["meter_id"].to_numpy()[order][first_key]
+    digits = found["dial_digits"].to_numpy()[order][first_key]
+    return Registers(
+        index=key_to_index[encoded.indices.to_numpy(zero_copy_only=False)],
+        register_id=register_id, meter_id=meter,
+        capacity=np.power(10.0, digits.astype(np.float64)),
+        multiplier=found["multiplier"].to_numpy()[order][first_key],
+    )  # fmt: skip
 
 
-def _judge(session: Session, rules: ActiveRules, reject_codes: list[str]) -> None:
-    session.execute(text(f"CREATE TEMP TABLE {JUDGED} ON COMMIT DROP AS "
-                         f"SELECT *, 0 AS pass FROM ({_judge_sql(rules, False)}) AS j"))  # fmt: skip
-    # A rejected read (or a same-instant twin) that has later reads behind it: judge those
-    # partitions again without it, so the next read is compared with the last good one.
-    blocking = "(j.is_file_dup OR j.codes && CAST(:reject AS text[])) AND j.has_next"
-    for n in range(1, MAX_REJUDGE_PASSES + 1):
-        affected = session.execute(text(f"""
-            CREATE TEMP TABLE kw_reading_affected ON COMMIT DROP AS
-            SELECT DISTINCT register_id, installation_id FROM {JUDGED} j
-            WHERE j.pass = :previous AND {blocking}
-        """), {"previous": n - 1, "reject": reject_codes}).rowcount  # fmt: skip
-        if not affected:
-            drop_stage_tables(session, "kw_reading_affected")
-            return
-        session.execute(text(f"""
-            UPDATE {TIMELINE} t SET eligible = false FROM {JUDGED} j
-            WHERE j.pass = :previous AND {blocking} AND t.line_no = j.line_no
-        """), {"previous": n - 1, "reject": reject_codes})  # fmt: skip
-        session.execute(text(f"""
-            DELETE FROM {JUDGED} j USING kw_reading_affected a
-            WHERE j.register_id = a.register_id AND j.installation_id = a.installation_id
-              AND NOT ({blocking})
-        """), {"reject": reject_codes})  # fmt: skip
-        session.execute(text(f"INSERT INTO {JUDGED} SELECT *, {n} FROM "
-                             f"({_judge_sql(rules, True)}) AS j"))  # fmt: skip
-        drop_stage_tables(session, "kw_reading_affected")
+_INSTALLATIONS_SQL = f"""
+SELECT k.register_id, i.id AS installation_id, i.usage_point_id,
+       (extract(epoch FROM i.installed_at) * 1000000)::int8 AS installed_at,
+       (extract(epoch FROM i.removed_at) * 1000000)::int8 AS removed_at,
+       (i.start_indexes ->> r.code)::float8 AS start_index, cp.kwh_day::float8 AS kwh_day,
+       EXISTS (SELECT 1 FROM meter_installation j
+               WHERE j.usage_point_id = i.usage_point_id AND j.register_set = i.register_set
+                 AND j.installed_at < i.installed_at) AS follows_change
+FROM {REGISTERS} k
+JOIN meter_register r ON r.id = k.register_id
+JOIN meter_installation i ON i.meter_id = r.meter_id
+JOIN customer_usage_point up ON up.id = i.usage_point_id
+LEFT JOIN jsonb_each_text(%(profile)s::jsonb) AS cp(category, kwh_day) ON cp.category = up.category
+ORDER BY k.register_id, i.installed_at
+"""
+
+# Every stored read of the load's registers within its span (duplicates and timelines), and
+# the counted reads just before each register's first new read (the history).
+_STORED_SQL = f"""
+SELECT e.register_id, coalesce(e.installation_id, -1) AS installation_id,
+       (extract(epoch FROM e.read_at) * 1000000)::int8 AS read_at, e.source,
+       e.value::float8 AS value,
+       (e.status IN ('accepted', 'flagged') AND e.source <> 'estimated') AS counted
+FROM meter_reading e JOIN {REGISTERS} k ON k.register_id = e.register_id
+WHERE e.read_at >= %(lo)s AND e.read_at <= %(hi)s
+UNION ALL
+SELECT h.* FROM {REGISTERS} k CROSS JOIN LATERAL (
+  SELECT e.register_id, coalesce(e.installation_id, -1),
+         (extract(epoch FROM e.read_at) * 1000000)::int8, e.source, e.value::float8, true
+  FROM meter_reading e
+  WHERE e.register_id = k.register_id AND e.read_at < k.first_at AND e.read_at < %(lo)s
+    AND e.read_at >= k.history_from AND e.status IN ('accepted', 'flagged')
+    AND e.source <> 'estimated'
+  ORDER BY e.read_at DESC LIMIT %(history)s) AS h
+"""
+_STORED_SCHEMA = {"register_id": pa.int64(), "installation_id": pa.int64(),
+                  "read_at": pa.int64(), "source": pa.string(), "value": pa.float64(),
+                  "counted": pa.bool_()}  # fmt: skip
 
 
-def _result(session: Session, rules: ActiveRules) -> None:
-    reject = rules.parameters.codes_with(Severity.REJECT)
-    flag = rules.parameters.codes_with(Severity.FLAG)
-    session.execute(text(f"""
-        CREATE TEMP TABLE {RESULT} ON COMMIT DROP AS
-        SELECT x.*, CASE WHEN x.codes && CAST(:reject AS text[]) THEN 'rejected'
-                         WHEN x.codes && CAST(:flag AS text[]) THEN 'flagged'
-                         ELSE 'accepted' END AS status
-        FROM (
-          SELECT j.line_no, j.register_id, j.installation_id, j.read_at, j.value, j.source,
-                 j.codes, j.base_at, {", ".join(f"j.{c}" for c in _CARRIED)}
-          FROM {JUDGED} j WHERE NOT j.is_file_dup
-          UNION ALL
-          SELECT n.line_no, n.register_id, n.installation_id, n.read_at, n.value, n.source,
-                 n.pre_codes, NULL, {", ".join(f"n.{c}" for c in _CARRIED)}
-          FROM {NEW} n
-          WHERE n.installation_id IS NULL OR n.pre_codes && CAST(:reject AS text[])
-        ) AS x
-    """), {"reject": reject, "flag": flag})  # fmt: skip
+def _to_ts(us: int) -> str:
+    return str(np.datetime64(int(us), "us")) + "Z"
 
 
-def _insert(session: Session, rules: ActiveRules, job_key: str | None) -> int:
-    ensure_partitions_for_table(session, RESULT)
-    return session.execute(text(f"""
-        INSERT INTO meter_reading (read_at, register_id, meter_id, installation_id,
-          usage_point_id, value, source, quality, status, reason_codes, rule_set_version,
-          reader_id, gps, photo_sha256, import_job)
-        SELECT r.read_at, r.register_id, r.meter_id, r.installation_id, r.usage_point_id,
-               r.value, r.source, r.quality, r.status, r.codes, :version, r.reader_id, r.gps,
-               r.photo_sha256, :job
-        FROM {RESULT} r
-        ON CONFLICT DO NOTHING
-    """), {"version": rules.version, "job": job_key}).rowcount  # fmt: skip
-
-
-def _supersede_estimates(session: Session) -> int:
-    """Estimates standing between a new real read's previous read and the end of its UTC
-    month are replaced by it (status superseded, pointing at the real read)."""
-    open_estimates = session.execute(text(f"""
-        CREATE TEMP TABLE kw_reading_est ON COMMIT DROP AS
-        SELECT e.id, e.register_id, e.read_at FROM meter_reading e
-        WHERE e.source = 'estimated' AND e.status IN ('accepted', 'flagged')
-          AND e.register_id IN (SELECT register_id FROM {RESULT})
-    """)).rowcount  # fmt: skip
-    superseded = 0
-    if open_estimates:
-        superseded = session.execute(text(f"""
-            UPDATE meter_reading e
-            SET status = 'superseded', superseded_at = now(), superseded_by_id = x.real_id
-            FROM (
-              SELECT DISTINCT ON (est.id) est.id, est.read_at, real.id AS real_id
-              FROM kw_reading_est est
-              JOIN {RESULT} r ON r.register_id = est.register_id AND r.status <> 'rejected'
-               AND est.read_at > r.base_at
-               AND est.read_at < (date_trunc('month', r.read_at AT TIME ZONE 'UTC')
-                                  + interval '1 month') AT TIME ZONE 'UTC'
-              JOIN meter_reading real ON real.register_id = r.register_id
-               AND real.read_at = r.read_at AND real.source = r.source
-              ORDER BY est.id, r.read_at
-            ) AS x
-            WHERE e.id = x.id AND e.read_at = x.read_at
-        """)).rowcount  # fmt: skip
-    drop_stage_tables(session, "kw_reading_est")
-    return superseded
-
-
-def _tally(session: Session) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    by_status = {str(k): int(v) for k, v in session.execute(text(
-        f"SELECT status, count(*) FROM {RESULT} GROUP BY status")).all()}  # fmt: skip
-    codes: dict[str, dict[str, int]] = {}
-    for status, code, count in session.execute(text(
-        f"SELECT status, code, count(*) FROM {RESULT}, unnest(codes) AS code "
-        f"GROUP BY status, code ORDER BY status, code"
-    )).all():  # fmt: skip
-        codes.setdefault(str(status), {})[str(code)] = int(count)
-    return by_status, codes
-
-
-def validate_and_merge(
-    session: Session, *, rules: ActiveRules, rows: int, job_key: str | None
-) -> MergeOutcome:
-    """Judge the rows of ``kw_reading_typed`` and merge them into ``meter_reading``."""
-    reject = rules.parameters.codes_with(Severity.REJECT)
-    timer = _StepTimer()
-    drop_stage_tables(session, *STAGE_TABLES)
-    session.execute(text("SET LOCAL work_mem = '512MB'"))  # the window sorts stay in memory
-    with timer("installations"):
-        _installations(session, rules)
-    with timer("new_rows"):
-        _new_rows(session, rules)
-        # The raw and typed stages are spent: free their space before the big sorts.
-        drop_stage_tables(session, "kw_reading_raw", TYPED)
-    with timer("timeline"):
-        _timeline(session, reject)
-        _analyze(session, TIMELINE)
-    with timer("judge"):
-        _judge(session, rules, reject)
-    with timer("result"):
-        _result(session, rules)
-    with timer("insert"):
-        inserted = _insert(session, rules, job_key)
-    with timer("supersede"):
-        superseded = _supersede_estimates(session)
-    with timer("tally"):
-        by_status, by_code = _tally(session)
-    return MergeOutcome(rows=rows, new=inserted, duplicates=rows - inserted,
-                        by_status=by_status, codes_by_status=by_code,
-                        superseded_estimates=superseded, timings=timer.seconds)  # fmt: skip
-
-
-class _StepTimer:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+@dataclass
+class _Step:
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
     def __call__(self, step: str) -> Iterator[None]:
@@ -359,3 +158,202 @@ class _StepTimer:
             yield
         finally:
             self.seconds[step] = round(time.perf_counter() - started, 3)
+
+
+def validate_and_merge(session: Session, *, rules: ActiveRules, rows: TypedRows,
+                       registers: Registers, job_key: str | None) -> MergeOutcome:  # fmt: skip
+    """Judge ``rows`` and merge the new ones into ``meter_reading``."""
+    from meters.readings.parsing import SOURCES
+
+    p = rules.parameters
+    step = _Step()
+    n = len(rows)
+    reg = registers.index
+    t = rows.read_at_us
+    with step("installations"):
+        first_at = np.full(len(registers.register_id), NO_TIME, dtype=np.int64)
+        np.minimum.at(first_at, reg, t)
+        drop_stage_tables(session, REGISTERS)
+        session.execute(text(f"CREATE TEMP TABLE {REGISTERS} (register_id bigint, "
+                             "first_at timestamptz, history_from timestamptz) ON COMMIT DROP"))  # fmt: skip
+        copy_in(session, REGISTERS, pa.table({
+            "register_id": registers.register_id,
+            "first_at": pa.array(first_at, pa.timestamp("us", tz="UTC")),
+            "history_from": pa.array(first_at, pa.timestamp("us", tz="UTC"))}))  # fmt: skip
+        inst = copy_out(session, _INSTALLATIONS_SQL,
+                        {"register_id": pa.int64(), "installation_id": pa.int64(),
+                         "usage_point_id": pa.int64(), "installed_at": pa.int64(),
+                         "removed_at": pa.int64(), "start_index": pa.float64(),
+                         "kwh_day": pa.float64(), "follows_change": pa.bool_()},
+                        {"profile": json.dumps(p.category_kwh_per_day)})  # fmt: skip
+        inst_reg = np.searchsorted(registers.register_id, inst["register_id"].to_numpy())
+        inst_at = inst["installed_at"].to_numpy()
+        inst_removed = inst["removed_at"].fill_null(NO_TIME).to_numpy()
+        inst_id = inst["installation_id"].to_numpy()
+        row_inst = _installation_of(reg, t, inst_reg, inst_at, inst_removed)
+        # History can only come from the installation in force at the first new read.
+        at_first = _installation_of(np.arange(len(first_at)), first_at, inst_reg, inst_at,
+                                    inst_removed)  # fmt: skip
+        history_from = np.where(at_first >= 0, inst_at[np.maximum(at_first, 0)], first_at)
+        session.execute(text(f"TRUNCATE {REGISTERS}"))
+        copy_in(session, REGISTERS, pa.table({
+            "register_id": registers.register_id,
+            "first_at": pa.array(first_at, pa.timestamp("us", tz="UTC")),
+            "history_from": pa.array(history_from, pa.timestamp("us", tz="UTC"))}))  # fmt: skip
+        session.execute(text(f"ANALYZE {REGISTERS}"))
+    with step("stored_reads"):
+        stored = copy_out(session, _STORED_SQL, _STORED_SCHEMA,
+                          {"lo": _to_ts(t.min()), "hi": _to_ts(t.max()),
+                           "history": p.history_reads}) if n else None  # fmt: skip
+        drop_stage_tables(session, REGISTERS)
+    with step("duplicates"):
+        s_reg = np.searchsorted(registers.register_id, stored["register_id"].to_numpy()) \
+            if stored is not None else np.zeros(0, dtype=np.int64)  # fmt: skip
+        s_t = stored["read_at"].to_numpy() if stored is not None else np.zeros(0, np.int64)
+        s_src = (pc.index_in(stored["source"], pa.array(SOURCES)).to_numpy(
+            zero_copy_only=False).astype(np.int8) if stored is not None
+            else np.zeros(0, np.int8))  # fmt: skip
+        s_counted = stored["counted"].to_numpy(zero_copy_only=False) if stored is not None \
+            else np.zeros(0, bool)  # fmt: skip
+        s_inst_id = stored["installation_id"].to_numpy() if stored is not None \
+            else np.zeros(0, np.int64)  # fmt: skip
+        s_value = stored["value"].to_numpy() if stored is not None else np.zeros(0)
+        # One order for everything: register, instant, stored before new, source, line.
+        all_t = np.concatenate([s_t, t])
+        stamps, t_rank = np.unique(all_t, return_inverse=True)
+        instant = reg_key = np.concatenate([s_reg, reg]).astype(np.int64) * len(stamps) + t_rank
+        src = np.concatenate([s_src, rows.source]).astype(np.int64)
+        is_new = np.concatenate([np.zeros(len(s_t), bool), np.ones(n, bool)])
+        order = np.argsort((instant * 2 + is_new) * 4 + src, kind="stable")
+        natural = (reg_key * 4 + src)[order]
+        repeated = np.zeros(len(order), dtype=bool)
+        repeated[1:] = natural[1:] == natural[:-1]
+        dup_sorted = repeated & is_new[order]
+        fresh = np.ones(n, dtype=bool)
+        fresh[order[dup_sorted] - len(s_t)] = False
+    with step("judge"):
+        outcome = _judge_rows(rows, registers, p, fresh=fresh, row_inst=row_inst, inst=inst,
+                              inst_reg=inst_reg, stored=(s_reg, s_t, s_src, s_counted, s_inst_id, s_value),
+                              order=order, inst_id=inst_id)  # fmt: skip
+    codes, base_at, keep = outcome
+    status = _status(codes, p)
+    with step("insert"):
+        new = writer.write_readings(session, rows, registers, keep=keep, codes=codes,
+                                    status=status, row_inst=row_inst, inst=inst,
+                                    version=rules.version, job_key=job_key)  # fmt: skip
+    with step("supersede"):
+        superseded = writer.supersede_estimates(session, registers, keep=keep, t=t, sources=rows.source,
+                                                base_at=base_at, status=status)  # fmt: skip
+    by_status, by_code = _tally(codes[keep], status[keep])
+    return MergeOutcome(rows=n, new=new, duplicates=n - new, by_status=by_status,
+                        codes_by_status=by_code, superseded_estimates=superseded,
+                        timings=step.seconds)  # fmt: skip
+
+
+def _installation_of(reg: np.ndarray, t: np.ndarray, inst_reg: np.ndarray, inst_at: np.ndarray,
+                     inst_removed: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Index of the installation of ``reg`` in force at ``t`` (installations sorted by
+    register then installed_at, never overlapping), -1 where none."""
+    if not len(inst_reg):
+        return np.full(len(reg), -1, dtype=np.int64)
+    # Latest installation of the register installed at or before t: order by (register, time).
+    events = np.concatenate([inst_at, t])
+    stamps, rank = np.unique(events, return_inverse=True)
+    width = len(stamps)
+    inst_key = inst_reg.astype(np.int64) * width + rank[: len(inst_at)]
+    row_key = reg.astype(np.int64) * width + rank[len(inst_at) :]
+    candidate = np.searchsorted(inst_key, row_key, side="right") - 1
+    safe = np.maximum(candidate, 0)
+    found = (candidate >= 0) & (inst_reg[safe] == reg) & (t < inst_removed[safe])
+    return np.where(found, candidate, -1)
+
+
+def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, order,
+                inst_id):  # type: ignore[no-untyped-def]  # fmt: skip
+    """Row-level checks, then the timeline rules; returns (codes, base_at, keep)."""
+    n = len(rows)
+    reg, t = registers.index, rows.read_at_us
+    s_reg, s_t, s_src, s_counted, s_inst_id, s_value = stored
+    n_stored = len(s_t)
+    capacity, _multiplier = registers.capacity[reg], registers.multiplier[reg]
+    pre = np.zeros(n, dtype=np.int32)
+    now_us = int(time.time() * 1e6) + p.future_tolerance_minutes * 60_000_000
+    pre |= np.where(t > now_us, BIT[CODES[0]], 0).astype(np.int32)
+    removed_by_reg = np.full(len(registers.register_id), np.iinfo(np.int64).max, np.int64)
+    inst_removed = inst["removed_at"].fill_null(NO_TIME).to_numpy()
+    np.minimum.at(removed_by_reg, inst_reg, inst_removed)
+    outside = row_inst < 0
+    after_removal = outside & (removed_by_reg[reg] <= t)
+    pre |= np.where(after_removal, BIT[CODES[2]], 0).astype(np.int32)
+    pre |= np.where(outside & ~after_removal, BIT[CODES[1]], 0).astype(np.int32)
+    pre |= np.where(rows.value >= capacity, BIT[CODES[3]], 0).astype(np.int32)
+    reject = bits_of(p.codes_with(Severity.REJECT))
+    in_timeline = fresh & ~outside & ((pre & reject) == 0)
+    # Stored counted reads join the timeline of their own (register, installation).
+    s_inst = _pair_index(inst_reg, inst["installation_id"].to_numpy(), s_reg, s_inst_id)
+    s_known = s_inst >= 0
+    member = np.concatenate([s_counted & s_known, in_timeline])[order]
+    chosen = order[member]  # positions in the concatenation (stored first, then new)
+    from_new = chosen >= n_stored
+    new_pos = chosen - n_stored
+    tl_inst = np.concatenate([s_inst, row_inst])[chosen]
+    tl_reg = np.concatenate([s_reg, reg]).astype(np.int64)[chosen]
+    timeline = Timeline(
+        segment=tl_inst.astype(np.int64),
+        read_at=np.concatenate([s_t, t])[chosen],
+        value=np.concatenate([s_value, rows.value])[chosen],
+        source=np.concatenate([s_src, rows.source])[chosen],
+        is_new=from_new,
+        capacity=registers.capacity[tl_reg], multiplier=registers.multiplier[tl_reg],
+        start_index=inst["start_index"].fill_null(np.nan).to_numpy()[tl_inst],
+        installed_at=inst["installed_at"].to_numpy()[tl_inst],
+        kwh_day=inst["kwh_day"].fill_null(np.nan).to_numpy()[tl_inst],
+        follows_change=inst["follows_change"].to_numpy(zero_copy_only=False)[tl_inst],
+        pre_codes=np.concatenate([np.zeros(n_stored, np.int32), pre])[chosen],
+    )  # fmt: skip
+    judged, base = judge(timeline, p)
+    codes = pre.copy()
+    base_at = np.full(n, NO_TIME, dtype=np.int64)
+    codes[new_pos[from_new]] = judged[from_new]
+    base_at[new_pos[from_new]] = base[from_new]
+    return codes, base_at, fresh
+
+
+def _pair_index(inst_reg: np.ndarray, inst_id: np.ndarray, reg: np.ndarray,
+                installation_id: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Row of the installations table for each (register index, installation id), -1 if none."""
+    if not len(inst_id) or not len(reg):
+        return np.full(len(reg), -1, dtype=np.int64)
+    ids, id_rank = np.unique(inst_id, return_inverse=True)
+    keys = inst_reg.astype(np.int64) * len(ids) + id_rank
+    by_key = np.argsort(keys)
+    rank = np.minimum(np.searchsorted(ids, installation_id), len(ids) - 1)
+    wanted = reg.astype(np.int64) * len(ids) + rank
+    at = np.minimum(np.searchsorted(keys[by_key], wanted), len(keys) - 1)
+    found = (ids[rank] == installation_id) & (keys[by_key][at] == wanted)
+    return np.where(found, by_key[at], -1)
+
+
+def _status(codes: np.ndarray, p) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """0 accepted, 1 flagged, 2 rejected: the worst severity among the codes decides."""
+    reject = bits_of(p.codes_with(Severity.REJECT))
+    flag = bits_of(p.codes_with(Severity.FLAG))
+    return np.where((codes & reject) != 0, 2, np.where((codes & flag) != 0, 1, 0)).astype(np.int8)
+
+
+STATUSES = ("accepted", "flagged", "rejected")
+
+
+def _tally(
+    codes: np.ndarray, status: np.ndarray
+) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
+    by_status = {STATUSES[s]: int(c) for s, c in zip(*np.unique(status, return_counts=True),
+                                                       strict=True)}  # fmt: skip
+    by_code: dict[str, dict[str, int]] = {}
+    for s in sorted(set(status.tolist()), key=lambda s: STATUSES[s]):
+        mine = codes[status == s]
+        for bit, code in enumerate(CODES):
+            count = int(np.count_nonzero(mine & (1 << bit)))
+            if count:
+                by_code.setdefault(STATUSES[s], {})[code.value] = count
+    return by_status, {k: dict(sorted(v.items())) for k, v in by_code.items()}

@@ -1,0 +1,128 @@
+"""The validation rules over a timeline, vectorised in numpy.
+
+A timeline is every read of a (register, installation) in order (read_at, stored before
+new, source, file line): the counted reads already stored and the new ones. Each read is
+compared with the one before it (or the installation's start index): advance across a
+rollover, negative advance, zero, expected range from the mean daily kWh of the last
+``history_reads`` reads (else the usage category's profile), meter change, same-instant
+twins. Float8 arithmetic, as the SQL validator used: exact enough for range checks.
+
+A rejected new read must not serve as the "previous" of the next one: the few timelines
+holding one are judged again without it, until nothing changes (at most
+``MAX_REJUDGE_PASSES``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from meters.enums import ReasonCode, Severity
+from meters.readings.rules import RuleParameters
+
+# Bit order is the order codes are listed on a read (row-level checks first).
+CODES = (
+    ReasonCode.READ_IN_FUTURE, ReasonCode.READ_BEFORE_INSTALLATION, ReasonCode.READ_AFTER_REMOVAL,
+    ReasonCode.VALUE_EXCEEDS_DIALS, ReasonCode.DUPLICATE_TIMESTAMP, ReasonCode.ROLLOVER,
+    ReasonCode.NEGATIVE_ADVANCE, ReasonCode.ZERO_CONSUMPTION, ReasonCode.OUT_OF_RANGE_HIGH,
+    ReasonCode.OUT_OF_RANGE_LOW, ReasonCode.METER_CHANGE_IN_PERIOD,
+)  # fmt: skip
+BIT = {code: 1 << i for i, code in enumerate(CODES)}
+MAX_REJUDGE_PASSES = 6
+US_PER_DAY = 86_400e6
+
+
+def bits_of(codes: list[str]) -> int:
+    return sum(BIT[ReasonCode(c)] for c in codes)
+
+
+@dataclass
+class Timeline:
+    """Parallel arrays, sorted; ``segment`` identifies the (register, installation)."""
+
+    segment: np.ndarray  # int64
+    read_at: np.ndarray  # int64 microseconds
+    value: np.ndarray  # float64
+    source: np.ndarray  # int8, in PostgreSQL's text order
+    is_new: np.ndarray  # bool
+    capacity: np.ndarray  # float64, 10^dial_digits
+    multiplier: np.ndarray
+    start_index: np.ndarray
+    installed_at: np.ndarray  # int64 microseconds
+    kwh_day: np.ndarray  # float64, NaN without a category profile
+    follows_change: np.ndarray  # bool
+    pre_codes: np.ndarray  # int32, row-level codes of the new reads
+
+
+def _judge_once(tl: Timeline, rows: np.ndarray, p: RuleParameters) -> tuple[np.ndarray, ...]:
+    seg, t, v, src = tl.segment[rows], tl.read_at[rows], tl.value[rows], tl.source[rows]
+    cap, mult = tl.capacity[rows], tl.multiplier[rows]
+    n = len(rows)
+    first = np.ones(n, dtype=bool)
+    first[1:] = seg[1:] != seg[:-1]
+    has_next = np.zeros(n, dtype=bool)
+    has_next[:-1] = ~first[1:]
+    has_prev = ~first
+    prev_t, prev_v, prev_src = np.roll(t, 1), np.roll(v, 1), np.roll(src, 1)
+    same = has_prev & (prev_t == t)
+    base_t = np.where(has_prev, prev_t, tl.installed_at[rows])
+    raw = v - np.where(has_prev, prev_v, tl.start_index[rows])
+    wrapped = raw + cap
+    with np.errstate(invalid="ignore"):
+        adv = np.where(raw >= 0, raw, np.where(wrapped <= p.rollover_max_fraction * cap, wrapped,
+                                               np.nan))  # fmt: skip
+    adv[same] = np.nan
+    no_adv = np.isnan(adv)
+    days = (t - base_t) / US_PER_DAY
+    kwh = np.where(no_adv, 0.0, adv) * mult
+    # History: the up to ``history_reads`` reads before this one in its timeline; their
+    # mean daily kWh = kWh added after the first of them / days between it and the previous.
+    starts = np.flatnonzero(first)
+    position = np.arange(n) - starts[np.cumsum(first) - 1]
+    hist_n = np.minimum(p.history_reads, position)
+    hist_kwh = np.zeros(n)
+    for k in range(1, p.history_reads):
+        inside = hist_n[k:] - 1 >= k
+        hist_kwh[k:] += np.where(inside, kwh[:-k], 0.0)
+    hist_t0 = t[np.arange(n) - hist_n]
+    rated = has_prev & (hist_n >= p.min_history_reads) & (prev_t > hist_t0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(rated, hist_kwh / ((prev_t - hist_t0) / US_PER_DAY), np.nan)
+        by_category = np.maximum(tl.kwh_day[rows] * days * p.category_high_factor, p.min_high_kwh)
+        by_category = np.where(np.isnan(tl.kwh_day[rows]), np.nan, by_category)
+        high = np.where(rated, np.maximum(rate * days * p.high_factor, p.min_high_kwh), by_category)
+        low = rate * days * p.low_factor
+        codes = tl.pre_codes[rows].copy()
+        for code, hit in (
+            (ReasonCode.DUPLICATE_TIMESTAMP, same & (src != prev_src)),
+            (ReasonCode.ROLLOVER, ~same & (raw < 0) & ~no_adv),
+            (ReasonCode.NEGATIVE_ADVANCE, ~same & no_adv),
+            (ReasonCode.ZERO_CONSUMPTION, adv == 0),
+            (ReasonCode.OUT_OF_RANGE_HIGH, ~no_adv & (kwh > high)),
+            (ReasonCode.OUT_OF_RANGE_LOW, (adv > 0) & (kwh < low)),
+            (ReasonCode.METER_CHANGE_IN_PERIOD, first & tl.follows_change[rows]),
+        ):
+            codes |= np.where(hit, BIT[code], 0).astype(np.int32)
+    return codes, base_t, has_next
+
+
+def judge(tl: Timeline, p: RuleParameters) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, base_at)`` for every row of the timeline (meaningful for the new ones)."""
+    reject = bits_of(p.codes_with(Severity.REJECT))
+    n = len(tl.segment)
+    codes = np.zeros(n, dtype=np.int32)
+    base_at = np.zeros(n, dtype=np.int64)
+    eligible = np.ones(n, dtype=bool)
+    rows = np.arange(n)
+    for passes in range(MAX_REJUDGE_PASSES + 1):
+        if not len(rows):
+            break
+        judged, base, has_next = _judge_once(tl, rows, p)
+        codes[rows], base_at[rows] = judged, base
+        blocking = rows[tl.is_new[rows] & ((judged & reject) != 0) & has_next]
+        if passes == MAX_REJUDGE_PASSES or not len(blocking):
+            break
+        eligible[blocking] = False
+        rows = np.flatnonzero(eligible & np.isin(tl.segment, np.unique(tl.segment[blocking])))
+    return codes, base_at

@@ -1,0 +1,59 @@
+"""Moving Arrow tables in and out of PostgreSQL by COPY (CSV, parsed and written in C++)."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from sqlalchemy.orm import Session
+
+COPY_CHUNK = 1 << 22
+
+
+def driver(session: Session) -> psycopg.Connection[Any]:
+    return session.connection().connection.driver_connection  # type: ignore[return-value]
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """Rows as COPY's CSV: null is an empty unquoted field, text is always quoted."""
+    sink = io.BytesIO()
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False,
+                                                      batch_size=1 << 16))  # fmt: skip
+    return sink.getvalue()
+
+
+def copy_in(session: Session, target: str, table: pa.Table) -> None:
+    """COPY ``table`` into ``target`` (its columns by name)."""
+    data = memoryview(csv_bytes(table))
+    columns = ", ".join(table.column_names)
+    with (
+        driver(session).cursor() as cursor,
+        cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+    ):
+        for start in range(0, len(data), COPY_CHUNK):
+            copy.write(data[start : start + COPY_CHUNK])
+
+
+def copy_out(session: Session, query: str, schema: dict[str, pa.DataType],
+             params: dict[str, Any] | None = None) -> pa.Table:  # fmt: skip
+    """The rows of ``query`` (columns in ``schema`` order) as an Arrow table."""
+    sink = io.BytesIO()
+    with (
+        driver(session).cursor() as cursor,
+        cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", params) as copy,
+    ):
+        for chunk in copy:
+            sink.write(chunk)
+    sink.seek(0)
+    if not sink.getbuffer().nbytes:
+        return pa.table({name: pa.array([], type_) for name, type_ in schema.items()})
+    return pa_csv.read_csv(
+        sink,
+        read_options=pa_csv.ReadOptions(column_names=list(schema), block_size=1 << 24),
+        convert_options=pa_csv.ConvertOptions(
+            column_types=schema, true_values=["t"], false_values=["f"]
+        ),
+    )
