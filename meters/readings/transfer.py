@@ -27,14 +27,18 @@ def csv_bytes(table: pa.Table) -> bytes:
 
 def copy_in(session: Session, target: str, table: pa.Table) -> None:
     """COPY ``table`` into ``target`` (its columns by name)."""
-    data = memoryview(csv_bytes(table))
-    columns = ", ".join(table.column_names)
+    copy_bytes(session, f"{target} ({', '.join(table.column_names)})", csv_bytes(table))
+
+
+def copy_bytes(session: Session, target: str, data: bytes) -> None:
+    """COPY CSV bytes into ``target`` ('table (columns)')."""
+    view = memoryview(data)
     with (
         driver(session).cursor() as cursor,
-        cursor.copy(f"COPY {target} ({columns}) FROM STDIN (FORMAT csv)") as copy,
+        cursor.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy,
     ):
-        for start in range(0, len(data), COPY_CHUNK):
-            copy.write(data[start : start + COPY_CHUNK])
+        for start in range(0, len(view), COPY_CHUNK):
+            copy.write(view[start : start + COPY_CHUNK])
 
 
 def copy_out(session: Session, query: str, schema: dict[str, pa.DataType],

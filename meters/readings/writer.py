@@ -13,6 +13,7 @@ audited row by row by its trigger.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
@@ -25,7 +26,7 @@ from meters.readings.judge import CODES
 from meters.readings.parsing import SOURCES, TypedRows
 from meters.readings.partitions import ensure_reading_partitions, partition_name
 from meters.readings.staging import drop_stage_tables
-from meters.readings.transfer import copy_in, copy_out
+from meters.readings.transfer import copy_bytes, copy_in, copy_out, csv_bytes
 
 STATUSES = ("accepted", "flagged", "rejected")
 COLUMNS = ("read_at", "register_id", "meter_id", "installation_id", "usage_point_id", "value",
@@ -84,14 +85,22 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
     })  # fmt: skip
     months = month[order]
     distinct = np.unique(months)
-    ensure_reading_partitions(session, [date.fromisoformat(str(m) + "-01") for m in distinct])
+    starts = [date.fromisoformat(str(m) + "-01") for m in distinct]
+    ensure_reading_partitions(session, starts)
     if job_key is None:
         return _insert_through_parent(session, table)
     bounds = [*np.searchsorted(months, distinct).tolist(), len(order)]
-    for i, m in enumerate(distinct):
-        part = partition_name(date.fromisoformat(str(m) + "-01"))
-        copy_in(session, f"{READING_PARTITION_SCHEMA}.{part}",
-                table.slice(bounds[i], bounds[i + 1] - bounds[i]))  # fmt: skip
+    columns = ", ".join(table.column_names)
+    # Python writes the next month's CSV while PostgreSQL loads this one (two cores).
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(csv_bytes, table.slice(bounds[0], bounds[1] - bounds[0]))
+        for i, start in enumerate(starts):
+            data = pending.result()
+            if i + 1 < len(starts):
+                following = table.slice(bounds[i + 1], bounds[i + 2] - bounds[i + 1])
+                pending = pool.submit(csv_bytes, following)
+            name = f"{READING_PARTITION_SCHEMA}.{partition_name(start)}"
+            copy_bytes(session, f"{name} ({columns})", data)
     _audit_bulk_insert(session, len(order))
     return len(order)
 
