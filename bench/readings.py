@@ -207,9 +207,11 @@ def main() -> None:
         "first_import_new": first.new,
         "accepted": first.accepted, "flagged": first.flagged, "rejected": first.rejected,
         "codes_by_status": first.codes_by_status,
+        "first_import_step_seconds": first.timings,
         "second_import_seconds": round(second_seconds, 2),
+        "second_import_step_seconds": second.timings,
         "second_import_new": second.new, "duplicates_on_second_import": second.duplicates,
-        "cpu_count": os.cpu_count(),
+        "cpu_count": os.cpu_count(), "load_average_1m_at_end": round(os.getloadavg()[0], 2),
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }))  # fmt: skip
 
