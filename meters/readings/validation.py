@@ -294,6 +294,9 @@ def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, 
     s_known = s_inst >= 0
     member = np.concatenate([s_counted & s_known, in_timeline])[order]
     chosen = order[member]  # positions in the concatenation (stored first, then new)
+    # Only timelines with a new read need judging (a re-import has none).
+    pair = np.concatenate([s_inst, row_inst])[chosen]
+    chosen = chosen[np.isin(pair, np.unique(pair[chosen >= n_stored]))]
     from_new = chosen >= n_stored
     new_pos = chosen - n_stored
     tl_inst = np.concatenate([s_inst, row_inst])[chosen]
