@@ -14,7 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, or_, select, union
+from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, union
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ from customers.repository import (
     restricting_agency,
 )
 from gis.models import Feeder, PowerTransformer, ServicePoint
-from meters.models import Meter, MeterInstallation, Reading
+from meters.models import Meter, MeterInstallation, Reading, Register
 
 WINDOW_MONTHS = 24
 # Reads fetched before the window so the window's first interval has its opening index.
@@ -181,8 +181,10 @@ def _installations(session: Session, usage_point_ids: list[int]) -> list[dict[st
             MeterInstallation.removed_at, MeterInstallation.removal_reason,
             MeterInstallation.start_indexes["total"].astext.label("start_index"),
             MeterInstallation.end_indexes["total"].astext.label("end_index"),
+            Register.id.label("register_id"),
         )
         .join(Meter, Meter.id == MeterInstallation.meter_id)
+        .outerjoin(Register, and_(Register.meter_id == Meter.id, Register.code == "total"))
         .where(MeterInstallation.usage_point_id.in_(usage_point_ids))
         .order_by(MeterInstallation.installed_at, MeterInstallation.id)
     ).all()  # fmt: skip
@@ -190,16 +192,23 @@ def _installations(session: Session, usage_point_ids: list[int]) -> list[dict[st
 
 
 def _readings(
-    session: Session, usage_point_ids: list[int], since: datetime
+    session: Session, installs: list[dict[str, Any]], since: datetime
 ) -> list[dict[str, Any]]:
-    # Only the 'total' register feeds the views; time-of-use registers appear in the meter file.
+    """Reads of the installations' 'total' registers since ``since`` (time-of-use registers
+    belong to the meter file). Found by register, the readings table's only index, and kept
+    to the usage points concerned (a meter may have served elsewhere before)."""
+    registers = sorted({i["register_id"] for i in installs if i["register_id"] is not None})
+    if not registers:
+        return []
+    usage_points = sorted({i["usage_point_id"] for i in installs})
     rows = session.execute(
         select(
             Reading.id, Reading.read_at, Reading.usage_point_id, Reading.installation_id,
             Reading.meter_id, Reading.value, Reading.source, Reading.quality, Reading.status,
             Reading.reason_codes, Reading.estimation_method,
         )
-        .where(Reading.usage_point_id.in_(usage_point_ids), Reading.read_at >= since)
+        .where(Reading.register_id.in_(registers), Reading.read_at >= since,
+               Reading.usage_point_id.in_(usage_points))
         .order_by(Reading.read_at, Reading.id)
     ).all()  # fmt: skip
     return [dict(r._mapping) for r in rows]
@@ -345,7 +354,7 @@ def customer_360(
             periods[c["usage_point_id"]].append((c["start_date"], c["end_date"]))
     ups = _usage_points(session, UsagePoint.id.in_(up_ids)) if up_ids else []
     installs = _installations(session, up_ids) if up_ids else []
-    reads = _readings(session, up_ids, fetched_from) if up_ids else []
+    reads = _readings(session, installs, fetched_from)
     account_ids = {c["account_id"] for c in contracts}
     accounts = _accounts(
         session, or_(Account.payer_party_id == party_id, Account.id.in_(account_ids))
@@ -381,7 +390,7 @@ def premises_360(
     up_ids = [u["id"] for u in ups]
     contracts = _contracts(session, UsagePoint.service_location_id == location_id, None)
     installs = _installations(session, up_ids) if up_ids else []
-    reads = _readings(session, up_ids, fetched_from) if up_ids else []
+    reads = _readings(session, installs, fetched_from)
     at_premises = Case.service_location_id == location_id
     cases = _cases(session, or_(at_premises, Case.usage_point_id.in_(up_ids)) if up_ids
                    else at_premises, None)  # fmt: skip
