@@ -16,7 +16,7 @@ def make_celery() -> Celery:
     app = Celery("kilowatch", include=["core.tasks"])
     eager = not settings.broker_url
     app.conf.update(
-        broker_url=settings.broker_url or "memory://",
+        broker_url=settings.broker_url or "memory://localhost/",
         result_backend=None,
         task_ignore_result=True,
         task_always_eager=eager,
