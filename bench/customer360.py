@@ -17,14 +17,13 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -36,38 +35,17 @@ PASSWORD = "bench-customer360-pass"  # noqa: S105 - a throw-away user of a throw
 
 
 def create_database() -> tuple[str, Callable[[], None]]:
-    """A fresh database on the configured server (or the embedded cluster) and its dropper."""
-    name = f"kw_bench_c360_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    server = os.environ.get("KILOWATCH_DATABASE_URL")
-    if server:
-        admin = create_engine(make_url(server).set(database="postgres"),
-                              isolation_level="AUTOCOMMIT")  # fmt: skip
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    """A fresh database on KILOWATCH_DATABASE_URL's server (or the embedded cluster)."""
+    from core.scratch_db import create_scratch_database
 
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return url, drop
-    from core.embedded_pg import EmbeddedCluster
-    from core.settings import get_settings
-
-    cluster = EmbeddedCluster.from_settings(get_settings())
-    cluster.up(echo=False)
-    return cluster.create_database(name), lambda: cluster.drop_database(name)
+    scratch = create_scratch_database("kw_bench_c360", os.environ.get("KILOWATCH_DATABASE_URL"))
+    return scratch.url, scratch.drop
 
 
-def use_database(url: str) -> None:
-    from core import db as core_db
-    from core.settings import get_settings
+def _use_database(url: str) -> None:
+    from core.scratch_db import use_database
 
-    os.environ["KILOWATCH_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    core_db.get_engine.cache_clear()
-    core_db._sessionmaker.cache_clear()
+    use_database(url)
 
 
 def build(scale: int) -> dict:
@@ -157,7 +135,7 @@ def main() -> None:
     args = parser.parse_args()
     url, drop = create_database()
     try:
-        use_database(url)
+        _use_database(url)
         from core.migrate import upgrade
 
         console.print(

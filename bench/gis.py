@@ -18,13 +18,13 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -34,40 +34,18 @@ TABLES = ("gis_substation", "gis_feeder", "gis_network_node", "gis_power_transfo
           "gis_line_segment", "gis_switch", "gis_service_point")  # fmt: skip
 
 
-def create_database() -> tuple[str, callable]:
-    """A fresh database on the configured server (or the embedded cluster) and its dropper."""
-    name = f"kw_bench_gis_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    server = os.environ.get("KILOWATCH_DATABASE_URL")
-    if server:
-        admin = create_engine(
-            make_url(server).set(database="postgres"), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+def create_database() -> tuple[str, Callable[[], None]]:
+    """A fresh database on KILOWATCH_DATABASE_URL's server (or the embedded cluster)."""
+    from core.scratch_db import create_scratch_database
 
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return url, drop
-    from core.embedded_pg import EmbeddedCluster
-    from core.settings import get_settings
-
-    cluster = EmbeddedCluster.from_settings(get_settings())
-    cluster.up(echo=False)
-    return cluster.create_database(name), lambda: cluster.drop_database(name)
+    scratch = create_scratch_database("kw_bench_gis", os.environ.get("KILOWATCH_DATABASE_URL"))
+    return scratch.url, scratch.drop
 
 
-def use_database(url: str) -> None:
-    from core import db as core_db
-    from core.settings import get_settings
+def _use_database(url: str) -> None:
+    from core.scratch_db import use_database
 
-    os.environ["KILOWATCH_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    core_db.get_engine.cache_clear()
-    core_db._sessionmaker.cache_clear()
+    use_database(url)
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -240,7 +218,7 @@ def main() -> None:
 
     url, drop = create_database()
     try:
-        use_database(url)
+        _use_database(url)
         from core.migrate import upgrade
         from kilowatch.bootstrap import bootstrap
 

@@ -18,7 +18,7 @@ import os
 import sys
 import tempfile
 import time
-import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,30 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 DIAL_DIGITS = 5
 
 
-def _database() -> tuple[str, object]:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+def _database() -> tuple[str, Callable[[], None]]:
+    """A fresh database on KILOWATCH_DATABASE_URL's server (or the embedded cluster)."""
+    from core.scratch_db import create_scratch_database
 
-    from core.settings import get_settings
-
-    name = f"kw_bench_readings_{uuid.uuid4().hex[:8]}"
-    server = os.environ.get("KILOWATCH_DATABASE_URL")
-    if server:
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-        return url, drop
-    from core.embedded_pg import EmbeddedCluster
-
-    cluster = EmbeddedCluster.from_settings(get_settings())
-    cluster.up(echo=False)
-    return cluster.create_database(name), lambda: cluster.drop_database(name)
+    scratch = create_scratch_database("kw_bench_readings", os.environ.get("KILOWATCH_DATABASE_URL"))
+    return scratch.url, scratch.drop
 
 
 def _fixtures(session, meters: int, seed: int) -> None:  # type: ignore[no-untyped-def]

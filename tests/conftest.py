@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from core import db as core_db
-from core.settings import get_settings
+from core.scratch_db import create_scratch_database, use_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUTPUT_DIR = REPO_ROOT / "test-output"
@@ -27,38 +26,13 @@ DATASETS_DIR = Path(os.environ.get("KILOWATCH_DATASETS", REPO_ROOT.parent / "sha
 TEST_PASSWORD = "correct-horse-battery"
 
 
-def _create_test_database() -> tuple[str, Callable[[], None]]:
-    name = f"kw_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    server = os.environ.get("KILOWATCH_TEST_SERVER_URL")
-    if server:
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-
-        def drop() -> None:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-
-        return url, drop
-    from core.embedded_pg import EmbeddedCluster
-
-    cluster = EmbeddedCluster.from_settings(get_settings())
-    cluster.up(echo=False)
-    url = cluster.create_database(name)
-    return url, lambda: cluster.drop_database(name)
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     from core.migrate import upgrade
 
-    url, drop = _create_test_database()
-    os.environ["KILOWATCH_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    core_db.get_engine.cache_clear()
-    core_db._sessionmaker.cache_clear()
+    scratch = create_scratch_database("kw_test", os.environ.get("KILOWATCH_TEST_SERVER_URL"))
+    url, drop = scratch.url, scratch.drop
+    use_database(url)
     upgrade(url)
     from kilowatch.bootstrap import bootstrap
 
