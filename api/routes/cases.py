@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentActor, DbSession
+from api.params import CONFLICT, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
 from customers import repository, service
 from customers.enums import CaseStatus, CaseType
 from customers.errors import InteractionNotFoundError
 from customers.models import CaseAssignmentRule
 from customers.schemas import (
-    MAX_ID,
     AssignmentRuleCreate,
     AssignmentRuleRead,
     CaseAssignRequest,
@@ -29,12 +29,6 @@ from customers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
-
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Limit = Annotated[int, Query(ge=1, le=200)]
-CONFLICT = {409: PROBLEM_RESPONSES[422]}
 
 
 @router.post("/cases", response_model=CaseRead, status_code=201)

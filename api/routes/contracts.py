@@ -4,16 +4,14 @@ from its status is a 409 ``contract_transition_invalid``."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter
 
 from api.deps import CurrentActor, DbSession
+from api.params import CONFLICT, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
 from customers import repository, service
 from customers.enums import ContractStatus
 from customers.schemas import (
-    MAX_ID,
     AccountCreate,
     AccountRead,
     AccountUpdate,
@@ -31,12 +29,6 @@ from customers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["contracts"], responses=PROBLEM_RESPONSES)
-
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Limit = Annotated[int, Query(ge=1, le=200)]
-CONFLICT = {409: PROBLEM_RESPONSES[422]}
 
 
 @router.post("/accounts", response_model=AccountRead, status_code=201)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.deps import CurrentActor, DbSession
+from api.params import Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
 from customers import repository, service
 from customers.schemas import (
@@ -27,8 +28,6 @@ from customers.search import search_parties
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=PROBLEM_RESPONSES)
 
 PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's id")]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.post("", response_model=PartyCreated, status_code=201)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from api.deps import CurrentActor, DbSession
+from api.params import Id, Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
 from customers import repository, service
 from customers.schemas import (
@@ -23,10 +24,6 @@ from customers.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["premises"], responses=PROBLEM_RESPONSES)
-
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
-Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.post("/premises", response_model=ServiceLocationRead, status_code=201)
