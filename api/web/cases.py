@@ -21,7 +21,7 @@ from customers.schemas import MAX_ID
 from customers.sla import add_working_days, local_date
 
 router = APIRouter(include_in_schema=False)
-register_nav_item(NavItem("Cases", "/cases", "customers:read"))
+register_nav_item(NavItem("Cases", "/cases", "customers:read", order=30))
 
 BOARD_COLUMNS = (
     CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CUSTOMER, CaseStatus.RESOLVED,

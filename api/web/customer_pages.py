@@ -20,7 +20,7 @@ from customers.schemas import MAX_ID
 from customers.search import search_parties
 
 router = APIRouter(include_in_schema=False)
-register_nav_item(NavItem("Customers", "/customers", "customers:read"), before="/cases")
+register_nav_item(NavItem("Customers", "/customers", "customers:read", order=20))
 
 SEARCH_LIMIT = 50
 

@@ -9,24 +9,25 @@ from core.context import Actor
 
 @dataclass(frozen=True)
 class NavItem:
+    """One menu entry; ``order`` places it (work pages first, administration last)."""
+
     label: str
     path: str
     scope: str | None
+    order: int = 50
 
 
 NAV_ITEMS: list[NavItem] = [
-    NavItem("Home", "/", None),
-    NavItem("Map", "/map", "network:read"),
-    NavItem("Audit trail", "/audit", "audit:read"),
+    NavItem("Home", "/", None, order=0),
+    NavItem("Audit trail", "/audit", "audit:read", order=90),
 ]
 
 
-def register_nav_item(item: NavItem, *, before: str | None = None) -> None:
+def register_nav_item(item: NavItem) -> None:
     """Let a domain's pages add themselves to the menu (called from the pages module)."""
-    if any(existing.path == item.path for existing in NAV_ITEMS):
-        return
-    index = next((i for i, e in enumerate(NAV_ITEMS) if e.path == before), len(NAV_ITEMS))
-    NAV_ITEMS.insert(index, item)
+    if all(existing.path != item.path for existing in NAV_ITEMS):
+        NAV_ITEMS.append(item)
+        NAV_ITEMS.sort(key=lambda i: i.order)
 
 
 def nav_for(actor: Actor) -> list[NavItem]:

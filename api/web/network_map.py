@@ -17,7 +17,7 @@ from core.settings import get_settings
 from gis import catalogue, tiles
 
 router = APIRouter(include_in_schema=False)
-register_nav_item(NavItem("Network", "/map/network", "network:read"), before="/audit")
+register_nav_item(NavItem("Network", "/map/network", "network:read", order=10))
 
 DEFAULT_ZOOM = 15
 

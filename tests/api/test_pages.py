@@ -34,12 +34,12 @@ def test_wrong_password_shows_the_form_again_with_an_error(client: TestClient, d
 def test_navigation_follows_the_role(client: TestClient, db: Session) -> None:
     _sign_in(client, db, "boss", "manager")
     home = client.get("/")
-    assert 'href="/audit"' in home.text and 'href="/map"' in home.text
+    assert 'href="/audit"' in home.text and 'href="/map/network"' in home.text
     client.post("/logout")
     client.cookies.clear()
     _sign_in(client, db, "till", "cashier")
     home = client.get("/")
-    assert 'href="/audit"' not in home.text and 'href="/map"' not in home.text
+    assert 'href="/audit"' not in home.text and 'href="/map/network"' not in home.text
 
 
 def test_map_page_uses_only_local_assets(client: TestClient, db: Session) -> None:

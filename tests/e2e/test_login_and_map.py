@@ -41,7 +41,7 @@ def test_technician_signs_in_and_sees_the_map(
 
     page.wait_for_selector(".leaflet-container .leaflet-control-zoom")
     assert page.inner_text("[data-testid=username]") == technician
-    assert page.locator("nav.mainnav a", has_text="Map").count() == 1
+    assert page.locator("nav.mainnav a", has_text="Network").count() == 1
     assert page.locator("nav.mainnav a", has_text="Audit trail").count() == 0
     # The Leaflet map object exists and is centred where the settings say.
     centre = page.evaluate(
