@@ -18,6 +18,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -188,6 +189,12 @@ class ServicePoint(IdMixin, TimestampMixin, Base):
     kind: Mapped[str] = mapped_column(Text)  # ServicePointKind
     node_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("gis_network_node.id"), index=True)
     geom: Mapped[Any] = mapped_column(_point())
+    # Web Mercator copy kept by PostgreSQL: vector tiles of dense cities read it directly
+    # instead of reprojecting tens of thousands of points per tile.
+    geom_3857: Mapped[Any] = mapped_column(
+        Geometry("POINT", srid=3857, spatial_index=True),
+        Computed("ST_Transform(geom, 3857)", persisted=True),
+    )
     location_precision: Mapped[str] = mapped_column(Text, default="surveyed")
     feeder_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("gis_feeder.id", ondelete="SET NULL"), index=True

@@ -27,10 +27,16 @@ class TileLayer:
     name: str
     min_zoom: int
     select: str
+    # True when the table keeps a Web Mercator copy (``geom_3857``, GiST-indexed): the tile
+    # then neither reprojects rows nor transforms its envelope.
+    mercator: bool = False
 
 
 _ENVELOPE_4326 = "ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => :margin), 4326)"
 _MVT_GEOM = f"ST_AsMVTGeom(ST_Transform(x.geom, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true) AS geom"
+_MVT_GEOM_3857 = (
+    f"ST_AsMVTGeom(x.geom_3857, ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true) AS geom"
+)
 
 LAYERS: dict[str, TileLayer] = {
     layer.name: layer
@@ -38,9 +44,9 @@ LAYERS: dict[str, TileLayer] = {
         TileLayer(
             # From zoom 14: a zoom-13 tile over a dense city holds 100,000+ connections.
             # Ids only (no joins): a dense zoom-14 tile holds tens of thousands of points.
-            name="service_points", min_zoom=14,
+            name="service_points", min_zoom=14, mercator=True,
             select="SELECT x.id AS fid, x.id, x.kind, x.feeder_id, x.transformer_id, "
-            f"{_MVT_GEOM} FROM gis_service_point x WHERE {{where}}",
+            f"{_MVT_GEOM_3857} FROM gis_service_point x WHERE {{where}}",
         ),
         TileLayer(
             # LV only from zoom 15: a city has as many LV spans as connections.
@@ -78,7 +84,11 @@ def build_tile(
     ``gis.catalogue.territory_agency``)."""
     if z < layer.min_zoom:
         return b""
-    where = f"x.geom && {_ENVELOPE_4326}"
+    where = (
+        "x.geom_3857 && ST_TileEnvelope(:z, :x, :y, margin => :margin)"
+        if layer.mercator
+        else f"x.geom && {_ENVELOPE_4326}"
+    )
     params = {"z": z, "x": x, "y": y, "margin": BUFFER / EXTENT}
     if agency_id is not None:
         where += f" AND {_TERRITORY}"

@@ -445,6 +445,18 @@ def upgrade() -> None:
         unique=False,
         postgresql_using="gist",
     )
+    # Web Mercator copy for vector tiles (see gis.models.ServicePoint.geom_3857).
+    op.execute(
+        "ALTER TABLE gis_service_point ADD COLUMN geom_3857 geometry(POINT, 3857) "
+        "GENERATED ALWAYS AS (ST_Transform(geom, 3857)) STORED"
+    )
+    op.create_index(
+        "idx_gis_service_point_geom_3857",
+        "gis_service_point",
+        ["geom_3857"],
+        unique=False,
+        postgresql_using="gist",
+    )
     op.create_index(
         op.f("ix_gis_service_point_feeder_id"), "gis_service_point", ["feeder_id"], unique=False
     )
