@@ -1,10 +1,13 @@
 """Traces (downstream, upstream, connected) on the cached in-memory network graph.
 
-The graph (``gis.graph``) is loaded set-based from the edge tables and cached per process,
-keyed by the database and the network version (``gis_network_state.version``: a trigger
-changes it with every statement that changes the graph, from a sequence so a number is
-never reused). A trace costs one primary-key read of the version plus array slices: a
-full-feeder trace is independent of the size of the rest of the network.
+The graph (``gis.graph``) is loaded set-based from the edge tables (binary COPY into numpy,
+``gis.graph_source``) and cached per process, keyed by the database and the two network
+versions of ``gis_network_state`` (triggers change them with every statement that changes
+the graph, from a sequence so a number is never reused): ``version`` for the structure and
+``switch_version`` for switch states. Operating a switch bumps only the latter: the cached
+structure is kept, only the switch states (one row per switch) are read again and the
+graph re-oriented in memory. A trace costs one primary-key read of the versions plus array
+slices: a full-feeder trace is independent of the size of the rest of the network.
 
 Traces honour switches that are open now (``is_open``); they do not cross them. Islands
 (nodes no feeder head reaches) and loops (closed edges that close a cycle) are reported by
@@ -14,8 +17,8 @@ Traces honour switches that are open now (``is_open``); they do not cross them. 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +35,7 @@ from gis.graph import (
     NetworkGraph,
     build_graph,
 )
+from gis.graph_source import load_input, load_switch_states
 
 Direction = Literal["downstream", "upstream", "connected"]
 START_KINDS = ("service_point", "node", "transformer", "segment", "switch", "feeder")
@@ -97,10 +101,29 @@ class TopologyReport:
 # -- the cached graph ----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NetworkVersions:
+    """``structure`` changes with nodes, edges, attachments and feeder heads; ``switches``
+    with switch states only (both from one sequence: never reused, ever increasing)."""
+
+    structure: int
+    switches: int
+
+    @property
+    def latest(self) -> int:
+        return max(self.structure, self.switches)
+
+
+def network_versions(session: Session) -> NetworkVersions:
+    structure, switches = session.execute(
+        text("SELECT version, switch_version FROM gis_network_state WHERE id = 1")
+    ).one()
+    return NetworkVersions(int(structure), int(switches))
+
+
 def network_version(session: Session) -> int:
-    return int(
-        session.execute(text("SELECT version FROM gis_network_state WHERE id = 1")).scalar_one()
-    )
+    """One number that changes with any change of the graph (structure or switch state)."""
+    return network_versions(session).latest
 
 
 def _database_key(session: Session) -> str:
@@ -108,42 +131,70 @@ def _database_key(session: Session) -> str:
     return str(bind.engine.url)
 
 
-def _column(session: Session, sql: str, width: int) -> list[np.ndarray]:
-    rows = session.execute(text(sql)).fetchall()
-    if not rows:
-        return [_EMPTY.copy() for _ in range(width)]
-    array = np.asarray(rows, dtype=np.int64)
-    return [array[:, i] for i in range(width)]
+# Per process: the raw structure rows per (database, structure version), and the oriented
+# graphs per (database, structure version, switch version). A switching operation only
+# bumps the switch version: the structure stays cached and only the switch states are read.
+_structures: OrderedDict[tuple[str, int], GraphInput] = OrderedDict()
+_cache: OrderedDict[tuple[str, int, int], NetworkGraph] = OrderedDict()
+_loads: Counter[str] = Counter()
 
 
-def _load_input(session: Session) -> GraphInput:
-    (node_ids,) = _column(session, "SELECT id FROM gis_network_node", 1)
-    seg = _column(
-        session, "SELECT id, from_node_id, to_node_id FROM gis_line_segment ORDER BY id", 3
-    )
-    sw = _column(
-        session, "SELECT id, from_node_id, to_node_id, is_open::int FROM gis_switch ORDER BY id", 4
-    )
-    tx = _column(
-        session, "SELECT id, hv_node_id, lv_node_id FROM gis_power_transformer ORDER BY id", 3
-    )
-    sp = _column(session, "SELECT id, node_id FROM gis_service_point", 2)
-    fd = _column(session, "SELECT id, coalesce(head_node_id, -1) FROM gis_feeder ORDER BY id", 2)
-    return GraphInput(
-        node_ids=node_ids,
-        segment_ids=seg[0], segment_from=seg[1], segment_to=seg[2],
-        switch_ids=sw[0], switch_from=sw[1], switch_to=sw[2], switch_open=sw[3].astype(bool),
-        transformer_ids=tx[0], transformer_hv=tx[1], transformer_lv=tx[2],
-        service_point_ids=sp[0], service_point_node=sp[1],
-        feeder_ids=fd[0], feeder_head=fd[1],
-    )  # fmt: skip
+def graph_loads() -> dict[str, int]:
+    """How often this process read the network: ``structure`` (every row of the graph),
+    ``switch_states`` (only the switches' is_open) and ``builds`` (in-memory orientations)."""
+    return {key: _loads[key] for key in ("structure", "switch_states", "builds")}
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any) -> None:
+    cache[key] = value
+    cache.move_to_end(key)
+    while len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
+
+
+def _read_consistently(session: Session, versions: NetworkVersions, read: Any) -> Any:
+    """``read(session)`` while the versions stay what they were before it (a writer that
+    commits meanwhile is visible to READ COMMITTED reads: read again)."""
+    for _attempt in range(5):
+        data = read(session)
+        after = network_versions(session)
+        if after == versions:
+            return data, versions
+        versions = after
+    return read(session), network_versions(session)
+
+
+def _with_switch_states(session: Session, database: str, versions: NetworkVersions):
+    """The structure at ``versions.structure`` with the switch states of now."""
+    structure = _structures.get((database, versions.structure))
+    if structure is None:
+        data, versions = _read_consistently(session, versions, load_input)
+        _loads["structure"] += 1
+        _remember(_structures, (database, versions.structure), data)
+        return data, versions
+    (ids, is_open), after = _read_consistently(session, versions, load_switch_states)
+    if after.structure != versions.structure or not np.array_equal(ids, structure.switch_ids):
+        return _with_switch_states(session, database, after)
+    _loads["switch_states"] += 1
+    return replace(structure, switch_open=is_open), after
+
+
+def _same_switch_states(key: tuple[str, int, int], data: GraphInput) -> NetworkGraph | None:
+    """A cached graph of the same structure whose switches are already in these states."""
+    for (database, structure, _switches), graph in reversed(_cache.items()):
+        if (database, structure) != key[:2]:
+            continue
+        lo, hi = graph.edge_offsets[1], graph.edge_offsets[2]
+        if np.array_equal(graph.edge_open[lo:hi], data.switch_open):
+            return graph
+    return None
 
 
 def get_graph(session: Session) -> NetworkGraph:
-    """The oriented graph at the network version visible to ``session`` (cached)."""
+    """The oriented graph at the network versions visible to ``session`` (cached)."""
     database = _database_key(session)
-    version = network_version(session)
-    key = (database, version)
+    versions = network_versions(session)
+    key = (database, versions.structure, versions.switches)
     graph = _cache.get(key)
     if graph is not None:
         return graph
@@ -151,23 +202,22 @@ def get_graph(session: Session) -> NetworkGraph:
         graph = _cache.get(key)
         if graph is not None:
             return graph
-        for _attempt in range(5):
-            data = _load_input(session)
-            after = network_version(session)
-            if after == version:
-                break
-            # A writer committed while we read (READ COMMITTED): read again.
-            version, key = after, (database, after)
-        graph = build_graph(data, version)
-        _cache[key] = graph
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+        data, versions = _with_switch_states(session, database, versions)
+        key = (database, versions.structure, versions.switches)
+        same = _same_switch_states(key, data)
+        if same is not None:  # the switches were operated back (or not at all): no rebuild
+            graph = replace(same, version=versions.latest)
+        else:
+            graph = build_graph(data, versions.latest)
+            _loads["builds"] += 1
+        _remember(_cache, key, graph)
         return graph
 
 
 def clear_cache() -> None:
     with _lock:
         _cache.clear()
+        _structures.clear()
 
 
 # -- traces --------------------------------------------------------------------------------

@@ -526,14 +526,16 @@ def _add_provenance_columns() -> None:
         )
 
 
-# The network version: one row whose number changes (from a sequence, so a number is never
-# reused, even after a rollback) with every statement that changes the graph: nodes, edges,
-# switch states, service-point attachments, feeder heads. The in-memory trace graph of each
-# process is keyed by it; the trace's own feeder_id/transformer_id updates do not bump it.
+# The network version: one row whose numbers change (from a sequence, so a number is never
+# reused, even after a rollback) with every statement that changes the graph. ``version``
+# follows the structure: nodes, edges and their ends, service-point attachments, feeder
+# heads; ``switch_version`` follows switch states only (``is_open``), which operators change
+# all the time: a process's cached trace graph then reloads the switch states alone, not
+# the structure. The trace's own feeder_id/transformer_id updates bump neither.
 _TOPOLOGY_TRIGGERS = {
     "gis_network_node": "",
     "gis_line_segment": "from_node_id, to_node_id",
-    "gis_switch": "from_node_id, to_node_id, is_open",
+    "gis_switch": "from_node_id, to_node_id",
     "gis_power_transformer": "hv_node_id, lv_node_id",
     "gis_service_point": "node_id",
     "gis_feeder": "code, head_node_id",
@@ -541,11 +543,21 @@ _TOPOLOGY_TRIGGERS = {
 NETWORK_VERSION_SQL = [
     "CREATE SEQUENCE gis_network_version_seq",
     "CREATE TABLE gis_network_state (id smallint PRIMARY KEY CHECK (id = 1), "
-    "version bigint NOT NULL, changed_at timestamptz NOT NULL DEFAULT now())",
-    "INSERT INTO gis_network_state (id, version) VALUES (1, nextval('gis_network_version_seq'))",
+    "version bigint NOT NULL, switch_version bigint NOT NULL, "
+    "changed_at timestamptz NOT NULL DEFAULT now())",
+    "INSERT INTO gis_network_state (id, version, switch_version) "
+    "VALUES (1, nextval('gis_network_version_seq'), nextval('gis_network_version_seq'))",
     """CREATE FUNCTION gis_bump_network_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE gis_network_state SET version = nextval('gis_network_version_seq'), changed_at = now()
+  WHERE id = 1;
+  RETURN NULL;
+END
+$$""",
+    """CREATE FUNCTION gis_bump_switch_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE gis_network_state
+  SET switch_version = nextval('gis_network_version_seq'), changed_at = now()
   WHERE id = 1;
   RETURN NULL;
 END
@@ -556,6 +568,8 @@ $$""",
         f"FOR EACH STATEMENT EXECUTE FUNCTION gis_bump_network_version()"
         for table, columns in _TOPOLOGY_TRIGGERS.items()
     ),
+    "CREATE TRIGGER gis_switch_state_version AFTER UPDATE OF is_open ON gis_switch "
+    "FOR EACH STATEMENT EXECUTE FUNCTION gis_bump_switch_version()",
 ]
 
 
@@ -604,3 +618,4 @@ def downgrade() -> None:
     op.drop_index("idx_gis_substation_geom", table_name="gis_substation", postgresql_using="gist")
     op.drop_table("gis_substation")
     op.execute("DROP FUNCTION gis_bump_network_version()")
+    op.execute("DROP FUNCTION gis_bump_switch_version()")

@@ -14,6 +14,7 @@ from core.context import SYSTEM, acting_as
 from core.db import session_scope
 from gis import service
 from gis.tasks import retrace_feeder
+from gis.topology import graph_loads, trace
 from tests.gis.networks import small_network, with_buses_prefixed, write
 
 P = "TASK-"
@@ -77,3 +78,26 @@ def test_the_task_leaves_a_clean_feeder_alone(committed: None) -> None:
             text("SELECT id FROM gis_feeder WHERE code = :c"), {"c": f"{P}F1"}
         ).scalar()
     assert retrace_feeder.run(feeder_id) == 0  # not dirty: nothing to do (idempotent)
+
+
+def test_a_committed_switch_operation_keeps_the_cached_structure(committed: None) -> None:
+    def downstream_of_f1() -> set[int]:
+        with session_scope() as session:
+            ids = trace(session, feeder_code=f"{P}F1", direction="downstream").service_point_ids
+            return set(session.execute(
+                text("SELECT code FROM gis_service_point WHERE id = ANY(:i)"),
+                {"i": ids.tolist()}).scalars())  # fmt: skip
+
+    everything = {f"{P}B1", f"{P}B2", f"{P}D1", f"{P}D2", f"{P}E1"}
+    assert downstream_of_f1() == everything
+    loads = graph_loads()
+    with acting_as(SYSTEM), session_scope() as session:
+        service.operate_switch(session, actor=SYSTEM, code=f"{P}S1", open=True)
+    assert downstream_of_f1() == everything - {f"{P}D1", f"{P}D2"}
+    after = graph_loads()
+    assert after["structure"] == loads["structure"]  # no full reload of the network
+    assert after["switch_states"] >= loads["switch_states"] + 1
+    with acting_as(SYSTEM), session_scope() as session:
+        service.operate_switch(session, actor=SYSTEM, code=f"{P}S1", open=False)
+    assert downstream_of_f1() == everything
+    assert graph_loads()["structure"] == loads["structure"]

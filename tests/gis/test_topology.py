@@ -13,7 +13,7 @@ from core.context import SYSTEM
 from core.outbox import OutboxEvent
 from gis import service
 from gis.errors import AssetNotFoundError, FeederNotFoundError, SwitchNotFoundError
-from gis.topology import get_graph, topology_report, trace
+from gis.topology import get_graph, graph_loads, topology_report, trace
 from tests.gis.networks import consumer, feature, lv, small_network, write
 
 TABLES = {
@@ -206,8 +206,21 @@ def test_graph_cache_follows_the_network_version(small: Session) -> None:
     assert get_graph(small) is first  # nothing changed: same graph
     small.execute(text("UPDATE gis_network_node SET geom = geom WHERE code = 'a'"))
     assert get_graph(small) is first  # positions are not topology
+    loads = graph_loads()
     small.execute(text("UPDATE gis_switch SET is_open = true WHERE code = 'S1'"))
-    assert get_graph(small) is not first
+    opened = get_graph(small)
+    assert opened is not first
+    # A switch state is not structure: only the switch states were read again.
+    assert graph_loads()["structure"] == loads["structure"]
+    assert graph_loads()["switch_states"] == loads["switch_states"] + 1
+    small.execute(text("UPDATE gis_switch SET is_open = false WHERE code = 'S1'"))
+    closed = get_graph(small)
+    # Switched back: the cached orientation of those states is reused, not rebuilt.
+    assert graph_loads()["builds"] == loads["builds"] + 1
+    assert np.array_equal(closed.order, first.order)
+    small.execute(text("UPDATE gis_switch SET from_node_id = from_node_id WHERE code = 'S1'"))
+    get_graph(small)
+    assert graph_loads()["structure"] == loads["structure"] + 1  # an edge's ends: structure
 
 
 def test_an_unknown_kind_in_a_feature_list_never_reaches_the_graph(
