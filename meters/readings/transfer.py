@@ -32,13 +32,19 @@ def copy_in(session: Session, target: str, table: pa.Table) -> None:
 
 def copy_bytes(session: Session, target: str, data: bytes) -> None:
     """COPY CSV bytes into ``target`` ('table (columns)')."""
-    view = memoryview(data)
+    copy_parts(session, target, [data], "FORMAT csv")
+
+
+def copy_parts(session: Session, target: str, parts: list[Any], options: str) -> None:
+    """COPY a stream given in parts (bytes-like) into ``target`` ('table (columns)')."""
     with (
         driver(session).cursor() as cursor,
-        cursor.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy,
+        cursor.copy(f"COPY {target} FROM STDIN ({options})") as copy,
     ):
-        for start in range(0, len(view), COPY_CHUNK):
-            copy.write(view[start : start + COPY_CHUNK])
+        for part in parts:
+            view = memoryview(part)
+            for start in range(0, len(view), COPY_CHUNK):
+                copy.write(view[start : start + COPY_CHUNK])
 
 
 def copy_out(session: Session, query: str, schema: dict[str, pa.DataType],

@@ -18,15 +18,17 @@ from datetime import date
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from meters.models import READING_PARTITION_SCHEMA
+from meters.readings import binary_copy
 from meters.readings.judge import CODES
 from meters.readings.parsing import SOURCES, TypedRows
 from meters.readings.partitions import ensure_reading_partitions, partition_name
 from meters.readings.staging import drop_stage_tables
-from meters.readings.transfer import copy_bytes, copy_in, copy_out, csv_bytes
+from meters.readings.transfer import copy_in, copy_out, copy_parts, csv_bytes
 
 STATUSES = ("accepted", "flagged", "rejected")
 COLUMNS = ("read_at", "register_id", "meter_id", "installation_id", "usage_point_id", "value",
@@ -90,17 +92,40 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
     if job_key is None:
         return _insert_through_parent(session, table)
     bounds = [*np.searchsorted(months, distinct).tolist(), len(order)]
-    columns = ", ".join(table.column_names)
-    # Python writes the next month's CSV while PostgreSQL loads this one (two cores).
+    if pc.all(rows.gps.is_null()).as_py():
+        binary = binary_copy.Rows(
+            read_at_us=t[order], register_id=registers.register_id[reg[order]],
+            meter_id=registers.meter_id[reg[order]], value_text=table["value"].combine_chunks(),
+            installation_id=np.where(has_inst, inst["installation_id"].to_numpy()[inst_at], -1)
+            if inst.num_rows else np.full(len(order), -1),
+            usage_point_id=np.where(has_inst, inst["usage_point_id"].to_numpy()[inst_at], -1)
+            if inst.num_rows else np.full(len(order), -1),
+            source=rows.source[order], quality=table["quality"].combine_chunks(),
+            status=status[order], codes=codes[order],
+            reader_id=table["reader_id"].combine_chunks(),
+            photo_sha256=table["photo_sha256"].combine_chunks(),
+        )  # fmt: skip
+
+        def prepare(lo: int, hi: int) -> list:  # type: ignore[type-arg]
+            part = binary_copy.Rows(**{k: v[lo:hi] for k, v in vars(binary).items()})
+            return binary_copy.copy_stream(part, version=version, job_key=job_key)
+
+        columns, options = ", ".join(binary_copy.COLUMNS), "FORMAT binary"
+    else:  # EWKT points: text COPY lets PostGIS parse them
+
+        def prepare(lo: int, hi: int) -> list:  # type: ignore[type-arg]
+            return [csv_bytes(table.slice(lo, hi - lo))]
+
+        columns, options = ", ".join(table.column_names), "FORMAT csv"
+    # Python builds the next month's stream while PostgreSQL loads this one (two cores).
     with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(csv_bytes, table.slice(bounds[0], bounds[1] - bounds[0]))
+        pending = pool.submit(prepare, bounds[0], bounds[1])
         for i, start in enumerate(starts):
-            data = pending.result()
+            parts = pending.result()
             if i + 1 < len(starts):
-                following = table.slice(bounds[i + 1], bounds[i + 2] - bounds[i + 1])
-                pending = pool.submit(csv_bytes, following)
+                pending = pool.submit(prepare, bounds[i + 1], bounds[i + 2])
             name = f"{READING_PARTITION_SCHEMA}.{partition_name(start)}"
-            copy_bytes(session, f"{name} ({columns})", data)
+            copy_parts(session, f"{name} ({columns})", parts, options)
     _audit_bulk_insert(session, len(order))
     return len(order)
 

@@ -214,3 +214,36 @@ def test_every_read_records_the_rule_set_version_that_judged_it(db, make_meter, 
     [again] = record_readings(db, readings=[ReadingCreate(
         meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami")])  # fmt: skip
     assert (again.id, again.duplicate) == (second.id, True)
+
+
+def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_point):
+    """The binary COPY stream carries each column exactly (decimals, optional fields, NULL
+    installation, codes array, job key)."""
+    meter, point = _installed(db, make_meter, make_usage_point, start=99_000,
+                              at=utc(2025, 1, 10))  # fmt: skip
+    photo = "ab" * 32
+    csv = ("serial,read_at,value,source,quality,reader_id,photo_sha256\n"
+           f"{meter.serial},2025-01-05T08:00:00Z,12.5,handheld,,,\n"
+           f"{meter.serial},2025-01-31T08:00:00Z,99870.125,handheld,doubtful,42,{photo}\n"
+           f"{meter.serial},2025-02-28T08:00:00Z,130,ami,,,\n"
+           f"{meter.serial},2025-03-31T08:00:00Z,0.001,self_read,actual,7,\n").encode()  # fmt: skip
+    report = import_readings_from_csv(db, io.BytesIO(csv), job_key="job-fields")
+    assert (report.new, report.rule_set_version) == (4, 1)
+    rows = sorted(db.scalars(select(Reading).where(Reading.meter_id == meter.id)),
+                  key=lambda r: r.read_at)  # fmt: skip
+    got = [(r.read_at, r.value, r.source, r.quality, r.status, r.reason_codes, r.reader_id,
+            r.photo_sha256, r.installation_id is not None, r.usage_point_id, r.import_job,
+            r.rule_set_version, r.register_id is not None, r.gps) for r in rows]  # fmt: skip
+    assert [g[:8] for g in got] == [
+        (utc(2025, 1, 5, 8), Decimal("12.500"), "handheld", "actual", "rejected",
+         ["read_before_installation"], None, None),
+        (utc(2025, 1, 31, 8), Decimal("99870.125"), "handheld", "doubtful", "accepted", [],
+         42, photo),
+        (utc(2025, 2, 28, 8), Decimal("130.000"), "ami", "actual", "flagged", ["rollover"],
+         None, None),
+        (utc(2025, 3, 31, 8), Decimal("0.001"), "self_read", "actual", "rejected",
+         ["negative_advance"], 7, None),
+    ]  # fmt: skip
+    assert [g[8:] for g in got] == [(False, None, "job-fields", 1, True, None)] + [
+        (True, point.id, "job-fields", 1, True, None)
+    ] * 3
