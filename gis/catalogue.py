@@ -239,3 +239,29 @@ def search_assets(
     found.sort(key=lambda f: (f["properties"]["code"] != code_prefix, len(f["properties"]["code"]),
                               f["properties"]["code"]))  # fmt: skip
     return found[:limit]
+
+
+def is_visible(session: Session, kind: AssetKind, code: str, *, agency_id: int | None) -> bool:
+    """Whether the asset with this code exists inside the caller's territory (always, for an
+    unlimited caller: then only existence is checked)."""
+    sql = f"SELECT 1 FROM {kind.table} x WHERE x.code = :code"
+    params: dict[str, Any] = {"code": code}
+    if agency_id is not None:
+        sql += f" AND {kind.inside.format(area=_TERRITORY)}"
+        params["agency"] = agency_id
+    return session.execute(text(sql), params).first() is not None
+
+
+def service_point_code(session: Session, reference: str) -> str | None:
+    """The code of the service point ``reference`` designates: the one with that code, else
+    (a reference of digits only, and no service point has it as code) the one with that
+    database id. None when neither exists."""
+    if session.execute(
+        text("SELECT 1 FROM gis_service_point WHERE code = :c"), {"c": reference}
+    ).first():
+        return reference
+    if not reference.isascii() or not reference.isdigit() or int(reference) > 2**63 - 1:
+        return None
+    return session.execute(
+        text("SELECT code FROM gis_service_point WHERE id = :id"), {"id": int(reference)}
+    ).scalar()

@@ -1,10 +1,16 @@
 """A trace result as an RFC 7946 FeatureCollection (EPSG:4326 geometry, one query per
-asset table), with the counts a trace reports."""
+asset table), with the counts a trace reports.
+
+For staff whose agency has a territory the trace is first limited to the assets inside it
+(``within_territory``): features and counts are then those of what the caller sees, and
+``territory_limited`` says so."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -29,9 +35,40 @@ _FEATURE_SQL = {
 }
 
 
+_TABLE_OF_RESULT = {
+    "node_ids": "gis_network_node",
+    "segment_ids": "gis_line_segment",
+    "switch_ids": "gis_switch",
+    "transformer_ids": "gis_power_transformer",
+    "service_point_ids": "gis_service_point",
+    "open_switch_ids": "gis_switch",
+}
+_INSIDE_SQL = """SELECT coalesce(array_agg(x.id ORDER BY x.id), '{{}}') FROM {table} x
+    WHERE x.id = ANY(:ids) AND ST_Intersects(x.geom,
+        (SELECT a.territory FROM core_agency a WHERE a.id = :agency))"""
+
+
+def within_territory(session: Session, result: TraceResult, agency_id: int) -> TraceResult:
+    """The part of ``result`` inside agency ``agency_id``'s territory (ids stay sorted)."""
+    limited: dict[str, np.ndarray] = {}
+    for name, table in _TABLE_OF_RESULT.items():
+        ids = getattr(result, name)
+        if not len(ids):
+            continue
+        inside = session.execute(
+            text(_INSIDE_SQL.format(table=table)), {"ids": ids.tolist(), "agency": agency_id}
+        ).scalar_one()
+        limited[name] = np.asarray(inside, dtype=np.int64)
+    return replace(result, **limited)
+
+
 def trace_feature_collection(
-    session: Session, result: TraceResult, about: dict[str, Any]
+    session: Session, result: TraceResult, about: dict[str, Any], *, agency_id: int | None = None
 ) -> dict[str, Any]:
+    """``agency_id``: the territory-limiting agency (``catalogue.territory_agency``), or
+    None for a caller who sees the whole network."""
+    if agency_id is not None:
+        result = within_territory(session, result, agency_id)
     features: list[dict[str, Any]] = []
     groups = (("segment", result.segment_ids, False), ("switch", result.switch_ids, False),
               ("switch", result.open_switch_ids, True),
@@ -52,6 +89,8 @@ def trace_feature_collection(
             text("SELECT code FROM gis_feeder WHERE id = :id"), {"id": result.feeder_id}
         ).scalar()
     counts = result.counts
-    properties = {**about, "direction": result.direction, "feeder": feeder, "counts": counts}
+    limited = agency_id is not None
+    properties = {**about, "direction": result.direction, "feeder": feeder, "counts": counts,
+                  "territory_limited": limited}  # fmt: skip
     return {"type": "FeatureCollection", "features": features, "properties": properties,
-            "counts": counts}  # fmt: skip
+            "counts": counts, "territory_limited": limited}  # fmt: skip

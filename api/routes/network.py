@@ -129,12 +129,18 @@ for _kind in catalogue.KINDS.values():
 )
 def trace_transformer(
     session: DbSession,
-    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    actor: CurrentActor("network:read"),  # type: ignore[valid-type]
     code: str = TRACE_CODE,
 ) -> Any:
     """The transformer's LV zone: everything it feeds now (LV spans, service points), as a
-    GeoJSON FeatureCollection with counts — the same shape as a feeder's trace."""
+    GeoJSON FeatureCollection with counts — the same shape as a feeder's trace. Staff
+    limited to a territory get 404 for a transformer outside it and see only the part of
+    its zone inside it (``territory_limited``)."""
+    agency = _agency(session, actor)
+    if agency is not None and not catalogue.is_visible(
+        session, catalogue.KINDS["transformers"], code, agency_id=agency
+    ):
+        raise AssetNotFoundError(f"no transformer with code {code!r}")
     result = trace(session, start=("transformer", code), direction="downstream")
-    return GeoJSONResponse(
-        trace_feature_collection(session, result, {"start": {"transformer": code}})
-    )
+    return GeoJSONResponse(trace_feature_collection(
+        session, result, {"start": {"transformer": code}}, agency_id=agency))  # fmt: skip

@@ -17,8 +17,8 @@ from sqlalchemy import text
 
 from api.deps import CurrentActor, DbSession
 from api.schemas import PROBLEM_RESPONSES
-from gis import service
-from gis.errors import NetworkFormatUnsupportedError
+from gis import catalogue, service
+from gis.errors import AssetNotFoundError, FeederNotFoundError, NetworkFormatUnsupportedError
 from gis.io.export import EXPORT_FORMATS
 from gis.topology import trace
 from gis.trace_geojson import trace_feature_collection
@@ -38,12 +38,17 @@ class GeoJSONResponse(JSONResponse):
 class TraceCollection(BaseModel):
     """An RFC 7946 FeatureCollection of what a trace reached (segments, switches,
     transformers, service points; EPSG:4326), with ``counts`` (also in ``properties``).
-    Open switches where the trace stopped are features with ``stops_trace: true``."""
+    Open switches where the trace stopped are features with ``stops_trace: true``.
+    Staff whose agency has a territory see only the assets inside it: features and counts
+    are then of what they see, and ``territory_limited`` is true."""
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     features: list[dict[str, Any]]
     properties: dict[str, Any]
     counts: dict[str, int]
+    territory_limited: bool = Field(
+        False, description="true: limited to the caller's territory (features and counts)"
+    )
 
 
 class ImportReportRead(BaseModel):
@@ -164,29 +169,51 @@ def export_feeder(
             response_class=GeoJSONResponse)  # fmt: skip
 def trace_feeder(
     session: DbSession,
-    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    actor: CurrentActor("network:read"),  # type: ignore[valid-type]
     code: str = CODE,
     direction: Literal["downstream", "upstream"] = Query("downstream"),
 ) -> Any:
     """What the feeder's head feeds now (open switches stop the trace), or (upstream) the
-    head itself."""
+    head itself. Limited to the caller's territory (404 for a feeder wholly outside it)."""
+    agency = catalogue.territory_agency(session, actor.agency_id)
+    if agency is not None and not catalogue.is_visible(
+        session, catalogue.KINDS["feeders"], code, agency_id=agency
+    ):
+        raise FeederNotFoundError(f"no feeder with code {code!r}")
     result = trace(session, feeder_code=code, direction=direction)
-    return GeoJSONResponse(trace_feature_collection(session, result, {"start": {"feeder": code}}))
+    return GeoJSONResponse(trace_feature_collection(
+        session, result, {"start": {"feeder": code}}, agency_id=agency))  # fmt: skip
 
 
 @router.get("/service-points/{code}/upstream", response_model=TraceCollection,
             response_class=GeoJSONResponse)  # fmt: skip
 def trace_service_point_upstream(
     session: DbSession,
-    _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
-    code: str = CODE,
+    actor: CurrentActor("network:read"),  # type: ignore[valid-type]
+    code: str = PathParam(
+        ...,
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f/]+$",
+        description="The service point's code; or its numeric database id "
+        "when no service point has this code",
+    ),
 ) -> Any:
     """The supply path of a service point: its node back to the feeder head, through the
-    segments, switches and transformer on the way."""
-    result = trace(session, start=("service_point", code), direction="upstream")
-    return GeoJSONResponse(
-        trace_feature_collection(session, result, {"start": {"service_point": code}})
-    )
+    segments, switches and transformer on the way.
+
+    The service point is addressed by **code**; a path of digits only that is no service
+    point's code is taken as its database **id** (a code always wins over an id). The
+    response's ``properties.start.service_point`` is the code. Staff limited to a territory
+    get 404 for a service point outside it, and see only the part of the path inside it."""
+    resolved = catalogue.service_point_code(session, code)
+    agency = catalogue.territory_agency(session, actor.agency_id)
+    if resolved is None or (agency is not None and not catalogue.is_visible(
+            session, catalogue.KINDS["service-points"], resolved, agency_id=agency)):  # fmt: skip
+        raise AssetNotFoundError(f"no service point with code or id {code!r}")
+    result = trace(session, start=("service_point", resolved), direction="upstream")
+    return GeoJSONResponse(trace_feature_collection(
+        session, result, {"start": {"service_point": resolved}}, agency_id=agency))  # fmt: skip
 
 
 # -- switching -----------------------------------------------------------------------------

@@ -263,3 +263,88 @@ def test_transformer_trace_is_its_lv_zone(client, make_user, db: Session) -> Non
     assert len(points) == expected
     missing = client.get("/api/v1/network/transformers/NOPE/trace", headers=_reader(make_user))
     assert missing.status_code == 404
+
+
+def _limit_to_west_column(db: Session) -> None:
+    """Agency TST-AG's territory: the western column of the patch (lon < 100.005)."""
+    territory = json.dumps({"type": "MultiPolygon", "coordinates": [[[
+        [99.99, 49.99], [100.005, 49.99], [100.005, 50.03], [99.99, 50.03], [99.99, 49.99],
+    ]]]})  # fmt: skip
+    db.execute(
+        text("UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
+             "WHERE code = 'TST-AG'"),
+        {"g": territory},
+    )  # fmt: skip
+
+
+def _assets(body: dict) -> list[str]:
+    return sorted(f"{f['properties']['asset']}:{f['properties']['code']}" for f in body["features"])
+
+
+def test_traces_are_limited_to_the_callers_territory(
+    client, make_user, db: Session, patch_network
+) -> None:
+    limited = bearer(make_user("technician", agency="TST-AG"))
+    _limit_to_west_column(db)
+    unlimited = bearer(make_user("technician", agency="TST-AG2"))
+
+    whole = client.get("/api/v1/network/feeders/TST-F1/trace", headers=unlimited).json()
+    assert whole["territory_limited"] is False
+    assert whole["properties"]["territory_limited"] is False
+    assert whole["counts"] == {"nodes": 3, "segments": 1, "switches": 0, "transformers": 1,
+                               "service_points": 9, "open_switches": 1}  # fmt: skip
+
+    seen = client.get("/api/v1/network/feeders/TST-F1/trace", headers=limited)
+    assert seen.status_code == 200
+    body = seen.json()
+    assert body["territory_limited"] is True and body["properties"]["territory_limited"] is True
+    assert body["counts"] == {"nodes": 3, "segments": 1, "switches": 0, "transformers": 1,
+                              "service_points": 3, "open_switches": 1}  # fmt: skip
+    assert _assets(body) == ["segment:TST-L1", "service_point:TST-SP00",
+                             "service_point:TST-SP10", "service_point:TST-SP20",
+                             "switch:TST-SW1", "transformer:TST-T1"]  # fmt: skip
+
+    zone = client.get("/api/v1/network/transformers/TST-T1/trace", headers=limited).json()
+    assert zone["territory_limited"] is True
+    assert zone["counts"]["service_points"] == 3
+    assert [c for c in _assets(zone) if c.startswith("service_point:")] == [
+        "service_point:TST-SP00", "service_point:TST-SP10", "service_point:TST-SP20"]  # fmt: skip
+
+    # A start outside the territory is as unknown as a missing one.
+    outside = client.get("/api/v1/network/service-points/TST-SP22/upstream", headers=limited)
+    assert outside.status_code == 404
+    assert outside.json()["code"] == "network_asset_not_found"
+    inside = client.get("/api/v1/network/service-points/TST-SP10/upstream", headers=limited)
+    assert inside.status_code == 200
+    assert inside.json()["territory_limited"] is True
+    assert _assets(inside.json()) == ["segment:TST-L1", "service_point:TST-SP10",
+                                      "transformer:TST-T1"]  # fmt: skip
+
+
+def test_upstream_trace_accepts_a_code_or_a_database_id(
+    client, make_user, db: Session, patch_network
+) -> None:
+    headers = _reader(make_user)
+    points = patch_network["points"]
+    by_code = client.get("/api/v1/network/service-points/TST-SP12/upstream", headers=headers)
+    by_id = client.get(f"/api/v1/network/service-points/{points['TST-SP12'].id}/upstream",
+                       headers=headers)  # fmt: skip
+    assert by_code.status_code == by_id.status_code == 200
+    assert by_id.json()["properties"]["start"] == {"service_point": "TST-SP12"}
+    assert _assets(by_id.json()) == _assets(by_code.json()) == [
+        "segment:TST-L1", "service_point:TST-SP12", "transformer:TST-T1"]  # fmt: skip
+
+    # A code made of digits wins over the id it spells.
+    digits = str(points["TST-SP00"].id)
+    db.execute(text("UPDATE gis_service_point SET code = :c WHERE code = 'TST-SP01'"),
+               {"c": digits})  # fmt: skip
+    body = client.get(f"/api/v1/network/service-points/{digits}/upstream", headers=headers).json()
+    assert body["properties"]["start"] == {"service_point": digits}
+    assert "service_point:TST-SP00" not in _assets(body)
+
+    unknown = client.get("/api/v1/network/service-points/9223372036854775807/upstream",
+                         headers=headers)  # fmt: skip
+    assert unknown.status_code == 404 and unknown.json()["code"] == "network_asset_not_found"
+    huge = client.get("/api/v1/network/service-points/99999999999999999999999/upstream",
+                      headers=headers)  # fmt: skip
+    assert huge.status_code == 404
