@@ -115,6 +115,66 @@ def bench_traces(samples: int, seed: int) -> dict:
             "trace_matches_materialised_address": bool(agrees)}  # fmt: skip
 
 
+def _row_fetch_load(session) -> None:
+    """The graph rows read the way the loader did before binary COPY (one Python row each),
+    for comparison only."""
+    for sql in ("SELECT id FROM gis_network_node",
+                "SELECT id, from_node_id, to_node_id FROM gis_line_segment ORDER BY id",
+                "SELECT id, from_node_id, to_node_id, is_open::int FROM gis_switch ORDER BY id",
+                "SELECT id, hv_node_id, lv_node_id FROM gis_power_transformer ORDER BY id",
+                "SELECT id, node_id FROM gis_service_point",
+                "SELECT id, coalesce(head_node_id, -1) FROM gis_feeder ORDER BY id"):  # fmt: skip
+        np.asarray(session.execute(text(sql)).fetchall(), dtype=np.int64)
+
+
+def bench_switching(rounds: int) -> dict:
+    """Cold graph load (read + orientation), and the first trace after a committed switch
+    operation (the cache keeps the structure and rereads the switch states only)."""
+    from core.context import SYSTEM, acting_as
+    from core.db import session_scope
+    from gis import graph_source, service, topology
+    from gis.graph import build_graph
+
+    with session_scope() as session:
+        t0 = time.perf_counter()
+        _row_fetch_load(session)
+        row_fetch_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        data = graph_source.load_input(session)
+        copy_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        build_graph(data, 0)
+        build_s = time.perf_counter() - t0
+        topology.clear_cache()
+        t0 = time.perf_counter()
+        topology.get_graph(session)
+        cold_s = time.perf_counter() - t0
+        switches = session.execute(text(
+            "SELECT s.code, f.code FROM gis_switch s JOIN gis_feeder f ON f.id = s.feeder_id "
+            "WHERE NOT s.is_open ORDER BY s.id LIMIT :n"), {"n": rounds}).all()  # fmt: skip
+    before = topology.graph_loads()
+    first_trace_ms = []
+    for switch, feeder in switches:
+        for state in (True, False):
+            with acting_as(SYSTEM, request_id="bench-gis"), session_scope() as session:
+                service.operate_switch(session, actor=SYSTEM, code=switch, open=state)
+            with session_scope() as session:
+                t0 = time.perf_counter()
+                topology.trace(session, feeder_code=feeder, direction="downstream")
+                first_trace_ms.append((time.perf_counter() - t0) * 1000)
+    after = topology.graph_loads()
+    return {"graph_rows_row_fetch_s": round(row_fetch_s, 2),
+            "graph_rows_binary_copy_s": round(copy_s, 2),
+            "graph_orientation_s": round(build_s, 2),
+            "graph_cold_load_s": round(cold_s, 2),
+            "first_trace_after_switch_ms": percentiles(first_trace_ms),
+            "switch_operations": len(first_trace_ms),
+            "structure_reloads_during_switching": after["structure"] - before["structure"],
+            "switch_state_reads_during_switching": after["switch_states"] - before["switch_states"],
+            "before_this_change_first_trace_after_switch_s_estimate": round(row_fetch_s + build_s, 2),
+            }  # fmt: skip
+
+
 NEAREST_SQL = """
 CREATE UNLOGGED TABLE bench_nearest_transformer AS
 SELECT sp.id AS service_point_id, nt.id AS transformer_id
@@ -212,6 +272,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--trace-samples", type=int, default=300)
     parser.add_argument("--tile-samples", type=int, default=300)
+    parser.add_argument("--switch-rounds", type=int, default=3, help="switches opened+closed")
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
     args = parser.parse_args()
     transformers = args.transformers or max(1, args.scale // 20)
@@ -230,7 +291,9 @@ def main() -> None:
         generated, generation_s = generate(args.scale, transformers, args.seed)
         console.print(f"generated in {generation_s:.1f} s; tracing ...")
         traces = bench_traces(args.trace_samples, args.seed)
-        console.print(f"traces p50 {traces['trace_ms']['p50']} ms; nearest transformers ...")
+        console.print(f"traces p50 {traces['trace_ms']['p50']} ms; switching ...")
+        switching = bench_switching(args.switch_rounds)
+        console.print("nearest transformers ...")
         nearest = bench_nearest()
         console.print(f"nearest in {nearest['nearest_transformer_assignment_s']} s; tiles ...")
         tiles = bench_tiles(args.tile_samples, args.seed)
@@ -241,6 +304,7 @@ def main() -> None:
             "generation_s": round(generation_s, 2),
             "generation": generated,
             "full_feeder_downstream_trace": traces,
+            "switching": switching,
             "nearest_transformer": nearest,
             "service_point_tiles": tiles,
             "targets": {"trace_p50_ms": 10, "nearest_transformer_s": 60, "tile_p95_ms": 100},
