@@ -5,9 +5,10 @@ The graph (``gis.graph``) is loaded set-based from the edge tables (binary COPY 
 versions of ``gis_network_state`` (triggers change them with every statement that changes
 the graph, from a sequence so a number is never reused): ``version`` for the structure and
 ``switch_version`` for switch states. Operating a switch bumps only the latter: the cached
-structure is kept, only the switch states (one row per switch) are read again and the
-graph re-oriented in memory. A trace costs one primary-key read of the versions plus array
-slices: a full-feeder trace is independent of the size of the rest of the network.
+structure is kept, only the switch states (one row per switch) are read again and only
+the components those switches touch are re-oriented (``gis.graph_update``). A trace costs
+one primary-key read of the versions plus array slices: a full-feeder trace is independent
+of the size of the rest of the network.
 
 Traces honour switches that are open now (``is_open``); they do not cross them. Islands
 (nodes no feeder head reaches) and loops (closed edges that close a cycle) are reported by
@@ -36,6 +37,7 @@ from gis.graph import (
     build_graph,
 )
 from gis.graph_source import load_input, load_switch_states
+from gis.graph_update import reorient_switches
 
 Direction = Literal["downstream", "upstream", "connected"]
 START_KINDS = ("service_point", "node", "transformer", "segment", "switch", "feeder")
@@ -141,8 +143,9 @@ _loads: Counter[str] = Counter()
 
 def graph_loads() -> dict[str, int]:
     """How often this process read the network: ``structure`` (every row of the graph),
-    ``switch_states`` (only the switches' is_open) and ``builds`` (in-memory orientations)."""
-    return {key: _loads[key] for key in ("structure", "switch_states", "builds")}
+    ``switch_states`` (only the switches' is_open), ``builds`` (whole orientations) and
+    ``reorientations`` (of the part switching changed)."""
+    return {key: _loads[key] for key in ("structure", "switch_states", "builds", "reorientations")}
 
 
 def _remember(cache: OrderedDict, key: Any, value: Any) -> None:
@@ -179,13 +182,10 @@ def _with_switch_states(session: Session, database: str, versions: NetworkVersio
     return replace(structure, switch_open=is_open), after
 
 
-def _same_switch_states(key: tuple[str, int, int], data: GraphInput) -> NetworkGraph | None:
-    """A cached graph of the same structure whose switches are already in these states."""
+def _same_structure(key: tuple[str, int, int]) -> NetworkGraph | None:
+    """The most recent cached graph of the same structure (other switch states)."""
     for (database, structure, _switches), graph in reversed(_cache.items()):
-        if (database, structure) != key[:2]:
-            continue
-        lo, hi = graph.edge_offsets[1], graph.edge_offsets[2]
-        if np.array_equal(graph.edge_open[lo:hi], data.switch_open):
+        if (database, structure) == key[:2]:
             return graph
     return None
 
@@ -204,9 +204,10 @@ def get_graph(session: Session) -> NetworkGraph:
             return graph
         data, versions = _with_switch_states(session, database, versions)
         key = (database, versions.structure, versions.switches)
-        same = _same_switch_states(key, data)
-        if same is not None:  # the switches were operated back (or not at all): no rebuild
-            graph = replace(same, version=versions.latest)
+        previous = _same_structure(key)
+        if previous is not None:  # switching only: re-orient what the switches changed
+            graph = reorient_switches(previous, data, versions.latest)
+            _loads["reorientations"] += 1
         else:
             graph = build_graph(data, versions.latest)
             _loads["builds"] += 1
