@@ -31,17 +31,20 @@ def partition_name(month: date) -> str:
     return f"y{month.year:04d}m{month.month:02d}"
 
 
+def existing_partitions(session: Session) -> set[str]:
+    """Names of the month partitions of ``meter_reading``."""
+    return set(session.scalars(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'meter_reading'::regclass"
+    )))  # fmt: skip
+
+
 def ensure_reading_partitions(session: Session, instants: Iterable[date | datetime]) -> None:
     """Create the month partitions covering ``instants`` that do not exist yet."""
     months = sorted({_month_start(i) for i in instants})
     if not months:
         return
-    existing = set(
-        session.scalars(
-            text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                 "WHERE i.inhparent = 'meter_reading'::regclass")
-        )
-    )  # fmt: skip
+    existing = existing_partitions(session)
     missing = [m for m in months if partition_name(m) not in existing]
     if not missing:
         return

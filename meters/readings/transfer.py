@@ -37,10 +37,12 @@ def copy_bytes(session: Session, target: str, data: bytes) -> None:
 
 def copy_parts(session: Session, target: str, parts: list[Any], options: str) -> None:
     """COPY a stream given in parts (bytes-like) into ``target`` ('table (columns)')."""
-    with (
-        driver(session).cursor() as cursor,
-        cursor.copy(f"COPY {target} FROM STDIN ({options})") as copy,
-    ):
+    copy_parts_with(driver(session), target, parts, options)
+
+
+def copy_parts_with(conn: psycopg.Connection[Any], target: str, parts: list[Any],
+                    options: str) -> None:  # fmt: skip
+    with conn.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN ({options})") as copy:
         for part in parts:
             view = memoryview(part)
             for start in range(0, len(view), COPY_CHUNK):

@@ -23,10 +23,14 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from meters.models import READING_PARTITION_SCHEMA
-from meters.readings import binary_copy
+from meters.readings import binary_copy, parallel_load
 from meters.readings.judge import CODES
 from meters.readings.parsing import SOURCES, TypedRows
-from meters.readings.partitions import ensure_reading_partitions, partition_name
+from meters.readings.partitions import (
+    ensure_reading_partitions,
+    existing_partitions,
+    partition_name,
+)
 from meters.readings.staging import drop_stage_tables
 from meters.readings.transfer import copy_in, copy_out, copy_parts, csv_bytes
 
@@ -64,8 +68,92 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
         return 0
     has_inst = row_inst[order] >= 0
     inst_at = np.maximum(row_inst[order], 0)
+    months = month[order]
+    distinct = np.unique(months)
+    starts = [date.fromisoformat(str(m) + "-01") for m in distinct]
+    text_table = lambda: _text_table(rows, registers, order=order, has_inst=has_inst,  # noqa: E731
+                                     inst_at=inst_at, inst=inst, status=status, codes=codes,
+                                     version=version, job_key=job_key)  # fmt: skip
+    if job_key is None:
+        ensure_reading_partitions(session, starts)
+        return _insert_through_parent(session, text_table())
+    bounds = [*np.searchsorted(months, distinct).tolist(), len(order)]
+    span = {start: (bounds[i], bounds[i + 1]) for i, start in enumerate(starts)}
+    if pc.all(rows.gps.is_null()).as_py():
+        take = pa.array(order)
+        binary = binary_copy.Rows(
+            read_at_us=t[order], register_id=registers.register_id[reg[order]],
+            meter_id=registers.meter_id[reg[order]], value_text=rows.value_text.take(take),
+            installation_id=np.where(has_inst, inst["installation_id"].to_numpy()[inst_at], -1)
+            if inst.num_rows else np.full(len(order), -1),
+            usage_point_id=np.where(has_inst, inst["usage_point_id"].to_numpy()[inst_at], -1)
+            if inst.num_rows else np.full(len(order), -1),
+            source=rows.source[order], quality=rows.quality.take(take),
+            status=status[order], codes=codes[order],
+            reader_id=rows.reader_id.take(take), photo_sha256=rows.photo_sha256.take(take),
+        )  # fmt: skip
+
+        def prepare(month: date) -> list:  # type: ignore[type-arg]
+            lo, hi = span[month]
+            part = binary_copy.Rows(**{k: v[lo:hi] for k, v in vars(binary).items()})
+            return binary_copy.copy_stream(part, version=version, job_key=job_key)
+
+        columns, options = ", ".join(binary_copy.COLUMNS), "FORMAT binary"
+    else:  # EWKT points: text COPY lets PostGIS parse them
+        table = text_table()
+
+        def prepare(month: date) -> list:  # type: ignore[type-arg]
+            lo, hi = span[month]
+            return [csv_bytes(table.slice(lo, hi - lo))]
+
+        columns, options = ", ".join(table.column_names), "FORMAT csv"
+    parallel_load.drop_abandoned(session)
+    helper = None
+    new_months = [m for m in starts if m not in existing_partitions(session)]
+    if len(order) >= parallel_load.MIN_ROWS and len(new_months) >= 2:
+        # The helper takes about half the rows, in new months only.
+        by_size = sorted(new_months, key=lambda m: span[m][1] - span[m][0], reverse=True)
+        shares, mine = [0, 0], []
+        for m in by_size:
+            side = 0 if shares[0] <= shares[1] else 1
+            shares[side] += span[m][1] - span[m][0]
+            if side:
+                mine.append(m)
+        helper = parallel_load.HelperLoad(session, job_key=job_key, months=sorted(mine),
+                                          columns=columns, options=options, prepare=prepare)  # fmt: skip
+        helper.wait_created()  # before this transaction locks the parent (partition DDL)
+    own = [m for m in starts if helper is None or m not in helper.months]
+    _load_months(session, own, prepare, columns, options)
+    if helper is not None:
+        _load_months(session, helper.attach(session), prepare, columns, options)
+    _audit_bulk_insert(session, len(order))
+    return len(order)
+
+
+def _load_months(session: Session, months: list[date], prepare, columns: str,  # type: ignore[no-untyped-def]
+                 options: str) -> None:  # fmt: skip
+    """COPY each month into its partition; Python builds the next month's stream while
+    PostgreSQL loads this one."""
+    if not months:
+        return
+    ensure_reading_partitions(session, months)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(prepare, months[0])
+        for i, month in enumerate(months):
+            parts = pending.result()
+            if i + 1 < len(months):
+                pending = pool.submit(prepare, months[i + 1])
+            name = f"{READING_PARTITION_SCHEMA}.{partition_name(month)}"
+            copy_parts(session, f"{name} ({columns})", parts, options)
+
+
+def _text_table(rows: TypedRows, registers, *, order: np.ndarray, has_inst: np.ndarray,  # type: ignore[no-untyped-def]
+                inst_at: np.ndarray, inst: pa.Table, status: np.ndarray, codes: np.ndarray,
+                version: int, job_key: str | None) -> pa.Table:  # fmt: skip
+    """The kept rows as text-COPY columns (single reads, EWKT points)."""
+    reg, t = registers.index, rows.read_at_us
     take = pa.array(order)
-    table = pa.table({
+    return pa.table({
         "read_at": pa.array(t[order], pa.timestamp("us", tz="UTC")),
         "register_id": registers.register_id[reg[order]],
         "meter_id": registers.meter_id[reg[order]],
@@ -85,49 +173,6 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
         "photo_sha256": rows.photo_sha256.take(take),
         "import_job": pa.array([job_key] * len(order), pa.string()),
     })  # fmt: skip
-    months = month[order]
-    distinct = np.unique(months)
-    starts = [date.fromisoformat(str(m) + "-01") for m in distinct]
-    ensure_reading_partitions(session, starts)
-    if job_key is None:
-        return _insert_through_parent(session, table)
-    bounds = [*np.searchsorted(months, distinct).tolist(), len(order)]
-    if pc.all(rows.gps.is_null()).as_py():
-        binary = binary_copy.Rows(
-            read_at_us=t[order], register_id=registers.register_id[reg[order]],
-            meter_id=registers.meter_id[reg[order]], value_text=table["value"].combine_chunks(),
-            installation_id=np.where(has_inst, inst["installation_id"].to_numpy()[inst_at], -1)
-            if inst.num_rows else np.full(len(order), -1),
-            usage_point_id=np.where(has_inst, inst["usage_point_id"].to_numpy()[inst_at], -1)
-            if inst.num_rows else np.full(len(order), -1),
-            source=rows.source[order], quality=table["quality"].combine_chunks(),
-            status=status[order], codes=codes[order],
-            reader_id=table["reader_id"].combine_chunks(),
-            photo_sha256=table["photo_sha256"].combine_chunks(),
-        )  # fmt: skip
-
-        def prepare(lo: int, hi: int) -> list:  # type: ignore[type-arg]
-            part = binary_copy.Rows(**{k: v[lo:hi] for k, v in vars(binary).items()})
-            return binary_copy.copy_stream(part, version=version, job_key=job_key)
-
-        columns, options = ", ".join(binary_copy.COLUMNS), "FORMAT binary"
-    else:  # EWKT points: text COPY lets PostGIS parse them
-
-        def prepare(lo: int, hi: int) -> list:  # type: ignore[type-arg]
-            return [csv_bytes(table.slice(lo, hi - lo))]
-
-        columns, options = ", ".join(table.column_names), "FORMAT csv"
-    # Python builds the next month's stream while PostgreSQL loads this one (two cores).
-    with ThreadPoolExecutor(1) as pool:
-        pending = pool.submit(prepare, bounds[0], bounds[1])
-        for i, start in enumerate(starts):
-            parts = pending.result()
-            if i + 1 < len(starts):
-                pending = pool.submit(prepare, bounds[i + 1], bounds[i + 2])
-            name = f"{READING_PARTITION_SCHEMA}.{partition_name(start)}"
-            copy_parts(session, f"{name} ({columns})", parts, options)
-    _audit_bulk_insert(session, len(order))
-    return len(order)
 
 
 def _insert_through_parent(session: Session, table: pa.Table) -> int:

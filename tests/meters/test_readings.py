@@ -247,3 +247,36 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
     assert [g[8:] for g in got] == [(False, None, "job-fields", 1, True, None)] + [
         (True, point.id, "job-fields", 1, True, None)
     ] * 3
+
+
+def test_a_big_load_shares_new_months_with_a_second_connection(db, make_meter, make_usage_point,
+                                                                monkeypatch):  # fmt: skip
+    """The helper's months are attached as partitions in this transaction: every read lands,
+    once, and no load table is left behind."""
+    from sqlalchemy import text
+
+    from meters.readings import parallel_load
+
+    monkeypatch.setattr(parallel_load, "MIN_ROWS", 1)
+    meter, _ = _installed(db, make_meter, make_usage_point, at=utc(2019, 1, 1))
+    reads = [_read(meter, utc(2019, month, 20), 100 * month) for month in range(1, 7)]
+    report = import_readings_from_rows(db, reads, job_key="job-parallel")
+    again = import_readings_from_rows(db, reads, job_key="job-parallel-again")
+    assert (report.new, report.accepted, again.new, again.duplicates) == (6, 6, 0, 6)
+    stored = _stored(db, meter)
+    assert sorted(stored) == [utc(2019, month, 20) for month in range(1, 7)]
+    assert {r.import_job for r in stored.values()} == {"job-parallel"}
+    names = db.scalars(text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'meter_reading'::regclass AND c.relname LIKE 'y2019%'"
+    )).all()  # fmt: skip
+    assert sorted(names) == [f"y2019m0{month}" for month in range(1, 7)]
+    # Half the months were loaded by the helper (their constraints keep the load's name).
+    helped = db.scalars(text(
+        "SELECT DISTINCT t.relname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid "
+        "WHERE t.relname LIKE 'y2019%' AND k.conname LIKE 'kw_load_%'"
+    )).all()  # fmt: skip
+    assert len(helped) == 3
+    left = db.scalar(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'kw_load_%' "
+                          "AND NOT relispartition"))  # fmt: skip
+    assert left == 0

@@ -1,0 +1,154 @@
+"""A second PostgreSQL backend for big loads: one backend COPYs ~400k rows/s, two share the
+machine's cores.
+
+PostgreSQL cannot share a transaction between connections, so the helper loads only months
+whose partition does not exist yet, each into a standalone table shaped like
+``meter_reading`` (``kw_load_<job>_<month>``, with the partition's range as a CHECK so the
+attach needs no scan), indexed after the load (a sorted build, cheaper than growing the
+index row by row), and committed. The caller's transaction then ATTACHes those tables as
+partitions: until it commits, ``meter_reading`` shows none of their rows, and if it rolls
+back they stay detached, invisible, and are dropped by the next bulk load (the job holds a
+transaction-scoped advisory lock on its key, so a live job's tables are never dropped).
+Anything unexpected in the helper (a lock it cannot get at once, an error) gives its months
+back to the caller's own connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from meters.models import READING_PARTITION_SCHEMA
+from meters.readings.partitions import _LOCK_KEY, _next_month, partition_name
+from meters.readings.transfer import copy_parts_with
+
+PREFIX = "kw_load_"
+MIN_ROWS = 400_000  # below this, a second connection costs more than it saves
+_JOB_LOCK_SPACE = 7_311_005  # advisory locks (space, job) held by a load until it ends
+
+
+def job_number(job_key: str) -> int:
+    return zlib.crc32(job_key.encode()) & 0x7FFFFFFF
+
+
+def table_name(job: int, month: date) -> str:
+    return f"{PREFIX}{job}_{partition_name(month)}"
+
+
+def drop_abandoned(session: Session) -> None:
+    """Drop the load tables of jobs that ended without attaching them (rolled back)."""
+    tables = session.scalars(text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :schema AND c.relkind = 'r' AND c.relname LIKE :prefix "
+        "AND NOT c.relispartition"
+    ), {"schema": READING_PARTITION_SCHEMA, "prefix": PREFIX + "%"}).all()  # fmt: skip
+    for name in tables:
+        job = int(name[len(PREFIX) :].split("_", 1)[0])
+        free = session.scalar(text("SELECT pg_try_advisory_xact_lock(:s, :j)"),
+                              {"s": _JOB_LOCK_SPACE, "j": job})  # fmt: skip
+        if free:
+            session.execute(text(f'DROP TABLE IF EXISTS {READING_PARTITION_SCHEMA}."{name}"'))
+
+
+class HelperLoad:
+    """Loads ``months`` (with ``prepare(month) -> COPY stream parts``) on a new connection."""
+
+    def __init__(self, session: Session, *, job_key: str, months: list[date],
+                 columns: str, options: str, prepare: Callable[[date], list[Any]]) -> None:  # fmt: skip
+        self.job = job_number(job_key)
+        self.months = months
+        session.execute(text("SELECT pg_advisory_xact_lock(:s, :j)"),
+                        {"s": _JOB_LOCK_SPACE, "j": self.job})  # fmt: skip
+        self._engine = session.connection().engine
+        self._columns, self._options, self._prepare = columns, options, prepare
+        self.loaded: list[date] = []
+        self.error: BaseException | None = None
+        self.created = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="readings-helper-load")
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SET LOCAL lock_timeout = '1s'"))
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
+                for month in self.months:  # shaped like the parent, before it is locked
+                    conn.execute(text(
+                        f"CREATE TABLE {self._qualified(month)} (LIKE meter_reading "
+                        "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE, "
+                        f"CHECK (read_at >= '{month.isoformat()} 00:00+00' "
+                        f"AND read_at < '{_next_month(month).isoformat()} 00:00+00'))"
+                    ))  # fmt: skip
+                self.created.set()
+                with ThreadPoolExecutor(1) as pool:  # the next month's stream meanwhile
+                    pending = pool.submit(self._prepare, self.months[0])
+                    for i, month in enumerate(self.months):
+                        parts = pending.result()
+                        if i + 1 < len(self.months):
+                            pending = pool.submit(self._prepare, self.months[i + 1])
+                        copy_parts_with(conn.connection.driver_connection,  # type: ignore[arg-type]
+                                        f"{self._qualified(month)} ({self._columns})", parts,
+                                        self._options)  # fmt: skip
+                for month in self.months:
+                    conn.execute(text(
+                        f"ALTER TABLE {self._qualified(month)} ADD UNIQUE "
+                        "(register_id, read_at, source)"
+                    ))  # fmt: skip
+                    conn.execute(text(
+                        f"CREATE INDEX ON {self._qualified(month)} (register_id, read_at) "
+                        "WHERE source = 'estimated' AND status IN ('accepted', 'flagged')"
+                    ))  # fmt: skip
+                conn.commit()
+                self.loaded = list(self.months)
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.created.set()
+
+    def _qualified(self, month: date) -> str:
+        return f"{READING_PARTITION_SCHEMA}.{table_name(self.job, month)}"
+
+    def wait_created(self) -> None:
+        self.created.wait()
+
+    def attach(self, session: Session) -> list[date]:
+        """Attach the loaded tables as partitions; returns the months NOT loaded (the caller
+        must load them itself)."""
+        self._thread.join()
+        if self.error is not None or not self.loaded:
+            for month in self.months:  # committed or not, nothing of them may stay
+                session.execute(text(f"DROP TABLE IF EXISTS {self._qualified(month)}"))
+            return list(self.months)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        existing = set(session.scalars(text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'meter_reading'::regclass"
+        )))  # fmt: skip
+        for month in self.loaded:
+            name = self._qualified(month)
+            if partition_name(month) in existing:  # a concurrent load made it meanwhile
+                session.execute(text(f"INSERT INTO meter_reading ({self._all_columns(session)}) "
+                                     f"SELECT {self._all_columns(session)} FROM {name}"))  # fmt: skip
+                session.execute(text(f"DROP TABLE {name}"))
+                continue
+            session.execute(text(
+                f"ALTER TABLE meter_reading ATTACH PARTITION {name} FOR VALUES FROM "
+                f"('{month.isoformat()} 00:00+00') TO ('{_next_month(month).isoformat()} 00:00+00')"
+            ))  # fmt: skip
+            session.execute(text(f"ALTER TABLE {name} RENAME TO {partition_name(month)}"))
+        return []
+
+    @staticmethod
+    def _all_columns(session: Session) -> str:
+        names = session.scalars(text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = 'meter_reading'::regclass "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+        )).all()  # fmt: skip
+        return ", ".join(names)
