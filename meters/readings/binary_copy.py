@@ -3,7 +3,7 @@
 Text COPY makes the one backend that loads a partition parse every timestamp, numeric and
 array literal (about half its time); in binary it only copies them. Each row is the
 concatenation of a few pieces, joined per row by Arrow: a fixed-width head (numpy
-structured array: field count, read_at, register, meter, value, rule-set version), the
+structured array: field count, id, read_at, register, meter, value, rule-set version), the
 installation pair (or two NULLs), one piece picked among the few distinct
 (source, quality, status, reason codes) combinations, and the nullable reader and photo.
 The column order of the stream is ``COLUMNS``.
@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from meters.readings.judge import CODES
 from meters.readings.parsing import QUALITIES, SOURCES
 
-COLUMNS = ("read_at", "register_id", "meter_id", "value", "rule_set_version",
+COLUMNS = ("id", "read_at", "register_id", "meter_id", "value", "rule_set_version",
            "installation_id", "usage_point_id", "source", "quality", "status", "reason_codes",
            "gps", "import_job", "reader_id", "photo_sha256")  # fmt: skip
 STATUSES = ("accepted", "flagged", "rejected")
@@ -29,7 +29,7 @@ TRAILER = b"\xff\xff"
 NULL = b"\xff\xff\xff\xff"
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, PostgreSQL's timestamp origin
 _TEXT_OID = 25
-_HEAD = np.dtype([("fields", ">i2"),
+_HEAD = np.dtype([("fields", ">i2"), ("i_len", ">i4"), ("id", ">i8"),
                   ("t_len", ">i4"), ("read_at", ">i8"),
                   ("r_len", ">i4"), ("register_id", ">i8"),
                   ("m_len", ">i4"), ("meter_id", ">i8"),
@@ -45,6 +45,7 @@ _BIGINT = np.dtype([("len", ">i4"), ("value", ">i8")])
 class Rows:
     """The kept rows of one partition, in COPY order."""
 
+    id: np.ndarray  # drawn from the sequence (``meters.readings.ids``)
     read_at_us: np.ndarray  # int64, Unix epoch
     register_id: np.ndarray
     meter_id: np.ndarray
@@ -95,7 +96,8 @@ def _head(rows: Rows, version: int) -> np.ndarray:
     n = len(rows.read_at_us)
     head = np.empty(n, _HEAD)
     head["fields"] = len(COLUMNS)
-    head["t_len"], head["r_len"], head["m_len"], head["s_len"] = 8, 8, 8, 4
+    head["i_len"], head["t_len"], head["r_len"], head["m_len"], head["s_len"] = 8, 8, 8, 8, 4
+    head["id"] = rows.id
     head["read_at"] = rows.read_at_us - _PG_EPOCH_US
     head["register_id"] = rows.register_id
     head["meter_id"] = rows.meter_id

@@ -29,6 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from meters.readings import writer
+from meters.readings.ids import ReadingIds
 from meters.readings.judge import BIT, CODES, Timeline, bits_of, judge
 from meters.readings.parsing import TypedRows
 from meters.readings.rule_sets import ActiveRules
@@ -231,6 +232,8 @@ def validate_and_merge(session: Session, *, rules: ActiveRules, rows: TypedRows,
         dup_sorted = repeated & is_new[order]
         fresh = np.ones(n, dtype=bool)
         fresh[order[dup_sorted] - len(s_t)] = False
+    # Ids for the rows to write, drawn by another backend while this process judges.
+    ids = ReadingIds(session, int(fresh.sum())) if job_key is not None and fresh.any() else None
     with step("judge"):
         outcome = _judge_rows(rows, registers, p, fresh=fresh, row_inst=row_inst, inst=inst,
                               inst_reg=inst_reg, stored=(s_reg, s_t, s_src, s_counted, s_inst_id, s_value),
@@ -240,7 +243,7 @@ def validate_and_merge(session: Session, *, rules: ActiveRules, rows: TypedRows,
     with step("insert"):
         new = writer.write_readings(session, rows, registers, keep=keep, codes=codes,
                                     status=status, row_inst=row_inst, inst=inst,
-                                    version=rules.version, job_key=job_key)  # fmt: skip
+                                    version=rules.version, job_key=job_key, ids=ids)  # fmt: skip
     with step("supersede"):
         superseded = writer.supersede_estimates(session, registers, keep=keep, t=t, sources=rows.source,
                                                 base_at=base_at, status=status)  # fmt: skip

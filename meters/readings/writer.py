@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from meters.models import READING_PARTITION_SCHEMA
 from meters.readings import binary_copy, parallel_load
+from meters.readings.ids import ReadingIds
 from meters.readings.judge import CODES
 from meters.readings.parsing import SOURCES, TypedRows
 from meters.readings.partitions import (
@@ -56,7 +57,8 @@ def _nullable(values: np.ndarray, valid: np.ndarray) -> pa.Array:
 
 def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.ndarray,  # type: ignore[no-untyped-def]
                    codes: np.ndarray, status: np.ndarray, row_inst: np.ndarray,
-                   inst: pa.Table, version: int, job_key: str | None) -> int:  # fmt: skip
+                   inst: pa.Table, version: int, job_key: str | None,
+                   ids: ReadingIds | None = None) -> int:  # fmt: skip
     """Store the kept rows; returns how many were written."""
     reg = registers.index
     t = rows.read_at_us
@@ -79,9 +81,10 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
         return _insert_through_parent(session, text_table())
     bounds = [*np.searchsorted(months, distinct).tolist(), len(order)]
     span = {start: (bounds[i], bounds[i + 1]) for i, start in enumerate(starts)}
-    if pc.all(rows.gps.is_null()).as_py():
+    if ids is not None and pc.all(rows.gps.is_null()).as_py():
         take = pa.array(order)
         binary = binary_copy.Rows(
+            id=ids.get()[: len(order)],
             read_at_us=t[order], register_id=registers.register_id[reg[order]],
             meter_id=registers.meter_id[reg[order]], value_text=rows.value_text.take(take),
             installation_id=np.where(has_inst, inst["installation_id"].to_numpy()[inst_at], -1)

@@ -219,6 +219,8 @@ def test_every_read_records_the_rule_set_version_that_judged_it(db, make_meter, 
 def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_point):
     """The binary COPY stream carries each column exactly (decimals, optional fields, NULL
     installation, codes array, job key)."""
+    from sqlalchemy import text
+
     meter, point = _installed(db, make_meter, make_usage_point, start=99_000,
                               at=utc(2025, 1, 10))  # fmt: skip
     photo = "ab" * 32
@@ -244,6 +246,9 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
         (utc(2025, 3, 31, 8), Decimal("0.001"), "self_read", "actual", "rejected",
          ["negative_advance"], 7, None),
     ]  # fmt: skip
+    # Ids drawn ahead from the table's sequence: distinct, already handed out by it.
+    last_drawn = db.scalar(text("SELECT last_value FROM meter_reading_id_seq"))
+    assert len({r.id for r in rows}) == 4 and all(0 < r.id <= last_drawn for r in rows)
     assert [g[8:] for g in got] == [(False, None, "job-fields", 1, True, None)] + [
         (True, point.id, "job-fields", 1, True, None)
     ] * 3
