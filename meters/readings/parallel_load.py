@@ -4,7 +4,8 @@ machine's cores.
 PostgreSQL cannot share a transaction between connections, so the helper loads only months
 whose partition does not exist yet, each into a standalone table shaped like
 ``meter_reading`` (``kw_load_<job>_<month>``, with the partition's range as a CHECK so the
-attach needs no scan), indexed after the load (a sorted build, cheaper than growing the
+attach needs no scan; created and committed empty first, so that the helper holds no lock
+on the parent while the caller creates its own partitions), indexed after the load (a sorted build, cheaper than growing the
 index row by row), and committed. The caller's transaction then ATTACHes those tables as
 partitions: until it commits, ``meter_reading`` shows none of their rows, and if it rolls
 back they stay detached, invisible, and are dropped by the next bulk load (the job holds a
@@ -86,7 +87,9 @@ class HelperLoad:
                         f"CHECK (read_at >= '{month.isoformat()} 00:00+00' "
                         f"AND read_at < '{_next_month(month).isoformat()} 00:00+00'))"
                     ))  # fmt: skip
+                conn.commit()  # empty, and no lock left on the parent, which this load needs
                 self.created.set()
+                conn.execute(text("SET LOCAL synchronous_commit = off"))
                 with ThreadPoolExecutor(1) as pool:  # the next month's stream meanwhile
                     pending = pool.submit(self._prepare, self.months[0])
                     for i, month in enumerate(self.months):
