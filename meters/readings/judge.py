@@ -41,7 +41,7 @@ def bits_of(codes: list[str]) -> int:
 class Timeline:
     """Parallel arrays, sorted; ``segment`` identifies the (register, installation)."""
 
-    segment: np.ndarray  # int64
+    segment: np.ndarray  # int64, >= 0 (the row of its installation)
     read_at: np.ndarray  # int64 microseconds
     value: np.ndarray  # float64
     source: np.ndarray  # int8, in PostgreSQL's text order
@@ -124,5 +124,9 @@ def judge(tl: Timeline, p: RuleParameters) -> tuple[np.ndarray, np.ndarray]:
         if passes == MAX_REJUDGE_PASSES or not len(blocking):
             break
         eligible[blocking] = False
-        rows = np.flatnonzero(eligible & np.isin(tl.segment, np.unique(tl.segment[blocking])))
+        # Segments holding a blocking read, by a lookup mask (segments are small
+        # non-negative ids: no sort of the timeline).
+        hit = np.zeros(int(tl.segment.max()) + 1, dtype=bool)
+        hit[tl.segment[blocking]] = True
+        rows = np.flatnonzero(eligible & hit[tl.segment])
     return codes, base_at

@@ -299,7 +299,9 @@ def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, 
     chosen = order[member]  # positions in the concatenation (stored first, then new)
     # Only timelines with a new read need judging (a re-import has none).
     pair = np.concatenate([s_inst, row_inst])[chosen]
-    chosen = chosen[np.isin(pair, np.unique(pair[chosen >= n_stored]))]
+    with_new = np.zeros(len(inst_id) + 1, dtype=bool)  # by installation row: O(n), no sort
+    with_new[pair[chosen >= n_stored]] = True
+    chosen = chosen[with_new[pair]]
     from_new = chosen >= n_stored
     new_pos = chosen - n_stored
     tl_inst = np.concatenate([s_inst, row_inst])[chosen]
