@@ -78,11 +78,7 @@ def rows_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
 def _column(table: pa.Table, name: str) -> pa.Array:
     if name in table.column_names:
         return table.column(name).combine_chunks()
-    return (
-        pa.array([""] * table.num_rows, pa.string())
-        if table.num_rows
-        else pa.array([], pa.string())
-    )
+    return pa.repeat(pa.scalar("", pa.string()), table.num_rows)  # a column the file left out
 
 
 def _all(mask: pa.Array) -> bool:

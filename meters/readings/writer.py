@@ -174,7 +174,7 @@ def _text_table(rows: TypedRows, registers, *, order: np.ndarray, has_inst: np.n
         "rule_set_version": pa.array(np.full(len(order), version, dtype=np.int32)),
         "reader_id": rows.reader_id.take(take), "gps": rows.gps.take(take),
         "photo_sha256": rows.photo_sha256.take(take),
-        "import_job": pa.array([job_key] * len(order), pa.string()),
+        "import_job": pa.repeat(pa.scalar(job_key, pa.string()), len(order)),
     })  # fmt: skip
 
 
