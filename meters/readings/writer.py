@@ -1,9 +1,14 @@
 """Writing judged reads into ``meter_reading`` and superseding the estimates they replace.
 
 A bulk load (a declared audit job) is COPYed straight into its month partitions, in
-natural-key order, and audited with one summary row, as the statement trigger of the
+natural-key order, as a binary stream built vectorised (``meters.readings.binary_copy``;
+text CSV only when a read carries a GPS point), with ids drawn ahead from the sequence
+(``meters.readings.ids``); a big load gives about half of its new months to a second
+backend (``meters.readings.parallel_load``), attached as partitions in the caller's
+transaction. It is audited with one summary row, as the statement trigger of the
 parent table would have written it (that trigger does not see rows COPYed into a
-partition). Everything happens in the caller's transaction: all or nothing. The rows were
+partition). Everything is visible only when the caller's transaction commits: all or
+nothing. The rows were
 checked against the stored ones in this transaction: a concurrent load of the same reads
 makes the unique natural-key index fail this one whole (re-run it: it is idempotent).
 
