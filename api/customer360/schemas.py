@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from customers.schemas import Occupant
+
 
 class PhoneOut(BaseModel):
     e164: str
@@ -208,18 +210,6 @@ class InteractionOut(BaseModel):
     subject: str
 
 
-class OccupantOut(BaseModel):
-    party_id: int
-    display_name: str
-    role: str
-    contract_id: int
-    contract_number: str
-    contract_status: str
-    usage_point_id: int
-    start_date: date
-    end_date: date | None
-
-
 class Window(BaseModel):
     """The period the readings and the monthly consumption cover."""
 
@@ -245,7 +235,7 @@ class Premises360(BaseModel):
     premises: PremisesOut
     usage_points: list[UsagePointOut]
     contracts: list[ContractOut]
-    occupants: list[OccupantOut]
+    occupants: list[Occupant]
     cases: list[CaseOut]
     interactions: list[InteractionOut]
     window: Window
