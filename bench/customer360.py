@@ -22,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from core.progress import stage_bars
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -53,14 +54,7 @@ def build(scale: int) -> dict:
     from core.db import session_scope
     from kilowatch.demo_utility.builder import build_demo_utility
 
-    bars = Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)  # fmt: skip
-    tasks: dict[str, int] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=max(total, 1))
-        bars.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+    bars, progress = stage_bars(console, 34)
 
     started = time.perf_counter()
     with bars, acting_as(SYSTEM, request_id="bench"), session_scope() as session:

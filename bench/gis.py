@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import text
+
+from core.progress import stage_bars
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -67,14 +68,7 @@ def generate(scale: int, transformers: int, seed: int) -> tuple[dict, float]:
     from core.db import session_scope
     from gis.generator import generate_network
 
-    bars = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)  # fmt: skip
-    tasks: dict[str, int] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=max(total, 1))
-        bars.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+    bars, progress = stage_bars(console, 28)
 
     started = time.perf_counter()
     with bars, acting_as(SYSTEM, request_id="bench-gis"), session_scope() as session:

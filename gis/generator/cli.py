@@ -6,12 +6,12 @@ import time
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from core.context import SYSTEM, acting_as
 from core.db import session_scope
 from core.errors import DomainError
+from core.progress import stage_bars
 
 console = Console(stderr=True)
 
@@ -39,16 +39,7 @@ def generate_command(
 
     where = _parse_centre(centre)
     started = time.perf_counter()
-    bars = Progress(
-        TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console,
-    )  # fmt: skip
-    tasks: dict[str, int] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=max(total, 1))
-        bars.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+    bars, progress = stage_bars(console, 28)
 
     try:
         with bars:

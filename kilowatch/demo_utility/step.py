@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.orm import Session
 
+from core.progress import stage_bars
 from kilowatch.demo_utility.builder import build_demo_utility
 
 console = Console(stderr=True)
@@ -25,16 +25,7 @@ def build_demo_customers(session: Session, options: DemoSizes) -> str:
     generated with ``options.seed`` (skipped when that seed's batch exists)."""
     if options.customers <= 0:
         return "no customers asked for"
-    bars = Progress(
-        TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=False,
-    )  # fmt: skip
-    tasks: dict[str, int] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bars.add_task(stage, total=max(total, 1))
-        bars.update(tasks[stage], completed=done if total else 1, total=max(total, 1))
+    bars, progress = stage_bars(console, 34)
 
     with bars:
         report = build_demo_utility(
