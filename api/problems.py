@@ -16,10 +16,18 @@ PROBLEM_JSON = "application/problem+json"
 log = get_logger(__name__)
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 406: "not_acceptable", 409: "conflict", 413: "payload_too_large",
-    415: "unsupported_media_type", 422: "validation_failed", 429: "too_many_requests",
-}  # fmt: skip
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "too_many_requests",
+}
 
 
 def problem(
@@ -66,34 +74,53 @@ def install_problem_handlers(app: FastAPI) -> None:
         if "retry_after" in exc.extra:
             headers["Retry-After"] = str(exc.extra["retry_after"])
         return problem(
-            request, status=exc.status, code=exc.code, title=exc.title, detail=exc.detail,
-            errors=[e.as_dict() for e in exc.errors] or None, headers=headers or None,
-        )  # fmt: skip
+            request,
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            errors=[e.as_dict() for e in exc.errors] or None,
+            headers=headers or None,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _location(err.get("loc", ())), "message": err.get("msg", "invalid"),
-             "code": err.get("type", "invalid")}
+            {
+                "field": _location(err.get("loc", ())),
+                "message": err.get("msg", "invalid"),
+                "code": err.get("type", "invalid"),
+            }
             for err in exc.errors()
-        ]  # fmt: skip
+        ]
         return problem(
-            request, status=422, code="validation_failed", title="Input is invalid",
-            detail=f"{len(errors)} field(s) are invalid", errors=errors,
-        )  # fmt: skip
+            request,
+            status=422,
+            code="validation_failed",
+            title="Input is invalid",
+            detail=f"{len(errors)} field(s) are invalid",
+            errors=errors,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return problem(
-            request, status=exc.status_code, code=code, title=code.replace("_", " ").capitalize(),
-            detail=str(exc.detail), headers=getattr(exc, "headers", None),
-        )  # fmt: skip
+            request,
+            status=exc.status_code,
+            code=code,
+            title=code.replace("_", " ").capitalize(),
+            detail=str(exc.detail),
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", path=request.url.path)
         return problem(
-            request, status=500, code="internal_error", title="Internal error",
+            request,
+            status=500,
+            code="internal_error",
+            title="Internal error",
             detail="an unexpected error occurred; it has been logged",
-        )  # fmt: skip
+        )

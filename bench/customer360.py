@@ -70,10 +70,21 @@ def settle() -> float:
 
     started = time.perf_counter()
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for table in ("meter_reading", "meter_installation", "meter_asset", "customer_party",
-                      "customer_party_phone", "customer_contract", "customer_contract_role",
-                      "customer_contract_transition", "customer_account", "customer_usage_point",
-                      "customer_service_location", "customer_case", "customer_interaction"):  # fmt: skip
+        for table in (
+            "meter_reading",
+            "meter_installation",
+            "meter_asset",
+            "customer_party",
+            "customer_party_phone",
+            "customer_contract",
+            "customer_contract_role",
+            "customer_contract_transition",
+            "customer_account",
+            "customer_usage_point",
+            "customer_service_location",
+            "customer_case",
+            "customer_interaction",
+        ):
             conn.execute(text(f"VACUUM (ANALYZE) {table}"))
     return time.perf_counter() - started
 
@@ -90,11 +101,19 @@ def measure(requests: int) -> dict:
     with session_scope() as session:
         create_user(session, username="bench.desk", password=PASSWORD, roles=["customer_desk"])
     with session_scope() as session:
-        _user, token, _ttl = authenticate(session, username="bench.desk", password=PASSWORD,
-                                          client_address="bench")  # fmt: skip
-        parties = session.execute(text(
-            "SELECT c.holder_party_id FROM customer_contract c WHERE c.status = 'active' "
-            "ORDER BY c.holder_party_id")).scalars().all()  # fmt: skip
+        _user, token, _ttl = authenticate(
+            session, username="bench.desk", password=PASSWORD, client_address="bench"
+        )
+        parties = (
+            session.execute(
+                text(
+                    "SELECT c.holder_party_id FROM customer_contract c WHERE c.status = 'active' "
+                    "ORDER BY c.holder_party_id"
+                )
+            )
+            .scalars()
+            .all()
+        )
     rng = np.random.default_rng(SEED)
     chosen = rng.choice(parties, size=min(requests, len(parties)), replace=False).tolist()
     headers = {"Authorization": f"Bearer {token}"}

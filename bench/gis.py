@@ -31,8 +31,15 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 console = Console(stderr=True)
-TABLES = ("gis_substation", "gis_feeder", "gis_network_node", "gis_power_transformer",
-          "gis_line_segment", "gis_switch", "gis_service_point")  # fmt: skip
+TABLES = (
+    "gis_substation",
+    "gis_feeder",
+    "gis_network_node",
+    "gis_power_transformer",
+    "gis_line_segment",
+    "gis_switch",
+    "gis_service_point",
+)
 
 
 def create_database() -> tuple[str, Callable[[], None]]:
@@ -51,9 +58,12 @@ def _use_database(url: str) -> None:
 
 def percentiles(values: list[float]) -> dict[str, float]:
     arr = np.asarray(values, dtype=np.float64)
-    return {"p50": round(float(np.percentile(arr, 50)), 2),
-            "p95": round(float(np.percentile(arr, 95)), 2),
-            "max": round(float(arr.max()), 2), "n": int(arr.size)}  # fmt: skip
+    return {
+        "p50": round(float(np.percentile(arr, 50)), 2),
+        "p95": round(float(np.percentile(arr, 95)), 2),
+        "max": round(float(arr.max()), 2),
+        "n": int(arr.size),
+    }
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -72,10 +82,14 @@ def generate(scale: int, transformers: int, seed: int) -> tuple[dict, float]:
 
     started = time.perf_counter()
     with bars, acting_as(SYSTEM, request_id="bench-gis"), session_scope() as session:
-        report = generate_network(session, service_points=scale, seed=seed,
-                                  transformers=transformers, progress=progress)  # fmt: skip
-    return {"counts": report.counts, "rated_kva": report.rated_kva,
-            "phases_s": report.seconds}, time.perf_counter() - started  # fmt: skip
+        report = generate_network(
+            session, service_points=scale, seed=seed, transformers=transformers, progress=progress
+        )
+    return {
+        "counts": report.counts,
+        "rated_kva": report.rated_kva,
+        "phases_s": report.seconds,
+    }, time.perf_counter() - started
 
 
 def bench_traces(samples: int, seed: int) -> dict:
@@ -102,22 +116,31 @@ def bench_traces(samples: int, seed: int) -> dict:
         expected = session.execute(
             text("SELECT count(*) FROM gis_service_point WHERE feeder_id = :f"), {"f": feeder_id}
         ).scalar_one()
-        agrees = topology.trace(session, feeder_code=code, direction="downstream").counts[
-            "service_points"] == expected  # fmt: skip
-    return {"graph_load_s": round(graph_s, 2), "trace_ms": percentiles(times),
-            "service_points_per_feeder_mean": round(float(np.mean(reached)), 1),
-            "trace_matches_materialised_address": bool(agrees)}  # fmt: skip
+        agrees = (
+            topology.trace(session, feeder_code=code, direction="downstream").counts[
+                "service_points"
+            ]
+            == expected
+        )
+    return {
+        "graph_load_s": round(graph_s, 2),
+        "trace_ms": percentiles(times),
+        "service_points_per_feeder_mean": round(float(np.mean(reached)), 1),
+        "trace_matches_materialised_address": bool(agrees),
+    }
 
 
 def _row_fetch_load(session) -> None:
     """The graph rows read the way the loader did before binary COPY (one Python row each),
     for comparison only."""
-    for sql in ("SELECT id FROM gis_network_node",
-                "SELECT id, from_node_id, to_node_id FROM gis_line_segment ORDER BY id",
-                "SELECT id, from_node_id, to_node_id, is_open::int FROM gis_switch ORDER BY id",
-                "SELECT id, hv_node_id, lv_node_id FROM gis_power_transformer ORDER BY id",
-                "SELECT id, node_id FROM gis_service_point",
-                "SELECT id, coalesce(head_node_id, -1) FROM gis_feeder ORDER BY id"):  # fmt: skip
+    for sql in (
+        "SELECT id FROM gis_network_node",
+        "SELECT id, from_node_id, to_node_id FROM gis_line_segment ORDER BY id",
+        "SELECT id, from_node_id, to_node_id, is_open::int FROM gis_switch ORDER BY id",
+        "SELECT id, hv_node_id, lv_node_id FROM gis_power_transformer ORDER BY id",
+        "SELECT id, node_id FROM gis_service_point",
+        "SELECT id, coalesce(head_node_id, -1) FROM gis_feeder ORDER BY id",
+    ):
         np.asarray(session.execute(text(sql)).fetchall(), dtype=np.int64)
 
 
@@ -143,9 +166,13 @@ def bench_switching(rounds: int) -> dict:
         t0 = time.perf_counter()
         topology.get_graph(session)
         cold_s = time.perf_counter() - t0
-        switches = session.execute(text(
-            "SELECT s.code, f.code FROM gis_switch s JOIN gis_feeder f ON f.id = s.feeder_id "
-            "WHERE NOT s.is_open ORDER BY s.id LIMIT :n"), {"n": rounds}).all()  # fmt: skip
+        switches = session.execute(
+            text(
+                "SELECT s.code, f.code FROM gis_switch s JOIN gis_feeder f ON f.id = s.feeder_id "
+                "WHERE NOT s.is_open ORDER BY s.id LIMIT :n"
+            ),
+            {"n": rounds},
+        ).all()
     before = topology.graph_loads()
     first_trace_ms = []
     for switch, feeder in switches:
@@ -157,16 +184,17 @@ def bench_switching(rounds: int) -> dict:
                 topology.trace(session, feeder_code=feeder, direction="downstream")
                 first_trace_ms.append((time.perf_counter() - t0) * 1000)
     after = topology.graph_loads()
-    return {"graph_rows_row_fetch_s": round(row_fetch_s, 2),
-            "graph_rows_binary_copy_s": round(copy_s, 2),
-            "graph_orientation_s": round(build_s, 2),
-            "graph_cold_load_s": round(cold_s, 2),
-            "first_trace_after_switch_ms": percentiles(first_trace_ms),
-            "switch_operations": len(first_trace_ms),
-            "structure_reloads_during_switching": after["structure"] - before["structure"],
-            "switch_state_reads_during_switching": after["switch_states"] - before["switch_states"],
-            "before_this_change_first_trace_after_switch_s_estimate": round(row_fetch_s + build_s, 2),
-            }  # fmt: skip
+    return {
+        "graph_rows_row_fetch_s": round(row_fetch_s, 2),
+        "graph_rows_binary_copy_s": round(copy_s, 2),
+        "graph_orientation_s": round(build_s, 2),
+        "graph_cold_load_s": round(cold_s, 2),
+        "first_trace_after_switch_ms": percentiles(first_trace_ms),
+        "switch_operations": len(first_trace_ms),
+        "structure_reloads_during_switching": after["structure"] - before["structure"],
+        "switch_state_reads_during_switching": after["switch_states"] - before["switch_states"],
+        "before_this_change_first_trace_after_switch_s_estimate": round(row_fetch_s + build_s, 2),
+    }
 
 
 NEAREST_SQL = """
@@ -187,14 +215,19 @@ def bench_nearest() -> dict:
         started = time.perf_counter()
         session.execute(text(NEAREST_SQL))
         elapsed = time.perf_counter() - started
-        rows, same = session.execute(text(
-            "SELECT count(*), count(*) FILTER (WHERE n.transformer_id = sp.transformer_id) "
-            "FROM bench_nearest_transformer n JOIN gis_service_point sp ON sp.id = n.service_point_id"
-        )).one()  # fmt: skip
-    return {"nearest_transformer_assignment_s": round(elapsed, 2), "assigned_rows": int(rows),
-            "same_as_generated_lv_zone_share": round(same / max(rows, 1), 4),
-            "method": "one INSERT..SELECT: LATERAL KNN (ORDER BY geom <-> geom LIMIT 1, GiST) "
-                      "per service point, written to an unlogged table"}  # fmt: skip
+        rows, same = session.execute(
+            text(
+                "SELECT count(*), count(*) FILTER (WHERE n.transformer_id = sp.transformer_id) "
+                "FROM bench_nearest_transformer n JOIN gis_service_point sp ON sp.id = n.service_point_id"
+            )
+        ).one()
+    return {
+        "nearest_transformer_assignment_s": round(elapsed, 2),
+        "assigned_rows": int(rows),
+        "same_as_generated_lv_zone_share": round(same / max(rows, 1), 4),
+        "method": "one INSERT..SELECT: LATERAL KNN (ORDER BY geom <-> geom LIMIT 1, GiST) "
+        "per service point, written to an unlogged table",
+    }
 
 
 def bench_tiles(samples: int, seed: int) -> dict:
@@ -206,8 +239,9 @@ def bench_tiles(samples: int, seed: int) -> dict:
 
     password = uuid.uuid4().hex  # a throw-away reader in a throw-away database
     with session_scope() as session:
-        user = auth_service.create_user(session, username="bench.reader", password=password,
-                                        roles=["technician"])  # fmt: skip
+        user = auth_service.create_user(
+            session, username="bench.reader", password=password, roles=["technician"]
+        )
         _u, token, _ttl = auth_service.authenticate(
             session, username=user.username, password=password, client_address="bench"
         )
@@ -219,10 +253,12 @@ def bench_tiles(samples: int, seed: int) -> dict:
         ).one()
         ids = (first + rng.choice(count, min(samples * 3, count), replace=False)).tolist()
         points = session.execute(
-            text("SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point "
-                 "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id"),
+            text(
+                "SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point "
+                "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id"
+            ),
             {"ids": ids},
-        ).all()  # fmt: skip
+        ).all()
     headers = {"Authorization": f"Bearer {token}"}
     out: dict = {}
     with TestClient(build_app()) as client:
@@ -238,8 +274,11 @@ def bench_tiles(samples: int, seed: int) -> dict:
                 times.append((time.perf_counter() - t0) * 1000)
                 assert answer.status_code == 200, answer.text
                 sizes.append(len(answer.content))
-            out[f"z{z}"] = {"tile_ms": percentiles(times),
-                            "tile_bytes_mean": int(np.mean(sizes)), "tiles": len(coords)}  # fmt: skip
+            out[f"z{z}"] = {
+                "tile_ms": percentiles(times),
+                "tile_bytes_mean": int(np.mean(sizes)),
+                "tiles": len(coords),
+            }
     return out
 
 
@@ -248,11 +287,18 @@ def sizes() -> dict:
 
     with session_scope() as session:
         tables = {
-            t: {"rows": session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one(),
-                "mb": round(session.execute(text("SELECT pg_total_relation_size(:t)"), {"t": t})
-                            .scalar_one() / 2**20, 1)}
+            t: {
+                "rows": session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one(),
+                "mb": round(
+                    session.execute(
+                        text("SELECT pg_total_relation_size(:t)"), {"t": t}
+                    ).scalar_one()
+                    / 2**20,
+                    1,
+                ),
+            }
             for t in TABLES
-        }  # fmt: skip
+        }
         database_mb = session.execute(
             text("SELECT pg_database_size(current_database())")
         ).scalar_one()

@@ -163,8 +163,10 @@ def main() -> None:
                     for i, s in enumerate(start, start=1):
                         copy.write_row((f"BM{i:09d}", int(s)))
                 _fixtures(session, meters, args.seed)
-            print(f"fixtures ready: {meters} meters, {rows} reads, CSV {csv_bytes / 1e6:.1f} MB",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"fixtures ready: {meters} meters, {rows} reads, CSV {csv_bytes / 1e6:.1f} MB",
+                file=sys.stderr,
+            )
 
             started = time.perf_counter()
             with core_db.session_scope(url) as session:
@@ -180,22 +182,32 @@ def main() -> None:
     finally:
         core_db.get_engine(url).dispose()
         drop()
-    print(json.dumps({
-        "benchmark": "readings_import",
-        "rows": rows, "meters": meters, "csv_bytes": csv_bytes,
-        "first_import_seconds": round(first_seconds, 2),
-        "readings_per_second": round(rows / first_seconds),
-        "target_readings_per_second": 250_000,
-        "first_import_new": first.new,
-        "accepted": first.accepted, "flagged": first.flagged, "rejected": first.rejected,
-        "codes_by_status": first.codes_by_status,
-        "first_import_step_seconds": first.timings,
-        "second_import_seconds": round(second_seconds, 2),
-        "second_import_step_seconds": second.timings,
-        "second_import_new": second.new, "duplicates_on_second_import": second.duplicates,
-        "cpu_count": os.cpu_count(), "load_average_1m_at_end": round(os.getloadavg()[0], 2),
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "benchmark": "readings_import",
+                "rows": rows,
+                "meters": meters,
+                "csv_bytes": csv_bytes,
+                "first_import_seconds": round(first_seconds, 2),
+                "readings_per_second": round(rows / first_seconds),
+                "target_readings_per_second": 250_000,
+                "first_import_new": first.new,
+                "accepted": first.accepted,
+                "flagged": first.flagged,
+                "rejected": first.rejected,
+                "codes_by_status": first.codes_by_status,
+                "first_import_step_seconds": first.timings,
+                "second_import_seconds": round(second_seconds, 2),
+                "second_import_step_seconds": second.timings,
+                "second_import_new": second.new,
+                "duplicates_on_second_import": second.duplicates,
+                "cpu_count": os.cpu_count(),
+                "load_average_1m_at_end": round(os.getloadavg()[0], 2),
+                "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -19,9 +19,15 @@ from core.models import Base
 
 # Tables that are logs themselves or plumbing: auditing them would be noise or recursion.
 UNAUDITED_TABLES = frozenset(
-    {"alembic_version", "core_audit_log", "core_outbox_event", "core_event_delivery",
-     "core_login_attempt", "spatial_ref_sys"}
-)  # fmt: skip
+    {
+        "alembic_version",
+        "core_audit_log",
+        "core_outbox_event",
+        "core_event_delivery",
+        "core_login_attempt",
+        "spatial_ref_sys",
+    }
+)
 
 MASKED_COLUMNS = ("password_hash",)
 

@@ -125,9 +125,13 @@ def user_create(
             if agency and create_agency:
                 service.get_or_create_agency(session, code=agency)
             user = service.create_user(
-                session, username=username, password=secret, roles=role,
-                agency_code=agency, full_name=full_name,
-            )  # fmt: skip
+                session,
+                username=username,
+                password=secret,
+                roles=role,
+                agency_code=agency,
+                full_name=full_name,
+            )
             console.print(f"created user {user.username} (id {user.id}) roles={','.join(role)}")
     except DomainError as exc:
         fail(exc.detail)

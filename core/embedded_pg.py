@@ -184,14 +184,19 @@ class EmbeddedCluster:
             self._run_as_server(
                 [
                     binaries.tool("initdb"),
-                    "-D", str(self.data_dir),
-                    "--username", DB_USER,
-                    "--auth", "trust",
-                    "--encoding", "UTF8",
-                    "--locale", "C.UTF-8",
+                    "-D",
+                    str(self.data_dir),
+                    "--username",
+                    DB_USER,
+                    "--auth",
+                    "trust",
+                    "--encoding",
+                    "UTF8",
+                    "--locale",
+                    "C.UTF-8",
                 ],
                 quiet=True,
-            )  # fmt: skip
+            )
         if not self.is_running():
             if not self._port_free(self.port):
                 self.port = _free_port()
@@ -201,15 +206,20 @@ class EmbeddedCluster:
             self._run_as_server(
                 [
                     binaries.tool("pg_ctl"),
-                    "-D", str(self.data_dir),
-                    "-l", str(log),
-                    "-w", "-t", "60",
-                    "-o", f"-p {self.port} -k {self.socket_dir} -c listen_addresses=''"
+                    "-D",
+                    str(self.data_dir),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port} -k {self.socket_dir} -c listen_addresses=''"
                     " -c max_connections=200 -c shared_buffers=256MB -c fsync=on",
                     "start",
                 ],
                 quiet=True,
-            )  # fmt: skip
+            )
         self._save_state()
         self._ensure_database(binaries, DB_NAME)
         return self.url
@@ -306,12 +316,23 @@ class EmbeddedCluster:
         result = subprocess.run(
             [
                 str(binaries.bindir / "psql"),
-                "-h", str(self.socket_dir), "-p", str(self.port), "-U", DB_USER,
-                "-d", database, "-tAX", "-v", "ON_ERROR_STOP=1", "-c", sql,
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                DB_USER,
+                "-d",
+                database,
+                "-tAX",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
             ],
             capture_output=True,
             text=True,
-        )  # fmt: skip
+        )
         if result.returncode != 0:
             raise EmbeddedClusterError(f"psql failed: {result.stderr.strip()}")
         return result.stdout.strip()

@@ -83,9 +83,14 @@ def _record(
     at: datetime | None = None,
 ) -> None:
     change = CaseStatusChange(
-        case_id=case.id, event=event, from_status=before, to_status=after, reason=reason,
-        actor=actor.username, actor_id=actor.user_id,
-    )  # fmt: skip
+        case_id=case.id,
+        event=event,
+        from_status=before,
+        to_status=after,
+        reason=reason,
+        actor=actor.username,
+        actor_id=actor.user_id,
+    )
     if at is not None:
         change.at = at
     session.add(change)
@@ -153,21 +158,30 @@ def open_case(
     days = SLA_WORKING_DAYS[CaseType(data.case_type)]
     due_date = add_working_days(local_date(opened_at), days)
     case = Case(
-        number=next_case_number(session), case_type=data.case_type.value,
-        status=CaseStatus.OPEN.value, priority=data.priority.value, subject=data.subject,
-        description=data.description, party_id=data.party_id, service_location_id=location_id,
-        usage_point_id=data.usage_point_id, agency_id=agency_id, opened_at=opened_at,
-        sla_working_days=days, due_date=due_date,
+        number=next_case_number(session),
+        case_type=data.case_type.value,
+        status=CaseStatus.OPEN.value,
+        priority=data.priority.value,
+        subject=data.subject,
+        description=data.description,
+        party_id=data.party_id,
+        service_location_id=location_id,
+        usage_point_id=data.usage_point_id,
+        agency_id=agency_id,
+        opened_at=opened_at,
+        sla_working_days=days,
+        due_date=due_date,
         sla_breached=is_breached(due_date, resolved_at=None, now=now),
-    )  # fmt: skip
+    )
     session.add(case)
     session.flush()
     _record(session, actor, case, "open", None, case.status, None, at=opened_at)
     rule = assignment_rule_for(session, case.case_type, agency_id)
     if rule is not None:
         case.assignee_user_id, case.assignee_group = rule.assignee_user_id, rule.assignee_group
-        _record(session, actor, case, "assign", case.status, case.status,
-                f"assignment rule {rule.id}")  # fmt: skip
+        _record(
+            session, actor, case, "assign", case.status, case.status, f"assignment rule {rule.id}"
+        )
     session.flush()
     session.refresh(case)
     return case
@@ -209,8 +223,11 @@ def step_case(
     _record(session, actor, case, data.event.value, before, after, data.reason)
     session.flush()
     if after == CaseStatus.CLOSED:
-        emit(session, CASE_CLOSED, {"case_id": case.id, "case_type": case.case_type,
-                                    "party_id": case.party_id})  # fmt: skip
+        emit(
+            session,
+            CASE_CLOSED,
+            {"case_id": case.id, "case_type": case.case_type, "party_id": case.party_id},
+        )
     session.refresh(case)
     return case
 
@@ -225,8 +242,15 @@ def assign_case(session: Session, *, actor: Actor, case_id: int, data: CaseAssig
     who = (
         f"user {data.assignee_user_id}" if data.assignee_user_id else f"group {data.assignee_group}"
     )
-    _record(session, actor, case, "assign", case.status, case.status,
-            data.reason or f"assigned to {who}")  # fmt: skip
+    _record(
+        session,
+        actor,
+        case,
+        "assign",
+        case.status,
+        case.status,
+        data.reason or f"assigned to {who}",
+    )
     session.flush()
     session.refresh(case)
     return case
@@ -262,13 +286,18 @@ def task_list_query(session: Session, *, actor: Actor, assignee: str) -> Any:
     (``group``, and not yet taken by a person)."""
     if assignee == "me":
         return repository.cases_query(
-            session, actor, status=[s.value for s in OPEN_CASE_STATUSES],
+            session,
+            actor,
+            status=[s.value for s in OPEN_CASE_STATUSES],
             assignee_user_id=actor.user_id or -1,
-        )  # fmt: skip
+        )
     roles = session.scalar(select(User.roles).where(User.id == actor.user_id)) or []
     return repository.cases_query(
-        session, actor, status=[s.value for s in OPEN_CASE_STATUSES], assignee_groups=roles or [""],
-    )  # fmt: skip
+        session,
+        actor,
+        status=[s.value for s in OPEN_CASE_STATUSES],
+        assignee_groups=roles or [""],
+    )
 
 
 def flag_breached_cases(session: Session, *, now: datetime | None = None) -> int:
@@ -297,9 +326,11 @@ def create_rule(session: Session, *, data: AssignmentRuleCreate) -> CaseAssignme
         )
     _check_assignee(session, data.assignee_user_id, data.assignee_group)
     rule = CaseAssignmentRule(
-        case_type=data.case_type.value, agency_id=data.agency_id,
-        assignee_user_id=data.assignee_user_id, assignee_group=data.assignee_group,
-    )  # fmt: skip
+        case_type=data.case_type.value,
+        agency_id=data.agency_id,
+        assignee_user_id=data.assignee_user_id,
+        assignee_group=data.assignee_group,
+    )
     flush_guarded(
         session,
         lambda _exc, _constraint: CaseAssignmentRuleExistsError(
@@ -336,11 +367,16 @@ def log_interaction(
         if case.party_id is not None and case.party_id != party.id:
             raise _unknown("case_id", "the case belongs to another customer")
     interaction = Interaction(
-        party_id=party.id, case_id=data.case_id, channel=data.channel.value,
-        direction=data.direction.value, occurred_at=occurred_at, subject=data.subject,
-        notes=data.notes, attachments=[a.model_dump() for a in data.attachments],
+        party_id=party.id,
+        case_id=data.case_id,
+        channel=data.channel.value,
+        direction=data.direction.value,
+        occurred_at=occurred_at,
+        subject=data.subject,
+        notes=data.notes,
+        attachments=[a.model_dump() for a in data.attachments],
         staff_user_id=actor.user_id,
-    )  # fmt: skip
+    )
     session.add(interaction)
     session.flush()
     session.refresh(interaction)

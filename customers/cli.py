@@ -28,9 +28,13 @@ def duplicates(
     with acting_as(SYSTEM), session_scope() as session:
         total = active_party_count(session)
         with Progress(
-            TextColumn("scanning customers"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=Console(stderr=True), transient=as_json,
-        ) as progress:  # fmt: skip
+            TextColumn("scanning customers"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=as_json,
+        ) as progress:
             task = progress.add_task("scan", total=total)
             for scanned, pairs in scan_duplicates(session, min_score=min_score):
                 found.extend(pairs)
@@ -38,14 +42,27 @@ def duplicates(
     found.sort(key=lambda p: (-p.score, p.party_id, p.other_id))
     if as_json:
         for pair in found[:limit]:
-            print(json.dumps({"party_id": pair.party_id, "other_id": pair.other_id,
-                              "other_name": pair.other_name, "score": pair.score,
-                              "reasons": list(pair.reasons)}))  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "party_id": pair.party_id,
+                        "other_id": pair.other_id,
+                        "other_name": pair.other_name,
+                        "score": pair.score,
+                        "reasons": list(pair.reasons),
+                    }
+                )
+            )
         return
     table = Table("party", "likely duplicate", "name", "score", "why")
     for pair in found[:limit]:
-        table.add_row(str(pair.party_id), str(pair.other_id), pair.other_name,
-                      f"{pair.score:.3f}", ", ".join(pair.reasons))  # fmt: skip
+        table.add_row(
+            str(pair.party_id),
+            str(pair.other_id),
+            pair.other_name,
+            f"{pair.score:.3f}",
+            ", ".join(pair.reasons),
+        )
     console.print(table)
     console.print(f"{len(found)} likely duplicate pair(s) among {total} customers")
 

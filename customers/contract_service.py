@@ -100,10 +100,14 @@ def create_account(session: Session, *, actor: Actor, data: AccountCreate) -> Ac
         session, payer, data.delivery_channel, data.delivery_email, data.delivery_phone
     )
     account = Account(
-        number=next_account_number(session), payer_party_id=payer.id,
-        delivery_channel=data.delivery_channel.value, delivery_email=email,
-        delivery_phone=phone, language=data.language, status=AccountStatus.OPEN.value,
-    )  # fmt: skip
+        number=next_account_number(session),
+        payer_party_id=payer.id,
+        delivery_channel=data.delivery_channel.value,
+        delivery_email=email,
+        delivery_phone=phone,
+        language=data.language,
+        status=AccountStatus.OPEN.value,
+    )
     session.add(account)
     session.flush()
     session.refresh(account)
@@ -125,8 +129,10 @@ def update_account(
     )
     email, phone = _delivery(session, payer, channel, email, phone)  # type: ignore[arg-type]
     account.delivery_channel, account.delivery_email, account.delivery_phone = (
-        channel.value, email, phone,
-    )  # fmt: skip
+        channel.value,
+        email,
+        phone,
+    )
     if data.language is not None:
         account.language = data.language
     session.flush()
@@ -197,10 +203,16 @@ def _record(
     contract.status_changed_at = datetime.now(UTC)
     session.add(
         ContractTransition(
-            contract_id=contract.id, event=event, from_status=before, to_status=after,
-            reason=reason, details=details or {}, actor=actor.username, actor_id=actor.user_id,
+            contract_id=contract.id,
+            event=event,
+            from_status=before,
+            to_status=after,
+            reason=reason,
+            details=details or {},
+            actor=actor.username,
+            actor_id=actor.user_id,
         )
-    )  # fmt: skip
+    )
 
 
 def _step(
@@ -245,17 +257,22 @@ def move_in(session: Session, *, actor: Actor, data: MoveInRequest) -> Contract:
     account = _account_for(session, actor, data.account_id, payer)
     set_audit_reason(session, actor, data.reason)
     contract = Contract(
-        number=next_contract_number(session), holder_party_id=holder.id,
-        usage_point_id=usage_point.id, account_id=account.id, tariff_code=data.tariff_code,
+        number=next_contract_number(session),
+        holder_party_id=holder.id,
+        usage_point_id=usage_point.id,
+        account_id=account.id,
+        tariff_code=data.tariff_code,
         subscribed_power_kva=data.subscribed_power_kva or usage_point.subscribed_power_kva,
-        start_date=data.start_date, status=ContractStatus.PENDING.value,
-    )  # fmt: skip
+        start_date=data.start_date,
+        status=ContractStatus.PENDING.value,
+    )
     _flush_contract(session, lambda: session.add(contract))
     _add_roles(
-        session, contract,
+        session,
+        contract,
         [(holder.id, ContractRole.HOLDER.value), (payer.id, ContractRole.PAYER.value)]
         + [(r.party_id, r.role.value) for r in data.roles],
-    )  # fmt: skip
+    )
     if data.activate:
         details = {"start_date": str(data.start_date)}
         _flush_contract(
@@ -314,19 +331,27 @@ def transfer(
     set_audit_reason(session, actor, data.reason)
     _check_end(contract, data.transfer_date, "transfer_date")
     _step(
-        session, actor, contract, "transfer", data.reason,
+        session,
+        actor,
+        contract,
+        "transfer",
+        data.reason,
         {"transfer_date": str(data.transfer_date), "new_holder_party_id": new_holder.id},
-    )  # fmt: skip
+    )
     contract.end_date = data.transfer_date
     _flush_contract(session)  # frees the usage point before the new contract takes it
     account = _account_for(session, actor, data.account_id, new_holder)
     successor = Contract(
-        number=next_contract_number(session), holder_party_id=new_holder.id,
-        usage_point_id=contract.usage_point_id, account_id=account.id,
+        number=next_contract_number(session),
+        holder_party_id=new_holder.id,
+        usage_point_id=contract.usage_point_id,
+        account_id=account.id,
         tariff_code=data.tariff_code or contract.tariff_code,
-        subscribed_power_kva=contract.subscribed_power_kva, start_date=data.transfer_date,
-        status=ContractStatus.PENDING.value, previous_contract_id=contract.id,
-    )  # fmt: skip
+        subscribed_power_kva=contract.subscribed_power_kva,
+        start_date=data.transfer_date,
+        status=ContractStatus.PENDING.value,
+        previous_contract_id=contract.id,
+    )
     _flush_contract(session, lambda: session.add(successor))
     owners = session.scalars(
         select(ContractRoleAssignment.party_id).where(
@@ -335,11 +360,14 @@ def transfer(
         )
     ).all()
     _add_roles(
-        session, successor,
-        [(new_holder.id, ContractRole.HOLDER.value),
-         (account.payer_party_id, ContractRole.PAYER.value)]
+        session,
+        successor,
+        [
+            (new_holder.id, ContractRole.HOLDER.value),
+            (account.payer_party_id, ContractRole.PAYER.value),
+        ]
         + [(owner, ContractRole.OWNER.value) for owner in owners],
-    )  # fmt: skip
+    )
     details = {"start_date": str(data.transfer_date), "previous_contract_id": contract.id}
     _flush_contract(
         session, lambda: _step(session, actor, successor, "move_in", data.reason, details)
@@ -357,10 +385,17 @@ def change_power(
     before = Decimal(contract.subscribed_power_kva)
     _check_end(contract, data.effective_date, "effective_date")
     _step(
-        session, actor, contract, "change_power", data.reason,
-        {"from_kva": str(before), "to_kva": str(data.subscribed_power_kva),
-         "effective_date": str(data.effective_date)},
-    )  # fmt: skip
+        session,
+        actor,
+        contract,
+        "change_power",
+        data.reason,
+        {
+            "from_kva": str(before),
+            "to_kva": str(data.subscribed_power_kva),
+            "effective_date": str(data.effective_date),
+        },
+    )
     contract.subscribed_power_kva = data.subscribed_power_kva
     usage_point = session.get(UsagePoint, contract.usage_point_id, with_for_update=True)
     usage_point.subscribed_power_kva = data.subscribed_power_kva  # type: ignore[union-attr]
@@ -368,10 +403,14 @@ def change_power(
     emit(
         session,
         SUBSCRIBED_POWER_CHANGED,
-        {"contract_id": contract.id, "usage_point_id": contract.usage_point_id,
-         "from_kva": str(before), "to_kva": str(data.subscribed_power_kva),
-         "effective_date": data.effective_date.isoformat()},
-    )  # fmt: skip
+        {
+            "contract_id": contract.id,
+            "usage_point_id": contract.usage_point_id,
+            "from_kva": str(before),
+            "to_kva": str(data.subscribed_power_kva),
+            "effective_date": data.effective_date.isoformat(),
+        },
+    )
     return contract
 
 

@@ -100,10 +100,13 @@ def _add_phones(session: Session, party: Party, phones: Iterable[PhoneIn], offse
         seen.add(e164)
         session.add(
             PartyPhone(
-                party_id=party.id, e164=e164, raw=phone.number, kind=phone.kind.value,
+                party_id=party.id,
+                e164=e164,
+                raw=phone.number,
+                kind=phone.kind.value,
                 is_primary=phone.is_primary,
             )
-        )  # fmt: skip
+        )
 
 
 def _add_emails(session: Session, party: Party, emails: Iterable[str]) -> None:
@@ -145,11 +148,14 @@ def _add_documents(session: Session, party: Party, documents: Iterable[IdentityD
             continue
         session.add(
             IdentityDocument(
-                party_id=party.id, document_type=document.document_type.value,
-                number=document.number, number_normalized=number, issuing_country=country,
+                party_id=party.id,
+                document_type=document.document_type.value,
+                number=document.number,
+                number_normalized=number,
+                issuing_country=country,
                 valid_until=document.valid_until,
             )
-        )  # fmt: skip
+        )
 
 
 def _flush(session: Session, apply: Callable[[], object]) -> None:
@@ -172,12 +178,18 @@ def create_party(
         require_party(session, actor, data.parent_party_id, "parent_party_id")
     display_name = _display_name(data)
     party = Party(
-        kind=data.kind.value, display_name=display_name, first_name=data.first_name,
-        last_name=data.last_name, organisation_name=data.organisation_name,
-        birth_date=data.birth_date, language=data.language,
-        parent_party_id=data.parent_party_id, agency_id=actor.agency_id, notes=data.notes,
+        kind=data.kind.value,
+        display_name=display_name,
+        first_name=data.first_name,
+        last_name=data.last_name,
+        organisation_name=data.organisation_name,
+        birth_date=data.birth_date,
+        language=data.language,
+        parent_party_id=data.parent_party_id,
+        agency_id=actor.agency_id,
+        notes=data.notes,
         status=PartyStatus.ACTIVE.value,
-    )  # fmt: skip
+    )
     session.add(party)
     session.flush()
     _add_phones(session, party, data.phones)
@@ -247,8 +259,13 @@ def merge_parties(
         raise PartyMergeInvalidError("a customer cannot be merged into itself")
     # Lock both in id order so two concurrent merges of the same pair cannot deadlock.
     first, second = sorted((survivor_id, duplicate_id))
-    locked = {p.id: p for p in (repository.get_party(session, actor, first, lock=True),
-                                 repository.get_party(session, actor, second, lock=True))}  # fmt: skip
+    locked = {
+        p.id: p
+        for p in (
+            repository.get_party(session, actor, first, lock=True),
+            repository.get_party(session, actor, second, lock=True),
+        )
+    }
     survivor, duplicate = locked[survivor_id], locked[duplicate_id]
     for party in (survivor, duplicate):
         if party.status == PartyStatus.MERGED:
@@ -267,10 +284,11 @@ def merge_parties(
     session.execute(
         update(Party)
         .where(Party.id == duplicate_id)
-        .values(status=PartyStatus.MERGED.value, merged_into_id=survivor_id,
-                merged_at=datetime.now(UTC))
+        .values(
+            status=PartyStatus.MERGED.value, merged_into_id=survivor_id, merged_at=datetime.now(UTC)
+        )
         .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    )
     session.flush()
     session.expire(duplicate)
     emit(
@@ -346,8 +364,11 @@ def party_reads(session: Session, parties: list[Party]) -> list[PartyRead]:
 def candidates(pairs: list[DuplicatePair]) -> list[DuplicateCandidate]:
     return [
         DuplicateCandidate(
-            party_id=p.other_id, display_name=p.other_name, score=p.score,
-            name_similarity=p.name_similarity, reasons=list(p.reasons),  # type: ignore[arg-type]
+            party_id=p.other_id,
+            display_name=p.other_name,
+            score=p.score,
+            name_similarity=p.name_similarity,
+            reasons=list(p.reasons),  # type: ignore[arg-type]
         )
         for p in pairs
-    ]  # fmt: skip
+    ]

@@ -105,19 +105,27 @@ def locations_read(session: Session, locations: list[ServiceLocation]) -> list[S
         geojson = address.get("geojson")
         reads.append(
             ServiceLocationRead(
-                id=location.id, code=location.code, address_line=location.address_line,
-                unit=location.unit, district=location.district, city=location.city,
-                region=location.region, postal_code=location.postal_code,
-                country=location.country, landmark=location.landmark,
+                id=location.id,
+                code=location.code,
+                address_line=location.address_line,
+                unit=location.unit,
+                district=location.district,
+                city=location.city,
+                region=location.region,
+                postal_code=location.postal_code,
+                country=location.country,
+                landmark=location.landmark,
                 location=json.loads(geojson) if geojson else None,
                 service_point_id=location.service_point_id,
                 service_point_code=address.get("service_point_code"),
-                feeder_id=address.get("feeder_id"), feeder_code=address.get("feeder_code"),
+                feeder_id=address.get("feeder_id"),
+                feeder_code=address.get("feeder_code"),
                 transformer_id=address.get("transformer_id"),
                 transformer_code=address.get("transformer_code"),
-                created_at=location.created_at, updated_at=location.updated_at,
+                created_at=location.created_at,
+                updated_at=location.updated_at,
             )
-        )  # fmt: skip
+        )
     return reads
 
 
@@ -131,10 +139,13 @@ def create_usage_point(session: Session, *, actor: Actor, data: UsagePointCreate
         ) from exc
     usage_point = UsagePoint(
         code=data.code or next_usage_point_code(session),
-        service_location_id=data.service_location_id, commodity=data.commodity.value,
-        category=data.category.value, subscribed_power_kva=data.subscribed_power_kva,
-        phases=data.phases, connection_state=data.connection_state.value,
-    )  # fmt: skip
+        service_location_id=data.service_location_id,
+        commodity=data.commodity.value,
+        category=data.category.value,
+        subscribed_power_kva=data.subscribed_power_kva,
+        phases=data.phases,
+        connection_state=data.connection_state.value,
+    )
     _flush_unique(
         session,
         usage_point,

@@ -84,14 +84,18 @@ KINDS: dict[str, AssetKind] = {
     kind.name: kind
     for kind in (
         AssetKind(
-            name="substations", table="gis_substation", geometry="x.geom",
+            name="substations",
+            table="gis_substation",
+            geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'name', x.name, "
             "'primary_kv', x.primary_kv, 'secondary_kv', x.secondary_kv, 'feeders', "
             "(SELECT coalesce(jsonb_agg(fd.code ORDER BY fd.code), '[]'::jsonb) "
             "FROM gis_feeder fd WHERE fd.substation_id = x.id))",
         ),
         AssetKind(
-            name="feeders", table="gis_feeder", geometry=_FEEDER_SHAPE,
+            name="feeders",
+            table="gis_feeder",
+            geometry=_FEEDER_SHAPE,
             properties="jsonb_build_object('code', x.code, 'name', x.name, "
             "'feeder_code', x.code, 'substation_code', sub.code, 'nominal_kv', x.nominal_kv, "
             "'topology_dirty', x.topology_dirty, 'traced_at', x.traced_at)",
@@ -106,7 +110,9 @@ KINDS: dict[str, AssetKind] = {
             "WHERE s.feeder_id = x.id AND s.voltage_level = 'mv'))",
         ),
         AssetKind(
-            name="transformers", table="gis_power_transformer", geometry="x.geom",
+            name="transformers",
+            table="gis_power_transformer",
+            geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'rated_kva', x.rated_kva, "
             "'phases', x.phases, 'primary_kv', x.primary_kv, 'secondary_kv', x.secondary_kv, "
             "'feeder_code', f.code, 'transformer_code', x.code, "
@@ -117,13 +123,17 @@ KINDS: dict[str, AssetKind] = {
             "WHERE p.transformer_id = x.id), 'attributes', x.attributes)",
         ),
         AssetKind(
-            name="switches", table="gis_switch", geometry="x.geom",
+            name="switches",
+            table="gis_switch",
+            geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'kind', x.kind, "
             "'normal_open', x.normal_open, 'is_open', x.is_open, 'feeder_code', f.code)",
             joins=_FEEDER_JOIN,
         ),
         AssetKind(
-            name="service-points", table="gis_service_point", geometry="x.geom",
+            name="service-points",
+            table="gis_service_point",
+            geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'kind', x.kind, "
             "'location_precision', x.location_precision, 'feeder_code', f.code, "
             "'transformer_code', t.code)",
@@ -131,7 +141,7 @@ KINDS: dict[str, AssetKind] = {
             detail_properties="jsonb_build_object('attributes', x.attributes)",
         ),
     )
-}  # fmt: skip
+}
 
 
 def territory_agency(session: Session, agency_id: int | None) -> int | None:
@@ -187,8 +197,9 @@ def list_assets(
     where, params = ["TRUE"], {"limit": min(max(limit, 1), MAX_PAGE) + 1}
     if bbox is not None:
         where.append(kind.bbox.format(area=_ENVELOPE))
-        params.update(min_lon=bbox.min_lon, min_lat=bbox.min_lat,
-                      max_lon=bbox.max_lon, max_lat=bbox.max_lat)  # fmt: skip
+        params.update(
+            min_lon=bbox.min_lon, min_lat=bbox.min_lat, max_lon=bbox.max_lon, max_lat=bbox.max_lat
+        )
     if after is not None:
         where.append("x.id > :after")
         params["after"] = after
@@ -236,8 +247,13 @@ def search_assets(
         for feature in features:
             feature["properties"]["asset"] = kind.name
         found.extend(features)
-    found.sort(key=lambda f: (f["properties"]["code"] != code_prefix, len(f["properties"]["code"]),
-                              f["properties"]["code"]))  # fmt: skip
+    found.sort(
+        key=lambda f: (
+            f["properties"]["code"] != code_prefix,
+            len(f["properties"]["code"]),
+            f["properties"]["code"],
+        )
+    )
     return found[:limit]
 
 

@@ -74,9 +74,18 @@ def load_input(session: Session) -> GraphInput:
     )
     return GraphInput(
         node_ids=node_ids,
-        segment_ids=seg[0], segment_from=seg[1], segment_to=seg[2],
-        switch_ids=sw[0], switch_from=sw[1], switch_to=sw[2], switch_open=sw[3].astype(bool),
-        transformer_ids=tx[0], transformer_hv=tx[1], transformer_lv=tx[2],
-        service_point_ids=sp[0], service_point_node=sp[1],
-        feeder_ids=fd[0], feeder_head=fd[1],
-    )  # fmt: skip
+        segment_ids=seg[0],
+        segment_from=seg[1],
+        segment_to=seg[2],
+        switch_ids=sw[0],
+        switch_from=sw[1],
+        switch_to=sw[2],
+        switch_open=sw[3].astype(bool),
+        transformer_ids=tx[0],
+        transformer_hv=tx[1],
+        transformer_lv=tx[2],
+        service_point_ids=sp[0],
+        service_point_node=sp[1],
+        feeder_ids=fd[0],
+        feeder_head=fd[1],
+    )

@@ -44,14 +44,21 @@ def _region_input(
     own[own] = in_region[head_index[own]]
     return GraphInput(
         node_ids=graph.node_ids[nodes],
-        segment_ids=ids[seg], segment_from=ends_from[seg], segment_to=ends_to[seg],
-        switch_ids=ids[sw], switch_from=ends_from[sw], switch_to=ends_to[sw],
+        segment_ids=ids[seg],
+        segment_from=ends_from[seg],
+        segment_to=ends_to[seg],
+        switch_ids=ids[sw],
+        switch_from=ends_from[sw],
+        switch_to=ends_to[sw],
         switch_open=is_open[sw],
-        transformer_ids=ids[tx], transformer_hv=ends_from[tx], transformer_lv=ends_to[tx],
+        transformer_ids=ids[tx],
+        transformer_hv=ends_from[tx],
+        transformer_lv=ends_to[tx],
         service_point_ids=graph.sp_ids[sp_mask],
         service_point_node=graph.node_ids[graph.sp_node[sp_mask]],
-        feeder_ids=np.asarray(data.feeder_ids, np.int64)[own], feeder_head=heads[own],
-    )  # fmt: skip
+        feeder_ids=np.asarray(data.feeder_ids, np.int64)[own],
+        feeder_head=heads[own],
+    )
 
 
 def _lift(local: np.ndarray, mapping: np.ndarray) -> np.ndarray:
@@ -67,8 +74,9 @@ def reorient_switches(graph: NetworkGraph, data: GraphInput, version: int) -> Ne
     changed = lo + np.nonzero(graph.edge_open[lo:hi] != new_open)[0]
     if not changed.size:
         return replace(graph, version=version)
-    touched = np.unique(graph.root[np.concatenate([graph.edge_from[changed],
-                                                   graph.edge_to[changed]])])  # fmt: skip
+    touched = np.unique(
+        graph.root[np.concatenate([graph.edge_from[changed], graph.edge_to[changed]])]
+    )
     in_region = np.isin(graph.root, touched)
     nodes = np.nonzero(in_region)[0]
     if nodes.size > MAX_REGION_SHARE * max(graph.node_count, 1):

@@ -44,30 +44,35 @@ LAYERS: dict[str, TileLayer] = {
         TileLayer(
             # From zoom 14: a zoom-13 tile over a dense city holds 100,000+ connections.
             # Ids only (no joins): a dense zoom-14 tile holds tens of thousands of points.
-            name="service_points", min_zoom=14, mercator=True,
+            name="service_points",
+            min_zoom=14,
+            mercator=True,
             select="SELECT x.id AS fid, x.id, x.kind, x.feeder_id, x.transformer_id, "
             f"{_MVT_GEOM_3857} FROM gis_service_point x WHERE {{where}}",
         ),
         TileLayer(
             # LV only from zoom 15: a city has as many LV spans as connections.
-            name="lines", min_zoom=10,
+            name="lines",
+            min_zoom=10,
             select="SELECT x.id AS fid, x.id, x.voltage_level AS level, x.kind, x.feeder_id, f.code AS feeder, "
             f"{_MVT_GEOM} FROM gis_line_segment x LEFT JOIN gis_feeder f ON f.id = x.feeder_id "
             "WHERE {where} AND (:z >= 15 OR x.voltage_level = 'mv')",
         ),
         TileLayer(
-            name="transformers", min_zoom=12,
+            name="transformers",
+            min_zoom=12,
             select="SELECT x.id AS fid, x.id, x.code, x.rated_kva AS kva, x.feeder_id, f.code AS feeder, "
             f"{_MVT_GEOM} FROM gis_power_transformer x "
             "LEFT JOIN gis_feeder f ON f.id = x.feeder_id WHERE {where}",
         ),
         TileLayer(
-            name="switches", min_zoom=11,
+            name="switches",
+            min_zoom=11,
             select="SELECT x.id AS fid, x.id, x.code, x.kind, x.is_open AS open, x.normal_open, x.feeder_id, "
             f"{_MVT_GEOM} FROM gis_switch x WHERE {{where}}",
         ),
     )
-}  # fmt: skip
+}
 
 _TERRITORY = "ST_Intersects(x.geom, (SELECT a.territory FROM core_agency a WHERE a.id = :agency))"
 

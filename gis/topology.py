@@ -318,9 +318,13 @@ def trace(
     start_sps = _EMPTY
     if start_kind == "service_point":
         start_sps = np.asarray(
-            [session.execute(
-                text("SELECT id FROM gis_service_point WHERE code = :code"), {"code": code}
-            ).scalar_one()], np.int64)  # fmt: skip
+            [
+                session.execute(
+                    text("SELECT id FROM gis_service_point WHERE code = :code"), {"code": code}
+                ).scalar_one()
+            ],
+            np.int64,
+        )
     if direction == "upstream":
         nodes, edges = graph.path_to_root(v)
         sps, open_edges = start_sps, _EMPTY

@@ -28,17 +28,27 @@ def _fail(exc: DomainError) -> None:
 
 
 def import_command(
-    path: Path = typer.Argument(..., exists=True, help="A .geojson / .gpkg file or an OpenDSS folder"),
-    format: str = typer.Option(None, "--format", "-f", help="geojson | gpkg | opendss (default: from PATH)"),
-    crs: str = typer.Option(None, "--crs", help="CRS of the coordinates, e.g. EPSG:31983 (default: the file's)"),
+    path: Path = typer.Argument(
+        ..., exists=True, help="A .geojson / .gpkg file or an OpenDSS folder"
+    ),
+    format: str = typer.Option(
+        None, "--format", "-f", help="geojson | gpkg | opendss (default: from PATH)"
+    ),
+    crs: str = typer.Option(
+        None, "--crs", help="CRS of the coordinates, e.g. EPSG:31983 (default: the file's)"
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
-) -> None:  # fmt: skip
+) -> None:
     """Import (or re-import: rows are updated by code) a feeder, in one transaction."""
     from core.db import session_scope
     from gis.service import import_network
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TimeElapsedColumn())  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
     try:
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("reading", total=1)
@@ -48,8 +58,9 @@ def import_command(
 
             request = f"cli:network-import:{path.name}"
             with acting_as(SYSTEM, request_id=request), session_scope() as session:
-                report = import_network(session, path=path, format=format, crs=crs,
-                                        progress=progress)  # fmt: skip
+                report = import_network(
+                    session, path=path, format=format, crs=crs, progress=progress
+                )
     except DomainError as exc:
         _fail(exc)
     if as_json:
@@ -64,10 +75,12 @@ def import_command(
     for feeder, counts in report.feeder_counts.items():
         out.print(f"feeder {feeder}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     topo = report.topology
-    out.print(f"topology: {topo['island_nodes']} island node(s) in {topo['island_components']} "
-              f"island(s), {topo['loops']} loop(s), {topo['open_switches']} open switch(es); "
-              f"{report.derived_locations} derived location(s); {len(report.warnings)} "
-              f"warning(s); {report.seconds:.2f} s")  # fmt: skip
+    out.print(
+        f"topology: {topo['island_nodes']} island node(s) in {topo['island_components']} "
+        f"island(s), {topo['loops']} loop(s), {topo['open_switches']} open switch(es); "
+        f"{report.derived_locations} derived location(s); {len(report.warnings)} "
+        f"warning(s); {report.seconds:.2f} s"
+    )
 
 
 def export_command(
@@ -100,8 +113,12 @@ def trace_command(
     start_pair = tuple(start.split(":", 1)) if start else None
     try:
         with session_scope() as session:
-            result = trace(session, feeder_code=feeder, start=start_pair,  # type: ignore[arg-type]
-                           direction=direction)  # type: ignore[arg-type]  # fmt: skip
+            result = trace(
+                session,
+                feeder_code=feeder,
+                start=start_pair,  # type: ignore[arg-type]
+                direction=direction,
+            )  # type: ignore[arg-type]
     except DomainError as exc:
         _fail(exc)
     out.print_json(json.dumps(result.counts))

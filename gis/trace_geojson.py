@@ -70,10 +70,13 @@ def trace_feature_collection(
     if agency_id is not None:
         result = within_territory(session, result, agency_id)
     features: list[dict[str, Any]] = []
-    groups = (("segment", result.segment_ids, False), ("switch", result.switch_ids, False),
-              ("switch", result.open_switch_ids, True),
-              ("transformer", result.transformer_ids, False),
-              ("service_point", result.service_point_ids, False))  # fmt: skip
+    groups = (
+        ("segment", result.segment_ids, False),
+        ("switch", result.switch_ids, False),
+        ("switch", result.open_switch_ids, True),
+        ("transformer", result.transformer_ids, False),
+        ("service_point", result.service_point_ids, False),
+    )
     for asset, ids, stops in groups:
         if not len(ids):
             continue
@@ -81,8 +84,14 @@ def trace_feature_collection(
             props = dict(row.p)
             if stops:
                 props["stops_trace"] = True
-            features.append({"type": "Feature", "id": f"{asset}:{row.id}",
-                             "geometry": row.g, "properties": props})  # fmt: skip
+            features.append(
+                {
+                    "type": "Feature",
+                    "id": f"{asset}:{row.id}",
+                    "geometry": row.g,
+                    "properties": props,
+                }
+            )
     feeder = None
     if result.feeder_id is not None:
         feeder = session.execute(
@@ -90,7 +99,17 @@ def trace_feature_collection(
         ).scalar()
     counts = result.counts
     limited = agency_id is not None
-    properties = {**about, "direction": result.direction, "feeder": feeder, "counts": counts,
-                  "territory_limited": limited}  # fmt: skip
-    return {"type": "FeatureCollection", "features": features, "properties": properties,
-            "counts": counts, "territory_limited": limited}  # fmt: skip
+    properties = {
+        **about,
+        "direction": result.direction,
+        "feeder": feeder,
+        "counts": counts,
+        "territory_limited": limited,
+    }
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "properties": properties,
+        "counts": counts,
+        "territory_limited": limited,
+    }

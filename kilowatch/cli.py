@@ -51,9 +51,10 @@ def serve(
 
 @app.command()
 def worker(
-    concurrency: int = typer.Option(2), queues: str = typer.Option("kilowatch"),
+    concurrency: int = typer.Option(2),
+    queues: str = typer.Option("kilowatch"),
     loglevel: str = typer.Option("INFO"),
-) -> None:  # fmt: skip
+) -> None:
     """Start a Celery worker (needs KILOWATCH_BROKER_URL)."""
     from core.celery_app import celery_app
     from core.settings import get_settings
@@ -63,9 +64,15 @@ def worker(
 
         fail("KILOWATCH_BROKER_URL is not set: without a broker, tasks run in-process")
     celery_app.worker_main(
-        ["worker", f"--concurrency={concurrency}", f"--queues={queues}", f"--loglevel={loglevel}",
-         "--without-gossip", "--without-mingle"]
-    )  # fmt: skip
+        [
+            "worker",
+            f"--concurrency={concurrency}",
+            f"--queues={queues}",
+            f"--loglevel={loglevel}",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+    )
 
 
 @app.command()

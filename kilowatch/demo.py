@@ -66,10 +66,19 @@ def build_staff(session: Session, _options: DemoOptions) -> str:
         if exists:
             continue
         # Field and desk staff belong to an agency; managers, analysts and admins see all.
-        agency = DEMO_AGENCY[0] if role in {Role.TECHNICIAN, Role.RECOVERY_AGENT, Role.CASHIER,
-                                            Role.CUSTOMER_DESK} else None  # fmt: skip
-        auth_service.create_user(session, username=username, password=password, roles=[role.value],
-                                 agency_code=agency, full_name=f"Demo {role.value}")  # fmt: skip
+        agency = (
+            DEMO_AGENCY[0]
+            if role in {Role.TECHNICIAN, Role.RECOVERY_AGENT, Role.CASHIER, Role.CUSTOMER_DESK}
+            else None
+        )
+        auth_service.create_user(
+            session,
+            username=username,
+            password=password,
+            roles=[role.value],
+            agency_code=agency,
+            full_name=f"Demo {role.value}",
+        )
         created += 1
     return f"{created} staff accounts created ({len(Role)} roles)"
 
@@ -98,5 +107,7 @@ def build_demo(options: DemoOptions) -> None:
 def print_logins(url: str) -> None:
     password = demo_password()
     console.print(f"\n[bold]Kilowatch demo[/] on [link={url}]{url}[/link]")
-    console.print(f"Sign in as [bold]admin[/] (or manager, technician, fraud.analyst, cashier ...)"
-                  f" with password [bold]{password}[/]\n")  # fmt: skip
+    console.print(
+        f"Sign in as [bold]admin[/] (or manager, technician, fraud.analyst, cashier ...)"
+        f" with password [bold]{password}[/]\n"
+    )

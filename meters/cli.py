@@ -20,16 +20,26 @@ console = Console(stderr=True)
 
 @readings_app.command("import")
 def import_file(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="CSV: serial,read_at,value,source[,register,...]"),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        readable=True,
+        help="CSV: serial,read_at,value,source[,register,...]",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
-) -> None:  # fmt: skip
+) -> None:
     """Import a reading CSV: validated set-based, idempotent (re-importing adds nothing)."""
     from meters.readings.importer import import_readings_from_csv
 
     size = file.stat().st_size
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TimeElapsedColumn(), console=console) as progress:  # fmt: skip
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
         copy_task = progress.add_task("copy", total=size)
         check_task = progress.add_task("validate + merge", total=1, start=False)
 

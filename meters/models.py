@@ -46,12 +46,13 @@ class Meter(IdMixin, TimestampMixin, Base):
     __tablename__ = "meter_asset"
     __table_args__ = (
         CheckConstraint("meter_type IN ('postpaid', 'prepaid', 'smart')", name="meter_type"),
-        CheckConstraint("status IN ('in_stock', 'installed', 'removed', 'scrapped')",
-                        name="status"),
+        CheckConstraint(
+            "status IN ('in_stock', 'installed', 'removed', 'scrapped')", name="status"
+        ),
         CheckConstraint("dial_digits BETWEEN 3 AND 10", name="dial_digits"),
         CheckConstraint("multiplier > 0", name="multiplier"),
         CheckConstraint("phases IN (1, 3)", name="phases"),
-    )  # fmt: skip
+    )
 
     serial: Mapped[str] = mapped_column(Text, unique=True)
     make: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -115,9 +116,13 @@ class ValidationRuleSet(IdMixin, Base):
 
     __tablename__ = "meter_validation_rule_set"
     __table_args__ = (
-        Index("uq_meter_validation_rule_set_active", "is_active", unique=True,
-              postgresql_where=text("is_active")),
-    )  # fmt: skip
+        Index(
+            "uq_meter_validation_rule_set_active",
+            "is_active",
+            unique=True,
+            postgresql_where=text("is_active"),
+        ),
+    )
 
     version: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -140,14 +145,19 @@ class Reading(Base):
         # Per usage point, reads are found through its installations' registers.
         UniqueConstraint("register_id", "read_at", "source"),
         # Estimates still standing: what a real read may supersede (a small partial index).
-        Index("ix_meter_reading_open_estimate", "register_id", "read_at",
-              postgresql_where=text("source = 'estimated' AND status IN ('accepted', 'flagged')")),
+        Index(
+            "ix_meter_reading_open_estimate",
+            "register_id",
+            "read_at",
+            postgresql_where=text("source = 'estimated' AND status IN ('accepted', 'flagged')"),
+        ),
         CheckConstraint("source IN ('handheld', 'self_read', 'ami', 'estimated')", name="source"),
-        CheckConstraint("status IN ('accepted', 'flagged', 'rejected', 'superseded')",
-                        name="status"),
+        CheckConstraint(
+            "status IN ('accepted', 'flagged', 'rejected', 'superseded')", name="status"
+        ),
         CheckConstraint("photo_sha256 ~ '^[0-9a-f]{64}$'", name="photo_sha256"),
         {"postgresql_partition_by": "RANGE (read_at)"},
-    )  # fmt: skip
+    )
 
     # Unique by its sequence, without a primary-key index (the ORM identity is id, read_at).
     id: Mapped[int] = mapped_column(

@@ -31,8 +31,9 @@ class MeterCreate(BaseModel):
     multiplier: Decimal = Field(Decimal(1), gt=0, le=100000, decimal_places=4)
     phases: int = Field(1, ge=1, le=3)
     stock_location: str | None = Field(None, max_length=100)
-    registers: list[RegisterCode] = Field(default_factory=lambda: [RegisterCode.TOTAL],
-                                          min_length=1, max_length=3)  # fmt: skip
+    registers: list[RegisterCode] = Field(
+        default_factory=lambda: [RegisterCode.TOTAL], min_length=1, max_length=3
+    )
 
 
 class MeterUpdate(BaseModel):

@@ -89,21 +89,22 @@ def _indexes(session: Session, meter: Meter, given: IndexInput, field: str) -> d
     return {code: str(value) for code, value in values.items()}
 
 
-def _check_free(session: Session, *, meter: Meter, usage_point_id: int, register_set: str,
-                at: datetime) -> None:  # fmt: skip
+def _check_free(
+    session: Session, *, meter: Meter, usage_point_id: int, register_set: str, at: datetime
+) -> None:
     active = repository.active_installation_of_meter(session, meter.id)
     if active is not None:
         raise MeterInstallationConflictError(
             f"meter {meter.serial} is already installed at usage point {active.usage_point_id}",
             extra={"installation_id": active.id},
         )
-    occupying = repository.active_installation_at_usage_point(session, usage_point_id,
-                                                              register_set)  # fmt: skip
+    occupying = repository.active_installation_at_usage_point(session, usage_point_id, register_set)
     if occupying is not None:
         raise MeterInstallationConflictError(
             f"usage point {usage_point_id} already has an active {register_set} meter; "
-            "replace it instead", extra={"installation_id": occupying.id},
-        )  # fmt: skip
+            "replace it instead",
+            extra={"installation_id": occupying.id},
+        )
 
 
 def _flush_installation(session: Session) -> None:
@@ -120,10 +121,16 @@ def _flush_installation(session: Session) -> None:
 
 
 def install_meter(
-    session: Session, *, meter_id: int, usage_point_id: int, installed_at: datetime,
-    start_index: IndexInput, register_set: str = "main", actor: Actor | None = None,
+    session: Session,
+    *,
+    meter_id: int,
+    usage_point_id: int,
+    installed_at: datetime,
+    start_index: IndexInput,
+    register_set: str = "main",
+    actor: Actor | None = None,
     replaces_installation_id: int | None = None,
-) -> MeterInstallation:  # fmt: skip
+) -> MeterInstallation:
     meter = session.get(Meter, meter_id, with_for_update=True)
     if meter is None:
         raise MeterNotFoundError(f"no meter {meter_id}")
@@ -131,14 +138,22 @@ def install_meter(
         raise UsagePointNotFoundError(f"no usage point {usage_point_id}")
     status = next_status(meter.status, "install", serial=meter.serial)
     indexes = _indexes(session, meter, start_index, "start_index")
-    _check_free(session, meter=meter, usage_point_id=usage_point_id, register_set=register_set,
-                at=installed_at)  # fmt: skip
+    _check_free(
+        session,
+        meter=meter,
+        usage_point_id=usage_point_id,
+        register_set=register_set,
+        at=installed_at,
+    )
     installation = MeterInstallation(
-        meter_id=meter.id, usage_point_id=usage_point_id, register_set=register_set,
-        installed_at=installed_at, start_indexes=indexes,
+        meter_id=meter.id,
+        usage_point_id=usage_point_id,
+        register_set=register_set,
+        installed_at=installed_at,
+        start_indexes=indexes,
         replaces_installation_id=replaces_installation_id,
         installed_by=actor.user_id if actor else None,
-    )  # fmt: skip
+    )
     session.add(installation)
     meter.status = status
     meter.stock_location = None
@@ -147,9 +162,14 @@ def install_meter(
 
 
 def remove_meter(
-    session: Session, *, meter_id: int, removed_at: datetime, end_index: IndexInput,
-    reason: str | None = None, to_stock_location: str | None = None,
-) -> MeterInstallation:  # fmt: skip
+    session: Session,
+    *,
+    meter_id: int,
+    removed_at: datetime,
+    end_index: IndexInput,
+    reason: str | None = None,
+    to_stock_location: str | None = None,
+) -> MeterInstallation:
     meter = session.get(Meter, meter_id, with_for_update=True)
     if meter is None:
         raise MeterNotFoundError(f"no meter {meter_id}")
@@ -160,8 +180,10 @@ def remove_meter(
     if removed_at <= installation.installed_at:
         raise MeterIndexInvalidError(
             "removal must come after installation",
-            errors=[FieldError("removed_at", f"must be after {installation.installed_at.isoformat()}")],
-        )  # fmt: skip
+            errors=[
+                FieldError("removed_at", f"must be after {installation.installed_at.isoformat()}")
+            ],
+        )
     installation.end_indexes = _indexes(session, meter, end_index, "end_index")
     installation.removed_at = removed_at
     installation.removal_reason = reason
@@ -172,10 +194,17 @@ def remove_meter(
 
 
 def replace_meter(
-    session: Session, *, usage_point_id: int, new_meter_id: int, replaced_at: datetime,
-    old_end_index: IndexInput, new_start_index: IndexInput, register_set: str = "main",
-    reason: str | None = None, actor: Actor | None = None,
-) -> MeterInstallation:  # fmt: skip
+    session: Session,
+    *,
+    usage_point_id: int,
+    new_meter_id: int,
+    replaced_at: datetime,
+    old_end_index: IndexInput,
+    new_start_index: IndexInput,
+    register_set: str = "main",
+    reason: str | None = None,
+    actor: Actor | None = None,
+) -> MeterInstallation:
     """Remove the usage point's active meter (end index) and install another (start index)
     at the same instant; the new installation points at the one it replaces."""
     old = repository.active_installation_at_usage_point(session, usage_point_id, register_set)
@@ -185,13 +214,23 @@ def replace_meter(
         )
     if old.meter_id == new_meter_id:
         raise MeterInstallationConflictError("a meter cannot replace itself")
-    remove_meter(session, meter_id=old.meter_id, removed_at=replaced_at, end_index=old_end_index,
-                 reason=reason or "replaced")  # fmt: skip
+    remove_meter(
+        session,
+        meter_id=old.meter_id,
+        removed_at=replaced_at,
+        end_index=old_end_index,
+        reason=reason or "replaced",
+    )
     return install_meter(
-        session, meter_id=new_meter_id, usage_point_id=usage_point_id, installed_at=replaced_at,
-        start_index=new_start_index, register_set=register_set, actor=actor,
+        session,
+        meter_id=new_meter_id,
+        usage_point_id=usage_point_id,
+        installed_at=replaced_at,
+        start_index=new_start_index,
+        register_set=register_set,
+        actor=actor,
         replaces_installation_id=old.id,
-    )  # fmt: skip
+    )
 
 
 def restock_meter(session: Session, *, meter_id: int, stock_location: str | None) -> Meter:
@@ -212,6 +251,10 @@ def scrap_meter(session: Session, *, meter_id: int) -> Meter:
 
 def installation_history(session: Session, *, meter_id: int) -> list[MeterInstallation]:
     get_meter(session, meter_id)
-    return list(session.scalars(select(MeterInstallation)
-                                .where(MeterInstallation.meter_id == meter_id)
-                                .order_by(MeterInstallation.installed_at)))  # fmt: skip
+    return list(
+        session.scalars(
+            select(MeterInstallation)
+            .where(MeterInstallation.meter_id == meter_id)
+            .order_by(MeterInstallation.installed_at)
+        )
+    )

@@ -30,20 +30,26 @@ class ZoneMeterInstallation(IdMixin, TimestampMixin, Base):
         CheckConstraint("num_nonnulls(transformer_id, feeder_id) = 1", name="one_zone"),
         CheckConstraint("removed_at IS NULL OR removed_at > installed_at", name="dates"),
         ExcludeConstraint(
-            (text("meter_id"), "="), (text(_PERIOD), "&&"),
-            name="ex_meter_zone_installation_meter", using="gist",
+            (text("meter_id"), "="),
+            (text(_PERIOD), "&&"),
+            name="ex_meter_zone_installation_meter",
+            using="gist",
         ),
         ExcludeConstraint(
-            (text("transformer_id"), "="), (text(_PERIOD), "&&"),
-            name="ex_meter_zone_installation_transformer", using="gist",
+            (text("transformer_id"), "="),
+            (text(_PERIOD), "&&"),
+            name="ex_meter_zone_installation_transformer",
+            using="gist",
             where=text("transformer_id IS NOT NULL"),
         ),
         ExcludeConstraint(
-            (text("feeder_id"), "="), (text(_PERIOD), "&&"),
-            name="ex_meter_zone_installation_feeder", using="gist",
+            (text("feeder_id"), "="),
+            (text(_PERIOD), "&&"),
+            name="ex_meter_zone_installation_feeder",
+            using="gist",
             where=text("feeder_id IS NOT NULL"),
         ),
-    )  # fmt: skip
+    )
 
     meter_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("meter_asset.id"), index=True)
     transformer_id: Mapped[int | None] = mapped_column(

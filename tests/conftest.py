@@ -54,8 +54,9 @@ def db(engine: Engine) -> Iterator[Session]:
     test release savepoints, so nothing a test does survives it."""
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)  # fmt: skip
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:
@@ -86,9 +87,12 @@ def make_user(db: Session) -> Callable[..., str]:
         if agency:
             service.get_or_create_agency(db, code=agency)
         user = service.create_user(
-            db, username=username or f"u_{uuid.uuid4().hex[:8]}", password=TEST_PASSWORD,
-            roles=list(roles), agency_code=agency,
-        )  # fmt: skip
+            db,
+            username=username or f"u_{uuid.uuid4().hex[:8]}",
+            password=TEST_PASSWORD,
+            roles=list(roles),
+            agency_code=agency,
+        )
         _user, token, _ttl = service.authenticate(
             db, username=user.username, password=TEST_PASSWORD, client_address="test"
         )

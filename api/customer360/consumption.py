@@ -62,10 +62,16 @@ def monthly_consumption(
 ) -> list[dict[str, Any]]:
     """One row per month [months[i], months[i+1]) of one usage point."""
     out = [
-        {"month": m.strftime("%Y-%m"), "kwh": Decimal(0), "intervals": 0, "installations": set(),
-         "includes_estimate": False, "has_actual_read": False}
+        {
+            "month": m.strftime("%Y-%m"),
+            "kwh": Decimal(0),
+            "intervals": 0,
+            "installations": set(),
+            "includes_estimate": False,
+            "has_actual_read": False,
+        }
         for m in months[:-1]
-    ]  # fmt: skip
+    ]
     index = {m.strftime("%Y-%m"): i for i, m in enumerate(months[:-1])}
     for inst in installations:
         points = _timeline(inst, reads, fetched_from)

@@ -81,20 +81,42 @@ def _window(now: datetime) -> tuple[list[datetime], datetime]:
 def _party(session: Session, party_id: int, agency_id: int | None) -> dict[str, Any] | None:
     row = session.execute(
         select(
-            Party.id, Party.kind, Party.display_name, Party.first_name, Party.last_name,
-            Party.organisation_name, Party.status, Party.language, Party.birth_date,
-            Party.agency_id, Party.parent_party_id, Party.created_at,
-            _json_list(PartyPhone.e164, PartyPhone.raw, PartyPhone.kind, PartyPhone.is_primary,
-                       where=PartyPhone.party_id == Party.id,
-                       order=PartyPhone.id).label("phones"),
-            _json_list(PartyEmail.email, PartyEmail.is_primary,
-                       where=PartyEmail.party_id == Party.id, order=PartyEmail.id).label("emails"),
-            _json_list(IdentityDocument.document_type, IdentityDocument.number,
-                       IdentityDocument.issuing_country, IdentityDocument.valid_until,
-                       where=IdentityDocument.party_id == Party.id,
-                       order=IdentityDocument.id).label("identity_documents"),
+            Party.id,
+            Party.kind,
+            Party.display_name,
+            Party.first_name,
+            Party.last_name,
+            Party.organisation_name,
+            Party.status,
+            Party.language,
+            Party.birth_date,
+            Party.agency_id,
+            Party.parent_party_id,
+            Party.created_at,
+            _json_list(
+                PartyPhone.e164,
+                PartyPhone.raw,
+                PartyPhone.kind,
+                PartyPhone.is_primary,
+                where=PartyPhone.party_id == Party.id,
+                order=PartyPhone.id,
+            ).label("phones"),
+            _json_list(
+                PartyEmail.email,
+                PartyEmail.is_primary,
+                where=PartyEmail.party_id == Party.id,
+                order=PartyEmail.id,
+            ).label("emails"),
+            _json_list(
+                IdentityDocument.document_type,
+                IdentityDocument.number,
+                IdentityDocument.issuing_country,
+                IdentityDocument.valid_until,
+                where=IdentityDocument.party_id == Party.id,
+                order=IdentityDocument.id,
+            ).label("identity_documents"),
         ).where(Party.id == party_id, party_visible(agency_id))
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
     return dict(row._mapping) if row else None
 
 
@@ -104,15 +126,29 @@ def _contracts(
     holder = Party.__table__.alias("holder")
     role_party = Party.__table__.alias("role_party")
     roles = (
-        select(func.coalesce(func.json_agg(aggregate_order_by(func.json_build_object(
-            "party_id", ContractRoleAssignment.party_id, "display_name", role_party.c.display_name,
-            "role", ContractRoleAssignment.role,
-        ), ContractRoleAssignment.id)), literal_column("'[]'::json")))
+        select(
+            func.coalesce(
+                func.json_agg(
+                    aggregate_order_by(
+                        func.json_build_object(
+                            "party_id",
+                            ContractRoleAssignment.party_id,
+                            "display_name",
+                            role_party.c.display_name,
+                            "role",
+                            ContractRoleAssignment.role,
+                        ),
+                        ContractRoleAssignment.id,
+                    )
+                ),
+                literal_column("'[]'::json"),
+            )
+        )
         .select_from(ContractRoleAssignment)
         .join(role_party, role_party.c.id == ContractRoleAssignment.party_id)
         .where(ContractRoleAssignment.contract_id == Contract.id)
         .scalar_subquery()
-    )  # fmt: skip
+    )
     history = _json_list(
         ContractTransition.event,
         ContractTransition.from_status,
@@ -125,12 +161,22 @@ def _contracts(
     )
     rows = session.execute(
         select(
-            Contract.id, Contract.number, Contract.status, Contract.start_date, Contract.end_date,
-            Contract.tariff_code, Contract.subscribed_power_kva, Contract.usage_point_id,
-            UsagePoint.code.label("usage_point_code"), Contract.holder_party_id,
-            holder.c.display_name.label("holder_name"), Contract.account_id,
-            Account.number.label("account_number"), UsagePoint.service_location_id,
-            roles.label("roles"), history.label("history"),
+            Contract.id,
+            Contract.number,
+            Contract.status,
+            Contract.start_date,
+            Contract.end_date,
+            Contract.tariff_code,
+            Contract.subscribed_power_kva,
+            Contract.usage_point_id,
+            UsagePoint.code.label("usage_point_code"),
+            Contract.holder_party_id,
+            holder.c.display_name.label("holder_name"),
+            Contract.account_id,
+            Account.number.label("account_number"),
+            UsagePoint.service_location_id,
+            roles.label("roles"),
+            history.label("history"),
         )
         .join(UsagePoint, UsagePoint.id == Contract.usage_point_id)
         .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
@@ -138,16 +184,22 @@ def _contracts(
         .join(Account, Account.id == Contract.account_id)
         .where(where, location_visible(agency_id))
         .order_by(Contract.start_date.desc(), Contract.id.desc())
-    ).all()  # fmt: skip
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
 def _usage_points(session: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
     rows = session.execute(
         select(
-            UsagePoint.id, UsagePoint.code, UsagePoint.category, UsagePoint.commodity,
-            UsagePoint.subscribed_power_kva, UsagePoint.phases, UsagePoint.connection_state,
-            UsagePoint.connection_state_at, *_premises_columns(),
+            UsagePoint.id,
+            UsagePoint.code,
+            UsagePoint.category,
+            UsagePoint.commodity,
+            UsagePoint.subscribed_power_kva,
+            UsagePoint.phases,
+            UsagePoint.connection_state,
+            UsagePoint.connection_state_at,
+            *_premises_columns(),
         )
         .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
         .outerjoin(ServicePoint, ServicePoint.id == ServiceLocation.service_point_id)
@@ -155,30 +207,47 @@ def _usage_points(session: Session, where: ColumnElement[bool]) -> list[dict[str
         .outerjoin(PowerTransformer, PowerTransformer.id == ServicePoint.transformer_id)
         .where(where)
         .order_by(UsagePoint.id)
-    ).all()  # fmt: skip
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
 def _premises_columns() -> list[Any]:
     return [
-        ServiceLocation.id.label("premises_id"), ServiceLocation.code.label("premises_code"),
-        ServiceLocation.address_line, ServiceLocation.unit, ServiceLocation.district,
-        ServiceLocation.city, ServiceLocation.region, ServiceLocation.landmark,
+        ServiceLocation.id.label("premises_id"),
+        ServiceLocation.code.label("premises_code"),
+        ServiceLocation.address_line,
+        ServiceLocation.unit,
+        ServiceLocation.district,
+        ServiceLocation.city,
+        ServiceLocation.region,
+        ServiceLocation.landmark,
         func.ST_AsGeoJSON(ServiceLocation.geom).label("geojson"),
-        ServiceLocation.service_point_id, ServicePoint.code.label("service_point_code"),
-        ServicePoint.feeder_id, Feeder.code.label("feeder_code"), ServicePoint.transformer_id,
+        ServiceLocation.service_point_id,
+        ServicePoint.code.label("service_point_code"),
+        ServicePoint.feeder_id,
+        Feeder.code.label("feeder_code"),
+        ServicePoint.transformer_id,
         PowerTransformer.code.label("transformer_code"),
-    ]  # fmt: skip
+    ]
 
 
 def _installations(session: Session, usage_point_ids: list[int]) -> list[dict[str, Any]]:
     rows = session.execute(
         select(
-            MeterInstallation.usage_point_id, Meter.id.label("meter_id"), Meter.serial,
-            Meter.meter_type, Meter.make, Meter.model, Meter.dial_digits, Meter.multiplier,
-            Meter.status, MeterInstallation.id.label("installation_id"),
-            MeterInstallation.register_set, MeterInstallation.installed_at,
-            MeterInstallation.removed_at, MeterInstallation.removal_reason,
+            MeterInstallation.usage_point_id,
+            Meter.id.label("meter_id"),
+            Meter.serial,
+            Meter.meter_type,
+            Meter.make,
+            Meter.model,
+            Meter.dial_digits,
+            Meter.multiplier,
+            Meter.status,
+            MeterInstallation.id.label("installation_id"),
+            MeterInstallation.register_set,
+            MeterInstallation.installed_at,
+            MeterInstallation.removed_at,
+            MeterInstallation.removal_reason,
             MeterInstallation.start_indexes["total"].astext.label("start_index"),
             MeterInstallation.end_indexes["total"].astext.label("end_index"),
             Register.id.label("register_id"),
@@ -187,7 +256,7 @@ def _installations(session: Session, usage_point_ids: list[int]) -> list[dict[st
         .outerjoin(Register, and_(Register.meter_id == Meter.id, Register.code == "total"))
         .where(MeterInstallation.usage_point_id.in_(usage_point_ids))
         .order_by(MeterInstallation.installed_at, MeterInstallation.id)
-    ).all()  # fmt: skip
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
@@ -203,14 +272,25 @@ def _readings(
     usage_points = sorted({i["usage_point_id"] for i in installs})
     rows = session.execute(
         select(
-            Reading.id, Reading.read_at, Reading.usage_point_id, Reading.installation_id,
-            Reading.meter_id, Reading.value, Reading.source, Reading.quality, Reading.status,
-            Reading.reason_codes, Reading.estimation_method,
+            Reading.id,
+            Reading.read_at,
+            Reading.usage_point_id,
+            Reading.installation_id,
+            Reading.meter_id,
+            Reading.value,
+            Reading.source,
+            Reading.quality,
+            Reading.status,
+            Reading.reason_codes,
+            Reading.estimation_method,
         )
-        .where(Reading.register_id.in_(registers), Reading.read_at >= since,
-               Reading.usage_point_id.in_(usage_points))
+        .where(
+            Reading.register_id.in_(registers),
+            Reading.read_at >= since,
+            Reading.usage_point_id.in_(usage_points),
+        )
         .order_by(Reading.read_at, Reading.id)
-    ).all()  # fmt: skip
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
@@ -229,33 +309,60 @@ def _cases(
     )
     rows = session.execute(
         select(
-            Case.id, Case.number, Case.case_type, Case.status, Case.priority, Case.subject,
-            Case.party_id, Case.service_location_id, Case.usage_point_id, Case.opened_at,
-            Case.due_date, Case.sla_breached, Case.resolved_at, Case.closed_at,
+            Case.id,
+            Case.number,
+            Case.case_type,
+            Case.status,
+            Case.priority,
+            Case.subject,
+            Case.party_id,
+            Case.service_location_id,
+            Case.usage_point_id,
+            Case.opened_at,
+            Case.due_date,
+            Case.sla_breached,
+            Case.resolved_at,
+            Case.closed_at,
             history.label("history"),
-        ).where(where, case_visible(agency_id)).order_by(Case.opened_at.desc(), Case.id.desc())
-    ).all()  # fmt: skip
+        )
+        .where(where, case_visible(agency_id))
+        .order_by(Case.opened_at.desc(), Case.id.desc())
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
 def _interactions(session: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
     rows = session.execute(
         select(
-            Interaction.id, Interaction.party_id, Interaction.case_id, Interaction.channel,
-            Interaction.direction, Interaction.occurred_at, Interaction.subject,
-        ).where(where).order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+            Interaction.id,
+            Interaction.party_id,
+            Interaction.case_id,
+            Interaction.channel,
+            Interaction.direction,
+            Interaction.occurred_at,
+            Interaction.subject,
+        )
+        .where(where)
+        .order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
         .limit(INTERACTIONS_SHOWN)
-    ).all()  # fmt: skip
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
 def _accounts(session: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
     rows = session.execute(
-        select(Account.id, Account.number, Account.payer_party_id,
-               Party.display_name.label("payer_name"), Account.delivery_channel, Account.status)
+        select(
+            Account.id,
+            Account.number,
+            Account.payer_party_id,
+            Party.display_name.label("payer_name"),
+            Account.delivery_channel,
+            Account.status,
+        )
         .join(Party, Party.id == Account.payer_party_id)
-        .where(where).order_by(Account.id)
-    ).all()  # fmt: skip
+        .where(where)
+        .order_by(Account.id)
+    ).all()
     return [dict(r._mapping) for r in rows]
 
 
@@ -264,14 +371,27 @@ def _accounts(session: Session, where: ColumnElement[bool]) -> list[dict[str, An
 
 def _premises(row: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": row["premises_id"], "code": row["premises_code"],
-        "address_line": row["address_line"], "unit": row["unit"], "district": row["district"],
-        "city": row["city"], "region": row["region"], "landmark": row["landmark"],
+        "id": row["premises_id"],
+        "code": row["premises_code"],
+        "address_line": row["address_line"],
+        "unit": row["unit"],
+        "district": row["district"],
+        "city": row["city"],
+        "region": row["region"],
+        "landmark": row["landmark"],
         "location": json.loads(row["geojson"]) if row["geojson"] else None,
-        "electrical_address": {k: row[k] for k in (
-            "service_point_id", "service_point_code", "feeder_id", "feeder_code",
-            "transformer_id", "transformer_code")},
-    }  # fmt: skip
+        "electrical_address": {
+            k: row[k]
+            for k in (
+                "service_point_id",
+                "service_point_code",
+                "feeder_id",
+                "feeder_code",
+                "transformer_id",
+                "transformer_code",
+            )
+        },
+    }
 
 
 def _in_periods(moment: datetime, periods: list[tuple[Any, Any]] | None) -> bool:
@@ -291,10 +411,13 @@ def _month_in_periods(month: str, periods: list[tuple[Any, Any]] | None) -> bool
 
 
 def _usage_point_views(
-    ups: list[dict[str, Any]], installs: list[dict[str, Any]], reads: list[dict[str, Any]],
-    months: list[datetime], fetched_from: datetime,
+    ups: list[dict[str, Any]],
+    installs: list[dict[str, Any]],
+    reads: list[dict[str, Any]],
+    months: list[datetime],
+    fetched_from: datetime,
     periods: dict[int, list[tuple[Any, Any]]] | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Usage points with their meters, window readings and monthly consumption. With
     ``periods`` (a customer's view), only what falls in the customer's contract periods."""
     installs_by_up: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -310,19 +433,36 @@ def _usage_point_views(
         own = periods.get(up["id"]) if periods is not None else None
         up_reads = reads_by_up[up["id"]]
         consumption = monthly_consumption(installs_by_up[up["id"]], up_reads, months, fetched_from)
-        views.append({
-            **{k: up[k] for k in ("id", "code", "category", "commodity", "subscribed_power_kva",
-                                  "phases", "connection_state", "connection_state_at")},
-            "premises": _premises(up),
-            "meters": installs_by_up[up["id"]],
-            "readings": [
-                {**r, "meter_serial": serial.get(r["meter_id"], "")} for r in up_reads
-                if r["read_at"] >= window_from and _in_periods(r["read_at"], own)
-            ],
-            "consumption": [c for c in consumption
-                            if (c["intervals"] or c["month"] != months[-2].strftime("%Y-%m"))
-                            and _month_in_periods(c["month"], own)],
-        })  # fmt: skip
+        views.append(
+            {
+                **{
+                    k: up[k]
+                    for k in (
+                        "id",
+                        "code",
+                        "category",
+                        "commodity",
+                        "subscribed_power_kva",
+                        "phases",
+                        "connection_state",
+                        "connection_state_at",
+                    )
+                },
+                "premises": _premises(up),
+                "meters": installs_by_up[up["id"]],
+                "readings": [
+                    {**r, "meter_serial": serial.get(r["meter_id"], "")}
+                    for r in up_reads
+                    if r["read_at"] >= window_from and _in_periods(r["read_at"], own)
+                ],
+                "consumption": [
+                    c
+                    for c in consumption
+                    if (c["intervals"] or c["month"] != months[-2].strftime("%Y-%m"))
+                    and _month_in_periods(c["month"], own)
+                ],
+            }
+        )
     return views
 
 
@@ -342,10 +482,13 @@ def customer_360(
     # Three index lookups united, rather than one OR the planner would answer with a scan.
     theirs = union(
         select(Contract.id).where(Contract.holder_party_id == party_id),
-        select(ContractRoleAssignment.contract_id).where(ContractRoleAssignment.party_id == party_id),
-        select(Contract.id).join(Account, Account.id == Contract.account_id)
+        select(ContractRoleAssignment.contract_id).where(
+            ContractRoleAssignment.party_id == party_id
+        ),
+        select(Contract.id)
+        .join(Account, Account.id == Contract.account_id)
         .where(Account.payer_party_id == party_id),
-    )  # fmt: skip
+    )
     contracts = _contracts(session, Contract.id.in_(theirs), agency_id)
     up_ids = list(dict.fromkeys(c["usage_point_id"] for c in contracts))
     periods: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
@@ -362,12 +505,21 @@ def customer_360(
     cases = _cases(session, Case.party_id == party_id, agency_id)
     interactions = _interactions(session, Interaction.party_id == party_id)
     order = {up_id: i for i, up_id in enumerate(up_ids)}
-    views = sorted(_usage_point_views(ups, installs, reads, months, fetched_from, periods),
-                   key=lambda v: order[v["id"]])  # fmt: skip
-    return Customer360.model_validate({
-        "party": party, "accounts": accounts, "contracts": contracts, "usage_points": views,
-        "cases": cases, "interactions": interactions, "window": _window_model(months),
-    })  # fmt: skip
+    views = sorted(
+        _usage_point_views(ups, installs, reads, months, fetched_from, periods),
+        key=lambda v: order[v["id"]],
+    )
+    return Customer360.model_validate(
+        {
+            "party": party,
+            "accounts": accounts,
+            "contracts": contracts,
+            "usage_points": views,
+            "cases": cases,
+            "interactions": interactions,
+            "window": _window_model(months),
+        }
+    )
 
 
 def premises_360(
@@ -382,7 +534,7 @@ def premises_360(
         .outerjoin(Feeder, Feeder.id == ServicePoint.feeder_id)
         .outerjoin(PowerTransformer, PowerTransformer.id == ServicePoint.transformer_id)
         .where(ServiceLocation.id == location_id, location_visible(agency_id))
-    ).one_or_none()  # fmt: skip
+    ).one_or_none()
     if location is None:
         raise ServiceLocationNotFoundError(f"no premises {location_id}")
     months, fetched_from = _window(now or datetime.now(UTC))
@@ -392,20 +544,35 @@ def premises_360(
     installs = _installations(session, up_ids) if up_ids else []
     reads = _readings(session, installs, fetched_from)
     at_premises = Case.service_location_id == location_id
-    cases = _cases(session, or_(at_premises, Case.usage_point_id.in_(up_ids)) if up_ids
-                   else at_premises, None)  # fmt: skip
+    cases = _cases(
+        session, or_(at_premises, Case.usage_point_id.in_(up_ids)) if up_ids else at_premises, None
+    )
     case_ids = [c["id"] for c in cases]
     interactions = _interactions(session, Interaction.case_id.in_(case_ids)) if case_ids else []
     occupants = [
-        {"party_id": r["party_id"], "display_name": r["display_name"], "role": r["role"],
-         "contract_id": c["id"], "contract_number": c["number"], "contract_status": c["status"],
-         "usage_point_id": c["usage_point_id"], "start_date": c["start_date"],
-         "end_date": c["end_date"]}
-        for c in contracts if c["status"] != "cancelled" for r in c["roles"]
-    ]  # fmt: skip
-    return Premises360.model_validate({
-        "premises": _premises(dict(location._mapping)),
-        "usage_points": _usage_point_views(ups, installs, reads, months, fetched_from),
-        "contracts": contracts, "occupants": occupants, "cases": cases,
-        "interactions": interactions, "window": _window_model(months),
-    })  # fmt: skip
+        {
+            "party_id": r["party_id"],
+            "display_name": r["display_name"],
+            "role": r["role"],
+            "contract_id": c["id"],
+            "contract_number": c["number"],
+            "contract_status": c["status"],
+            "usage_point_id": c["usage_point_id"],
+            "start_date": c["start_date"],
+            "end_date": c["end_date"],
+        }
+        for c in contracts
+        if c["status"] != "cancelled"
+        for r in c["roles"]
+    ]
+    return Premises360.model_validate(
+        {
+            "premises": _premises(dict(location._mapping)),
+            "usage_points": _usage_point_views(ups, installs, reads, months, fetched_from),
+            "contracts": contracts,
+            "occupants": occupants,
+            "cases": cases,
+            "interactions": interactions,
+            "window": _window_model(months),
+        }
+    )

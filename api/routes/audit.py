@@ -41,12 +41,17 @@ class AuditPage(BaseModel):
 def read_audit(
     session: DbSession,
     _actor: CurrentActor("audit:read"),  # type: ignore[valid-type]
-    entity: str = Query(..., min_length=1, max_length=63, pattern=r"^[a-z][a-z0-9_]*$",
-                        description="Table name, e.g. core_user"),
+    entity: str = Query(
+        ...,
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Table name, e.g. core_user",
+    ),
     key: str | None = Query(None, max_length=200, description="The record's id"),
     before_id: int | None = Query(None, ge=1, description="Cursor: entries older than this id"),
     limit: int = Query(100, ge=1, le=1000),
-) -> AuditPage:  # fmt: skip
+) -> AuditPage:
     """Changes to one table (or one record of it), newest first, keyset-paginated."""
     query = select(AuditLog).where(AuditLog.table_name == entity)
     if key is not None:

@@ -58,6 +58,8 @@ def issue_token(
 def me(actor: CurrentActor()) -> MeResponse:  # type: ignore[valid-type]
     """Who the token belongs to and what it may do."""
     return MeResponse(
-        user_id=actor.user_id, username=actor.username, scopes=sorted(actor.scopes),
+        user_id=actor.user_id,
+        username=actor.username,
+        scopes=sorted(actor.scopes),
         agency_id=actor.agency_id,
-    )  # fmt: skip
+    )

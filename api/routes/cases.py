@@ -54,10 +54,13 @@ def list_cases(
     limit: Limit = 50,
 ) -> Page[CaseRead]:
     query = repository.cases_query(
-        session, actor, case_type=case_type.value if case_type else None,
-        status=[s.value for s in status] if status else None, agency_id=agency_id,
+        session,
+        actor,
+        case_type=case_type.value if case_type else None,
+        status=[s.value for s in status] if status else None,
+        agency_id=agency_id,
         party_id=party_id,
-    )  # fmt: skip
+    )
     rows, total = repository.page(session, query, offset=offset, limit=limit)
     return Page(
         items=[CaseRead.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
@@ -95,9 +98,11 @@ def list_rules(
 
 
 @router.post(
-    "/cases/assignment-rules", response_model=AssignmentRuleRead, status_code=201,
+    "/cases/assignment-rules",
+    response_model=AssignmentRuleRead,
+    status_code=201,
     responses=CONFLICT,
-)  # fmt: skip
+)
 def create_rule(
     body: AssignmentRuleCreate,
     session: DbSession,
@@ -196,9 +201,11 @@ def list_interactions(
     query = repository.interactions_query(session, actor, party_id=party_id, case_id=case_id)
     rows, total = repository.page(session, query, offset=offset, limit=limit)
     return Page(
-        items=[InteractionRead.model_validate(r) for r in rows], total=total, offset=offset,
+        items=[InteractionRead.model_validate(r) for r in rows],
+        total=total,
+        offset=offset,
         limit=limit,
-    )  # fmt: skip
+    )
 
 
 @router.get("/interactions/{interaction_id}", response_model=InteractionRead)

@@ -52,9 +52,11 @@ def list_accounts(
     query = repository.accounts_query(session, actor, payer_party_id=payer_party_id)
     rows, total = repository.page(session, query, offset=offset, limit=limit)
     return Page(
-        items=[AccountRead.model_validate(r) for r in rows], total=total, offset=offset,
+        items=[AccountRead.model_validate(r) for r in rows],
+        total=total,
+        offset=offset,
         limit=limit,
-    )  # fmt: skip
+    )
 
 
 @router.get("/accounts/{account_id}", response_model=AccountRead)
@@ -105,9 +107,13 @@ def list_contracts(
     limit: Limit = 50,
 ) -> Page[ContractRead]:
     query = repository.contracts_query(
-        session, actor, party_id=party_id, usage_point_id=usage_point_id, account_id=account_id,
+        session,
+        actor,
+        party_id=party_id,
+        usage_point_id=usage_point_id,
+        account_id=account_id,
         status=status.value if status else None,
-    )  # fmt: skip
+    )
     rows, total = repository.page(session, query, offset=offset, limit=limit)
     return Page(
         items=service.contract_reads(session, rows), total=total, offset=offset, limit=limit

@@ -20,8 +20,9 @@ from meters.models import Meter, MeterInstallation
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "content": {"application/problem+json": {}}}
 }
-router = APIRouter(prefix="/api/v1", tags=["customer 360"],
-                   responses={**PROBLEM_RESPONSES, **NOT_FOUND})  # fmt: skip
+router = APIRouter(
+    prefix="/api/v1", tags=["customer 360"], responses={**PROBLEM_RESPONSES, **NOT_FOUND}
+)
 
 
 def parties_by_meter_serial(query: str) -> Select[Any] | None:
@@ -37,11 +38,14 @@ def parties_by_meter_serial(query: str) -> Select[Any] | None:
     )
     score = case((Contract.status == "active", 1.0), else_=0.8)
     return (
-        select(ContractRoleAssignment.party_id.label("party_id"), score.label("score"),
-               literal("meter_serial").label("matched_on"))
+        select(
+            ContractRoleAssignment.party_id.label("party_id"),
+            score.label("score"),
+            literal("meter_serial").label("matched_on"),
+        )
         .join(Contract, Contract.id == ContractRoleAssignment.contract_id)
         .where(Contract.usage_point_id.in_(points))
-    )  # fmt: skip
+    )
 
 
 # GET /api/v1/customers/search?q=<serial> now finds the customer behind a meter.

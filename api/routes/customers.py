@@ -108,9 +108,13 @@ def add_contacts(
 ) -> PartyRead:
     """Add phone numbers, e-mails or identity documents to a customer."""
     party = service.add_contacts(
-        session, actor=actor, party_id=party_id, phones=body.phones, emails=list(body.emails),
+        session,
+        actor=actor,
+        party_id=party_id,
+        phones=body.phones,
+        emails=list(body.emails),
         documents=body.identity_documents,
-    )  # fmt: skip
+    )
     return service.party_reads(session, [party])[0]
 
 
@@ -135,9 +139,12 @@ def merge_customer(
     """Fold ``duplicate_id`` into this customer: its contracts, roles, accounts, cases,
     interactions, documents and phones move here; it is kept, marked merged (audited)."""
     survivor, moved = service.merge_parties(
-        session, actor=actor, survivor_id=party_id, duplicate_id=body.duplicate_id,
+        session,
+        actor=actor,
+        survivor_id=party_id,
+        duplicate_id=body.duplicate_id,
         reason=body.reason,
-    )  # fmt: skip
+    )
     return MergeResult(
         survivor=service.party_reads(session, [survivor])[0],
         merged_id=body.duplicate_id,

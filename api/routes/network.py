@@ -58,21 +58,42 @@ def _list_route(kind: catalogue.AssetKind) -> Any:
         request: Request,
         session: DbSession,
         actor: CurrentActor("network:read"),  # type: ignore[valid-type]
-        bbox: str | None = Query(None, max_length=200, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"),
-        after: int | None = Query(None, ge=0, le=2**63 - 1, description="Cursor: the last id of the previous page"),
+        bbox: str | None = Query(
+            None, max_length=200, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"
+        ),
+        after: int | None = Query(
+            None, ge=0, le=2**63 - 1, description="Cursor: the last id of the previous page"
+        ),
         limit: int = Query(100, ge=1, le=catalogue.MAX_PAGE),
-        q: str | None = Query(None, min_length=1, max_length=100, pattern=CODE_PATTERN, description="Code prefix"),
-        id: int | None = Query(None, ge=1, le=2**63 - 1, description="Only the asset with this id (map tiles carry ids)"),
-        geometry: bool = Query(True, description="false: properties only (geometry null), for lists"),
-    ) -> FeaturePage:  # fmt: skip
+        q: str | None = Query(
+            None, min_length=1, max_length=100, pattern=CODE_PATTERN, description="Code prefix"
+        ),
+        id: int | None = Query(
+            None,
+            ge=1,
+            le=2**63 - 1,
+            description="Only the asset with this id (map tiles carry ids)",
+        ),
+        geometry: bool = Query(
+            True, description="false: properties only (geometry null), for lists"
+        ),
+    ) -> FeaturePage:
         box = catalogue.BBox.parse(bbox) if bbox is not None else None
         features, next_cursor = catalogue.list_assets(
-            session, kind, bbox=box, after=after, limit=limit, code_prefix=q, asset_id=id,
-            agency_id=_agency(session, actor), with_geometry=geometry,
-        )  # fmt: skip
+            session,
+            kind,
+            bbox=box,
+            after=after,
+            limit=limit,
+            code_prefix=q,
+            asset_id=id,
+            agency_id=_agency(session, actor),
+            with_geometry=geometry,
+        )
         next_url = str(request.url.include_query_params(after=next_cursor)) if next_cursor else None
-        return FeaturePage(features=features, count=len(features), next_cursor=next_cursor,
-                           next=next_url)  # fmt: skip
+        return FeaturePage(
+            features=features, count=len(features), next_cursor=next_cursor, next=next_url
+        )
 
     list_assets.__doc__ = f"List {kind.name.replace('-', ' ')} as a GeoJSON FeatureCollection."
     return list_assets
@@ -99,9 +120,11 @@ def _detail_route(kind: catalogue.AssetKind) -> Any:
 def search(
     session: DbSession,
     actor: CurrentActor("network:read"),  # type: ignore[valid-type]
-    q: str = Query(..., min_length=1, max_length=100, pattern=CODE_PATTERN, description="Code prefix"),
+    q: str = Query(
+        ..., min_length=1, max_length=100, pattern=CODE_PATTERN, description="Code prefix"
+    ),
     limit: int = Query(10, ge=1, le=50),
-) -> FeaturePage:  # fmt: skip
+) -> FeaturePage:
     """Assets of any kind whose code starts with ``q`` (exact match first); each feature's
     ``properties.asset`` names its kind (substations, feeders, transformers ...)."""
     features = catalogue.search_assets(session, q, limit=limit, agency_id=_agency(session, actor))
@@ -111,14 +134,24 @@ def search(
 for _kind in catalogue.KINDS.values():
     _snake = _kind.name.replace("-", "_")
     router.add_api_route(
-        f"/{_kind.name}", _list_route(_kind), methods=["GET"], response_model=FeaturePage,
-        response_class=GeoJSONResponse, name=f"list_{_snake}", operation_id=f"list_{_snake}",
-    )  # fmt: skip
+        f"/{_kind.name}",
+        _list_route(_kind),
+        methods=["GET"],
+        response_model=FeaturePage,
+        response_class=GeoJSONResponse,
+        name=f"list_{_snake}",
+        operation_id=f"list_{_snake}",
+    )
     router.add_api_route(
-        f"/{_kind.name}/{{code}}", _detail_route(_kind), methods=["GET"], response_model=Feature,
-        response_class=GeoJSONResponse, name=f"get_{_snake}", operation_id=f"get_{_snake}",
+        f"/{_kind.name}/{{code}}",
+        _detail_route(_kind),
+        methods=["GET"],
+        response_model=Feature,
+        response_class=GeoJSONResponse,
+        name=f"get_{_snake}",
+        operation_id=f"get_{_snake}",
         responses={404: PROBLEM_RESPONSES[422]},
-    )  # fmt: skip
+    )
 
 
 @router.get(
@@ -142,5 +175,8 @@ def trace_transformer(
     ):
         raise AssetNotFoundError(f"no transformer with code {code!r}")
     result = trace(session, start=("transformer", code), direction="downstream")
-    return GeoJSONResponse(trace_feature_collection(
-        session, result, {"start": {"transformer": code}}, agency_id=agency))  # fmt: skip
+    return GeoJSONResponse(
+        trace_feature_collection(
+            session, result, {"start": {"transformer": code}}, agency_id=agency
+        )
+    )

@@ -23,8 +23,11 @@ from gis.io.export import EXPORT_FORMATS
 from gis.topology import trace
 from gis.trace_geojson import trace_feature_collection
 
-router = APIRouter(prefix="/api/v1/network", tags=["network topology"],
-                   responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[422]})  # fmt: skip
+router = APIRouter(
+    prefix="/api/v1/network",
+    tags=["network topology"],
+    responses={**PROBLEM_RESPONSES, 404: PROBLEM_RESPONSES[422]},
+)
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
@@ -147,8 +150,11 @@ def import_feeder(
     return ImportReportRead(**report.as_dict())
 
 
-@router.get("/feeders/{code}/export", response_class=Response,
-            responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}})  # fmt: skip
+@router.get(
+    "/feeders/{code}/export",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in EXPORT_FORMATS.values()}}},
+)
 def export_feeder(
     session: DbSession,
     _actor: CurrentActor("network:read"),  # type: ignore[valid-type]
@@ -158,15 +164,17 @@ def export_feeder(
     """The feeder as a GeoJSON or GeoPackage file (EPSG:4326), re-importable as is."""
     data = service.export_feeder(session, code=code, format=format)
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in code)
-    return Response(data, media_type=EXPORT_FORMATS[format],
-                    headers={"Content-Disposition": f'attachment; filename="{safe}.{format}"'})  # fmt: skip
+    return Response(
+        data,
+        media_type=EXPORT_FORMATS[format],
+        headers={"Content-Disposition": f'attachment; filename="{safe}.{format}"'},
+    )
 
 
 # -- traces --------------------------------------------------------------------------------
 
 
-@router.get("/feeders/{code}/trace", response_model=TraceCollection,
-            response_class=GeoJSONResponse)  # fmt: skip
+@router.get("/feeders/{code}/trace", response_model=TraceCollection, response_class=GeoJSONResponse)
 def trace_feeder(
     session: DbSession,
     actor: CurrentActor("network:read"),  # type: ignore[valid-type]
@@ -181,12 +189,16 @@ def trace_feeder(
     ):
         raise FeederNotFoundError(f"no feeder with code {code!r}")
     result = trace(session, feeder_code=code, direction=direction)
-    return GeoJSONResponse(trace_feature_collection(
-        session, result, {"start": {"feeder": code}}, agency_id=agency))  # fmt: skip
+    return GeoJSONResponse(
+        trace_feature_collection(session, result, {"start": {"feeder": code}}, agency_id=agency)
+    )
 
 
-@router.get("/service-points/{code}/upstream", response_model=TraceCollection,
-            response_class=GeoJSONResponse)  # fmt: skip
+@router.get(
+    "/service-points/{code}/upstream",
+    response_model=TraceCollection,
+    response_class=GeoJSONResponse,
+)
 def trace_service_point_upstream(
     session: DbSession,
     actor: CurrentActor("network:read"),  # type: ignore[valid-type]
@@ -208,12 +220,19 @@ def trace_service_point_upstream(
     get 404 for a service point outside it, and see only the part of the path inside it."""
     resolved = catalogue.service_point_code(session, code)
     agency = catalogue.territory_agency(session, actor.agency_id)
-    if resolved is None or (agency is not None and not catalogue.is_visible(
-            session, catalogue.KINDS["service-points"], resolved, agency_id=agency)):  # fmt: skip
+    if resolved is None or (
+        agency is not None
+        and not catalogue.is_visible(
+            session, catalogue.KINDS["service-points"], resolved, agency_id=agency
+        )
+    ):
         raise AssetNotFoundError(f"no service point with code or id {code!r}")
     result = trace(session, start=("service_point", resolved), direction="upstream")
-    return GeoJSONResponse(trace_feature_collection(
-        session, result, {"start": {"service_point": resolved}}, agency_id=agency))  # fmt: skip
+    return GeoJSONResponse(
+        trace_feature_collection(
+            session, result, {"start": {"service_point": resolved}}, agency_id=agency
+        )
+    )
 
 
 # -- switching -----------------------------------------------------------------------------
@@ -234,5 +253,10 @@ def operate_switch(
     switch = service.operate_switch(
         session, actor=actor, code=code, open=body.open, reason=body.reason
     )
-    return SwitchRead(code=switch.code, kind=switch.kind, is_open=switch.is_open,
-                      normal_open=switch.normal_open, changed=before != switch.is_open)  # fmt: skip
+    return SwitchRead(
+        code=switch.code,
+        kind=switch.kind,
+        is_open=switch.is_open,
+        normal_open=switch.normal_open,
+        changed=before != switch.is_open,
+    )

@@ -105,9 +105,11 @@ def list_usage_points(
     query = repository.usage_points_query(session, actor, service_location_id=service_location_id)
     rows, total = repository.page(session, query, offset=offset, limit=limit)
     return Page(
-        items=[UsagePointRead.model_validate(r) for r in rows], total=total, offset=offset,
+        items=[UsagePointRead.model_validate(r) for r in rows],
+        total=total,
+        offset=offset,
         limit=limit,
-    )  # fmt: skip
+    )
 
 
 @router.get("/usage-points/{usage_point_id}", response_model=UsagePointRead)

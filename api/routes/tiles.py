@@ -25,9 +25,11 @@ class TileLayerNotFoundError(EntityNotFoundError):
 @router.get(
     "/{layer}/{z}/{x}/{y}.mvt",
     response_class=Response,
-    responses={200: {"content": {MVT: {}}, "description": "A Mapbox vector tile (may be empty)"},
-               404: PROBLEM_RESPONSES[422]},
-)  # fmt: skip
+    responses={
+        200: {"content": {MVT: {}}, "description": "A Mapbox vector tile (may be empty)"},
+        404: PROBLEM_RESPONSES[422],
+    },
+)
 def tile(
     session: DbSession,
     actor: CurrentActor("network:read"),  # type: ignore[valid-type]
@@ -45,8 +47,10 @@ def tile(
     if not tiles.tile_in_range(z, x, y):
         raise InputInvalidError(
             f"tile {z}/{x}/{y} does not exist: x and y must be below 2^z",
-            errors=[FieldError("x" if x >= 2**z else "y", "must be below 2^z", code="tile_out_of_range")],
-        )  # fmt: skip
+            errors=[
+                FieldError("x" if x >= 2**z else "y", "must be below 2^z", code="tile_out_of_range")
+            ],
+        )
     agency = catalogue.territory_agency(session, actor.agency_id)
     body = tiles.build_tile(session, spec, z, x, y, agency_id=agency)
     return Response(body, media_type=MVT, headers={"Cache-Control": CACHE_CONTROL})

@@ -21,10 +21,13 @@ def create_user(
     _actor: CurrentActor("users:admin"),  # type: ignore[valid-type]
 ) -> UserRead:
     user = service.create_user(
-        session, username=body.username, password=body.password,
-        roles=[r.value for r in body.roles], agency_code=body.agency_code,
+        session,
+        username=body.username,
+        password=body.password,
+        roles=[r.value for r in body.roles],
+        agency_code=body.agency_code,
         full_name=body.full_name,
-    )  # fmt: skip
+    )
     return UserRead.model_validate(user)
 
 

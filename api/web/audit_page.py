@@ -29,6 +29,12 @@ def audit_page(
     if key:
         query = query.where(AuditLog.entity_key == key)
     return render(
-        request, "audit.html", actor, title="Audit trail", entries=session.scalars(query).all(),
-        tables=tables, entity=entity, key=key,
-    )  # fmt: skip
+        request,
+        "audit.html",
+        actor,
+        title="Audit trail",
+        entries=session.scalars(query).all(),
+        tables=tables,
+        entity=entity,
+        key=key,
+    )

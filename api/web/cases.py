@@ -24,8 +24,11 @@ router = APIRouter(include_in_schema=False)
 register_nav_item(NavItem("Cases", "/cases", "customers:read", order=30))
 
 BOARD_COLUMNS = (
-    CaseStatus.OPEN, CaseStatus.IN_PROGRESS, CaseStatus.WAITING_CUSTOMER, CaseStatus.RESOLVED,
-)  # fmt: skip
+    CaseStatus.OPEN,
+    CaseStatus.IN_PROGRESS,
+    CaseStatus.WAITING_CUSTOMER,
+    CaseStatus.RESOLVED,
+)
 CARDS_PER_COLUMN = 100
 # A case is "due soon" when its due day is at most this many working days away.
 DUE_SOON_WORKING_DAYS = 2
@@ -59,11 +62,14 @@ def case_board(
     columns = []
     for status in BOARD_COLUMNS:
         query = repository.cases_query(
-            session, actor, case_type=case_type.value if case_type else None,
-            status=[status.value], agency_id=agency_id,
+            session,
+            actor,
+            case_type=case_type.value if case_type else None,
+            status=[status.value],
+            agency_id=agency_id,
             assignee_user_id=(actor.user_id or -1) if assignee == "me" else None,
             assignee_groups=(roles or [""]) if assignee == "group" else None,
-        )  # fmt: skip
+        )
         if assignee == "unassigned":
             from customers.models import Case
 
@@ -80,11 +86,25 @@ def case_board(
             {"case": c, "party_name": names.get(c.party_id, ""), "badge": _badge(c, today, soon)}
             for c in cases
         ]
-        columns.append({"status": status.value, "label": status.value.replace("_", " ").capitalize(),
-                        "cards": cards, "total": total})  # fmt: skip
+        columns.append(
+            {
+                "status": status.value,
+                "label": status.value.replace("_", " ").capitalize(),
+                "cards": cards,
+                "total": total,
+            }
+        )
     agencies = session.execute(select(Agency.id, Agency.code).order_by(Agency.code)).all()
     return render(
-        request, "cases.html", actor, title="Cases", columns=columns, agencies=agencies,
-        case_types=[t.value for t in CaseType], case_type=case_type.value if case_type else "",
-        agency_id=agency_id, assignee=assignee, today=today,
-    )  # fmt: skip
+        request,
+        "cases.html",
+        actor,
+        title="Cases",
+        columns=columns,
+        agencies=agencies,
+        case_types=[t.value for t in CaseType],
+        case_type=case_type.value if case_type else "",
+        agency_id=agency_id,
+        assignee=assignee,
+        today=today,
+    )

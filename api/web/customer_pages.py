@@ -29,24 +29,29 @@ def _chart_data(usage_points: list[UsagePointOut]) -> str:
     """Monthly kWh per usage point for the chart script (JSON embedded in the page)."""
     series = [
         {
-            "id": up.id, "code": up.code,
+            "id": up.id,
+            "code": up.code,
             "months": [c.month for c in up.consumption],
             "kwh": [float(c.kwh) for c in up.consumption],
             "estimated": [c.includes_estimate for c in up.consumption],
             "missing": [not c.has_actual_read for c in up.consumption],
         }
         for up in usage_points
-    ]  # fmt: skip
+    ]
     # "</" cannot close the script element from inside the JSON.
     return json.dumps(series).replace("</", "<\\/")
 
 
 def _premises_features(points: list[dict[str, Any]]) -> str:
     features = [
-        {"type": "Feature", "geometry": p["location"],
-         "properties": {"label": p["label"], "href": p["href"], "current": p["current"]}}
-        for p in points if p["location"]
-    ]  # fmt: skip
+        {
+            "type": "Feature",
+            "geometry": p["location"],
+            "properties": {"label": p["label"], "href": p["href"], "current": p["current"]},
+        }
+        for p in points
+        if p["location"]
+    ]
     return json.dumps({"type": "FeatureCollection", "features": features}).replace("</", "<\\/")
 
 
@@ -61,8 +66,9 @@ def customer_search_page(
     hits, total = (
         search_parties(session, actor, query, limit=SEARCH_LIMIT) if len(query) >= 2 else ([], 0)
     )
-    return render(request, "customer_search.html", actor, title="Customers", q=query, hits=hits,
-                  total=total)  # fmt: skip
+    return render(
+        request, "customer_search.html", actor, title="Customers", q=query, hits=hits, total=total
+    )
 
 
 @router.get("/customers/{party_id}", response_class=HTMLResponse)
@@ -75,15 +81,24 @@ def customer_page(
     view = customer_360(session, actor, party_id)
     current = {c.usage_point_id for c in view.contracts if c.status in {"active", "pending"}}
     places = [
-        {"location": up.premises.location, "href": f"/premises/{up.premises.id}",
-         "label": f"{up.premises.code} · {up.premises.address_line}", "current": up.id in current}
+        {
+            "location": up.premises.location,
+            "href": f"/premises/{up.premises.id}",
+            "label": f"{up.premises.code} · {up.premises.address_line}",
+            "current": up.id in current,
+        }
         for up in view.usage_points
-    ]  # fmt: skip
+    ]
     return render(
-        request, "customer_360.html", actor, title=view.party.display_name, view=view,
-        chart=_chart_data(view.usage_points), places=_premises_features(places),
+        request,
+        "customer_360.html",
+        actor,
+        title=view.party.display_name,
+        view=view,
+        chart=_chart_data(view.usage_points),
+        places=_premises_features(places),
         map=render_map(zoom=16),
-    )  # fmt: skip
+    )
 
 
 @router.get("/premises/{location_id}", response_class=HTMLResponse)
@@ -94,10 +109,19 @@ def premises_page(
 ) -> Response:
     actor = page_actor(request, session, "customers:read")
     view = premises_360(session, actor, location_id)
-    place = {"location": view.premises.location, "href": f"/premises/{view.premises.id}",
-             "label": f"{view.premises.code} · {view.premises.address_line}", "current": True}  # fmt: skip
+    place = {
+        "location": view.premises.location,
+        "href": f"/premises/{view.premises.id}",
+        "label": f"{view.premises.code} · {view.premises.address_line}",
+        "current": True,
+    }
     return render(
-        request, "premises_360.html", actor, title=f"Premises {view.premises.code}", view=view,
-        chart=_chart_data(view.usage_points), places=_premises_features([place]),
+        request,
+        "premises_360.html",
+        actor,
+        title=f"Premises {view.premises.code}",
+        view=view,
+        chart=_chart_data(view.usage_points),
+        places=_premises_features([place]),
         map=render_map(zoom=17),
-    )  # fmt: skip
+    )

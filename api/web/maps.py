@@ -32,13 +32,20 @@ def render_map(
     """Render a Leaflet map. ``centre`` is (lon, lat) in EPSG:4326."""
     settings = get_settings()
     lon, lat = centre or (settings.map_centre_lon, settings.map_centre_lat)
-    fmap = folium.Map(location=[lat, lon], zoom_start=zoom, tiles=None, height=height,
-                      control_scale=True, prefer_canvas=True)  # fmt: skip
+    fmap = folium.Map(
+        location=[lat, lon],
+        zoom_start=zoom,
+        tiles=None,
+        height=height,
+        control_scale=True,
+        prefer_canvas=True,
+    )
     fmap.default_js = LOCAL_JS
     fmap.default_css = LOCAL_CSS
     if settings.tile_url:
-        folium.TileLayer(settings.tile_url, attr=settings.tile_attribution or " ",
-                         name="Base map").add_to(fmap)  # fmt: skip
+        folium.TileLayer(
+            settings.tile_url, attr=settings.tile_attribution or " ", name="Base map"
+        ).add_to(fmap)
     root = fmap.get_root()
     root.render()
     return MapParts(

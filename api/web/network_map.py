@@ -39,10 +39,12 @@ def network_map(
     if agency is not None:
         # Open on the agency's own territory.
         box = session.execute(
-            text("SELECT ST_XMin(t), ST_YMin(t), ST_XMax(t), ST_YMax(t) FROM "
-                 "(SELECT territory::box2d AS t FROM core_agency WHERE id = :id) AS a"),
+            text(
+                "SELECT ST_XMin(t), ST_YMin(t), ST_XMax(t), ST_YMax(t) FROM "
+                "(SELECT territory::box2d AS t FROM core_agency WHERE id = :id) AS a"
+            ),
             {"id": agency},
-        ).one()  # fmt: skip
+        ).one()
         bounds = [[box[1], box[0]], [box[3], box[2]]]
     if lon is not None and lat is not None:
         centre, bounds = (lon, lat), None
@@ -53,7 +55,11 @@ def network_map(
         "lvMinZoom": 15,
     }
     return render(
-        request, "network_map.html", actor, title="Network map",
-        map=render_map(centre=centre, zoom=zoom), offline=not settings.tile_url,
+        request,
+        "network_map.html",
+        actor,
+        title="Network map",
+        map=render_map(centre=centre, zoom=zoom),
+        offline=not settings.tile_url,
         config=json.dumps(config),
-    )  # fmt: skip
+    )

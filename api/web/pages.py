@@ -52,9 +52,14 @@ def login_submit(
         return response
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
-        TOKEN_COOKIE, token, max_age=expires_in, httponly=True, samesite="strict",
-        secure=request.url.scheme == "https", path="/",
-    )  # fmt: skip
+        TOKEN_COOKIE,
+        token,
+        max_age=expires_in,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
@@ -76,9 +81,13 @@ def map_page(request: Request, session: DbSession) -> Response:
     actor = page_actor(request, session, "network:read")
     settings = get_settings()
     return render(
-        request, "map.html", actor, title="Map", map=render_map(),
+        request,
+        "map.html",
+        actor,
+        title="Map",
+        map=render_map(),
         offline=not settings.tile_url,
-    )  # fmt: skip
+    )
 
 
 def login_redirect(next_path: str) -> Response:

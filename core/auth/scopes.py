@@ -49,28 +49,71 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
         {"network:read", "customers:read", "meters:read", "field:read", "field:execute", "sync"}
     ),
     Role.RECOVERY_AGENT: frozenset(
-        {"network:read", "customers:read", "meters:read", "billing:read", "field:read",
-         "field:execute", "rp:read", "rp:write", "sync"}
+        {
+            "network:read",
+            "customers:read",
+            "meters:read",
+            "billing:read",
+            "field:read",
+            "field:execute",
+            "rp:read",
+            "rp:write",
+            "sync",
+        }
     ),
     Role.FRAUD_ANALYST: frozenset(
-        {"network:read", "customers:read", "meters:read", "field:read", "field:write",
-         "fraud:read", "fraud:review", "rp:read", "rp:write", "dashboards:read"}
+        {
+            "network:read",
+            "customers:read",
+            "meters:read",
+            "field:read",
+            "field:write",
+            "fraud:read",
+            "fraud:review",
+            "rp:read",
+            "rp:write",
+            "dashboards:read",
+        }
     ),
     Role.MANAGER: frozenset(
-        {"network:read", "customers:read", "meters:read", "field:read", "fraud:read", "rp:read",
-         "billing:read", "dashboards:read", "audit:read"}
+        {
+            "network:read",
+            "customers:read",
+            "meters:read",
+            "field:read",
+            "fraud:read",
+            "rp:read",
+            "billing:read",
+            "dashboards:read",
+            "audit:read",
+        }
     ),
     Role.BILLING_OFFICER: frozenset(
-        {"network:read", "customers:read", "customers:write", "meters:read", "meters:write",
-         "billing:read", "billing:run", "billing:issue", "dashboards:read"}
+        {
+            "network:read",
+            "customers:read",
+            "customers:write",
+            "meters:read",
+            "meters:write",
+            "billing:read",
+            "billing:run",
+            "billing:issue",
+            "dashboards:read",
+        }
     ),
     Role.CASHIER: frozenset({"customers:read", "billing:read", "payments:write"}),
     Role.CUSTOMER_DESK: frozenset(
-        {"network:read", "customers:read", "customers:write", "meters:read", "billing:read",
-         "field:read"}
+        {
+            "network:read",
+            "customers:read",
+            "customers:write",
+            "meters:read",
+            "billing:read",
+            "field:read",
+        }
     ),
     Role.ADMIN: ALL_SCOPES,
-}  # fmt: skip
+}
 
 
 def scopes_for(roles: list[str] | tuple[str, ...]) -> frozenset[str]:

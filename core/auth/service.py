@@ -126,9 +126,11 @@ def authenticate(
         user.password_hash = hash_password(password)
     user.last_login_at = datetime.now(UTC)
     token, expires_in = issue_token(
-        user_id=user.id, username=user.username, scopes=scopes_for(user.roles),
+        user_id=user.id,
+        username=user.username,
+        scopes=scopes_for(user.roles),
         agency_id=user.agency_id,
-    )  # fmt: skip
+    )
     session.flush()
     return user, token, expires_in
 

@@ -27,12 +27,20 @@ def _parse_centre(value: str | None) -> tuple[float, float] | None:
 
 
 def generate_command(
-    service_points: int = typer.Option(3000, "--service-points", "-n", help="Connections to generate"),
-    seed: int = typer.Option(42, help="Random seed: the same seed gives the same network (codes GEN-<seed>-...)"),
-    centre: str | None = typer.Option(None, help="City centre LON,LAT (EPSG:4326); default: the map centre setting"),
-    transformers: int | None = typer.Option(None, help="Distribution transformers (default: one per 20 connections)"),
+    service_points: int = typer.Option(
+        3000, "--service-points", "-n", help="Connections to generate"
+    ),
+    seed: int = typer.Option(
+        42, help="Random seed: the same seed gives the same network (codes GEN-<seed>-...)"
+    ),
+    centre: str | None = typer.Option(
+        None, help="City centre LON,LAT (EPSG:4326); default: the map centre setting"
+    ),
+    transformers: int | None = typer.Option(
+        None, help="Distribution transformers (default: one per 20 connections)"
+    ),
     replace: bool = typer.Option(False, help="Delete the network generated with this seed first"),
-) -> None:  # fmt: skip
+) -> None:
     """Generate a realistic radial network: substations, MV feeders along streets,
     transformers sized to their load, service points clustered like a city."""
     from gis.generator import delete_generated_network, generate_network
@@ -49,9 +57,13 @@ def generate_command(
                     progress("delete previous", 1, 1)
                     console.print(f"deleted {sum(deleted.values())} rows of the previous network")
                 report = generate_network(
-                    session, service_points=service_points, seed=seed, centre=where,
-                    transformers=transformers, progress=progress,
-                )  # fmt: skip
+                    session,
+                    service_points=service_points,
+                    seed=seed,
+                    centre=where,
+                    transformers=transformers,
+                    progress=progress,
+                )
                 commit = bars.add_task("commit", total=1)
             bars.update(commit, completed=1)
     except DomainError as exc:

@@ -45,8 +45,10 @@ def _import_real_feeder(session: Session, datasets: Path) -> str:
         return f"{REAL_FEEDER} skipped (no importer)"
     report = import_network(session, path=folder)
     counts = report.feeder_counts.get(REAL_FEEDER, {})
-    return (f"{REAL_FEEDER} imported ({counts.get('transformers', 0)} transformers, "
-            f"{counts.get('service_points', 0)} service points)")  # fmt: skip
+    return (
+        f"{REAL_FEEDER} imported ({counts.get('transformers', 0)} transformers, "
+        f"{counts.get('service_points', 0)} service points)"
+    )
 
 
 def build_demo_network(session: Session, options: DemoSizes) -> str:
@@ -57,8 +59,7 @@ def build_demo_network(session: Session, options: DemoSizes) -> str:
     if generated_network_exists(session, seed=options.seed):
         outcomes.append(f"generated network {prefix}* already present")
     else:
-        report = generate_network(session, service_points=options.service_points,
-                                  seed=options.seed)  # fmt: skip
+        report = generate_network(session, service_points=options.service_points, seed=options.seed)
         outcomes.append(
             f"generated {report.counts['service_points']} service points, "
             f"{report.counts['transformers']} transformers, {report.counts['feeders']} feeders "

@@ -135,11 +135,7 @@ def _lv_tree(uv: np.ndarray, owner: np.ndarray, dist: np.ndarray) -> np.ndarray:
     span = span.reshape(count, k)
     near = near.reshape(count, k)
     rank = np.arange(count)  # within a zone, connections are sorted nearest first
-    ok = (
-        (owner[near] == owner[:, None])
-        & (rank[near] < rank[:, None])
-        & (span < dist[:, None])
-    )  # fmt: skip
+    ok = (owner[near] == owner[:, None]) & (rank[near] < rank[:, None]) & (span < dist[:, None])
     has = ok.any(axis=1)
     first = np.argmax(ok, axis=1)
     return np.where(has, near[np.arange(count), first], -1)

@@ -150,17 +150,28 @@ def _assemble(
     sp_xy = grid.to_metres(layout.uv[zones.order])
     t_feeder = feeders.transformer_feeder
     sp_feeder = t_feeder[zones.owner]
-    node_xy = np.concatenate([
-        mv_xy,
-        mv_xy[tree.root],
-        mv_xy[tree.parent[sections]],
-        mv_xy[tie_b[cross_tie]],
-        t_xy, t_xy, sp_xy,
-    ])  # fmt: skip
-    node_feeder = np.concatenate([
-        tree.feeder, np.arange(n_feeders), tree.feeder[sections], tree.feeder[tie_a[cross_tie]],
-        t_feeder, t_feeder, sp_feeder,
-    ])  # fmt: skip
+    node_xy = np.concatenate(
+        [
+            mv_xy,
+            mv_xy[tree.root],
+            mv_xy[tree.parent[sections]],
+            mv_xy[tie_b[cross_tie]],
+            t_xy,
+            t_xy,
+            sp_xy,
+        ]
+    )
+    node_feeder = np.concatenate(
+        [
+            tree.feeder,
+            np.arange(n_feeders),
+            tree.feeder[sections],
+            tree.feeder[tie_a[cross_tie]],
+            t_feeder,
+            t_feeder,
+            sp_feeder,
+        ]
+    )
 
     # MV segments: every tree edge parent -> child; a sectionalised edge starts at its
     # switch's downstream node instead of at the parent.
@@ -190,28 +201,46 @@ def _assemble(
     mv_uv_to = np.stack([tree.grid[children] // grid.n, tree.grid[children] % grid.n], axis=1)
     # Cables run underground in the dense core, overhead elsewhere.
     core = np.linalg.norm(mv_uv_to - centre, axis=1) < 0.25 * radius
-    kind = np.concatenate([
-        np.where(core, SegmentKind.UNDERGROUND.value, SegmentKind.OVERHEAD.value),
-        np.full(len(tie_to) + n_tr + n_sp, SegmentKind.OVERHEAD.value),
-    ]).astype(object)  # fmt: skip
-    conductor = np.concatenate([
-        mv_conductor,
-        np.full(len(tie_to) + n_tr, MV_CONDUCTORS[1], dtype=object),
-        np.full(n_sp, LV_CONDUCTOR, dtype=object),
-    ])  # fmt: skip
+    kind = np.concatenate(
+        [
+            np.where(core, SegmentKind.UNDERGROUND.value, SegmentKind.OVERHEAD.value),
+            np.full(len(tie_to) + n_tr + n_sp, SegmentKind.OVERHEAD.value),
+        ]
+    ).astype(object)
+    conductor = np.concatenate(
+        [
+            mv_conductor,
+            np.full(len(tie_to) + n_tr, MV_CONDUCTORS[1], dtype=object),
+            np.full(n_sp, LV_CONDUCTOR, dtype=object),
+        ]
+    )
     segment_transformer = np.concatenate([np.full(mv_count, -1), zones.owner])
 
     # Switches: feeder breakers, sectionalisers, normally-open ties.
     same_tie = ~cross_tie
-    switch_from = np.concatenate([
-        head0 + np.arange(n_feeders), tree.parent[sections], tie_a[same_tie], tie_to,
-    ])  # fmt: skip
-    switch_to = np.concatenate([
-        tree.root, section0 + np.arange(len(sections)), tie_b[same_tie], tie_b[cross_tie],
-    ])  # fmt: skip
-    switch_kind = np.concatenate([
-        np.zeros(n_feeders, dtype=np.int64), section_kind + 1, np.full(len(tie_a), 2),
-    ])  # fmt: skip
+    switch_from = np.concatenate(
+        [
+            head0 + np.arange(n_feeders),
+            tree.parent[sections],
+            tie_a[same_tie],
+            tie_to,
+        ]
+    )
+    switch_to = np.concatenate(
+        [
+            tree.root,
+            section0 + np.arange(len(sections)),
+            tie_b[same_tie],
+            tie_b[cross_tie],
+        ]
+    )
+    switch_kind = np.concatenate(
+        [
+            np.zeros(n_feeders, dtype=np.int64),
+            section_kind + 1,
+            np.full(len(tie_a), 2),
+        ]
+    )
     switch_open = np.concatenate(
         [np.zeros(n_feeders + len(sections), bool), np.ones(len(tie_a), bool)]
     )

@@ -109,21 +109,39 @@ def generate_network(
     crs = metric_crs_for(lon, lat)
     centre_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(lon, lat)
     started = time.perf_counter()
-    plan = plan_network(service_points=service_points, seed=seed, centre_xy=centre_xy,
-                        transformers=transformers, progress=progress)  # fmt: skip
+    plan = plan_network(
+        service_points=service_points,
+        seed=seed,
+        centre_xy=centre_xy,
+        transformers=transformers,
+        progress=progress,
+    )
     designed = time.perf_counter()
-    write_plan(session, plan, prefix=prefix, projected_crs=crs,
-               attributes={"generated": True, "seed": seed}, progress=progress)  # fmt: skip
+    write_plan(
+        session,
+        plan,
+        prefix=prefix,
+        projected_crs=crs,
+        attributes={"generated": True, "seed": seed},
+        progress=progress,
+    )
     written = time.perf_counter()
     for table in TABLES:  # fresh statistics: the planner must know the tables just grew
         session.execute(text(f"ANALYZE {table}"))
     kva, count = np.unique(plan.rated_kva, return_counts=True)
     return GenerationReport(
-        prefix=prefix, seed=seed, centre=(lon, lat), projected_crs=crs, counts=plan.counts,
+        prefix=prefix,
+        seed=seed,
+        centre=(lon, lat),
+        projected_crs=crs,
+        counts=plan.counts,
         rated_kva={f"{k:g}": int(c) for k, c in zip(kva, count, strict=True)},
-        seconds={"design": round(designed - started, 2), "write": round(written - designed, 2),
-                 "analyze": round(time.perf_counter() - written, 2)},
-    )  # fmt: skip
+        seconds={
+            "design": round(designed - started, 2),
+            "write": round(written - designed, 2),
+            "analyze": round(time.perf_counter() - written, 2),
+        },
+    )
 
 
 def delete_generated_network(session: Session, *, seed: int) -> dict[str, int]:

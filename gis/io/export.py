@@ -87,26 +87,70 @@ def feeder_features(session: Session, code: str) -> list[dict[str, Any]]:
     params = {"f": feeder.id}
     for row in session.execute(text(_QUERIES["segment"]), params):
         kind, extra = _segment_kind(row)
-        features.append(_feature(row.g, {
-            "kind": kind, "code": row.code, "bus1": row.bus1, "bus2": row.bus2,
-            "phases": row.phases, "conductor": row.conductor, "length_m": row.length_m,
-            "location_precision": row.location_precision, **extra}, row.attributes))  # fmt: skip
+        features.append(
+            _feature(
+                row.g,
+                {
+                    "kind": kind,
+                    "code": row.code,
+                    "bus1": row.bus1,
+                    "bus2": row.bus2,
+                    "phases": row.phases,
+                    "conductor": row.conductor,
+                    "length_m": row.length_m,
+                    "location_precision": row.location_precision,
+                    **extra,
+                },
+                row.attributes,
+            )
+        )
     for row in session.execute(text(_QUERIES["switch"]), params):
-        features.append(_feature(row.g, {
-            "kind": "switch", "code": row.code, "bus1": row.bus1, "bus2": row.bus2,
-            "is_open": row.is_open, "normal_open": row.normal_open, "switch_kind": row.kind},
-            row.attributes))  # fmt: skip
+        features.append(
+            _feature(
+                row.g,
+                {
+                    "kind": "switch",
+                    "code": row.code,
+                    "bus1": row.bus1,
+                    "bus2": row.bus2,
+                    "is_open": row.is_open,
+                    "normal_open": row.normal_open,
+                    "switch_kind": row.kind,
+                },
+                row.attributes,
+            )
+        )
     for row in session.execute(text(_QUERIES["transformer"]), params):
-        features.append(_feature(row.g, {
-            "kind": "distribution_transformer", "code": row.code, "hv_bus": row.hv_bus,
-            "lv_bus": row.lv_bus, "kva": row.rated_kva, "phases": row.phases,
-            "kv_hv": row.primary_kv, "kv_lv": row.secondary_kv,
-            "location_precision": row.location_precision}, row.attributes))  # fmt: skip
+        features.append(
+            _feature(
+                row.g,
+                {
+                    "kind": "distribution_transformer",
+                    "code": row.code,
+                    "hv_bus": row.hv_bus,
+                    "lv_bus": row.lv_bus,
+                    "kva": row.rated_kva,
+                    "phases": row.phases,
+                    "kv_hv": row.primary_kv,
+                    "kv_lv": row.secondary_kv,
+                    "location_precision": row.location_precision,
+                },
+                row.attributes,
+            )
+        )
     for row in session.execute(text(_QUERIES["service_point"]), params):
-        features.append(_feature(row.g, {
-            "kind": SERVICE_POINT_FILE_KIND.get(row.kind, row.kind), "code": row.code,
-            "bus": row.bus, "location_precision": row.location_precision},
-            row.attributes))  # fmt: skip
+        features.append(
+            _feature(
+                row.g,
+                {
+                    "kind": SERVICE_POINT_FILE_KIND.get(row.kind, row.kind),
+                    "code": row.code,
+                    "bus": row.bus,
+                    "location_precision": row.location_precision,
+                },
+                row.attributes,
+            )
+        )
     return features
 
 
@@ -125,8 +169,7 @@ def _gpkg(features: list[dict[str, Any]], layer: str) -> bytes:
     frame = gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
     with tempfile.TemporaryDirectory(prefix="kw-export-") as tmp:
         path = Path(tmp) / f"{layer}.gpkg"
-        frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio",
-                      geometry_type="Unknown")  # fmt: skip
+        frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", geometry_type="Unknown")
         return path.read_bytes()
 
 

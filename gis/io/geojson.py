@@ -58,8 +58,9 @@ def read_features(path: Path, *, fmt: str, crs: str | None) -> Bundle:
         if not CRS.from_user_input(source_crs).equals(WGS84):
             frame = frame.to_crs(WGS84)  # pyproj, always lon/lat order for EPSG:4326
     except (CRSError, ValueError) as exc:
-        bundle.problem("file", path.name, f"cannot transform from {source_crs}: {exc}",
-                       "unknown_crs")  # fmt: skip
+        bundle.problem(
+            "file", path.name, f"cannot transform from {source_crs}: {exc}", "unknown_crs"
+        )
         return bundle
     geoms = list(frame.geometry)
     props = frame.drop(columns=frame.geometry.name).to_dict("records")

@@ -130,13 +130,20 @@ def import_network(
     tell("tracing", 0, 1)
     topology = retrace_feeders(session, feeder_ids=feeder_ids)
     if len(feeder_ids) > 1:
-        for table in ("gis_network_node", "gis_power_transformer", "gis_line_segment",
-                      "gis_switch", "gis_service_point"):  # fmt: skip
+        for table in (
+            "gis_network_node",
+            "gis_power_transformer",
+            "gis_line_segment",
+            "gis_switch",
+            "gis_service_point",
+        ):
             session.execute(
-                text(f"UPDATE {table} SET home_feeder_id = feeder_id "
-                     "WHERE home_feeder_id IS NULL AND feeder_id = ANY(:f)"),
+                text(
+                    f"UPDATE {table} SET home_feeder_id = feeder_id "
+                    "WHERE home_feeder_id IS NULL AND feeder_id = ANY(:f)"
+                ),
                 {"f": feeder_ids},
-            )  # fmt: skip
+            )
     tell("tracing", 1, 1)
     feeder_counts = {
         row.code: {k: int(v) for k, v in row._mapping.items() if k != "code"}

@@ -39,17 +39,19 @@ KINDS: dict[str, KindSpec] = {
     ),
     "switch": KindSpec("switch", _EDGE, (), (*_POINT, *_LINE)),
     "distribution_transformer": KindSpec("transformer", ("hv_bus", "lv_bus"), ("kva",), _POINT),
-    "lv_consumer_unit": KindSpec("service_point", (), _SP_REQUIRED, _POINT,
-                                 ServicePointKind.CONNECTION),
-    "mv_consumer_unit": KindSpec("service_point", (), _SP_REQUIRED, _POINT,
-                                 ServicePointKind.MV_CONNECTION),
-    "public_lighting": KindSpec("service_point", (), _SP_REQUIRED, _POINT,
-                                ServicePointKind.PUBLIC_LIGHTING),
-    "pv_system": KindSpec("service_point", (), _SP_REQUIRED, _POINT,
-                          ServicePointKind.GENERATION),
+    "lv_consumer_unit": KindSpec(
+        "service_point", (), _SP_REQUIRED, _POINT, ServicePointKind.CONNECTION
+    ),
+    "mv_consumer_unit": KindSpec(
+        "service_point", (), _SP_REQUIRED, _POINT, ServicePointKind.MV_CONNECTION
+    ),
+    "public_lighting": KindSpec(
+        "service_point", (), _SP_REQUIRED, _POINT, ServicePointKind.PUBLIC_LIGHTING
+    ),
+    "pv_system": KindSpec("service_point", (), _SP_REQUIRED, _POINT, ServicePointKind.GENERATION),
     "pole": KindSpec("service_point", (), _SP_REQUIRED, _POINT, ServicePointKind.POLE),
     "cabinet": KindSpec("service_point", (), _SP_REQUIRED, _POINT, ServicePointKind.CABINET),
-}  # fmt: skip
+}
 
 # Export: model kind -> file kind.
 SERVICE_POINT_FILE_KIND = {
@@ -58,9 +60,20 @@ SERVICE_POINT_FILE_KIND = {
 
 # Properties that are not kept in ``attributes`` (they are columns, or structure).
 STRUCTURAL = frozenset(
-    {"kind", "code", "name", "bus", "bus1", "bus2", "hv_bus", "lv_bus", "location_precision",
-     "geometry", "id"}
-)  # fmt: skip
+    {
+        "kind",
+        "code",
+        "name",
+        "bus",
+        "bus1",
+        "bus2",
+        "hv_bus",
+        "lv_bus",
+        "location_precision",
+        "geometry",
+        "id",
+    }
+)
 
 
 def bus_properties(kind: str) -> tuple[str, ...]:

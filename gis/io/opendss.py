@@ -54,8 +54,17 @@ _DECLARATION = re.compile(r'^\s*new\s+"?([a-z]+)\.([^\s"]+)"?(.*)$', re.IGNORECA
 _FILE_COMMAND = re.compile(r"^(\s*!?\s*(?:redirect|compile|buscoords)\s+)(\S+)(.*)$", re.I)
 _MONITOR_SPACE = re.compile(r"^(\s*new\s+monitor\.\S+?)\s+(_\S+)", re.IGNORECASE)
 _SPLIT_LOAD = re.compile(r"^(.*)-(\d+)$")
-_UNITS_TO_M = {0: 1000.0, 1: 1609.344, 2: 304.8, 3: 1000.0, 4: 1.0, 5: 0.3048, 6: 0.0254,
-               7: 0.01, 8: 0.001}  # fmt: skip
+_UNITS_TO_M = {
+    0: 1000.0,
+    1: 1609.344,
+    2: 304.8,
+    3: 1000.0,
+    4: 1.0,
+    5: 0.3048,
+    6: 0.0254,
+    7: 0.01,
+    8: 0.001,
+}
 
 
 @dataclass(frozen=True)
@@ -172,9 +181,12 @@ class _Engine:
     """One pass over the compiled circuit with opendssdirect."""
 
     def __init__(
-        self, bundle: Bundle, master: Path, declarations: dict[tuple[str, str], Declaration],
+        self,
+        bundle: Bundle,
+        master: Path,
+        declarations: dict[tuple[str, str], Declaration],
         crs: CRS,
-    ) -> None:  # fmt: skip
+    ) -> None:
         import opendssdirect
 
         self.dss = opendssdirect
@@ -224,10 +236,17 @@ class _Engine:
         self.bundle.nodes = nodes
         circuit = self.name("circuit", dss.Circuit.Name().lower()).original
         where = nodes.get(head)
-        self.bundle.records.insert(0, Record(
-            kind="feeder_head", code=circuit, ref=circuit, buses=(head,),
-            geom=None if where is None else Point(where),
-            values={"name": circuit, "nominal_kv": nominal_kv}))  # fmt: skip
+        self.bundle.records.insert(
+            0,
+            Record(
+                kind="feeder_head",
+                code=circuit,
+                ref=circuit,
+                buses=(head,),
+                geom=None if where is None else Point(where),
+                values={"name": circuit, "nominal_kv": nominal_kv},
+            ),
+        )
         self._transformers()
         self._loads()
         self._pv_systems()
@@ -265,24 +284,50 @@ class _Engine:
                 attributes: dict[str, Any] = {"phases": phases}
                 if decl.comment:
                     attributes["device"] = decl.comment
-                self.bundle.records.append(Record(
-                    kind="switch", code=decl.original, ref=decl.original, buses=(bus1, bus2),
-                    values={"is_open": is_open, "normal_open": is_open,
-                            "kind": switch_kind_from(decl.comment)},
-                    attributes=attributes))  # fmt: skip
+                self.bundle.records.append(
+                    Record(
+                        kind="switch",
+                        code=decl.original,
+                        ref=decl.original,
+                        buses=(bus1, bus2),
+                        values={
+                            "is_open": is_open,
+                            "normal_open": is_open,
+                            "kind": switch_kind_from(decl.comment),
+                        },
+                        attributes=attributes,
+                    )
+                )
             else:
                 length_m = float(dss.Lines.Length()) * _UNITS_TO_M.get(int(dss.Lines.Units()), 1.0)
-                kind = "service_drop" if decl.stem.startswith("ramlig") or lower.startswith(
-                    "ram") else ("mv_segment" if decl.stem.startswith("ssdmt") or
-                                 lower.startswith("mt") else "lv_segment")  # fmt: skip
-                self.bundle.records.append(Record(
-                    kind=kind, code=decl.original, ref=decl.original, buses=(bus1, bus2),
-                    values={"kind": SegmentKind.SERVICE_DROP if kind == "service_drop"
+                kind = (
+                    "service_drop"
+                    if decl.stem.startswith("ramlig") or lower.startswith("ram")
+                    else (
+                        "mv_segment"
+                        if decl.stem.startswith("ssdmt") or lower.startswith("mt")
+                        else "lv_segment"
+                    )
+                )
+                self.bundle.records.append(
+                    Record(
+                        kind=kind,
+                        code=decl.original,
+                        ref=decl.original,
+                        buses=(bus1, bus2),
+                        values={
+                            "kind": SegmentKind.SERVICE_DROP
+                            if kind == "service_drop"
                             else SegmentKind.UNKNOWN,
-                            "voltage_level": VoltageLevel.MV if kind == "mv_segment"
+                            "voltage_level": VoltageLevel.MV
+                            if kind == "mv_segment"
                             else VoltageLevel.LV,
-                            "phases": phases, "conductor": dss.Lines.LineCode() or None,
-                            "length_m": length_m}))  # fmt: skip
+                            "phases": phases,
+                            "conductor": dss.Lines.LineCode() or None,
+                            "length_m": length_m,
+                        },
+                    )
+                )
             ok = dss.Lines.Next()
         return head
 
@@ -310,20 +355,39 @@ class _Engine:
                 bank["phases"] += phases
                 bank["kva"] = windings[0][1]
             else:
-                self.bundle.records.append(Record(
-                    kind="distribution_transformer", code=decl.original, ref=decl.original,
-                    buses=(buses[0], buses[1]),
-                    values={"rated_kva": windings[0][1], "phases": phases,
+                self.bundle.records.append(
+                    Record(
+                        kind="distribution_transformer",
+                        code=decl.original,
+                        ref=decl.original,
+                        buses=(buses[0], buses[1]),
+                        values={
+                            "rated_kva": windings[0][1],
+                            "phases": phases,
                             "primary_kv": windings[0][0],
-                            "secondary_kv": windings[1][0] if len(windings) > 1 else None},
-                    attributes={"windings": len(windings)}))  # fmt: skip
+                            "secondary_kv": windings[1][0] if len(windings) > 1 else None,
+                        },
+                        attributes={"windings": len(windings)},
+                    )
+                )
             ok = dss.Transformers.Next()
         for (code, bus1, bus2), bank in banks.items():
-            self.bundle.records.append(Record(
-                kind="voltage_regulator", code=code, ref=code, buses=(bus1, bus2),
-                values={"kind": SegmentKind.REGULATOR, "voltage_level": VoltageLevel.MV,
-                        "phases": bank["phases"], "conductor": None, "length_m": None},
-                attributes={"kva_per_phase": bank["kva"]}))  # fmt: skip
+            self.bundle.records.append(
+                Record(
+                    kind="voltage_regulator",
+                    code=code,
+                    ref=code,
+                    buses=(bus1, bus2),
+                    values={
+                        "kind": SegmentKind.REGULATOR,
+                        "voltage_level": VoltageLevel.MV,
+                        "phases": bank["phases"],
+                        "conductor": None,
+                        "length_m": None,
+                    },
+                    attributes={"kva_per_phase": bank["kva"]},
+                )
+            )
 
     def _loads(self) -> None:
         dss = self.dss
@@ -350,23 +414,40 @@ class _Engine:
                 kind = "mv_consumer_unit"
             else:
                 kind = "lv_consumer_unit"
-            model_kind = {"public_lighting": ServicePointKind.PUBLIC_LIGHTING,
-                          "mv_consumer_unit": ServicePointKind.MV_CONNECTION,
-                          "lv_consumer_unit": ServicePointKind.CONNECTION}[kind]  # fmt: skip
-            self.bundle.records.append(Record(
-                kind=kind, code=code, ref=code, buses=(unit["bus"],),
-                values={"kind": model_kind},
-                attributes={"phases": unit["phases"], "kv": unit["kv"], "kw_avg": unit["kw"],
-                            "loadshape": unit["loadshape"]}))  # fmt: skip
+            model_kind = {
+                "public_lighting": ServicePointKind.PUBLIC_LIGHTING,
+                "mv_consumer_unit": ServicePointKind.MV_CONNECTION,
+                "lv_consumer_unit": ServicePointKind.CONNECTION,
+            }[kind]
+            self.bundle.records.append(
+                Record(
+                    kind=kind,
+                    code=code,
+                    ref=code,
+                    buses=(unit["bus"],),
+                    values={"kind": model_kind},
+                    attributes={
+                        "phases": unit["phases"],
+                        "kv": unit["kv"],
+                        "kw_avg": unit["kw"],
+                        "loadshape": unit["loadshape"],
+                    },
+                )
+            )
 
     def _pv_systems(self) -> None:
         dss = self.dss
         ok = dss.PVsystems.First()
         while ok:
             decl = self.name("pvsystem", dss.PVsystems.Name().lower())
-            self.bundle.records.append(Record(
-                kind="pv_system", code=decl.original, ref=decl.original,
-                buses=(_bus(dss.CktElement.BusNames()[0]),),
-                values={"kind": ServicePointKind.GENERATION},
-                attributes={"kva": float(dss.PVsystems.kVARated())}))  # fmt: skip
+            self.bundle.records.append(
+                Record(
+                    kind="pv_system",
+                    code=decl.original,
+                    ref=decl.original,
+                    buses=(_bus(dss.CktElement.BusNames()[0]),),
+                    values={"kind": ServicePointKind.GENERATION},
+                    attributes={"kva": float(dss.PVsystems.kVARated())},
+                )
+            )
             ok = dss.PVsystems.Next()

@@ -28,9 +28,12 @@ _GEOD = Geod(ellps="WGS84")
 
 # A code is unique per table; the feeder head names its feeder.
 _TABLE_LABEL = {
-    "feeder": "feeder", "segment": "segment", "switch": "switch", "transformer": "transformer",
+    "feeder": "feeder",
+    "segment": "segment",
+    "switch": "switch",
+    "transformer": "transformer",
     "service_point": "service point",
-}  # fmt: skip
+}
 
 
 @dataclass
@@ -52,33 +55,50 @@ def check(bundle: Bundle) -> None:
     for record in bundle.records:
         key = (table_of(record), record.code)
         if key in seen:
-            bundle.problem(record.kind, record.ref, f"duplicate {_TABLE_LABEL[key[0]]} code "
-                           f"{record.code!r} (first at {seen[key]})", "duplicate_code")  # fmt: skip
+            bundle.problem(
+                record.kind,
+                record.ref,
+                f"duplicate {_TABLE_LABEL[key[0]]} code {record.code!r} (first at {seen[key]})",
+                "duplicate_code",
+            )
         else:
             seen[key] = record.ref
     heads = [r for r in bundle.records if r.kind == "feeder_head"]
     if not heads and not bundle.problems:
-        bundle.problem("file", bundle.source, "no feeder_head feature: a file must name the "
-                       "feeder it holds and its head node", "missing_feeder")  # fmt: skip
+        bundle.problem(
+            "file",
+            bundle.source,
+            "no feeder_head feature: a file must name the feeder it holds and its head node",
+            "missing_feeder",
+        )
     if bundle.nodes is not None:
         known = set(bundle.nodes)
         for record in bundle.records:
             for bus in record.buses:
                 if bus not in known:
-                    bundle.problem(record.kind, record.ref, f"names node {bus!r} that does "
-                                   "not exist", "dangling_node")  # fmt: skip
+                    bundle.problem(
+                        record.kind,
+                        record.ref,
+                        f"names node {bus!r} that does not exist",
+                        "dangling_node",
+                    )
         return
     # Implied nodes: the ends of edges. A point asset on a node no edge reaches is kept,
     # isolated (real BDGD files have a few such lighting points): the topology report
     # counts it as an island.
-    ends = {b for r in bundle.records if table_of(r) in {"segment", "switch", "transformer"}
-            for b in r.buses}  # fmt: skip
+    ends = {
+        b
+        for r in bundle.records
+        if table_of(r) in {"segment", "switch", "transformer"}
+        for b in r.buses
+    }
     for record in bundle.records:
         if table_of(record) in {"service_point", "feeder"}:
             for bus in record.buses:
                 if bus not in ends:
-                    bundle.warnings.append(f"{record.kind}:{record.ref}: node {bus!r} is "
-                                           "reached by no line: isolated")  # fmt: skip
+                    bundle.warnings.append(
+                        f"{record.kind}:{record.ref}: node {bus!r} is reached by no line: isolated"
+                    )
 
 
 def _surveyed_positions(bundle: Bundle) -> dict[str, tuple[float, float]]:
@@ -120,8 +140,9 @@ def place(bundle: Bundle) -> Placed:
     graph = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     _count, label = connected_components(graph, directed=False)
     anchor: dict[int, tuple[float, float]] = {}
-    transformers = sorted((r for r in bundle.records if r.kind == "distribution_transformer"),
-                          key=lambda r: r.code)  # fmt: skip
+    transformers = sorted(
+        (r for r in bundle.records if r.kind == "distribution_transformer"), key=lambda r: r.code
+    )
     for tx in transformers:
         where = (tx.geom.x, tx.geom.y) if isinstance(tx.geom, Point) else surveyed.get(tx.buses[0])
         if where is not None:
@@ -177,5 +198,9 @@ def _place_records(bundle: Bundle, placed: Placed) -> None:
         record.precision = declared or precision
     for kind, refs in unplaced.items():
         for ref in refs:
-            bundle.problem(kind, ref, "cannot be placed: no position for its node, its "
-                           "transformer or the feeder head", "unplaceable")  # fmt: skip
+            bundle.problem(
+                kind,
+                ref,
+                "cannot be placed: no position for its node, its transformer or the feeder head",
+                "unplaceable",
+            )

@@ -60,16 +60,24 @@ def _geometry(bundle: Bundle, kind: str, ref: str, geom: BaseGeometry | None) ->
     if geom is None or geom.is_empty:
         return None
     if geom.geom_type not in spec.geometries:
-        bundle.problem(kind, ref, f"geometry must be {' or '.join(spec.geometries)}, "
-                       f"not {geom.geom_type}", "invalid_geometry")  # fmt: skip
+        bundle.problem(
+            kind,
+            ref,
+            f"geometry must be {' or '.join(spec.geometries)}, not {geom.geom_type}",
+            "invalid_geometry",
+        )
         return False
     coords = shapely.get_coordinates(geom)
     if not math.isfinite(float(coords.sum())):
         bundle.problem(kind, ref, "geometry has non-finite coordinates", "invalid_geometry")
         return False
     if (abs(coords[:, 0]) > 180).any() or (abs(coords[:, 1]) > 90).any():
-        bundle.problem(kind, ref, "geometry is outside lon/lat bounds once in EPSG:4326 "
-                       "(wrong CRS?)", "invalid_geometry")  # fmt: skip
+        bundle.problem(
+            kind,
+            ref,
+            "geometry is outside lon/lat bounds once in EPSG:4326 (wrong CRS?)",
+            "invalid_geometry",
+        )
         return False
     if spec.table in {"switch"} or kind == "voltage_regulator":
         # Devices are points; BDGD draws them as zero-length lines.
@@ -78,8 +86,9 @@ def _geometry(bundle: Bundle, kind: str, ref: str, geom: BaseGeometry | None) ->
         bundle.warnings.append(f"{kind}:{ref}: zero-length line, its geometry is derived")
         return None
     if not geom.is_valid:
-        bundle.problem(kind, ref, f"invalid geometry: {shapely.is_valid_reason(geom)}",
-                       "invalid_geometry")  # fmt: skip
+        bundle.problem(
+            kind, ref, f"invalid geometry: {shapely.is_valid_reason(geom)}", "invalid_geometry"
+        )
         return False
     return geom
 
@@ -133,17 +142,26 @@ def record_from(
         precision = None
     used = STRUCTURAL | set(values.pop("_used", ()))
     attributes = {k: clean(v) for k, v in props.items() if k not in used}
-    return Record(kind=kind, code=str(code), ref=ref, buses=tuple(buses), geom=checked,
-                  precision=precision, values=values,
-                  attributes={k: v for k, v in attributes.items() if v is not None})  # fmt: skip
+    return Record(
+        kind=kind,
+        code=str(code),
+        ref=ref,
+        buses=tuple(buses),
+        geom=checked,
+        precision=precision,
+        values=values,
+        attributes={k: v for k, v in attributes.items() if v is not None},
+    )
 
 
 def _values(kind: str, props: dict[str, Any]) -> dict[str, Any]:
     spec = KINDS[kind]
     if spec.table == "feeder":
-        return {"name": clean(props.get("feeder_name")) or "",
-                "nominal_kv": number(props, "nominal_kv", "kv"),
-                "_used": ("feeder_name", "nominal_kv", "kv")}  # fmt: skip
+        return {
+            "name": clean(props.get("feeder_name")) or "",
+            "nominal_kv": number(props, "nominal_kv", "kv"),
+            "_used": ("feeder_name", "nominal_kv", "kv"),
+        }
     if spec.table == "segment":
         length_m = number(props, "length_m")
         if length_m is None:
@@ -153,12 +171,14 @@ def _values(kind: str, props: dict[str, Any]) -> dict[str, Any]:
         seg_kind = spec.model_kind
         if construction in (SegmentKind.OVERHEAD, SegmentKind.UNDERGROUND):
             seg_kind = construction
-        return {"kind": seg_kind, "voltage_level": spec.voltage_level,
-                "phases": integer(props, "phases"),
-                "conductor": clean(props.get("conductor")) or clean(props.get("linecode")),
-                "length_m": length_m,
-                "_used": ("phases", "conductor", "linecode", "length_m", "length_km",
-                          "construction")}  # fmt: skip
+        return {
+            "kind": seg_kind,
+            "voltage_level": spec.voltage_level,
+            "phases": integer(props, "phases"),
+            "conductor": clean(props.get("conductor")) or clean(props.get("linecode")),
+            "length_m": length_m,
+            "_used": ("phases", "conductor", "linecode", "length_m", "length_km", "construction"),
+        }
     if spec.table == "switch":
         is_open = flag(props, "is_open")
         if is_open is None:
@@ -166,17 +186,20 @@ def _values(kind: str, props: dict[str, Any]) -> dict[str, Any]:
             is_open = False if closed is None else not closed
         normal_open = flag(props, "normal_open")
         device = clean(props.get("switch_kind")) or clean(props.get("device"))
-        return {"is_open": is_open,
-                "normal_open": is_open if normal_open is None else normal_open,
-                "kind": switch_kind_from(device),
-                "_used": ("is_open", "enabled_closed", "normal_open", "switch_kind",
-                          "is_switch")}  # fmt: skip
+        return {
+            "is_open": is_open,
+            "normal_open": is_open if normal_open is None else normal_open,
+            "kind": switch_kind_from(device),
+            "_used": ("is_open", "enabled_closed", "normal_open", "switch_kind", "is_switch"),
+        }
     if spec.table == "transformer":
-        return {"rated_kva": number(props, "kva", required=True),
-                "phases": integer(props, "phases") or 3,
-                "primary_kv": number(props, "kv_hv"),
-                "secondary_kv": number(props, "kv_lv"),
-                "_used": ("kva", "phases", "kv_hv", "kv_lv")}  # fmt: skip
+        return {
+            "rated_kva": number(props, "kva", required=True),
+            "phases": integer(props, "phases") or 3,
+            "primary_kv": number(props, "kv_hv"),
+            "secondary_kv": number(props, "kv_lv"),
+            "_used": ("kva", "phases", "kv_hv", "kv_lv"),
+        }
     if spec.table == "service_point":
         return {"kind": spec.model_kind}
     return {}

@@ -59,10 +59,13 @@ def write_bundle(
         ":a ::text[]) AS u(c, n, kv, a) "
         "ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, nominal_kv = EXCLUDED.nominal_kv,"
         " attributes = EXCLUDED.attributes, updated_at = now() " + _RETURNING,
-        {"c": [r.code for r in heads], "n": [r.values.get("name") or r.code for r in heads],
-         "kv": [r.values.get("nominal_kv") for r in heads],
-         "a": [_json(r.attributes) for r in heads]},
-    )  # fmt: skip
+        {
+            "c": [r.code for r in heads],
+            "n": [r.values.get("name") or r.code for r in heads],
+            "kv": [r.values.get("nominal_kv") for r in heads],
+            "a": [_json(r.attributes) for r in heads],
+        },
+    )
     stats["feeder"] = {"inserted": inserted, "updated": len(heads) - inserted}
     home = feeder_ids[heads[0].code] if len(heads) == 1 else None
     step("feeder", 1)
@@ -78,10 +81,14 @@ def write_bundle(
         "location_precision = EXCLUDED.location_precision, "
         "home_feeder_id = coalesce(EXCLUDED.home_feeder_id, gis_network_node.home_feeder_id) "
         + _RETURNING,
-        {"c": codes, "x": [placed.nodes[c][0] for c in codes],
-         "y": [placed.nodes[c][1] for c in codes], "p": [placed.nodes[c][2] for c in codes],
-         "h": home},
-    )  # fmt: skip
+        {
+            "c": codes,
+            "x": [placed.nodes[c][0] for c in codes],
+            "y": [placed.nodes[c][1] for c in codes],
+            "p": [placed.nodes[c][2] for c in codes],
+            "h": home,
+        },
+    )
     stats["node"] = {"inserted": inserted, "updated": len(codes) - inserted}
     step("node", 2)
 
@@ -105,13 +112,20 @@ def write_bundle(
         "location_precision = EXCLUDED.location_precision, attributes = EXCLUDED.attributes, "
         "home_feeder_id = coalesce(EXCLUDED.home_feeder_id, "
         "gis_power_transformer.home_feeder_id), updated_at = now() " + _RETURNING,
-        {"c": [r.code for r in rows], "kva": [r.values["rated_kva"] for r in rows],
-         "ph": [r.values["phases"] for r in rows],
-         "pkv": [r.values.get("primary_kv") for r in rows],
-         "skv": [r.values.get("secondary_kv") for r in rows],
-         "hv": ids(rows, 0), "lv": ids(rows, 1), "g": [_wkb(r.geom) for r in rows],
-         "p": [r.precision for r in rows], "a": [_json(r.attributes) for r in rows], **common},
-    )  # fmt: skip
+        {
+            "c": [r.code for r in rows],
+            "kva": [r.values["rated_kva"] for r in rows],
+            "ph": [r.values["phases"] for r in rows],
+            "pkv": [r.values.get("primary_kv") for r in rows],
+            "skv": [r.values.get("secondary_kv") for r in rows],
+            "hv": ids(rows, 0),
+            "lv": ids(rows, 1),
+            "g": [_wkb(r.geom) for r in rows],
+            "p": [r.precision for r in rows],
+            "a": [_json(r.attributes) for r in rows],
+            **common,
+        },
+    )
     stats["transformer"] = {"inserted": inserted, "updated": len(rows) - inserted}
     step("transformer", 3)
 
@@ -131,13 +145,21 @@ def write_bundle(
         "location_precision = EXCLUDED.location_precision, attributes = EXCLUDED.attributes, "
         "home_feeder_id = coalesce(EXCLUDED.home_feeder_id, gis_line_segment.home_feeder_id), "
         "updated_at = now() " + _RETURNING,
-        {"c": [r.code for r in rows], "vl": [r.values["voltage_level"] for r in rows],
-         "k": [r.values["kind"] for r in rows], "cd": [r.values.get("conductor") for r in rows],
-         "ph": [r.values.get("phases") for r in rows],
-         "len": [r.values.get("length_m") for r in rows], "f": ids(rows, 0), "t": ids(rows, 1),
-         "g": [_wkb(r.geom) for r in rows], "p": [r.precision for r in rows],
-         "a": [_json(r.attributes) for r in rows], **common},
-    )  # fmt: skip
+        {
+            "c": [r.code for r in rows],
+            "vl": [r.values["voltage_level"] for r in rows],
+            "k": [r.values["kind"] for r in rows],
+            "cd": [r.values.get("conductor") for r in rows],
+            "ph": [r.values.get("phases") for r in rows],
+            "len": [r.values.get("length_m") for r in rows],
+            "f": ids(rows, 0),
+            "t": ids(rows, 1),
+            "g": [_wkb(r.geom) for r in rows],
+            "p": [r.precision for r in rows],
+            "a": [_json(r.attributes) for r in rows],
+            **common,
+        },
+    )
     stats["segment"] = {"inserted": inserted, "updated": len(rows) - inserted}
     step("segment", 4)
 
@@ -155,13 +177,26 @@ def write_bundle(
         "attributes = EXCLUDED.attributes, "
         "home_feeder_id = coalesce(EXCLUDED.home_feeder_id, gis_switch.home_feeder_id), "
         "updated_at = now() " + _RETURNING,
-        {"c": [r.code for r in rows], "k": [r.values["kind"] for r in rows],
-         "f": ids(rows, 0), "t": ids(rows, 1), "no": [r.values["normal_open"] for r in rows],
-         "io": [r.values["is_open"] for r in rows], "g": [_wkb(r.geom) for r in rows],
-         "a": [_json({**r.attributes, **({"location_precision": DERIVED}
-                                         if r.precision == DERIVED else {})}) for r in rows],
-         **common},
-    )  # fmt: skip
+        {
+            "c": [r.code for r in rows],
+            "k": [r.values["kind"] for r in rows],
+            "f": ids(rows, 0),
+            "t": ids(rows, 1),
+            "no": [r.values["normal_open"] for r in rows],
+            "io": [r.values["is_open"] for r in rows],
+            "g": [_wkb(r.geom) for r in rows],
+            "a": [
+                _json(
+                    {
+                        **r.attributes,
+                        **({"location_precision": DERIVED} if r.precision == DERIVED else {}),
+                    }
+                )
+                for r in rows
+            ],
+            **common,
+        },
+    )
     stats["switch"] = {"inserted": inserted, "updated": len(rows) - inserted}
     step("switch", 5)
 
@@ -178,10 +213,16 @@ def write_bundle(
         "attributes = EXCLUDED.attributes, "
         "home_feeder_id = coalesce(EXCLUDED.home_feeder_id, gis_service_point.home_feeder_id), "
         "updated_at = now() " + _RETURNING,
-        {"c": [r.code for r in rows], "k": [r.values["kind"] for r in rows],
-         "n": ids(rows, 0), "g": [_wkb(r.geom) for r in rows], "p": [r.precision for r in rows],
-         "a": [_json(r.attributes) for r in rows], **common},
-    )  # fmt: skip
+        {
+            "c": [r.code for r in rows],
+            "k": [r.values["kind"] for r in rows],
+            "n": ids(rows, 0),
+            "g": [_wkb(r.geom) for r in rows],
+            "p": [r.precision for r in rows],
+            "a": [_json(r.attributes) for r in rows],
+            **common,
+        },
+    )
     stats["service_point"] = {"inserted": inserted, "updated": len(rows) - inserted}
     step("service_point", 6)
 

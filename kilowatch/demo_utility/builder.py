@@ -34,11 +34,22 @@ PREMISES_PER_SERVICE_POINT = 1.25  # compounds and shop rows share a connection
 DEMO_AGENCY_CODE = "COT-C"
 _LOCK_BASE = 7_305_000_000
 ANALYZED = (
-    "customer_party", "customer_party_phone", "customer_service_location",
-    "customer_usage_point", "customer_account", "customer_contract", "customer_contract_role",
-    "customer_case", "customer_interaction", "meter_asset", "meter_register",
-    "meter_installation", "meter_zone_installation", "meter_reading", "demo_ground_truth",
-)  # fmt: skip
+    "customer_party",
+    "customer_party_phone",
+    "customer_service_location",
+    "customer_usage_point",
+    "customer_account",
+    "customer_contract",
+    "customer_contract_role",
+    "customer_case",
+    "customer_interaction",
+    "meter_asset",
+    "meter_register",
+    "meter_installation",
+    "meter_zone_installation",
+    "meter_reading",
+    "demo_ground_truth",
+)
 
 
 @dataclass
@@ -82,8 +93,13 @@ def build_demo_utility(
     session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_BASE + seed})
     found = existing_batch(session, seed)
     if found is not None:
-        return BuildReport(seed=seed, created=False, first_month=found.first_month,
-                           counts=dict(found.counts), seconds=dict(found.seconds))  # fmt: skip
+        return BuildReport(
+            seed=seed,
+            created=False,
+            first_month=found.first_month,
+            counts=dict(found.counts),
+            seconds=dict(found.seconds),
+        )
     job_key = f"demo.build:{seed}"
     seconds: dict[str, float] = {}
     started = clock = time.perf_counter()
@@ -95,51 +111,85 @@ def build_demo_utility(
         clock = now
 
     if not generated_network_exists(session, seed=seed):
-        generate_network(session, service_points=service_points_for(customers, service_points),
-                         seed=seed, progress=progress)  # fmt: skip
+        generate_network(
+            session,
+            service_points=service_points_for(customers, service_points),
+            seed=seed,
+            progress=progress,
+        )
     declare_bulk_job(session, job_key)
     lap("network")
     net = load_network(session, generated_prefix(seed))
     first_month = first_month or default_first_month()
-    cust = plan_customers(net, customers=customers, seed=seed, window_start=first_month,
-                          months=MONTHS)  # fmt: skip
+    cust = plan_customers(
+        net, customers=customers, seed=seed, window_start=first_month, months=MONTHS
+    )
     energy = plan_energy(net, cust, seed=seed, first_month=first_month, months=MONTHS)
     progress("plan", 1, 1)
     lap("plan")
     agency_id = session.scalar(select(Agency.id).where(Agency.code == DEMO_AGENCY_CODE))
     window_end = month_starts(first_month, MONTHS)[-1]
-    ids = write_customers(session, cust, net, agency_id=agency_id, today=window_end,
-                          progress=progress)  # fmt: skip
+    ids = write_customers(
+        session, cust, net, agency_id=agency_id, today=window_end, progress=progress
+    )
     lap("customers")
-    meter_ids = write_meters(session, energy, ids.usage_point, first_month=first_month,
-                             progress=progress)  # fmt: skip
+    meter_ids = write_meters(
+        session, energy, ids.usage_point, first_month=first_month, progress=progress
+    )
     lap("meters")
-    report = write_readings(session, energy, meter_ids, first_month=first_month,
-                            job_key=job_key, progress=progress)  # fmt: skip
+    report = write_readings(
+        session, energy, meter_ids, first_month=first_month, job_key=job_key, progress=progress
+    )
     lap("readings")
-    zones = write_zone_meters(session, energy, net, first_month=first_month, job_key=job_key,
-                              progress=progress)  # fmt: skip
+    zones = write_zone_meters(
+        session, energy, net, first_month=first_month, job_key=job_key, progress=progress
+    )
     lap("zone meters")
     counts = {
-        "service_points": net.service_points, "transformers": len(net.tr_id),
-        "feeders": len(net.fd_id), "parties": cust.n, "usage_points": cust.n,
-        "contracts": len(cust.ct_party), "cases": len(cust.case_party),
-        "interactions": len(cust.it_party), "meters": len(meter_ids.meter),
-        "zone_meters": len(net.tr_id) + len(net.fd_id), "readings": report.new,
+        "service_points": net.service_points,
+        "transformers": len(net.tr_id),
+        "feeders": len(net.fd_id),
+        "parties": cust.n,
+        "usage_points": cust.n,
+        "contracts": len(cust.ct_party),
+        "cases": len(cust.case_party),
+        "interactions": len(cust.it_party),
+        "meters": len(meter_ids.meter),
+        "zone_meters": len(net.tr_id) + len(net.fd_id),
+        "readings": report.new,
         "zone_readings": (len(net.tr_id) + len(net.fd_id)) * (MONTHS + 1),
-        **cust.stats, **energy.stats,
-    }  # fmt: skip
-    readings = {"accepted": report.accepted, "flagged": report.flagged,
-                "rejected": report.rejected, "duplicates": report.duplicates}  # fmt: skip
-    batch = DemoBatch(seed=seed, customers=customers, service_points=net.service_points,
-                      network_prefix=generated_prefix(seed), first_month=first_month,
-                      months=MONTHS, counts={**counts, "reading_status": readings})  # fmt: skip
+        **cust.stats,
+        **energy.stats,
+    }
+    readings = {
+        "accepted": report.accepted,
+        "flagged": report.flagged,
+        "rejected": report.rejected,
+        "duplicates": report.duplicates,
+    }
+    batch = DemoBatch(
+        seed=seed,
+        customers=customers,
+        service_points=net.service_points,
+        network_prefix=generated_prefix(seed),
+        first_month=first_month,
+        months=MONTHS,
+        counts={**counts, "reading_status": readings},
+    )
     session.add(batch)
     session.flush()
-    write_truth(session, batch_id=batch.id, cust=cust, energy=energy, net=net,
-                first_month=first_month, usage_points=ids.usage_point,
-                transformer_meters=zones.transformer_meter, feeder_meters=zones.feeder_meter,
-                progress=progress)  # fmt: skip
+    write_truth(
+        session,
+        batch_id=batch.id,
+        cust=cust,
+        energy=energy,
+        net=net,
+        first_month=first_month,
+        usage_points=ids.usage_point,
+        transformer_meters=zones.transformer_meter,
+        feeder_meters=zones.feeder_meter,
+        progress=progress,
+    )
     lap("ground truth")
     for table in ANALYZED:  # the planner must know the tables just grew
         session.execute(text(f"ANALYZE {table}"))
@@ -148,5 +198,11 @@ def build_demo_utility(
     seconds["total"] = round(time.perf_counter() - started, 2)
     batch.seconds = seconds
     session.flush()
-    return BuildReport(seed=seed, created=True, first_month=first_month, counts=counts,
-                       seconds=seconds, readings=readings)  # fmt: skip
+    return BuildReport(
+        seed=seed,
+        created=True,
+        first_month=first_month,
+        counts=counts,
+        seconds=seconds,
+        readings=readings,
+    )

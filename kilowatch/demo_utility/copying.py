@@ -25,19 +25,28 @@ def reserve_ids(session: Session, table: str, count: int) -> np.ndarray:
     writers: each nextval is ours)."""
     if count == 0:
         return np.zeros(0, dtype=np.int64)
-    rows = session.execute(
-        text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
-             "FROM generate_series(1, :n)"), {"n": count},
-    ).scalars().all()  # fmt: skip
+    rows = (
+        session.execute(
+            text(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                "FROM generate_series(1, :n)"
+            ),
+            {"n": count},
+        )
+        .scalars()
+        .all()
+    )
     return np.asarray(rows, dtype=np.int64)
 
 
 def next_values(session: Session, sequence: str, count: int) -> list[int]:
     if count == 0:
         return []
-    return list(session.execute(
-        text(f"SELECT nextval('{sequence}') FROM generate_series(1, :n)"), {"n": count}
-    ).scalars())  # fmt: skip
+    return list(
+        session.execute(
+            text(f"SELECT nextval('{sequence}') FROM generate_series(1, :n)"), {"n": count}
+        ).scalars()
+    )
 
 
 def texts(values: Sequence[Any] | np.ndarray) -> list[str]:

@@ -50,15 +50,21 @@ def load_network(session: Session, prefix: str) -> NetworkInput:
         text("SELECT id FROM gis_feeder WHERE code LIKE :p ORDER BY id"), like
     ).all()
     tr = session.execute(
-        text("SELECT id, rated_kva, coalesce(feeder_id, -1) FROM gis_power_transformer "
-             "WHERE code LIKE :p ORDER BY id"), like,
-    ).all()  # fmt: skip
+        text(
+            "SELECT id, rated_kva, coalesce(feeder_id, -1) FROM gis_power_transformer "
+            "WHERE code LIKE :p ORDER BY id"
+        ),
+        like,
+    ).all()
     sp = session.execute(
-        text("SELECT id, ST_X(geom), ST_Y(geom), coalesce(attributes->>'category', "
-             "'residential'), coalesce((attributes->>'demand_kva')::float, 2.0), "
-             "coalesce(transformer_id, -1), coalesce(feeder_id, -1) "
-             "FROM gis_service_point WHERE code LIKE :p ORDER BY id"), like,
-    ).all()  # fmt: skip
+        text(
+            "SELECT id, ST_X(geom), ST_Y(geom), coalesce(attributes->>'category', "
+            "'residential'), coalesce((attributes->>'demand_kva')::float, 2.0), "
+            "coalesce(transformer_id, -1), coalesce(feeder_id, -1) "
+            "FROM gis_service_point WHERE code LIKE :p ORDER BY id"
+        ),
+        like,
+    ).all()
     fd_id = np.array([r[0] for r in fd], dtype=np.int64)
     tr_id = np.array([r[0] for r in tr], dtype=np.int64)
     sp_cols = list(zip(*sp, strict=True)) if sp else [[]] * 7

@@ -35,8 +35,7 @@ CASE_SUBJECTS = {
     "dispute": ("Contestation de la facture", "Contestation d'une pénalité"),
     "connection_request": ("Demande d'augmentation de puissance", "Nouveau branchement"),
 }
-INTERACTION_CHANNELS = (("phone", 0.4), ("desk", 0.3), ("sms", 0.15), ("field", 0.1),
-                        ("web", 0.05))  # fmt: skip
+INTERACTION_CHANNELS = (("phone", 0.4), ("desk", 0.3), ("sms", 0.15), ("field", 0.1), ("web", 0.05))
 EARTH_M_PER_DEG = 111_320.0
 
 
@@ -167,10 +166,15 @@ def _parties(rng: np.random.Generator, category: np.ndarray, district: list[str]
     has_email = rng.random(n) < np.where(is_org, 0.6, 0.15)
     domains = _pick(rng, names.EMAIL_DOMAINS, n)
     email = [
-        (f"contact@{_slug(org_name[i] or '')[:20]}{i}.bj" if is_org[i]
-         else f"{_slug(first[i])}.{_slug(last[i])}{i}@{domains[i]}") if has_email[i] else None
+        (
+            f"contact@{_slug(org_name[i] or '')[:20]}{i}.bj"
+            if is_org[i]
+            else f"{_slug(first[i])}.{_slug(last[i])}{i}@{domains[i]}"
+        )
+        if has_email[i]
+        else None
         for i in range(n)
-    ]  # fmt: skip
+    ]
     return {
         "is_org": is_org,
         "first_name": [None if is_org[i] else first[i] for i in range(n)],
@@ -213,13 +217,20 @@ def _addresses(rng: np.random.Generator, net: NetworkInput, sp_index: np.ndarray
     return {
         "lon": net.sp_lon[sp_index] + jitter[:, 0] / scale,
         "lat": net.sp_lat[sp_index] + jitter[:, 1],
-        "address_line": [f"Carré {c}, maison {s}" for c, s in zip(carre.tolist(), surname.tolist(), strict=True)],
-        "unit": [f"Porte {r + 1}" if r or not first_at_sp[i] else None for i, r in enumerate(rank.tolist())],
+        "address_line": [
+            f"Carré {c}, maison {s}" for c, s in zip(carre.tolist(), surname.tolist(), strict=True)
+        ],
+        "unit": [
+            f"Porte {r + 1}" if r or not first_at_sp[i] else None
+            for i, r in enumerate(rank.tolist())
+        ],
         "district": [c[2] for c in chosen],
         "city": [c[0] for c in chosen],
         "region": [c[1] for c in chosen],
-        "landmark": [f"{landmark[i]} de {chosen[i][2]}" if landmark_on[i] else None for i in range(n)],
-    }  # fmt: skip
+        "landmark": [
+            f"{landmark[i]} de {chosen[i][2]}" if landmark_on[i] else None for i in range(n)
+        ],
+    }
 
 
 def _tariff(category: int, kva: float) -> str:
@@ -326,8 +337,17 @@ def _cases(rng: np.random.Generator, n: int, window_end: date) -> dict:
     channels, weights = zip(*INTERACTION_CHANNELS, strict=True)
     all_channels = rng.choice(channels, size=count + loose, p=weights).tolist()
     loose_days = [window_end - timedelta(days=int(d)) for d in rng.integers(1, 700, size=loose)]
-    loose_subject = _pick(rng, ("Demande d'information", "Paiement de facture", "Relance",
-                                "Rendez-vous technicien", "Réclamation orale"), loose).tolist()  # fmt: skip
+    loose_subject = _pick(
+        rng,
+        (
+            "Demande d'information",
+            "Paiement de facture",
+            "Relance",
+            "Rendez-vous technicien",
+            "Réclamation orale",
+        ),
+        loose,
+    ).tolist()
     return {
         "case_party": party.astype(np.int64),
         "case_type": types,
@@ -361,18 +381,31 @@ def plan_customers(
     disconnected = (rng.random(customers) < DISCONNECTED_SHARE) & (category != PL)
     disconnect_month = np.where(disconnected, rng.integers(12, months - 1, customers), -1)
     window_end = month_starts(window_start, months)[-1]
-    contracts = _contracts(rng, {"category": category, "kva": kva, **parties}, window_start,
-                           months)  # fmt: skip
+    contracts = _contracts(rng, {"category": category, "kva": kva, **parties}, window_start, months)
     cases = _cases(rng, customers, window_end)
     return CustomerPlan(
-        n=customers, sp_index=sp_index, category=category, kva=kva, phases=phases,
-        is_org=parties["is_org"], first_name=parties["first_name"],
-        last_name=parties["last_name"], org_name=parties["org_name"],
-        display_name=parties["display_name"], phone=phone, phone2=phone2,
-        email=parties["email"], doc_type=parties["doc_type"], **addresses,
-        delivery_channel=delivery.tolist(), disconnect_month=disconnect_month,
+        n=customers,
+        sp_index=sp_index,
+        category=category,
+        kva=kva,
+        phases=phases,
+        is_org=parties["is_org"],
+        first_name=parties["first_name"],
+        last_name=parties["last_name"],
+        org_name=parties["org_name"],
+        display_name=parties["display_name"],
+        phone=phone,
+        phone2=phone2,
+        email=parties["email"],
+        doc_type=parties["doc_type"],
+        **addresses,
+        delivery_channel=delivery.tolist(),
+        disconnect_month=disconnect_month,
         **{k: v for k, v in contracts.items() if k not in {"movers", "tenants"}},
         **cases,
-        stats={"movers": contracts["movers"], "tenants": contracts["tenants"],
-               "organisations": int(parties["is_org"].sum())},
-    )  # fmt: skip
+        stats={
+            "movers": contracts["movers"],
+            "tenants": contracts["tenants"],
+            "organisations": int(parties["is_org"].sum()),
+        },
+    )

@@ -34,8 +34,12 @@ from kilowatch.demo_utility.profiles import (
 from kilowatch.demo_utility.thefts import ATTACKS, TheftPlan, inject_thefts
 
 METER_TYPES = ("postpaid", "prepaid", "smart")
-TYPE_SHARES = {RES: (0.55, 0.40, 0.05), COM: (0.6, 0.25, 0.15), IND: (0.3, 0.0, 0.7),
-               PL: (1.0, 0.0, 0.0)}  # fmt: skip
+TYPE_SHARES = {
+    RES: (0.55, 0.40, 0.05),
+    COM: (0.6, 0.25, 0.15),
+    IND: (0.3, 0.0, 0.7),
+    PL: (1.0, 0.0, 0.0),
+}
 MISSING_READ_SHARE = 0.015
 ROLLOVER_SHARE = 0.003
 REPLACEMENT_SHARE = 0.006
@@ -150,8 +154,9 @@ def _read_times(rng: np.random.Generator, bounds: np.ndarray, smart: np.ndarray)
     return np.where(smart[:, None], bounds[None, 1:] - 1.0 / 1440.0, times)
 
 
-def _cumulative(registered_wh: np.ndarray, bounds: np.ndarray, times: np.ndarray,
-                pre_wh: np.ndarray) -> np.ndarray:  # fmt: skip
+def _cumulative(
+    registered_wh: np.ndarray, bounds: np.ndarray, times: np.ndarray, pre_wh: np.ndarray
+) -> np.ndarray:
     """Registered Wh from the window start to each of ``times`` (N, K), plus ``pre_wh``
     registered before the window. Constant rate within a month."""
     months = len(bounds) - 1
@@ -170,8 +175,13 @@ def _special(rng: np.random.Generator, pool: np.ndarray, share: float, n: int) -
     return np.sort(rng.choice(pool, size=count, replace=False)) if count else pool[:0]
 
 
-def _zones(rng: np.random.Generator, net: NetworkInput, cust: CustomerPlan, true_wh: np.ndarray,
-           bounds: np.ndarray) -> dict:  # fmt: skip
+def _zones(
+    rng: np.random.Generator,
+    net: NetworkInput,
+    cust: CustomerPlan,
+    true_wh: np.ndarray,
+    bounds: np.ndarray,
+) -> dict:
     """True energy downstream of each transformer and feeder, and their technical losses:
     LV share + no-load loss (transformer), MV share (feeder), all in integer Wh."""
     months = true_wh.shape[1]
@@ -192,10 +202,16 @@ def _zones(rng: np.random.Generator, net: NetworkInput, cust: CustomerPlan, true
     np.add.at(fd_true, up_fd[direct], true_wh[direct])
     mv = rng.uniform(*MV_LOSS_RANGE, n_fd)
     fd_loss = np.rint(mv[:, None] * fd_true).astype(np.int64)
-    return {"tr_true_wh": tr_true, "tr_loss_wh": tr_loss, "fd_true_wh": fd_true,
-            "fd_loss_wh": fd_loss, "tr_lv_loss": lv, "fd_mv_loss": mv,
-            "tr_start_index_wh": rng.integers(0, 5_000_000, n_tr) * 1000,
-            "fd_start_index_wh": rng.integers(0, 50_000_000, n_fd) * 1000}  # fmt: skip
+    return {
+        "tr_true_wh": tr_true,
+        "tr_loss_wh": tr_loss,
+        "fd_true_wh": fd_true,
+        "fd_loss_wh": fd_loss,
+        "tr_lv_loss": lv,
+        "fd_mv_loss": mv,
+        "tr_start_index_wh": rng.integers(0, 5_000_000, n_tr) * 1000,
+        "fd_start_index_wh": rng.integers(0, 50_000_000, n_fd) * 1000,
+    }
 
 
 def plan_energy(
@@ -236,18 +252,21 @@ def plan_energy(
     cum = _cumulative(registered_wh, bounds, times, pre_wh)  # (N, M) Wh at each read
     capacity = 10.0**digits
     register_total = cum[:, -1] / 1000.0 / multiplier
-    start_index = np.where(rng.random(n) < 0.3, rng.integers(100, 60_000, n),
-                           rng.integers(0, 40, n)).astype(float)  # fmt: skip
-    start_index = np.where(start_index + register_total * 1.2 + 10 < capacity, start_index,
-                           rng.integers(0, 40, n))  # fmt: skip
+    start_index = np.where(
+        rng.random(n) < 0.3, rng.integers(100, 60_000, n), rng.integers(0, 40, n)
+    ).astype(float)
+    start_index = np.where(
+        start_index + register_total * 1.2 + 10 < capacity, start_index, rng.integers(0, 40, n)
+    )
     # Rollover: a refurbished meter close to the end of its dials wraps in its roll month.
     k = rollover_month[rollover]
     wrap_at = (cum[rollover, k - 1] + cum[rollover, k]) / 2.0 / 1000.0
     start_index[rollover] = np.floor(capacity[rollover] - wrap_at)
     # A meter running backwards starts high enough never to pass zero.
     reversed_ = np.flatnonzero(thefts.attack == ATTACKS.index("meter_reversed"))
-    start_index[reversed_] = np.ceil(-np.minimum(cum[reversed_].min(axis=1), 0) / 1000.0
-                                     / multiplier[reversed_]) + rng.integers(200, 5000, len(reversed_))  # fmt: skip
+    start_index[reversed_] = np.ceil(
+        -np.minimum(cum[reversed_].min(axis=1), 0) / 1000.0 / multiplier[reversed_]
+    ) + rng.integers(200, 5000, len(reversed_))
 
     # Replacements: the old meter comes off two days before the month's read.
     n_rep = len(replaced)
@@ -274,27 +293,41 @@ def plan_energy(
     models = meters["models"] + [meters["models"][u] for u in replaced.tolist()]
     zones = _zones(rng, net, cust, true_wh, bounds)
     return EnergyPlan(
-        bounds=bounds, meter_usage_point=all_meters,
+        bounds=bounds,
+        meter_usage_point=all_meters,
         meter_type=meters["type"][all_meters].tolist(),
-        meter_make=[m[0] for m in models], meter_model=[m[1] for m in models],
-        meter_prefix=[m[2] for m in models], meter_digits=digits[all_meters],
+        meter_make=[m[0] for m in models],
+        meter_model=[m[1] for m in models],
+        meter_prefix=[m[2] for m in models],
+        meter_digits=digits[all_meters],
         meter_multiplier=meters["multiplier"][all_meters],
         meter_phases=cust.phases[all_meters],
         meter_removed=np.isin(np.arange(n + n_rep), replaced),
         inst_start=np.concatenate([inst_start, swap]),
         inst_start_index=np.concatenate([start_index, np.zeros(n_rep)]),
-        inst_end=_ends(n, replaced, swap), inst_end_index=_ends(n, replaced, end_index),
+        inst_end=_ends(n, replaced, swap),
+        inst_end_index=_ends(n, replaced, end_index),
         inst_replaces=np.concatenate([np.full(n, -1), replaced]),
-        true_wh=true_wh, registered_wh=registered_wh, thefts=thefts, missing=missing,
-        rollover_month=rollover_month, replaced_month=replaced_month,
-        rd_usage_point=rd_up[order], rd_meter=rd_meter[order],
+        true_wh=true_wh,
+        registered_wh=registered_wh,
+        thefts=thefts,
+        missing=missing,
+        rollover_month=rollover_month,
+        replaced_month=replaced_month,
+        rd_usage_point=rd_up[order],
+        rd_meter=rd_meter[order],
         rd_month=np.repeat(np.arange(months)[None, :], n, axis=0)[keep][order],
-        rd_time=times[keep][order], rd_value=values[keep][order],
+        rd_time=times[keep][order],
+        rd_value=values[keep][order],
         rd_source=source[rd_up[order]],
         **zones,
-        stats={"thefts": int((thefts.attack >= 0).sum()), "rollovers": len(rollover),
-               "replacements": n_rep, "missing_reads": int(missing.sum())},
-    )  # fmt: skip
+        stats={
+            "thefts": int((thefts.attack >= 0).sum()),
+            "rollovers": len(rollover),
+            "replacements": n_rep,
+            "missing_reads": int(missing.sum()),
+        },
+    )
 
 
 def _ends(n: int, replaced: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -34,17 +34,19 @@ def _bump(centre: float, width: float) -> np.ndarray:
 
 # Hourly load shapes (arbitrary units) for [weekday, saturday, sunday/holiday].
 DAILY_PROFILES = {
-    RES: (0.25 + 0.45 * _bump(7, 1.5) + 1.0 * _bump(20, 2.5),
-          0.28 + 0.30 * _bump(10, 3.0) + 1.00 * _bump(20, 2.5),
-          0.30 + 0.30 * _bump(13, 4.0) + 0.90 * _bump(20, 2.5)),
-    COM: (0.15 + 1.0 * _bump(13, 3.5),
-          0.15 + 0.75 * _bump(12, 3.0),
-          0.12 + 0.20 * _bump(12, 3.0)),
-    IND: (0.35 + 1.0 * ((_H >= 7) & (_H < 19)),
-          0.35 + 0.6 * ((_H >= 7) & (_H < 13)),
-          0.30 + 0.0 * _H),
+    RES: (
+        0.25 + 0.45 * _bump(7, 1.5) + 1.0 * _bump(20, 2.5),
+        0.28 + 0.30 * _bump(10, 3.0) + 1.00 * _bump(20, 2.5),
+        0.30 + 0.30 * _bump(13, 4.0) + 0.90 * _bump(20, 2.5),
+    ),
+    COM: (0.15 + 1.0 * _bump(13, 3.5), 0.15 + 0.75 * _bump(12, 3.0), 0.12 + 0.20 * _bump(12, 3.0)),
+    IND: (
+        0.35 + 1.0 * ((_H >= 7) & (_H < 19)),
+        0.35 + 0.6 * ((_H >= 7) & (_H < 13)),
+        0.30 + 0.0 * _H,
+    ),
     PL: tuple(1.0 * ((_H >= 18) | (_H < 6)) + 0.5 * ((_H == 6) | (_H == 17)) for _ in range(3)),
-}  # fmt: skip
+}
 
 
 def day_type_weights(category: int) -> np.ndarray:
@@ -55,10 +57,13 @@ def day_type_weights(category: int) -> np.ndarray:
 
 def month_starts(first_month: date, months: int) -> list[date]:
     return [
-        date(first_month.year + (first_month.month - 1 + m) // 12,
-             (first_month.month - 1 + m) % 12 + 1, 1)
+        date(
+            first_month.year + (first_month.month - 1 + m) // 12,
+            (first_month.month - 1 + m) % 12 + 1,
+            1,
+        )
         for m in range(months + 1)
-    ]  # fmt: skip
+    ]
 
 
 @lru_cache(maxsize=8)
@@ -102,8 +107,17 @@ def base_kwh_per_day(rng: np.random.Generator, category: np.ndarray, kva: np.nda
 
 
 # Distribution transformer no-load (iron) losses by rating, W (IEC 60076 / EN 50464 class).
-NO_LOAD_W = {25: 70, 50: 110, 100: 210, 160: 300, 250: 425, 400: 610, 630: 860, 800: 930,
-             1000: 1100}  # fmt: skip
+NO_LOAD_W = {
+    25: 70,
+    50: 110,
+    100: 210,
+    160: 300,
+    250: 425,
+    400: 610,
+    630: 860,
+    800: 930,
+    1000: 1100,
+}
 LV_LOSS_RANGE = (0.03, 0.07)  # load losses of the transformer and LV lines, share of the LV energy
 MV_LOSS_RANGE = (0.02, 0.04)  # MV lines, share of the energy entering the feeder
 

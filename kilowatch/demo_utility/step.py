@@ -29,9 +29,12 @@ def build_demo_customers(session: Session, options: DemoSizes) -> str:
 
     with bars:
         report = build_demo_utility(
-            session, customers=options.customers, seed=options.seed,
-            service_points=options.service_points, progress=progress,
-        )  # fmt: skip
+            session,
+            customers=options.customers,
+            seed=options.seed,
+            service_points=options.service_points,
+            progress=progress,
+        )
     counts = report.counts
     if not report.created:
         return (

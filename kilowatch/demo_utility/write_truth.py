@@ -28,8 +28,9 @@ def kwh_arrays(wh: np.ndarray) -> list[str]:
     return ["{" + ",".join(row) + "}" for row in cells.tolist()]
 
 
-def _usage_points(cust: CustomerPlan, energy: EnergyPlan, first_month: date,
-                  usage_points: np.ndarray) -> dict[str, list[str]]:  # fmt: skip
+def _usage_points(
+    cust: CustomerPlan, energy: EnergyPlan, first_month: date, usage_points: np.ndarray
+) -> dict[str, list[str]]:
     starts = month_starts(first_month, energy.true_wh.shape[1])
     thefts = energy.thefts
     attack, begin, end, params = [], [], [], []
@@ -39,8 +40,9 @@ def _usage_points(cust: CustomerPlan, energy: EnergyPlan, first_month: date,
         begin.append(starts[thefts.start[u]].isoformat() if kind >= 0 else None)
         end.append(starts[thefts.stop[u]].isoformat() if kind >= 0 else None)
         params.append(json.dumps(thefts.parameters[u]) if kind >= 0 else None)
-    missing = ["{" + ",".join(map(str, np.flatnonzero(row).tolist())) + "}"
-               for row in energy.missing]  # fmt: skip
+    missing = [
+        "{" + ",".join(map(str, np.flatnonzero(row).tolist())) + "}" for row in energy.missing
+    ]
     events = []
     for u in range(cust.n):
         event = {}
@@ -66,10 +68,19 @@ def _usage_points(cust: CustomerPlan, energy: EnergyPlan, first_month: date,
     }
 
 
-def write_truth(session: Session, *, batch_id: int, cust: CustomerPlan, energy: EnergyPlan,
-                net: NetworkInput, first_month: date, usage_points: np.ndarray,
-                transformer_meters: np.ndarray, feeder_meters: np.ndarray,
-                progress: Progress) -> int:  # fmt: skip
+def write_truth(
+    session: Session,
+    *,
+    batch_id: int,
+    cust: CustomerPlan,
+    energy: EnergyPlan,
+    net: NetworkInput,
+    first_month: date,
+    usage_points: np.ndarray,
+    transformer_meters: np.ndarray,
+    feeder_meters: np.ndarray,
+    progress: Progress,
+) -> int:
     rows = _usage_points(cust, energy, first_month, usage_points)
     n_tr, n_fd = len(net.tr_id), len(net.fd_id)
     zone_events = [
@@ -88,10 +99,18 @@ def write_truth(session: Session, *, batch_id: int, cust: CustomerPlan, energy: 
         "loss_kwh": kwh_arrays(np.concatenate([energy.tr_loss_wh, energy.fd_loss_wh])),
         "events": zone_events,
     }
-    written = copy_table(session, "demo_ground_truth",
-                         {"batch_id": [str(batch_id)] * cust.n, **rows}, progress,
-                         "ground truth: usage points")  # fmt: skip
-    written += copy_table(session, "demo_ground_truth",
-                          {"batch_id": [str(batch_id)] * (n_tr + n_fd), **zones}, progress,
-                          "ground truth: zones")  # fmt: skip
+    written = copy_table(
+        session,
+        "demo_ground_truth",
+        {"batch_id": [str(batch_id)] * cust.n, **rows},
+        progress,
+        "ground truth: usage points",
+    )
+    written += copy_table(
+        session,
+        "demo_ground_truth",
+        {"batch_id": [str(batch_id)] * (n_tr + n_fd), **zones},
+        progress,
+        "ground truth: zones",
+    )
     return written

@@ -80,20 +80,37 @@ class Consumption:
 
 
 def consumption_for(
-    session: Session, usage_point_ids: Sequence[int], period_from: datetime,
-    period_to: datetime, *, register_set: str = "main",
-) -> list[Consumption]:  # fmt: skip
+    session: Session,
+    usage_point_ids: Sequence[int],
+    period_from: datetime,
+    period_to: datetime,
+    *,
+    register_set: str = "main",
+) -> list[Consumption]:
     """kWh per usage point and register code over [period_from, period_to). Usage points
     without any interval closed in the period are absent (nothing measured yet)."""
-    rows = session.execute(text(_SQL), {
-        "ids": list(usage_point_ids), "period_from": period_from, "period_to": period_to,
-        "register_set": register_set,
-    }).all()  # fmt: skip
+    rows = session.execute(
+        text(_SQL),
+        {
+            "ids": list(usage_point_ids),
+            "period_from": period_from,
+            "period_to": period_to,
+            "register_set": register_set,
+        },
+    ).all()
     return [
-        Consumption(int(up), code, period_from, period_to, Decimal(kwh).normalize() + 0,
-                    int(n), bool(est), bool(changed))
+        Consumption(
+            int(up),
+            code,
+            period_from,
+            period_to,
+            Decimal(kwh).normalize() + 0,
+            int(n),
+            bool(est),
+            bool(changed),
+        )
         for up, code, kwh, n, est, changed in rows
-    ]  # fmt: skip
+    ]
 
 
 def total_kwh(consumptions: Sequence[Consumption], register: str = "total") -> Decimal:

@@ -20,24 +20,52 @@ import pyarrow.compute as pc
 from meters.readings.judge import CODES
 from meters.readings.parsing import QUALITIES, SOURCES
 
-COLUMNS = ("id", "read_at", "register_id", "meter_id", "value", "rule_set_version",
-           "installation_id", "usage_point_id", "source", "quality", "status", "reason_codes",
-           "gps", "import_job", "reader_id", "photo_sha256")  # fmt: skip
+COLUMNS = (
+    "id",
+    "read_at",
+    "register_id",
+    "meter_id",
+    "value",
+    "rule_set_version",
+    "installation_id",
+    "usage_point_id",
+    "source",
+    "quality",
+    "status",
+    "reason_codes",
+    "gps",
+    "import_job",
+    "reader_id",
+    "photo_sha256",
+)
 STATUSES = ("accepted", "flagged", "rejected")
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 TRAILER = b"\xff\xff"
 NULL = b"\xff\xff\xff\xff"
 _PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 UTC, PostgreSQL's timestamp origin
 _TEXT_OID = 25
-_HEAD = np.dtype([("fields", ">i2"), ("i_len", ">i4"), ("id", ">i8"),
-                  ("t_len", ">i4"), ("read_at", ">i8"),
-                  ("r_len", ">i4"), ("register_id", ">i8"),
-                  ("m_len", ">i4"), ("meter_id", ">i8"),
-                  # numeric: ndigits, weight, sign, dscale, five base-10000 digits
-                  ("v_len", ">i4"), ("v_head", ">i2", 4), ("v_digits", ">i2", 5),
-                  ("s_len", ">i4"), ("rule_set_version", ">i4")])  # fmt: skip
-_PAIR = np.dtype([("i_len", ">i4"), ("installation_id", ">i8"),
-                  ("u_len", ">i4"), ("usage_point_id", ">i8")])  # fmt: skip
+_HEAD = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("i_len", ">i4"),
+        ("id", ">i8"),
+        ("t_len", ">i4"),
+        ("read_at", ">i8"),
+        ("r_len", ">i4"),
+        ("register_id", ">i8"),
+        ("m_len", ">i4"),
+        ("meter_id", ">i8"),
+        # numeric: ndigits, weight, sign, dscale, five base-10000 digits
+        ("v_len", ">i4"),
+        ("v_head", ">i2", 4),
+        ("v_digits", ">i2", 5),
+        ("s_len", ">i4"),
+        ("rule_set_version", ">i4"),
+    ]
+)
+_PAIR = np.dtype(
+    [("i_len", ">i4"), ("installation_id", ">i8"), ("u_len", ">i4"), ("usage_point_id", ">i8")]
+)
 _BIGINT = np.dtype([("len", ">i4"), ("value", ">i8")])
 
 
@@ -146,18 +174,27 @@ def _tuples(rows: Rows, part: slice, version: int, job_key: str) -> pa.Buffer:
         rest, rank = divmod(kind, len(masks))
         rest, status = divmod(rest, 3)
         source, q = divmod(rest, 2)
-        pieces.append(_text(SOURCES[source]) + _text(QUALITIES[q]) + _text(STATUSES[status])
-                      + _codes_array(int(masks[rank])) + tail)  # fmt: skip
+        pieces.append(
+            _text(SOURCES[source])
+            + _text(QUALITIES[q])
+            + _text(STATUSES[status])
+            + _codes_array(int(masks[rank]))
+            + tail
+        )
     picked = pc.take(pa.array(pieces, pa.binary()), pa.array(kind_of_row.astype(np.int32)))
     reader = np.empty(n, _BIGINT)
     reader["len"] = 8
     reader["value"] = pc.cast(rows.reader_id.fill_null("0"), pa.int64()).to_numpy()
     photo_valid = _valid(rows.photo_sha256)
-    photo = pc.binary_join_element_wise(
-        pa.scalar(b"\x00\x00\x00\x40", pa.binary()),  # validated: 64 hex digits
-        rows.photo_sha256.fill_null("0" * 64).cast(pa.binary()),
-        pa.scalar(b"", pa.binary()),
-    ) if photo_valid.any() else None  # fmt: skip
+    photo = (
+        pc.binary_join_element_wise(
+            pa.scalar(b"\x00\x00\x00\x40", pa.binary()),  # validated: 64 hex digits
+            rows.photo_sha256.fill_null("0" * 64).cast(pa.binary()),
+            pa.scalar(b"", pa.binary()),
+        )
+        if photo_valid.any()
+        else None
+    )
     joined = pc.binary_join_element_wise(
         _as_binary(_head(rows, version)),
         _nullable(_as_binary(pair), rows.installation_id >= 0, NULL + NULL),

@@ -47,10 +47,15 @@ def estimate_consumption(
     days = max(at - last, 0.0)
     year_ago_start, year_ago_end = last - DAYS_PER_YEAR, at - DAYS_PER_YEAR
     if times[0] <= year_ago_start and year_ago_end <= last:
-        last_year = float(np.interp(year_ago_end, times, cumulative)
-                          - np.interp(year_ago_start, times, cumulative))  # fmt: skip
-        return Estimate(max(last_year * _trend(times, cumulative, parameters), 0.0),
-                        EstimationMethod.SEASONAL_HISTORY, days)  # fmt: skip
+        last_year = float(
+            np.interp(year_ago_end, times, cumulative)
+            - np.interp(year_ago_start, times, cumulative)
+        )
+        return Estimate(
+            max(last_year * _trend(times, cumulative, parameters), 0.0),
+            EstimationMethod.SEASONAL_HISTORY,
+            days,
+        )
     n = min(parameters.history_reads, len(times))
     if n >= 2 and times[-1] > times[-n]:
         rate = (cumulative[-1] - cumulative[-n]) / (times[-1] - times[-n])

@@ -48,9 +48,15 @@ class ImportReport:
         return self.codes_by_status.get("rejected", {})
 
 
-def load(session: Session, table: pa.Table | None, *, refill_stage: Callable[[], None],
-         job_key: str | None, started: float,
-         on_progress: ProgressCallback | None = None) -> ImportReport:  # fmt: skip
+def load(
+    session: Session,
+    table: pa.Table | None,
+    *,
+    refill_stage: Callable[[], None],
+    job_key: str | None,
+    started: float,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
     """Type ``table`` (the load's text columns; ``None`` if Arrow could not read it), judge
     and merge it. On any doubt about a line, ``refill_stage`` puts the raw rows into the SQL
     stage and the exhaustive typing refuses the load naming every bad line."""
@@ -70,21 +76,30 @@ def load(session: Session, table: pa.Table | None, *, refill_stage: Callable[[],
         assert registers is not None, "the exhaustive typing resolved every serial"
     typed_seconds = round(time.perf_counter() - typed_at, 3)
     rules = active_rule_set(session)
-    outcome = validation.validate_and_merge(session, rules=rules, rows=rows,
-                                            registers=registers, job_key=job_key)  # fmt: skip
+    outcome = validation.validate_and_merge(
+        session, rules=rules, rows=rows, registers=registers, job_key=job_key
+    )
     session.flush()
     if on_progress:
         on_progress("validate", 1, 1)
     return ImportReport(
-        job_key=job_key or "", rule_set_version=rules.version, rows=outcome.rows, new=outcome.new,
-        duplicates=outcome.duplicates, accepted=outcome.by_status.get("accepted", 0),
-        flagged=outcome.by_status.get("flagged", 0), rejected=outcome.by_status.get("rejected", 0),
+        job_key=job_key or "",
+        rule_set_version=rules.version,
+        rows=outcome.rows,
+        new=outcome.new,
+        duplicates=outcome.duplicates,
+        accepted=outcome.by_status.get("accepted", 0),
+        flagged=outcome.by_status.get("flagged", 0),
+        rejected=outcome.by_status.get("rejected", 0),
         codes_by_status=outcome.codes_by_status,
         superseded_estimates=outcome.superseded_estimates,
         seconds=round(time.perf_counter() - started, 3),
-        timings={"read_csv": round(typed_at - started, 3), "type_and_resolve": typed_seconds,
-                 **outcome.timings},
-    )  # fmt: skip
+        timings={
+            "read_csv": round(typed_at - started, 3),
+            "type_and_resolve": typed_seconds,
+            **outcome.timings,
+        },
+    )
 
 
 def _job_key(job_key: str | None) -> str:

@@ -23,11 +23,18 @@ from meters.readings.rules import RuleParameters
 
 # Bit order is the order codes are listed on a read (row-level checks first).
 CODES = (
-    ReasonCode.READ_IN_FUTURE, ReasonCode.READ_BEFORE_INSTALLATION, ReasonCode.READ_AFTER_REMOVAL,
-    ReasonCode.VALUE_EXCEEDS_DIALS, ReasonCode.DUPLICATE_TIMESTAMP, ReasonCode.ROLLOVER,
-    ReasonCode.NEGATIVE_ADVANCE, ReasonCode.ZERO_CONSUMPTION, ReasonCode.OUT_OF_RANGE_HIGH,
-    ReasonCode.OUT_OF_RANGE_LOW, ReasonCode.METER_CHANGE_IN_PERIOD,
-)  # fmt: skip
+    ReasonCode.READ_IN_FUTURE,
+    ReasonCode.READ_BEFORE_INSTALLATION,
+    ReasonCode.READ_AFTER_REMOVAL,
+    ReasonCode.VALUE_EXCEEDS_DIALS,
+    ReasonCode.DUPLICATE_TIMESTAMP,
+    ReasonCode.ROLLOVER,
+    ReasonCode.NEGATIVE_ADVANCE,
+    ReasonCode.ZERO_CONSUMPTION,
+    ReasonCode.OUT_OF_RANGE_HIGH,
+    ReasonCode.OUT_OF_RANGE_LOW,
+    ReasonCode.METER_CHANGE_IN_PERIOD,
+)
 BIT = {code: 1 << i for i, code in enumerate(CODES)}
 MAX_REJUDGE_PASSES = 6
 US_PER_DAY = 86_400e6
@@ -70,8 +77,9 @@ def _judge_once(tl: Timeline, rows: np.ndarray, p: RuleParameters) -> tuple[np.n
     raw = v - np.where(has_prev, prev_v, tl.start_index[rows])
     wrapped = raw + cap
     with np.errstate(invalid="ignore"):
-        adv = np.where(raw >= 0, raw, np.where(wrapped <= p.rollover_max_fraction * cap, wrapped,
-                                               np.nan))  # fmt: skip
+        adv = np.where(
+            raw >= 0, raw, np.where(wrapped <= p.rollover_max_fraction * cap, wrapped, np.nan)
+        )
     adv[same] = np.nan
     no_adv = np.isnan(adv)
     days = (t - base_t) / US_PER_DAY

@@ -45,15 +45,19 @@ def table_name(job: int, month: date) -> str:
 
 def drop_abandoned(session: Session) -> None:
     """Drop the load tables of jobs that ended without attaching them (rolled back)."""
-    tables = session.scalars(text(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = :schema AND c.relkind = 'r' AND c.relname LIKE :prefix "
-        "AND NOT c.relispartition"
-    ), {"schema": READING_PARTITION_SCHEMA, "prefix": PREFIX + "%"}).all()  # fmt: skip
+    tables = session.scalars(
+        text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = :schema AND c.relkind = 'r' AND c.relname LIKE :prefix "
+            "AND NOT c.relispartition"
+        ),
+        {"schema": READING_PARTITION_SCHEMA, "prefix": PREFIX + "%"},
+    ).all()
     for name in tables:
         job = int(name[len(PREFIX) :].split("_", 1)[0])
-        free = session.scalar(text("SELECT pg_try_advisory_xact_lock(:s, :j)"),
-                              {"s": _JOB_LOCK_SPACE, "j": job})  # fmt: skip
+        free = session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:s, :j)"), {"s": _JOB_LOCK_SPACE, "j": job}
+        )
         if free:
             session.execute(text(f'DROP TABLE IF EXISTS {READING_PARTITION_SCHEMA}."{name}"'))
 
@@ -61,12 +65,21 @@ def drop_abandoned(session: Session) -> None:
 class HelperLoad:
     """Loads ``months`` (with ``prepare(month) -> COPY stream parts``) on a new connection."""
 
-    def __init__(self, session: Session, *, job_key: str, months: list[date],
-                 columns: str, options: str, prepare: Callable[[date], list[Any]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        session: Session,
+        *,
+        job_key: str,
+        months: list[date],
+        columns: str,
+        options: str,
+        prepare: Callable[[date], list[Any]],
+    ) -> None:
         self.job = job_number(job_key)
         self.months = months
-        session.execute(text("SELECT pg_advisory_xact_lock(:s, :j)"),
-                        {"s": _JOB_LOCK_SPACE, "j": self.job})  # fmt: skip
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:s, :j)"), {"s": _JOB_LOCK_SPACE, "j": self.job}
+        )
         self._engine = session.connection().engine
         self._columns, self._options, self._prepare = columns, options, prepare
         self.loaded: list[date] = []
@@ -81,12 +94,14 @@ class HelperLoad:
                 conn.execute(text("SET LOCAL lock_timeout = '1s'"))
                 conn.execute(text("SET LOCAL synchronous_commit = off"))
                 for month in self.months:  # shaped like the parent, before it is locked
-                    conn.execute(text(
-                        f"CREATE TABLE {self._qualified(month)} (LIKE meter_reading "
-                        "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE, "
-                        f"CHECK (read_at >= '{month.isoformat()} 00:00+00' "
-                        f"AND read_at < '{_next_month(month).isoformat()} 00:00+00'))"
-                    ))  # fmt: skip
+                    conn.execute(
+                        text(
+                            f"CREATE TABLE {self._qualified(month)} (LIKE meter_reading "
+                            "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE, "
+                            f"CHECK (read_at >= '{month.isoformat()} 00:00+00' "
+                            f"AND read_at < '{_next_month(month).isoformat()} 00:00+00'))"
+                        )
+                    )
                 conn.commit()  # empty, and no lock left on the parent, which this load needs
                 self.created.set()
                 conn.execute(text("SET LOCAL synchronous_commit = off"))
@@ -96,18 +111,25 @@ class HelperLoad:
                         parts = pending.result()
                         if i + 1 < len(self.months):
                             pending = pool.submit(self._prepare, self.months[i + 1])
-                        copy_parts_with(conn.connection.driver_connection,  # type: ignore[arg-type]
-                                        f"{self._qualified(month)} ({self._columns})", parts,
-                                        self._options)  # fmt: skip
+                        copy_parts_with(
+                            conn.connection.driver_connection,  # type: ignore[arg-type]
+                            f"{self._qualified(month)} ({self._columns})",
+                            parts,
+                            self._options,
+                        )
                 for month in self.months:
-                    conn.execute(text(
-                        f"ALTER TABLE {self._qualified(month)} ADD UNIQUE "
-                        "(register_id, read_at, source)"
-                    ))  # fmt: skip
-                    conn.execute(text(
-                        f"CREATE INDEX ON {self._qualified(month)} (register_id, read_at) "
-                        "WHERE source = 'estimated' AND status IN ('accepted', 'flagged')"
-                    ))  # fmt: skip
+                    conn.execute(
+                        text(
+                            f"ALTER TABLE {self._qualified(month)} ADD UNIQUE "
+                            "(register_id, read_at, source)"
+                        )
+                    )
+                    conn.execute(
+                        text(
+                            f"CREATE INDEX ON {self._qualified(month)} (register_id, read_at) "
+                            "WHERE source = 'estimated' AND status IN ('accepted', 'flagged')"
+                        )
+                    )
                 conn.commit()
                 self.loaded = list(self.months)
         except BaseException as error:
@@ -130,28 +152,40 @@ class HelperLoad:
                 session.execute(text(f"DROP TABLE IF EXISTS {self._qualified(month)}"))
             return list(self.months)
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        existing = set(session.scalars(text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = 'meter_reading'::regclass"
-        )))  # fmt: skip
+        existing = set(
+            session.scalars(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "WHERE i.inhparent = 'meter_reading'::regclass"
+                )
+            )
+        )
         for month in self.loaded:
             name = self._qualified(month)
             if partition_name(month) in existing:  # a concurrent load made it meanwhile
-                session.execute(text(f"INSERT INTO meter_reading ({self._all_columns(session)}) "
-                                     f"SELECT {self._all_columns(session)} FROM {name}"))  # fmt: skip
+                session.execute(
+                    text(
+                        f"INSERT INTO meter_reading ({self._all_columns(session)}) "
+                        f"SELECT {self._all_columns(session)} FROM {name}"
+                    )
+                )
                 session.execute(text(f"DROP TABLE {name}"))
                 continue
-            session.execute(text(
-                f"ALTER TABLE meter_reading ATTACH PARTITION {name} FOR VALUES FROM "
-                f"('{month.isoformat()} 00:00+00') TO ('{_next_month(month).isoformat()} 00:00+00')"
-            ))  # fmt: skip
+            session.execute(
+                text(
+                    f"ALTER TABLE meter_reading ATTACH PARTITION {name} FOR VALUES FROM "
+                    f"('{month.isoformat()} 00:00+00') TO ('{_next_month(month).isoformat()} 00:00+00')"
+                )
+            )
             session.execute(text(f"ALTER TABLE {name} RENAME TO {partition_name(month)}"))
         return []
 
     @staticmethod
     def _all_columns(session: Session) -> str:
-        names = session.scalars(text(
-            "SELECT attname FROM pg_attribute WHERE attrelid = 'meter_reading'::regclass "
-            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
-        )).all()  # fmt: skip
+        names = session.scalars(
+            text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = 'meter_reading'::regclass "
+                "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+            )
+        ).all()
         return ", ".join(names)

@@ -58,9 +58,10 @@ def read_csv(stream: IO[bytes]) -> pa.Table | None:
             read_options=pa_csv.ReadOptions(column_names=header, block_size=1 << 24),
             convert_options=pa_csv.ConvertOptions(
                 column_types={c: pa.string() for c in header},
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
-        )  # fmt: skip
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
 
@@ -127,21 +128,33 @@ def type_rows(table: pa.Table) -> TypedRows | None:
         if not (_all(pc.less_equal(pc.abs(lat_f), 90)) and _all(pc.less_equal(pc.abs(lon_f), 180))):
             return None
         # Same double values as ST_MakePoint(lon::float8, lat::float8).
-        point = pc.binary_join_element_wise("SRID=4326;POINT(", pc.cast(lon_f, pa.string()), " ",
-                                            pc.cast(lat_f, pa.string()), ")", "")  # fmt: skip
+        point = pc.binary_join_element_wise(
+            "SRID=4326;POINT(",
+            pc.cast(lon_f, pa.string()),
+            " ",
+            pc.cast(lat_f, pa.string()),
+            ")",
+            "",
+        )
         gps = pc.if_else(has_gps, point, pa.nulls(n, pa.string()))
     register = _column(table, "register")
     register = pc.if_else(pc.equal(register, ""), "total", register)
     null_if_empty = lambda a: pc.if_else(pc.equal(a, ""), pa.nulls(n, pa.string()), a)  # noqa: E731
     return TypedRows(
         line_no=np.arange(2, n + 2, dtype=np.int64),
-        serial=serial, register=register,
+        serial=serial,
+        register=register,
         read_at_us=stamps.cast(pa.int64()).to_numpy(zero_copy_only=False),
-        value_text=value, value=pc.cast(value, pa.float64()).to_numpy(zero_copy_only=False),
-        source=pc.index_in(source, pa.array(SOURCES)).to_numpy(zero_copy_only=False).astype(np.int8),
-        quality=quality, reader_id=null_if_empty(reader), gps=gps,
+        value_text=value,
+        value=pc.cast(value, pa.float64()).to_numpy(zero_copy_only=False),
+        source=pc.index_in(source, pa.array(SOURCES))
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int8),
+        quality=quality,
+        reader_id=null_if_empty(reader),
+        gps=gps,
         photo_sha256=null_if_empty(photo),
-    )  # fmt: skip
+    )
 
 
 def typed_from_staged(rows: list[tuple[Any, ...]]) -> TypedRows:
@@ -149,9 +162,15 @@ def typed_from_staged(rows: list[tuple[Any, ...]]) -> TypedRows:
     cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(11)]
     text = lambda i: pa.array(cols[i], pa.string())  # noqa: E731
     return TypedRows(
-        line_no=np.array(cols[0], dtype=np.int64), serial=text(1), register=text(2),
-        read_at_us=np.array(cols[3], dtype=np.int64), value_text=text(4),
+        line_no=np.array(cols[0], dtype=np.int64),
+        serial=text(1),
+        register=text(2),
+        read_at_us=np.array(cols[3], dtype=np.int64),
+        value_text=text(4),
         value=np.array(cols[5], dtype=np.float64),
         source=np.array([SOURCES.index(s) for s in cols[6]], dtype=np.int8),
-        quality=text(7), reader_id=text(8), gps=text(9), photo_sha256=text(10),
-    )  # fmt: skip
+        quality=text(7),
+        reader_id=text(8),
+        gps=text(9),
+        photo_sha256=text(10),
+    )

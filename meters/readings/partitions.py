@@ -33,10 +33,14 @@ def partition_name(month: date) -> str:
 
 def existing_partitions(session: Session) -> set[str]:
     """Names of the month partitions of ``meter_reading``."""
-    return set(session.scalars(text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'meter_reading'::regclass"
-    )))  # fmt: skip
+    return set(
+        session.scalars(
+            text(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "WHERE i.inhparent = 'meter_reading'::regclass"
+            )
+        )
+    )
 
 
 def ensure_reading_partitions(session: Session, instants: Iterable[date | datetime]) -> None:
@@ -63,7 +67,9 @@ def ensure_reading_partitions(session: Session, instants: Iterable[date | dateti
 def ensure_partitions_for_table(session: Session, table: str, column: str = "read_at") -> None:
     """Partitions for every month present in ``column`` of a staging table."""
     months = session.scalars(
-        text(f"SELECT DISTINCT date_trunc('month', {column} AT TIME ZONE 'UTC')::date "
-             f"FROM {table} WHERE {column} IS NOT NULL")
-    ).all()  # fmt: skip
+        text(
+            f"SELECT DISTINCT date_trunc('month', {column} AT TIME ZONE 'UTC')::date "
+            f"FROM {table} WHERE {column} IS NOT NULL"
+        )
+    ).all()
     ensure_reading_partitions(session, months)

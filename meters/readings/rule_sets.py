@@ -37,9 +37,11 @@ def publish_rule_set(
     except ValidationError as exc:
         raise RuleSetInvalidError(
             "the rule parameters are invalid",
-            errors=[FieldError("/".join(str(p) for p in e["loc"]) or "parameters", e["msg"])
-                    for e in exc.errors()],
-        ) from exc  # fmt: skip
+            errors=[
+                FieldError("/".join(str(p) for p in e["loc"]) or "parameters", e["msg"])
+                for e in exc.errors()
+            ],
+        ) from exc
     session.execute(select(func.pg_advisory_xact_lock(7_311_005)))
     latest = session.scalar(select(func.max(ValidationRuleSet.version))) or 0
     session.execute(
@@ -47,9 +49,12 @@ def publish_rule_set(
     )
     session.flush()
     rule_set = ValidationRuleSet(
-        version=latest + 1, name=name, parameters=checked.model_dump(mode="json"),
-        is_active=True, created_by=actor.user_id if actor else None,
-    )  # fmt: skip
+        version=latest + 1,
+        name=name,
+        parameters=checked.model_dump(mode="json"),
+        is_active=True,
+        created_by=actor.user_id if actor else None,
+    )
     session.add(rule_set)
     session.flush()
     return rule_set

@@ -145,8 +145,9 @@ def expected_range_kwh(
         high = max(expected * parameters.high_factor, parameters.min_high_kwh)
         return expected * parameters.low_factor, high, "history"
     if category_kwh_per_day is not None:
-        high = max(category_kwh_per_day * days * parameters.category_high_factor,
-                   parameters.min_high_kwh)  # fmt: skip
+        high = max(
+            category_kwh_per_day * days * parameters.category_high_factor, parameters.min_high_kwh
+        )
         return None, high, "category"
     return None, None, "none"
 

@@ -37,30 +37,45 @@ def record_readings(
     input order. A read already stored under its natural key comes back as ``duplicate``."""
     before = _existing_keys(session, readings)
     listed = [_row(r, actor) for r in readings]
-    importer.load(session, parsing.rows_table(listed),
-                  refill_stage=lambda: staging.copy_rows(session, listed), job_key=None,
-                  started=time.perf_counter())  # fmt: skip
+    importer.load(
+        session,
+        parsing.rows_table(listed),
+        refill_stage=lambda: staging.copy_rows(session, listed),
+        job_key=None,
+        started=time.perf_counter(),
+    )
     stored = _stored(session, readings)
     return [
-        ReadingOutcome(**ReadingRead.model_validate(stored[_key_of(r)]).model_dump(),
-                       duplicate=_key_of(r) in before)
+        ReadingOutcome(
+            **ReadingRead.model_validate(stored[_key_of(r)]).model_dump(),
+            duplicate=_key_of(r) in before,
+        )
         for r in readings
-    ]  # fmt: skip
+    ]
 
 
 def _row(reading: ReadingCreate, actor: Actor | None) -> dict[str, object]:
     return {
-        "serial": reading.meter_serial, "register": reading.register_code.value,
-        "read_at": reading.read_at.isoformat(), "value": reading.value,
-        "source": reading.source.value, "quality": reading.quality.value,
-        "reader_id": actor.user_id if actor else None, "latitude": reading.latitude,
-        "longitude": reading.longitude, "photo_sha256": reading.photo_sha256,
-    }  # fmt: skip
+        "serial": reading.meter_serial,
+        "register": reading.register_code.value,
+        "read_at": reading.read_at.isoformat(),
+        "value": reading.value,
+        "source": reading.source.value,
+        "quality": reading.quality.value,
+        "reader_id": actor.user_id if actor else None,
+        "latitude": reading.latitude,
+        "longitude": reading.longitude,
+        "photo_sha256": reading.photo_sha256,
+    }
 
 
 def _key_of(reading: ReadingCreate) -> tuple[str, str, datetime, str]:
-    return (reading.meter_serial, reading.register_code.value, reading.read_at.astimezone(UTC),
-            reading.source.value)  # fmt: skip
+    return (
+        reading.meter_serial,
+        reading.register_code.value,
+        reading.read_at.astimezone(UTC),
+        reading.source.value,
+    )
 
 
 def _stored(session: Session, readings: Sequence[ReadingCreate]) -> dict[tuple, Reading]:
@@ -90,25 +105,38 @@ def estimate_reading(
     register = session.get(Register, register_id)
     if register is None:
         raise RegisterNotFoundError(f"no register {register_id}")
-    existing = session.scalars(select(Reading).where(
-        Reading.register_id == register_id, Reading.read_at == at,
-        Reading.source == ReadingSource.ESTIMATED)).one_or_none()  # fmt: skip
+    existing = session.scalars(
+        select(Reading).where(
+            Reading.register_id == register_id,
+            Reading.read_at == at,
+            Reading.source == ReadingSource.ESTIMATED,
+        )
+    ).one_or_none()
     if existing is not None:
         return existing
     meter = session.get(Meter, register.meter_id)
     assert meter is not None
-    installation = session.scalars(select(MeterInstallation).where(
-        MeterInstallation.meter_id == meter.id, MeterInstallation.installed_at <= at,
-        or_(MeterInstallation.removed_at.is_(None), MeterInstallation.removed_at > at),
-    )).one_or_none()  # fmt: skip
+    installation = session.scalars(
+        select(MeterInstallation).where(
+            MeterInstallation.meter_id == meter.id,
+            MeterInstallation.installed_at <= at,
+            or_(MeterInstallation.removed_at.is_(None), MeterInstallation.removed_at > at),
+        )
+    ).one_or_none()
     if installation is None:
         raise InstallationNotFoundError(
             f"meter {meter.serial} is not installed at {at.isoformat()}"
         )
-    reads = session.scalars(select(Reading).where(
-        Reading.register_id == register_id, Reading.installation_id == installation.id,
-        Reading.status.in_(COUNTED_STATUSES), Reading.read_at < at,
-    ).order_by(Reading.read_at)).all()  # fmt: skip
+    reads = session.scalars(
+        select(Reading)
+        .where(
+            Reading.register_id == register_id,
+            Reading.installation_id == installation.id,
+            Reading.status.in_(COUNTED_STATUSES),
+            Reading.read_at < at,
+        )
+        .order_by(Reading.read_at)
+    ).all()
     start = Decimal(str(installation.start_indexes[register.code]))
     times, values = [installation.installed_at], [start]
     for read in reads:
@@ -123,19 +151,29 @@ def estimate_reading(
     origin = times[0]
     estimate = estimate_consumption(
         times=np.array([(t - origin).total_seconds() / SECONDS_PER_DAY for t in times]),
-        cumulative_kwh=cumulative, at=(at - origin).total_seconds() / SECONDS_PER_DAY,
-        category_kwh_per_day=profile, parameters=rules.parameters.estimation,
-    )  # fmt: skip
+        cumulative_kwh=cumulative,
+        at=(at - origin).total_seconds() / SECONDS_PER_DAY,
+        category_kwh_per_day=profile,
+        parameters=rules.parameters.estimation,
+    )
     advance = (Decimal(str(estimate.kwh)) / meter.multiplier).quantize(Decimal(1), ROUND_HALF_UP)
     value = (values[-1] + advance) % dial_capacity(meter.dial_digits)
     ensure_reading_partitions(session, [at])
     reading = Reading(
-        read_at=at, register_id=register.id, meter_id=meter.id, installation_id=installation.id,
-        usage_point_id=installation.usage_point_id, value=value, source=ReadingSource.ESTIMATED,
-        quality=ReadingQuality.ESTIMATED, status=ReadingStatus.ACCEPTED, reason_codes=[],
-        rule_set_version=rules.version, estimation_method=estimate.method.value,
+        read_at=at,
+        register_id=register.id,
+        meter_id=meter.id,
+        installation_id=installation.id,
+        usage_point_id=installation.usage_point_id,
+        value=value,
+        source=ReadingSource.ESTIMATED,
+        quality=ReadingQuality.ESTIMATED,
+        status=ReadingStatus.ACCEPTED,
+        reason_codes=[],
+        rule_set_version=rules.version,
+        estimation_method=estimate.method.value,
         reader_id=actor.user_id if actor else None,
-    )  # fmt: skip
+    )
     session.add(reading)
     session.flush()
     return reading
@@ -149,25 +187,37 @@ def _cumulative_kwh(values: list[Decimal], dial_digits: int, multiplier: Decimal
 
 
 def list_readings(
-    session: Session, *, meter_id: int | None = None, usage_point_id: int | None = None,
-    before: tuple[datetime, int] | None = None, limit: int = 100,
-) -> tuple[list[Reading], tuple[datetime, int] | None]:  # fmt: skip
+    session: Session,
+    *,
+    meter_id: int | None = None,
+    usage_point_id: int | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 100,
+) -> tuple[list[Reading], tuple[datetime, int] | None]:
     """Newest first, keyset-paginated on (read_at, id)."""
     query = select(Reading)
     if meter_id is not None:
         query = query.where(Reading.meter_id == meter_id)
     if usage_point_id is not None:
         # Through the usage point's registers, so the natural-key index serves the query.
-        registers = (select(Register.id).join(MeterInstallation,
-                                              MeterInstallation.meter_id == Register.meter_id)
-                     .where(MeterInstallation.usage_point_id == usage_point_id))  # fmt: skip
-        query = query.where(Reading.register_id.in_(registers),
-                            Reading.usage_point_id == usage_point_id)  # fmt: skip
+        registers = (
+            select(Register.id)
+            .join(MeterInstallation, MeterInstallation.meter_id == Register.meter_id)
+            .where(MeterInstallation.usage_point_id == usage_point_id)
+        )
+        query = query.where(
+            Reading.register_id.in_(registers), Reading.usage_point_id == usage_point_id
+        )
     if before is not None:
-        query = query.where(or_(Reading.read_at < before[0],
-                                and_(Reading.read_at == before[0], Reading.id < before[1])))  # fmt: skip
-    rows = list(session.scalars(query.order_by(Reading.read_at.desc(), Reading.id.desc())
-                                .limit(limit + 1)))  # fmt: skip
+        query = query.where(
+            or_(
+                Reading.read_at < before[0],
+                and_(Reading.read_at == before[0], Reading.id < before[1]),
+            )
+        )
+    rows = list(
+        session.scalars(query.order_by(Reading.read_at.desc(), Reading.id.desc()).limit(limit + 1))
+    )
     page = rows[:limit]
     cursor = (page[-1].read_at, page[-1].id) if len(rows) > limit else None
     return page, cursor

@@ -20,8 +20,18 @@ from sqlalchemy.orm import Session
 from core.errors import FieldError
 from meters.errors import ReadingImportInvalidError
 
-CSV_COLUMNS = ("serial", "register", "read_at", "value", "source", "quality", "reader_id",
-               "latitude", "longitude", "photo_sha256")  # fmt: skip
+CSV_COLUMNS = (
+    "serial",
+    "register",
+    "read_at",
+    "value",
+    "source",
+    "quality",
+    "reader_id",
+    "latitude",
+    "longitude",
+    "photo_sha256",
+)
 REQUIRED_COLUMNS = ("serial", "read_at", "value", "source")
 MAX_LISTED_LINES = 1000
 COPY_CHUNK = 1 << 20
@@ -51,10 +61,12 @@ def create_raw_stage(session: Session) -> None:
     drop_stage_tables(session, RAW)
     columns = ", ".join(f"{c} text" for c in CSV_COLUMNS)
     # Rows keep file order, so an identity starting at 2 is the line number (header = 1).
-    session.execute(text(
-        f"CREATE TEMP TABLE {RAW} (line_no bigint GENERATED ALWAYS AS IDENTITY (START 2), "
-        f"{columns}) ON COMMIT DROP"
-    ))  # fmt: skip
+    session.execute(
+        text(
+            f"CREATE TEMP TABLE {RAW} (line_no bigint GENERATED ALWAYS AS IDENTITY (START 2), "
+            f"{columns}) ON COMMIT DROP"
+        )
+    )
 
 
 def _driver(session: Session) -> psycopg.Connection[Any]:
@@ -82,8 +94,9 @@ def read_header(first_line: str) -> list[str]:
     return header
 
 
-def copy_csv(session: Session, stream: IO[bytes], on_progress: ProgressCallback | None,
-             total_bytes: int = 0) -> None:  # fmt: skip
+def copy_csv(
+    session: Session, stream: IO[bytes], on_progress: ProgressCallback | None, total_bytes: int = 0
+) -> None:
     """COPY a CSV file (positioned at its start) into the raw stage. A structurally broken
     file (wrong field count, unclosed quote) is scanned again in Python to name every bad
     line, then refused."""
@@ -101,8 +114,12 @@ def copy_csv(session: Session, stream: IO[bytes], on_progress: ProgressCallback 
                 done += len(chunk)
                 if on_progress:
                     on_progress("copy", done, total_bytes)
-    except (psycopg.errors.BadCopyFileFormat, psycopg.errors.DataError,
-            psycopg.errors.CharacterNotInRepertoire, UnicodeDecodeError) as exc:  # fmt: skip
+    except (
+        psycopg.errors.BadCopyFileFormat,
+        psycopg.errors.DataError,
+        psycopg.errors.CharacterNotInRepertoire,
+        UnicodeDecodeError,
+    ) as exc:
         savepoint.rollback()
         stream.seek(0)
         bad = scan_structure(stream, len(header)) or [BadLine(0, str(exc).splitlines()[0])]
@@ -125,15 +142,17 @@ def copy_rows(session: Session, rows: Iterable[Mapping[str, Any]]) -> int:
 
 def scan_structure(stream: IO[bytes], width: int) -> list[BadLine]:
     """Lines whose field count differs from the header's (only run on a failed COPY)."""
-    reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace",
-                                         newline=""))  # fmt: skip
+    reader = csv.reader(
+        io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    )
     bad: list[BadLine] = []
     next(reader, None)
     try:
         for fields in reader:
             if len(fields) != width and fields:
-                bad.append(BadLine(reader.line_num,
-                                   f"expected {width} fields, found {len(fields)}"))  # fmt: skip
+                bad.append(
+                    BadLine(reader.line_num, f"expected {width} fields, found {len(fields)}")
+                )
     except csv.Error as exc:
         bad.append(BadLine(reader.line_num, f"unreadable CSV: {exc}"))
     return bad
@@ -144,9 +163,11 @@ def raise_bad_lines(bad: list[BadLine], total: int) -> None:
     raise ReadingImportInvalidError(
         f"{total} line(s) cannot be read; nothing was imported",
         errors=[FieldError(f"line {b.line}", b.message, "bad_line") for b in listed],
-        extra={"bad_line_count": total, "bad_lines": [{"line": b.line, "message": b.message}
-                                                      for b in listed]},
-    )  # fmt: skip
+        extra={
+            "bad_line_count": total,
+            "bad_lines": [{"line": b.line, "message": b.message} for b in listed],
+        },
+    )
 
 
 _TYPED_SQL = f"""
@@ -214,10 +235,12 @@ def refuse_bad_lines(session: Session) -> None:
     session.execute(text(_TYPED_SQL))
     bad_count = session.scalar(text(_ERROR_COUNT))
     if bad_count:
-        rows = session.execute(text(
-            f"SELECT line_no, error FROM {TYPED} WHERE error IS NOT NULL ORDER BY line_no "
-            f"LIMIT {MAX_LISTED_LINES}"
-        )).all()  # fmt: skip
+        rows = session.execute(
+            text(
+                f"SELECT line_no, error FROM {TYPED} WHERE error IS NOT NULL ORDER BY line_no "
+                f"LIMIT {MAX_LISTED_LINES}"
+            )
+        ).all()
         raise_bad_lines([BadLine(int(n), e) for n, e in rows], int(bad_count))
 
 

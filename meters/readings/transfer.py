@@ -20,8 +20,7 @@ def driver(session: Session) -> psycopg.Connection[Any]:
 def csv_bytes(table: pa.Table) -> bytes:
     """Rows as COPY's CSV: null is an empty unquoted field, text is always quoted."""
     sink = io.BytesIO()
-    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False,
-                                                      batch_size=1 << 16))  # fmt: skip
+    pa_csv.write_csv(table, sink, pa_csv.WriteOptions(include_header=False, batch_size=1 << 16))
     return sink.getvalue()
 
 
@@ -40,8 +39,9 @@ def copy_parts(session: Session, target: str, parts: list[Any], options: str) ->
     copy_parts_with(driver(session), target, parts, options)
 
 
-def copy_parts_with(conn: psycopg.Connection[Any], target: str, parts: list[Any],
-                    options: str) -> None:  # fmt: skip
+def copy_parts_with(
+    conn: psycopg.Connection[Any], target: str, parts: list[Any], options: str
+) -> None:
     with conn.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN ({options})") as copy:
         for part in parts:
             view = memoryview(part)
@@ -49,8 +49,12 @@ def copy_parts_with(conn: psycopg.Connection[Any], target: str, parts: list[Any]
                 copy.write(view[start : start + COPY_CHUNK])
 
 
-def copy_out(session: Session, query: str, schema: dict[str, pa.DataType],
-             params: dict[str, Any] | None = None) -> pa.Table:  # fmt: skip
+def copy_out(
+    session: Session,
+    query: str,
+    schema: dict[str, pa.DataType],
+    params: dict[str, Any] | None = None,
+) -> pa.Table:
     """The rows of ``query`` (columns in ``schema`` order) as an Arrow table."""
     sink = io.BytesIO()
     with (

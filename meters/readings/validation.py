@@ -75,17 +75,36 @@ def resolve_registers(session: Session, rows: TypedRows) -> Registers | None:
         [pc.list_element(parts, 0), pc.list_element(parts, 1)], ["serial", "code"]
     )
     drop_stage_tables(session, KEYS)
-    session.execute(text(f"CREATE TEMP TABLE {KEYS} (i int, serial text, code text) "
-                         "ON COMMIT DROP"))  # fmt: skip
-    copy_in(session, KEYS, pa.table({"i": pa.array(np.arange(len(keys), dtype=np.int32)),
-                                     "serial": keys.field("serial"), "code": keys.field("code")}))  # fmt: skip
-    found = copy_out(session, f"""
+    session.execute(
+        text(f"CREATE TEMP TABLE {KEYS} (i int, serial text, code text) ON COMMIT DROP")
+    )
+    copy_in(
+        session,
+        KEYS,
+        pa.table(
+            {
+                "i": pa.array(np.arange(len(keys), dtype=np.int32)),
+                "serial": keys.field("serial"),
+                "code": keys.field("code"),
+            }
+        ),
+    )
+    found = copy_out(
+        session,
+        f"""
         SELECT k.i, r.id AS register_id, m.id AS meter_id, m.dial_digits,
                m.multiplier::float8 AS multiplier
         FROM {KEYS} k JOIN meter_asset m ON m.serial = k.serial
         JOIN meter_register r ON r.meter_id = m.id AND r.code = k.code
-    """, {"i": pa.int32(), "register_id": pa.int64(), "meter_id": pa.int64(),
-          "dial_digits": pa.int32(), "multiplier": pa.float64()})  # fmt: skip
+    """,
+        {
+            "i": pa.int32(),
+            "register_id": pa.int64(),
+            "meter_id": pa.int64(),
+            "dial_digits": pa.int32(),
+            "multiplier": pa.float64(),
+        },
+    )
     drop_stage_tables(session, KEYS)
     if found.num_rows != len(keys):
         return None
@@ -98,10 +117,11 @@ def resolve_registers(session: Session, rows: TypedRows) -> Registers | None:
     digits = found["dial_digits"].to_numpy()[order][first_key]
     return Registers(
         index=key_to_index[encoded.indices.to_numpy(zero_copy_only=False)],
-        register_id=register_id, meter_id=meter,
+        register_id=register_id,
+        meter_id=meter,
         capacity=np.power(10.0, digits.astype(np.float64)),
         multiplier=found["multiplier"].to_numpy()[order][first_key],
-    )  # fmt: skip
+    )
 
 
 _INSTALLATIONS_SQL = f"""
@@ -139,9 +159,14 @@ SELECT h.* FROM {REGISTERS} k CROSS JOIN LATERAL (
     AND e.source <> 'estimated'
   ORDER BY e.read_at DESC LIMIT %(history)s) AS h
 """
-_STORED_SCHEMA = {"register_id": pa.int64(), "installation_id": pa.int64(),
-                  "read_at": pa.int64(), "source": pa.string(), "value": pa.float64(),
-                  "counted": pa.bool_()}  # fmt: skip
+_STORED_SCHEMA = {
+    "register_id": pa.int64(),
+    "installation_id": pa.int64(),
+    "read_at": pa.int64(),
+    "source": pa.string(),
+    "value": pa.float64(),
+    "counted": pa.bool_(),
+}
 
 
 def _to_ts(us: int) -> str:
@@ -161,8 +186,14 @@ class _Step:
             self.seconds[step] = round(time.perf_counter() - started, 3)
 
 
-def validate_and_merge(session: Session, *, rules: ActiveRules, rows: TypedRows,
-                       registers: Registers, job_key: str | None) -> MergeOutcome:  # fmt: skip
+def validate_and_merge(
+    session: Session,
+    *,
+    rules: ActiveRules,
+    rows: TypedRows,
+    registers: Registers,
+    job_key: str | None,
+) -> MergeOutcome:
     """Judge ``rows`` and merge the new ones into ``meter_reading``."""
     from meters.readings.parsing import SOURCES
 
@@ -175,49 +206,95 @@ def validate_and_merge(session: Session, *, rules: ActiveRules, rows: TypedRows,
         first_at = np.full(len(registers.register_id), NO_TIME, dtype=np.int64)
         np.minimum.at(first_at, reg, t)
         drop_stage_tables(session, REGISTERS)
-        session.execute(text(f"CREATE TEMP TABLE {REGISTERS} (register_id bigint, "
-                             "first_at timestamptz, history_from timestamptz) ON COMMIT DROP"))  # fmt: skip
-        copy_in(session, REGISTERS, pa.table({
-            "register_id": registers.register_id,
-            "first_at": pa.array(first_at, pa.timestamp("us", tz="UTC")),
-            "history_from": pa.array(first_at, pa.timestamp("us", tz="UTC"))}))  # fmt: skip
-        inst = copy_out(session, _INSTALLATIONS_SQL,
-                        {"register_id": pa.int64(), "installation_id": pa.int64(),
-                         "usage_point_id": pa.int64(), "installed_at": pa.int64(),
-                         "removed_at": pa.int64(), "start_index": pa.float64(),
-                         "kwh_day": pa.float64(), "follows_change": pa.bool_()},
-                        {"profile": json.dumps(p.category_kwh_per_day)})  # fmt: skip
+        session.execute(
+            text(
+                f"CREATE TEMP TABLE {REGISTERS} (register_id bigint, "
+                "first_at timestamptz, history_from timestamptz) ON COMMIT DROP"
+            )
+        )
+        copy_in(
+            session,
+            REGISTERS,
+            pa.table(
+                {
+                    "register_id": registers.register_id,
+                    "first_at": pa.array(first_at, pa.timestamp("us", tz="UTC")),
+                    "history_from": pa.array(first_at, pa.timestamp("us", tz="UTC")),
+                }
+            ),
+        )
+        inst = copy_out(
+            session,
+            _INSTALLATIONS_SQL,
+            {
+                "register_id": pa.int64(),
+                "installation_id": pa.int64(),
+                "usage_point_id": pa.int64(),
+                "installed_at": pa.int64(),
+                "removed_at": pa.int64(),
+                "start_index": pa.float64(),
+                "kwh_day": pa.float64(),
+                "follows_change": pa.bool_(),
+            },
+            {"profile": json.dumps(p.category_kwh_per_day)},
+        )
         inst_reg = np.searchsorted(registers.register_id, inst["register_id"].to_numpy())
         inst_at = inst["installed_at"].to_numpy()
         inst_removed = inst["removed_at"].fill_null(NO_TIME).to_numpy()
         inst_id = inst["installation_id"].to_numpy()
         row_inst = _installation_of(reg, t, inst_reg, inst_at, inst_removed)
         # History can only come from the installation in force at the first new read.
-        at_first = _installation_of(np.arange(len(first_at)), first_at, inst_reg, inst_at,
-                                    inst_removed)  # fmt: skip
+        at_first = _installation_of(
+            np.arange(len(first_at)), first_at, inst_reg, inst_at, inst_removed
+        )
         history_from = np.where(at_first >= 0, inst_at[np.maximum(at_first, 0)], first_at)
         session.execute(text(f"TRUNCATE {REGISTERS}"))
-        copy_in(session, REGISTERS, pa.table({
-            "register_id": registers.register_id,
-            "first_at": pa.array(first_at, pa.timestamp("us", tz="UTC")),
-            "history_from": pa.array(history_from, pa.timestamp("us", tz="UTC"))}))  # fmt: skip
+        copy_in(
+            session,
+            REGISTERS,
+            pa.table(
+                {
+                    "register_id": registers.register_id,
+                    "first_at": pa.array(first_at, pa.timestamp("us", tz="UTC")),
+                    "history_from": pa.array(history_from, pa.timestamp("us", tz="UTC")),
+                }
+            ),
+        )
         session.execute(text(f"ANALYZE {REGISTERS}"))
     with step("stored_reads"):
-        stored = copy_out(session, _STORED_SQL, _STORED_SCHEMA,
-                          {"lo": _to_ts(t.min()), "hi": _to_ts(t.max()),
-                           "history": p.history_reads}) if n else None  # fmt: skip
+        stored = (
+            copy_out(
+                session,
+                _STORED_SQL,
+                _STORED_SCHEMA,
+                {"lo": _to_ts(t.min()), "hi": _to_ts(t.max()), "history": p.history_reads},
+            )
+            if n
+            else None
+        )
         drop_stage_tables(session, REGISTERS)
     with step("duplicates"):
-        s_reg = np.searchsorted(registers.register_id, stored["register_id"].to_numpy()) \
-            if stored is not None else np.zeros(0, dtype=np.int64)  # fmt: skip
+        s_reg = (
+            np.searchsorted(registers.register_id, stored["register_id"].to_numpy())
+            if stored is not None
+            else np.zeros(0, dtype=np.int64)
+        )
         s_t = stored["read_at"].to_numpy() if stored is not None else np.zeros(0, np.int64)
-        s_src = (pc.index_in(stored["source"], pa.array(SOURCES)).to_numpy(
-            zero_copy_only=False).astype(np.int8) if stored is not None
-            else np.zeros(0, np.int8))  # fmt: skip
-        s_counted = stored["counted"].to_numpy(zero_copy_only=False) if stored is not None \
-            else np.zeros(0, bool)  # fmt: skip
-        s_inst_id = stored["installation_id"].to_numpy() if stored is not None \
-            else np.zeros(0, np.int64)  # fmt: skip
+        s_src = (
+            pc.index_in(stored["source"], pa.array(SOURCES))
+            .to_numpy(zero_copy_only=False)
+            .astype(np.int8)
+            if stored is not None
+            else np.zeros(0, np.int8)
+        )
+        s_counted = (
+            stored["counted"].to_numpy(zero_copy_only=False)
+            if stored is not None
+            else np.zeros(0, bool)
+        )
+        s_inst_id = (
+            stored["installation_id"].to_numpy() if stored is not None else np.zeros(0, np.int64)
+        )
         s_value = stored["value"].to_numpy() if stored is not None else np.zeros(0)
         # One order for everything: register, instant, stored before new, source, line.
         all_t = np.concatenate([s_t, t])
@@ -235,26 +312,57 @@ def validate_and_merge(session: Session, *, rules: ActiveRules, rows: TypedRows,
     # Ids for the rows to write, drawn by another backend while this process judges.
     ids = ReadingIds(session, int(fresh.sum())) if job_key is not None and fresh.any() else None
     with step("judge"):
-        outcome = _judge_rows(rows, registers, p, fresh=fresh, row_inst=row_inst, inst=inst,
-                              inst_reg=inst_reg, stored=(s_reg, s_t, s_src, s_counted, s_inst_id, s_value),
-                              order=order, inst_id=inst_id)  # fmt: skip
+        outcome = _judge_rows(
+            rows,
+            registers,
+            p,
+            fresh=fresh,
+            row_inst=row_inst,
+            inst=inst,
+            inst_reg=inst_reg,
+            stored=(s_reg, s_t, s_src, s_counted, s_inst_id, s_value),
+            order=order,
+            inst_id=inst_id,
+        )
     codes, base_at, keep = outcome
     status = _status(codes, p)
     with step("insert"):
-        new = writer.write_readings(session, rows, registers, keep=keep, codes=codes,
-                                    status=status, row_inst=row_inst, inst=inst,
-                                    version=rules.version, job_key=job_key, ids=ids)  # fmt: skip
+        new = writer.write_readings(
+            session,
+            rows,
+            registers,
+            keep=keep,
+            codes=codes,
+            status=status,
+            row_inst=row_inst,
+            inst=inst,
+            version=rules.version,
+            job_key=job_key,
+            ids=ids,
+        )
     with step("supersede"):
-        superseded = writer.supersede_estimates(session, registers, keep=keep, t=t, sources=rows.source,
-                                                base_at=base_at, status=status)  # fmt: skip
+        superseded = writer.supersede_estimates(
+            session, registers, keep=keep, t=t, sources=rows.source, base_at=base_at, status=status
+        )
     by_status, by_code = _tally(codes[keep], status[keep])
-    return MergeOutcome(rows=n, new=new, duplicates=n - new, by_status=by_status,
-                        codes_by_status=by_code, superseded_estimates=superseded,
-                        timings=step.seconds)  # fmt: skip
+    return MergeOutcome(
+        rows=n,
+        new=new,
+        duplicates=n - new,
+        by_status=by_status,
+        codes_by_status=by_code,
+        superseded_estimates=superseded,
+        timings=step.seconds,
+    )
 
 
-def _installation_of(reg: np.ndarray, t: np.ndarray, inst_reg: np.ndarray, inst_at: np.ndarray,
-                     inst_removed: np.ndarray) -> np.ndarray:  # fmt: skip
+def _installation_of(
+    reg: np.ndarray,
+    t: np.ndarray,
+    inst_reg: np.ndarray,
+    inst_at: np.ndarray,
+    inst_removed: np.ndarray,
+) -> np.ndarray:
     """Index of the installation of ``reg`` in force at ``t`` (installations sorted by
     register then installed_at, never overlapping), -1 where none."""
     if not len(inst_reg):
@@ -271,8 +379,7 @@ def _installation_of(reg: np.ndarray, t: np.ndarray, inst_reg: np.ndarray, inst_
     return np.where(found, candidate, -1)
 
 
-def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, order,
-                inst_id):  # type: ignore[no-untyped-def]  # fmt: skip
+def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, order, inst_id):  # type: ignore[no-untyped-def]
     """Row-level checks, then the timeline rules; returns (codes, base_at, keep)."""
     n = len(rows)
     reg, t = registers.index, rows.read_at_us
@@ -312,13 +419,14 @@ def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, 
         value=np.concatenate([s_value, rows.value])[chosen],
         source=np.concatenate([s_src, rows.source])[chosen],
         is_new=from_new,
-        capacity=registers.capacity[tl_reg], multiplier=registers.multiplier[tl_reg],
+        capacity=registers.capacity[tl_reg],
+        multiplier=registers.multiplier[tl_reg],
         start_index=inst["start_index"].fill_null(np.nan).to_numpy()[tl_inst],
         installed_at=inst["installed_at"].to_numpy()[tl_inst],
         kwh_day=inst["kwh_day"].fill_null(np.nan).to_numpy()[tl_inst],
         follows_change=inst["follows_change"].to_numpy(zero_copy_only=False)[tl_inst],
         pre_codes=np.concatenate([np.zeros(n_stored, np.int32), pre])[chosen],
-    )  # fmt: skip
+    )
     judged, base = judge(timeline, p)
     codes = pre.copy()
     base_at = np.full(n, NO_TIME, dtype=np.int64)
@@ -327,8 +435,9 @@ def _judge_rows(rows, registers, p, *, fresh, row_inst, inst, inst_reg, stored, 
     return codes, base_at, fresh
 
 
-def _pair_index(inst_reg: np.ndarray, inst_id: np.ndarray, reg: np.ndarray,
-                installation_id: np.ndarray) -> np.ndarray:  # fmt: skip
+def _pair_index(
+    inst_reg: np.ndarray, inst_id: np.ndarray, reg: np.ndarray, installation_id: np.ndarray
+) -> np.ndarray:
     """Row of the installations table for each (register index, installation id), -1 if none."""
     if not len(inst_id) or not len(reg):
         return np.full(len(reg), -1, dtype=np.int64)
@@ -355,8 +464,9 @@ STATUSES = ("accepted", "flagged", "rejected")
 def _tally(
     codes: np.ndarray, status: np.ndarray
 ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-    by_status = {STATUSES[s]: int(c) for s, c in zip(*np.unique(status, return_counts=True),
-                                                       strict=True)}  # fmt: skip
+    by_status = {
+        STATUSES[s]: int(c) for s, c in zip(*np.unique(status, return_counts=True), strict=True)
+    }
     by_code: dict[str, dict[str, int]] = {}
     for s in sorted(set(status.tolist()), key=lambda s: STATUSES[s]):
         mine = codes[status == s]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -41,29 +42,56 @@ from meters.readings.staging import drop_stage_tables
 from meters.readings.transfer import copy_in, copy_out, copy_parts, csv_bytes
 
 STATUSES = ("accepted", "flagged", "rejected")
-COLUMNS = ("read_at", "register_id", "meter_id", "installation_id", "usage_point_id", "value",
-           "source", "quality", "status", "reason_codes", "rule_set_version", "reader_id", "gps",
-           "photo_sha256", "import_job")  # fmt: skip
+COLUMNS = (
+    "read_at",
+    "register_id",
+    "meter_id",
+    "installation_id",
+    "usage_point_id",
+    "value",
+    "source",
+    "quality",
+    "status",
+    "reason_codes",
+    "rule_set_version",
+    "reader_id",
+    "gps",
+    "photo_sha256",
+    "import_job",
+)
 PENDING = "kw_reading_pending"
 
 
 def _codes_text(codes: np.ndarray) -> pa.Array:
     """PostgreSQL array literals ('{rollover}') for code bit masks; few distinct masks."""
     masks, inverse = np.unique(codes, return_inverse=True)
-    literals = ["{" + ",".join(c.value for b, c in enumerate(CODES) if m & (1 << b)) + "}"
-                for m in masks.tolist()]  # fmt: skip
-    return pa.DictionaryArray.from_arrays(pa.array(inverse.astype(np.int32)),
-                                          pa.array(literals)).cast(pa.string())  # fmt: skip
+    literals = [
+        "{" + ",".join(c.value for b, c in enumerate(CODES) if m & (1 << b)) + "}"
+        for m in masks.tolist()
+    ]
+    return pa.DictionaryArray.from_arrays(
+        pa.array(inverse.astype(np.int32)), pa.array(literals)
+    ).cast(pa.string())
 
 
 def _nullable(values: np.ndarray, valid: np.ndarray) -> pa.Array:
     return pa.array(values, mask=~valid)
 
 
-def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.ndarray,  # type: ignore[no-untyped-def]
-                   codes: np.ndarray, status: np.ndarray, row_inst: np.ndarray,
-                   inst: pa.Table, version: int, job_key: str | None,
-                   ids: ReadingIds | None = None) -> int:  # fmt: skip
+def write_readings(
+    session: Session,
+    rows: TypedRows,
+    registers,
+    *,
+    keep: np.ndarray,  # type: ignore[no-untyped-def]
+    codes: np.ndarray,
+    status: np.ndarray,
+    row_inst: np.ndarray,
+    inst: pa.Table,
+    version: int,
+    job_key: str | None,
+    ids: ReadingIds | None = None,
+) -> int:
     """Store the kept rows; returns how many were written."""
     reg = registers.index
     t = rows.read_at_us
@@ -78,9 +106,21 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
     months = month[order]
     distinct = np.unique(months)
     starts = [date.fromisoformat(str(m) + "-01") for m in distinct]
-    text_table = lambda: _text_table(rows, registers, order=order, has_inst=has_inst,  # noqa: E731
-                                     inst_at=inst_at, inst=inst, status=status, codes=codes,
-                                     version=version, job_key=job_key)  # fmt: skip
+
+    def text_table() -> Any:
+        return _text_table(
+            rows,
+            registers,
+            order=order,
+            has_inst=has_inst,
+            inst_at=inst_at,
+            inst=inst,
+            status=status,
+            codes=codes,
+            version=version,
+            job_key=job_key,
+        )
+
     if job_key is None:
         ensure_reading_partitions(session, starts)
         return _insert_through_parent(session, text_table())
@@ -90,16 +130,23 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
         take = pa.array(order)
         binary = binary_copy.Rows(
             id=ids.get()[: len(order)],
-            read_at_us=t[order], register_id=registers.register_id[reg[order]],
-            meter_id=registers.meter_id[reg[order]], value_text=rows.value_text.take(take),
+            read_at_us=t[order],
+            register_id=registers.register_id[reg[order]],
+            meter_id=registers.meter_id[reg[order]],
+            value_text=rows.value_text.take(take),
             installation_id=np.where(has_inst, inst["installation_id"].to_numpy()[inst_at], -1)
-            if inst.num_rows else np.full(len(order), -1),
+            if inst.num_rows
+            else np.full(len(order), -1),
             usage_point_id=np.where(has_inst, inst["usage_point_id"].to_numpy()[inst_at], -1)
-            if inst.num_rows else np.full(len(order), -1),
-            source=rows.source[order], quality=rows.quality.take(take),
-            status=status[order], codes=codes[order],
-            reader_id=rows.reader_id.take(take), photo_sha256=rows.photo_sha256.take(take),
-        )  # fmt: skip
+            if inst.num_rows
+            else np.full(len(order), -1),
+            source=rows.source[order],
+            quality=rows.quality.take(take),
+            status=status[order],
+            codes=codes[order],
+            reader_id=rows.reader_id.take(take),
+            photo_sha256=rows.photo_sha256.take(take),
+        )
 
         def prepare(month: date) -> list:  # type: ignore[type-arg]
             lo, hi = span[month]
@@ -127,8 +174,14 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
             shares[side] += span[m][1] - span[m][0]
             if side:
                 mine.append(m)
-        helper = parallel_load.HelperLoad(session, job_key=job_key, months=sorted(mine),
-                                          columns=columns, options=options, prepare=prepare)  # fmt: skip
+        helper = parallel_load.HelperLoad(
+            session,
+            job_key=job_key,
+            months=sorted(mine),
+            columns=columns,
+            options=options,
+            prepare=prepare,
+        )
         helper.wait_created()  # before this transaction locks the parent (partition DDL)
     own = [m for m in starts if helper is None or m not in helper.months]
     _load_months(session, own, prepare, columns, options)
@@ -138,8 +191,13 @@ def write_readings(session: Session, rows: TypedRows, registers, *, keep: np.nda
     return len(order)
 
 
-def _load_months(session: Session, months: list[date], prepare, columns: str,  # type: ignore[no-untyped-def]
-                 options: str) -> None:  # fmt: skip
+def _load_months(
+    session: Session,
+    months: list[date],
+    prepare,
+    columns: str,  # type: ignore[no-untyped-def]
+    options: str,
+) -> None:
     """COPY each month into its partition; Python builds the next month's stream while
     PostgreSQL loads this one."""
     if not months:
@@ -155,50 +213,74 @@ def _load_months(session: Session, months: list[date], prepare, columns: str,  #
             copy_parts(session, f"{name} ({columns})", parts, options)
 
 
-def _text_table(rows: TypedRows, registers, *, order: np.ndarray, has_inst: np.ndarray,  # type: ignore[no-untyped-def]
-                inst_at: np.ndarray, inst: pa.Table, status: np.ndarray, codes: np.ndarray,
-                version: int, job_key: str | None) -> pa.Table:  # fmt: skip
+def _text_table(
+    rows: TypedRows,
+    registers,
+    *,
+    order: np.ndarray,
+    has_inst: np.ndarray,  # type: ignore[no-untyped-def]
+    inst_at: np.ndarray,
+    inst: pa.Table,
+    status: np.ndarray,
+    codes: np.ndarray,
+    version: int,
+    job_key: str | None,
+) -> pa.Table:
     """The kept rows as text-COPY columns (single reads, EWKT points)."""
     reg, t = registers.index, rows.read_at_us
     take = pa.array(order)
-    return pa.table({
-        "read_at": pa.array(t[order], pa.timestamp("us", tz="UTC")),
-        "register_id": registers.register_id[reg[order]],
-        "meter_id": registers.meter_id[reg[order]],
-        "installation_id": _nullable(inst["installation_id"].to_numpy()[inst_at], has_inst)
-        if inst.num_rows else pa.nulls(len(order), pa.int64()),
-        "usage_point_id": _nullable(inst["usage_point_id"].to_numpy()[inst_at], has_inst)
-        if inst.num_rows else pa.nulls(len(order), pa.int64()),
-        "value": rows.value_text.take(take),
-        "source": pa.DictionaryArray.from_arrays(pa.array(rows.source[order].astype(np.int32)),
-                                                 pa.array(SOURCES)).cast(pa.string()),
-        "quality": rows.quality.take(take),
-        "status": pa.DictionaryArray.from_arrays(pa.array(status[order].astype(np.int32)),
-                                                 pa.array(STATUSES)).cast(pa.string()),
-        "reason_codes": _codes_text(codes[order]),
-        "rule_set_version": pa.array(np.full(len(order), version, dtype=np.int32)),
-        "reader_id": rows.reader_id.take(take), "gps": rows.gps.take(take),
-        "photo_sha256": rows.photo_sha256.take(take),
-        "import_job": pa.repeat(pa.scalar(job_key, pa.string()), len(order)),
-    })  # fmt: skip
+    return pa.table(
+        {
+            "read_at": pa.array(t[order], pa.timestamp("us", tz="UTC")),
+            "register_id": registers.register_id[reg[order]],
+            "meter_id": registers.meter_id[reg[order]],
+            "installation_id": _nullable(inst["installation_id"].to_numpy()[inst_at], has_inst)
+            if inst.num_rows
+            else pa.nulls(len(order), pa.int64()),
+            "usage_point_id": _nullable(inst["usage_point_id"].to_numpy()[inst_at], has_inst)
+            if inst.num_rows
+            else pa.nulls(len(order), pa.int64()),
+            "value": rows.value_text.take(take),
+            "source": pa.DictionaryArray.from_arrays(
+                pa.array(rows.source[order].astype(np.int32)), pa.array(SOURCES)
+            ).cast(pa.string()),
+            "quality": rows.quality.take(take),
+            "status": pa.DictionaryArray.from_arrays(
+                pa.array(status[order].astype(np.int32)), pa.array(STATUSES)
+            ).cast(pa.string()),
+            "reason_codes": _codes_text(codes[order]),
+            "rule_set_version": pa.array(np.full(len(order), version, dtype=np.int32)),
+            "reader_id": rows.reader_id.take(take),
+            "gps": rows.gps.take(take),
+            "photo_sha256": rows.photo_sha256.take(take),
+            "import_job": pa.repeat(pa.scalar(job_key, pa.string()), len(order)),
+        }
+    )
 
 
 def _insert_through_parent(session: Session, table: pa.Table) -> int:
     drop_stage_tables(session, PENDING)
-    session.execute(text(f"CREATE TEMP TABLE {PENDING} ON COMMIT DROP AS "
-                         f"SELECT {', '.join(COLUMNS)} FROM meter_reading WITH NO DATA"))  # fmt: skip
+    session.execute(
+        text(
+            f"CREATE TEMP TABLE {PENDING} ON COMMIT DROP AS "
+            f"SELECT {', '.join(COLUMNS)} FROM meter_reading WITH NO DATA"
+        )
+    )
     copy_in(session, PENDING, table)
-    inserted = session.execute(text(
-        f"INSERT INTO meter_reading ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
-        f"FROM {PENDING} ON CONFLICT DO NOTHING"
-    )).rowcount  # fmt: skip
+    inserted = session.execute(
+        text(
+            f"INSERT INTO meter_reading ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} "
+            f"FROM {PENDING} ON CONFLICT DO NOTHING"
+        )
+    ).rowcount
     drop_stage_tables(session, PENDING)
     return int(inserted)
 
 
 def _audit_bulk_insert(session: Session, rows: int) -> None:
     """The summary row ``core_audit_statement`` writes for a declared bulk job."""
-    session.execute(text("""
+    session.execute(
+        text("""
         INSERT INTO core_audit_log (actor, actor_id, request_id, reason, table_name,
                                     entity_key, action, before, after)
         SELECT coalesce(nullif(current_setting('kilowatch.actor', true), ''), session_user),
@@ -207,17 +289,31 @@ def _audit_bulk_insert(session: Session, rows: int) -> None:
                nullif(current_setting('kilowatch.reason', true), ''), 'meter_reading',
                current_setting('kilowatch.audit_bulk'), 'insert_bulk', NULL,
                jsonb_build_object('rows', CAST(:rows AS bigint))
-    """), {"rows": rows})  # fmt: skip
+    """),
+        {"rows": rows},
+    )
 
 
-def supersede_estimates(session: Session, registers, *, keep: np.ndarray, t: np.ndarray,  # type: ignore[no-untyped-def]
-                        sources: np.ndarray, base_at: np.ndarray, status: np.ndarray) -> int:  # fmt: skip
+def supersede_estimates(
+    session: Session,
+    registers,
+    *,
+    keep: np.ndarray,
+    t: np.ndarray,  # type: ignore[no-untyped-def]
+    sources: np.ndarray,
+    base_at: np.ndarray,
+    status: np.ndarray,
+) -> int:
     """Estimates standing between a new real read's previous read and the end of its UTC
     month are replaced by it (status superseded, pointing at the real read)."""
-    estimates = copy_out(session, """
+    estimates = copy_out(
+        session,
+        """
         SELECT register_id FROM meter_reading
         WHERE source = 'estimated' AND status IN ('accepted', 'flagged')
-    """, {"register_id": pa.int64()})  # fmt: skip
+    """,
+        {"register_id": pa.int64()},
+    )
     with_estimate = np.isin(registers.register_id, estimates["register_id"].to_numpy())
     rows = (
         keep & with_estimate[registers.index] & (status != 2) & (base_at != np.iinfo(np.int64).max)
@@ -226,14 +322,26 @@ def supersede_estimates(session: Session, registers, *, keep: np.ndarray, t: np.
         return 0
     chosen = np.flatnonzero(rows)
     drop_stage_tables(session, "kw_reading_real")
-    session.execute(text("CREATE TEMP TABLE kw_reading_real (register_id bigint, "
-                         "read_at timestamptz, base_at timestamptz, source text) ON COMMIT DROP"))  # fmt: skip
-    copy_in(session, "kw_reading_real", pa.table({
-        "register_id": registers.register_id[registers.index[chosen]],
-        "read_at": pa.array(t[chosen], pa.timestamp("us", tz="UTC")),
-        "base_at": pa.array(base_at[chosen], pa.timestamp("us", tz="UTC")),
-        "source": pa.array([SOURCES[s] for s in sources[chosen].tolist()], pa.string())}))  # fmt: skip
-    superseded = session.execute(text("""
+    session.execute(
+        text(
+            "CREATE TEMP TABLE kw_reading_real (register_id bigint, "
+            "read_at timestamptz, base_at timestamptz, source text) ON COMMIT DROP"
+        )
+    )
+    copy_in(
+        session,
+        "kw_reading_real",
+        pa.table(
+            {
+                "register_id": registers.register_id[registers.index[chosen]],
+                "read_at": pa.array(t[chosen], pa.timestamp("us", tz="UTC")),
+                "base_at": pa.array(base_at[chosen], pa.timestamp("us", tz="UTC")),
+                "source": pa.array([SOURCES[s] for s in sources[chosen].tolist()], pa.string()),
+            }
+        ),
+    )
+    superseded = session.execute(
+        text("""
         UPDATE meter_reading e
         SET status = 'superseded', superseded_at = now(), superseded_by_id = x.real_id
         FROM (
@@ -249,6 +357,7 @@ def supersede_estimates(session: Session, registers, *, keep: np.ndarray, t: np.
           ORDER BY est.id, r.read_at
         ) AS x
         WHERE e.id = x.id AND e.read_at = x.read_at
-    """)).rowcount  # fmt: skip
+    """)
+    ).rowcount
     drop_stage_tables(session, "kw_reading_real")
     return int(superseded)

@@ -282,9 +282,15 @@ def upgrade() -> None:
     )
     op.bulk_insert(
         rule_sets,
-        [{"version": 1, "name": "Initial rules", "is_active": True,
-          "parameters": RuleParameters().model_dump(mode="json")}],
-    )  # fmt: skip
+        [
+            {
+                "version": 1,
+                "name": "Initial rules",
+                "is_active": True,
+                "parameters": RuleParameters().model_dump(mode="json"),
+            }
+        ],
+    )
 
 
 def downgrade() -> None:

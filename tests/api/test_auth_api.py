@@ -80,9 +80,10 @@ def test_unparseable_body_gets_400_problem_not_500(
 ) -> None:
     token = make_user("admin")
     response = client.post(
-        "/api/v1/users", content=b"\xff\x00garbage",
+        "/api/v1/users",
+        content=b"\xff\x00garbage",
         headers={**bearer(token), "content-type": "application/json"},
-    )  # fmt: skip
+    )
     assert response.status_code == 400
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["code"] == "bad_request"
@@ -99,9 +100,10 @@ def test_admin_creates_user_and_the_audit_trail_names_the_admin(
 
     manager_token = make_user("manager")
     trail = client.get(
-        "/api/v1/audit", params={"entity": "core_user", "key": user_id},
+        "/api/v1/audit",
+        params={"entity": "core_user", "key": user_id},
         headers=bearer(manager_token),
-    )  # fmt: skip
+    )
     assert trail.status_code == 200
     entries = trail.json()["items"]
     assert [e["action"] for e in entries] == ["insert"]
@@ -119,8 +121,9 @@ def test_duplicate_username_is_a_409_problem(client: TestClient, make_user) -> N
 
 
 def test_audit_is_refused_to_a_cashier(client: TestClient, make_user) -> None:
-    response = client.get("/api/v1/audit", params={"entity": "core_user"},
-                          headers=bearer(make_user("cashier")))  # fmt: skip
+    response = client.get(
+        "/api/v1/audit", params={"entity": "core_user"}, headers=bearer(make_user("cashier"))
+    )
     assert response.status_code == 403
 
 
@@ -129,12 +132,16 @@ def test_password_flow_issues_a_token_carrying_the_role_scopes(
 ) -> None:
     create_user(db, username="cash1", password=TEST_PASSWORD, roles=["cashier"])
     db.commit()
-    response = client.post("/api/v1/auth/token",
-                           data={"username": "cash1", "password": TEST_PASSWORD})  # fmt: skip
+    response = client.post(
+        "/api/v1/auth/token", data={"username": "cash1", "password": TEST_PASSWORD}
+    )
     assert response.status_code == 200
     token = response.json()["access_token"]
-    assert set(response.json()["scope"].split()) == {"customers:read", "billing:read",
-                                                      "payments:write"}  # fmt: skip
+    assert set(response.json()["scope"].split()) == {
+        "customers:read",
+        "billing:read",
+        "payments:write",
+    }
     me = client.get("/api/v1/auth/me", headers=bearer(token))
     assert me.json()["username"] == "cash1"
 
@@ -147,8 +154,9 @@ def test_failed_logins_are_rate_limited(client: TestClient, db: Session) -> None
         assert wrong.status_code == 401
         assert wrong.json()["code"] == "credentials_invalid"
     # Even the right password is refused while the window lasts.
-    locked = client.post("/api/v1/auth/token",
-                         data={"username": "target", "password": TEST_PASSWORD})  # fmt: skip
+    locked = client.post(
+        "/api/v1/auth/token", data={"username": "target", "password": TEST_PASSWORD}
+    )
     assert locked.status_code == 429
     assert locked.json()["code"] == "login_rate_limited"
     assert int(locked.headers["retry-after"]) > 0

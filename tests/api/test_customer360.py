@@ -47,43 +47,73 @@ def customer(db: Session) -> dict[str, object]:
     (Codjo himself) long ago; one meter replaced mid-window; reads every month, one of them
     backwards (rejected); one case with its history and an interaction."""
     awa = Party(kind="person", display_name="Awa SANNI", first_name="Awa", last_name="Sanni")
-    codjo = Party(kind="person", display_name="Codjo AGOSSOU", first_name="Codjo",
-                  last_name="Agossou")  # fmt: skip
+    codjo = Party(
+        kind="person", display_name="Codjo AGOSSOU", first_name="Codjo", last_name="Agossou"
+    )
     db.add_all([awa, codjo])
     db.flush()
     db.add(
         PartyPhone(party_id=awa.id, e164="+2290197000001", raw="01 97 00 00 01", is_primary=True)
     )
-    premises = ServiceLocation(code="PRM-T360-1", address_line="Carré 12, maison Sanni",
-                               district="Akpakpa", city="Cotonou",
-                               geom=WKTElement("POINT(2.45 6.37)", srid=4326))  # fmt: skip
+    premises = ServiceLocation(
+        code="PRM-T360-1",
+        address_line="Carré 12, maison Sanni",
+        district="Akpakpa",
+        city="Cotonou",
+        geom=WKTElement("POINT(2.45 6.37)", srid=4326),
+    )
     db.add(premises)
     db.flush()
-    up = UsagePoint(code="UP-T360-1", service_location_id=premises.id, category="residential",
-                    subscribed_power_kva=Decimal("3.3"))  # fmt: skip
+    up = UsagePoint(
+        code="UP-T360-1",
+        service_location_id=premises.id,
+        category="residential",
+        subscribed_power_kva=Decimal("3.3"),
+    )
     db.add(up)
     account_awa = Account(number="9000000001", payer_party_id=awa.id)
     account_codjo = Account(number="9000000002", payer_party_id=codjo.id)
     db.add_all([account_awa, account_codjo])
     db.flush()
-    old = Contract(number="CT-T360-OLD", holder_party_id=codjo.id, usage_point_id=up.id,
-                   account_id=account_codjo.id, tariff_code="BT1-DOM",
-                   subscribed_power_kva=Decimal("3.3"), start_date=date(2015, 1, 1),
-                   end_date=date(2019, 6, 1), status="ended")  # fmt: skip
-    current = Contract(number="CT-T360-NOW", holder_party_id=awa.id, usage_point_id=up.id,
-                       account_id=account_awa.id, tariff_code="BT1-DOM",
-                       subscribed_power_kva=Decimal("3.3"), start_date=date(2019, 6, 1),
-                       status="active")  # fmt: skip
+    old = Contract(
+        number="CT-T360-OLD",
+        holder_party_id=codjo.id,
+        usage_point_id=up.id,
+        account_id=account_codjo.id,
+        tariff_code="BT1-DOM",
+        subscribed_power_kva=Decimal("3.3"),
+        start_date=date(2015, 1, 1),
+        end_date=date(2019, 6, 1),
+        status="ended",
+    )
+    current = Contract(
+        number="CT-T360-NOW",
+        holder_party_id=awa.id,
+        usage_point_id=up.id,
+        account_id=account_awa.id,
+        tariff_code="BT1-DOM",
+        subscribed_power_kva=Decimal("3.3"),
+        start_date=date(2019, 6, 1),
+        status="active",
+    )
     db.add_all([old, current])
     db.flush()
-    db.add_all([
-        ContractRoleAssignment(contract_id=old.id, party_id=codjo.id, role="holder"),
-        ContractRoleAssignment(contract_id=current.id, party_id=awa.id, role="holder"),
-        ContractRoleAssignment(contract_id=current.id, party_id=awa.id, role="tenant"),
-        ContractRoleAssignment(contract_id=current.id, party_id=codjo.id, role="owner"),
-        ContractTransition(contract_id=current.id, event="move_in", from_status="pending",
-                           to_status="active", actor="test", at=datetime(2019, 6, 1, tzinfo=UTC)),
-    ])  # fmt: skip
+    db.add_all(
+        [
+            ContractRoleAssignment(contract_id=old.id, party_id=codjo.id, role="holder"),
+            ContractRoleAssignment(contract_id=current.id, party_id=awa.id, role="holder"),
+            ContractRoleAssignment(contract_id=current.id, party_id=awa.id, role="tenant"),
+            ContractRoleAssignment(contract_id=current.id, party_id=codjo.id, role="owner"),
+            ContractTransition(
+                contract_id=current.id,
+                event="move_in",
+                from_status="pending",
+                to_status="active",
+                actor="test",
+                at=datetime(2019, 6, 1, tzinfo=UTC),
+            ),
+        ]
+    )
     first = Meter(serial="T360-A-0001", meter_type="postpaid", dial_digits=5, status="removed")
     second = Meter(serial="T360-B-0002", meter_type="prepaid", dial_digits=6, status="installed")
     db.add_all([first, second])
@@ -92,25 +122,54 @@ def customer(db: Session) -> dict[str, object]:
         [Register(meter_id=first.id, code="total"), Register(meter_id=second.id, code="total")]
     )
     swap = _month(4).replace(day=5)
-    inst_a = MeterInstallation(meter_id=first.id, usage_point_id=up.id,
-                               installed_at=datetime(2019, 6, 1, tzinfo=UTC),
-                               start_indexes={"total": "100"}, removed_at=swap,
-                               end_indexes={"total": "2050"}, removal_reason="faulty")  # fmt: skip
+    inst_a = MeterInstallation(
+        meter_id=first.id,
+        usage_point_id=up.id,
+        installed_at=datetime(2019, 6, 1, tzinfo=UTC),
+        start_indexes={"total": "100"},
+        removed_at=swap,
+        end_indexes={"total": "2050"},
+        removal_reason="faulty",
+    )
     db.add(inst_a)
     db.flush()
-    db.add(MeterInstallation(meter_id=second.id, usage_point_id=up.id, installed_at=swap,
-                             start_indexes={"total": "0"}, replaces_installation_id=inst_a.id))  # fmt: skip
-    case = Case(number="CS-T360-1", case_type="complaint", subject="Facture trop élevée",
-                party_id=awa.id, service_location_id=premises.id, usage_point_id=up.id,
-                opened_at=_month(2), sla_working_days=10, due_date=_month(2).date())  # fmt: skip
+    db.add(
+        MeterInstallation(
+            meter_id=second.id,
+            usage_point_id=up.id,
+            installed_at=swap,
+            start_indexes={"total": "0"},
+            replaces_installation_id=inst_a.id,
+        )
+    )
+    case = Case(
+        number="CS-T360-1",
+        case_type="complaint",
+        subject="Facture trop élevée",
+        party_id=awa.id,
+        service_location_id=premises.id,
+        usage_point_id=up.id,
+        opened_at=_month(2),
+        sla_working_days=10,
+        due_date=_month(2).date(),
+    )
     db.add(case)
     db.flush()
-    db.add_all([
-        CaseStatusChange(case_id=case.id, event="open", to_status="open", actor="test",
-                         at=_month(2)),
-        Interaction(party_id=awa.id, case_id=case.id, channel="phone", direction="in",
-                    occurred_at=_month(2), subject="Appel facture"),
-    ])  # fmt: skip
+    db.add_all(
+        [
+            CaseStatusChange(
+                case_id=case.id, event="open", to_status="open", actor="test", at=_month(2)
+            ),
+            Interaction(
+                party_id=awa.id,
+                case_id=case.id,
+                channel="phone",
+                direction="in",
+                occurred_at=_month(2),
+                subject="Appel facture",
+            ),
+        ]
+    )
     db.flush()
     # Reads: meter A at months 8..5 (month 6 going backwards), meter B at months 3..1.
     rows = [
@@ -127,8 +186,15 @@ def customer(db: Session) -> dict[str, object]:
     report = import_readings_from_rows(db, rows)
     assert report.new == len(rows)
     db.commit()
-    return {"awa": awa.id, "codjo": codjo.id, "premises": premises.id, "up": up.id,
-            "old": old.id, "current": current.id, "case": case.id}  # fmt: skip
+    return {
+        "awa": awa.id,
+        "codjo": codjo.id,
+        "premises": premises.id,
+        "up": up.id,
+        "old": old.id,
+        "current": current.id,
+        "case": case.id,
+    }
 
 
 def test_customer_360_returns_exactly_what_is_known(
@@ -156,14 +222,18 @@ def test_customer_360_returns_exactly_what_is_known(
         ("T360-A-0001", "2050"),
         ("T360-B-0002", None),
     ]
-    assert [(r["meter_serial"], Decimal(r["value"]), r["status"], r["reason_codes"])
-            for r in up["readings"]] == [
-        ("T360-A-0001", 1500, "accepted", []), ("T360-A-0001", 1700, "accepted", []),
+    assert [
+        (r["meter_serial"], Decimal(r["value"]), r["status"], r["reason_codes"])
+        for r in up["readings"]
+    ] == [
+        ("T360-A-0001", 1500, "accepted", []),
+        ("T360-A-0001", 1700, "accepted", []),
         ("T360-A-0001", 1650, "rejected", ["negative_advance"]),
         ("T360-A-0001", 1900, "accepted", []),
         ("T360-B-0002", 120, "flagged", ["meter_change_in_period"]),
-        ("T360-B-0002", 330, "accepted", []), ("T360-B-0002", 530, "accepted", []),
-    ]  # fmt: skip
+        ("T360-B-0002", 330, "accepted", []),
+        ("T360-B-0002", 530, "accepted", []),
+    ]
     by_month = {c["month"]: (Decimal(c["kwh"]), c["meter_changed"]) for c in up["consumption"]}
     month = lambda k: _month(k).strftime("%Y-%m")  # noqa: E731
     # 1500 - 900 (the opening read 26 months ago), 1700 - 1500, the rejected read skipped:
@@ -205,8 +275,9 @@ def test_search_finds_the_customer_by_meter_serial(
     client: TestClient, make_user: Callable[..., str], customer: dict[str, int]
 ) -> None:
     token = make_user("customer_desk")
-    found = client.get("/api/v1/customers/search", params={"q": "T360-B-0002"},
-                       headers=bearer(token)).json()  # fmt: skip
+    found = client.get(
+        "/api/v1/customers/search", params={"q": "T360-B-0002"}, headers=bearer(token)
+    ).json()
     hits = {h["party_id"]: h for h in found["items"]}
     assert set(hits) == {customer["awa"], customer["codjo"]}
     assert hits[customer["awa"]]["matched_on"] == ["meter_serial"]
@@ -214,9 +285,12 @@ def test_search_finds_the_customer_by_meter_serial(
 
 
 def test_problems_401_403_404_and_territory(
-    client: TestClient, db: Session, make_user: Callable[..., str], customer: dict[str, int],
+    client: TestClient,
+    db: Session,
+    make_user: Callable[..., str],
+    customer: dict[str, int],
     monkeypatch: pytest.MonkeyPatch,
-) -> None:  # fmt: skip
+) -> None:
     url = f"/api/v1/customers/{customer['awa']}/360"
     response = client.get(url)
     assert (response.status_code, response.headers["content-type"]) == (401, PROBLEM)
@@ -232,16 +306,34 @@ def test_problems_401_403_404_and_territory(
     response = client.get("/api/v1/premises/987654321/360", headers=bearer(desk))
     assert response.status_code == 404
     # A clerk of an agency whose territory lies west of the premises sees nothing of it.
-    db.add(Agency(code="WEST-360", name="West", territory=WKTElement(
-        "MULTIPOLYGON(((2.0 6.0, 2.3 6.0, 2.3 6.6, 2.0 6.6, 2.0 6.0)))", srid=4326)))  # fmt: skip
-    db.add(Agency(code="EAST-360", name="East", territory=WKTElement(
-        "MULTIPOLYGON(((2.4 6.0, 2.6 6.0, 2.6 6.6, 2.4 6.6, 2.4 6.0)))", srid=4326)))  # fmt: skip
+    db.add(
+        Agency(
+            code="WEST-360",
+            name="West",
+            territory=WKTElement(
+                "MULTIPOLYGON(((2.0 6.0, 2.3 6.0, 2.3 6.6, 2.0 6.6, 2.0 6.0)))", srid=4326
+            ),
+        )
+    )
+    db.add(
+        Agency(
+            code="EAST-360",
+            name="East",
+            territory=WKTElement(
+                "MULTIPOLYGON(((2.4 6.0, 2.6 6.0, 2.6 6.6, 2.4 6.6, 2.4 6.0)))", srid=4326
+            ),
+        )
+    )
     db.commit()
     west = make_user("customer_desk", agency="WEST-360")
     east = make_user("customer_desk", agency="EAST-360")
     assert client.get(url, headers=bearer(west)).status_code == 404
-    assert client.get(f"/api/v1/premises/{customer['premises']}/360",
-                      headers=bearer(west)).status_code == 404  # fmt: skip
+    assert (
+        client.get(f"/api/v1/premises/{customer['premises']}/360", headers=bearer(west)).status_code
+        == 404
+    )
     assert client.get(url, headers=bearer(east)).status_code == 200
-    assert client.get(f"/api/v1/premises/{customer['premises']}/360",
-                      headers=bearer(east)).status_code == 200  # fmt: skip
+    assert (
+        client.get(f"/api/v1/premises/{customer['premises']}/360", headers=bearer(east)).status_code
+        == 200
+    )

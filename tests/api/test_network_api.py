@@ -27,34 +27,62 @@ def patch_network(db: Session) -> dict[str, object]:
     feeder = Feeder(code="TST-F1", name="Test feeder")
     db.add(feeder)
     db.flush()
-    nodes = [NetworkNode(code=f"TST-N{i}", geom=_point(BASE_LON + i * 0.001, BASE_LAT),
-                         feeder_id=feeder.id) for i in range(3)]  # fmt: skip
+    nodes = [
+        NetworkNode(
+            code=f"TST-N{i}", geom=_point(BASE_LON + i * 0.001, BASE_LAT), feeder_id=feeder.id
+        )
+        for i in range(3)
+    ]
     db.add_all(nodes)
     db.flush()
     feeder.head_node_id = nodes[0].id
     transformer = PowerTransformer(
-        code="TST-T1", rated_kva=100.0, hv_node_id=nodes[1].id, lv_node_id=nodes[2].id,
-        geom=_point(BASE_LON + 0.001, BASE_LAT), feeder_id=feeder.id,
-    )  # fmt: skip
+        code="TST-T1",
+        rated_kva=100.0,
+        hv_node_id=nodes[1].id,
+        lv_node_id=nodes[2].id,
+        geom=_point(BASE_LON + 0.001, BASE_LAT),
+        feeder_id=feeder.id,
+    )
     db.add(transformer)
-    db.add(LineSegment(
-        code="TST-L1", voltage_level="mv", from_node_id=nodes[0].id, to_node_id=nodes[1].id,
-        geom=WKTElement(f"LINESTRING({BASE_LON} {BASE_LAT}, {BASE_LON + 0.001} {BASE_LAT})",
-                        srid=4326), feeder_id=feeder.id, length_m=71.5,
-    ))  # fmt: skip
-    db.add(Switch(code="TST-SW1", kind="load_break", from_node_id=nodes[0].id,
-                  to_node_id=nodes[1].id, normal_open=True, is_open=True,
-                  geom=_point(BASE_LON, BASE_LAT), feeder_id=feeder.id))  # fmt: skip
+    db.add(
+        LineSegment(
+            code="TST-L1",
+            voltage_level="mv",
+            from_node_id=nodes[0].id,
+            to_node_id=nodes[1].id,
+            geom=WKTElement(
+                f"LINESTRING({BASE_LON} {BASE_LAT}, {BASE_LON + 0.001} {BASE_LAT})", srid=4326
+            ),
+            feeder_id=feeder.id,
+            length_m=71.5,
+        )
+    )
+    db.add(
+        Switch(
+            code="TST-SW1",
+            kind="load_break",
+            from_node_id=nodes[0].id,
+            to_node_id=nodes[1].id,
+            normal_open=True,
+            is_open=True,
+            geom=_point(BASE_LON, BASE_LAT),
+            feeder_id=feeder.id,
+        )
+    )
     db.flush()
     points = {}
     for row in range(3):
         for col in range(3):
             code = f"TST-SP{row}{col}"
             sp = ServicePoint(
-                code=code, kind="connection", node_id=nodes[2].id,
+                code=code,
+                kind="connection",
+                node_id=nodes[2].id,
                 geom=_point(BASE_LON + col * 0.01, BASE_LAT + row * 0.01),
-                feeder_id=feeder.id, transformer_id=transformer.id,
-            )  # fmt: skip
+                feeder_id=feeder.id,
+                transformer_id=transformer.id,
+            )
             db.add(sp)
             points[code] = sp
     db.flush()
@@ -85,8 +113,9 @@ def test_bbox_returns_exactly_the_assets_inside(client, make_user, patch_network
     # Columns 0 and 1 of rows 0 and 1: lon 99.995..100.015, lat 49.995..50.015.
     answer = client.get(
         "/api/v1/network/service-points",
-        params={"bbox": "99.995,49.995,100.015,50.015", "q": "TST-"}, headers=headers,
-    )  # fmt: skip
+        params={"bbox": "99.995,49.995,100.015,50.015", "q": "TST-"},
+        headers=headers,
+    )
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/geo+json"
     body = answer.json()
@@ -115,18 +144,34 @@ def test_bbox_on_lines_and_feeders(client, make_user, patch_network) -> None:
         "/api/v1/network/switches", params={**inside, "q": "TST-"}, headers=headers
     )
     props = switches.json()["features"][0]["properties"]
-    assert props == {"code": "TST-SW1", "kind": "load_break", "normal_open": True,
-                     "is_open": True, "feeder_code": "TST-F1"}  # fmt: skip
+    assert props == {
+        "code": "TST-SW1",
+        "kind": "load_break",
+        "normal_open": True,
+        "is_open": True,
+        "feeder_code": "TST-F1",
+    }
 
 
 @pytest.mark.parametrize(
     "bbox",
-    ["1,2,3", "a,b,c,d", "10,10,5,20", "10,10,20,5", "-200,0,10,10", "0,-95,10,10",
-     "nan,0,1,1", "0,0,0,0", "", "1,2,3,4,5"],
-)  # fmt: skip
+    [
+        "1,2,3",
+        "a,b,c,d",
+        "10,10,5,20",
+        "10,10,20,5",
+        "-200,0,10,10",
+        "0,-95,10,10",
+        "nan,0,1,1",
+        "0,0,0,0",
+        "",
+        "1,2,3,4,5",
+    ],
+)
 def test_bad_bbox_is_a_422_problem(client, make_user, bbox: str) -> None:
-    answer = client.get("/api/v1/network/transformers", params={"bbox": bbox},
-                        headers=_reader(make_user))  # fmt: skip
+    answer = client.get(
+        "/api/v1/network/transformers", params={"bbox": bbox}, headers=_reader(make_user)
+    )
     assert answer.status_code == 422
     body = answer.json()
     assert answer.headers["content-type"] == "application/problem+json"
@@ -163,12 +208,14 @@ def test_limit_and_cursor_are_validated(client, make_user) -> None:
 
 def test_code_prefix_search_is_literal(client, make_user, patch_network) -> None:
     headers = _reader(make_user)
-    body = client.get("/api/v1/network/service-points", params={"q": "TST-SP1"},
-                      headers=headers).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/service-points", params={"q": "TST-SP1"}, headers=headers
+    ).json()
     assert _codes(body) == ["TST-SP10", "TST-SP11", "TST-SP12"]
     # "_" and "%" are not wildcards.
-    body = client.get("/api/v1/network/service-points", params={"q": "TST_SP"},
-                      headers=headers).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/service-points", params={"q": "TST_SP"}, headers=headers
+    ).json()
     assert body["features"] == []
 
 
@@ -195,8 +242,9 @@ def test_search_across_kinds(client, make_user, patch_network) -> None:
     assert [(f["properties"]["asset"], f["properties"]["code"]) for f in body["features"]] == [
         ("transformers", "TST-T1")
     ]
-    body = client.get("/api/v1/network/search", params={"q": "TST-", "limit": 50},
-                      headers=headers).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/search", params={"q": "TST-", "limit": 50}, headers=headers
+    ).json()
     kinds = {f["properties"]["asset"] for f in body["features"]}
     assert kinds == {"feeders", "transformers", "switches", "service-points"}
 
@@ -206,41 +254,61 @@ def test_staff_of_an_agency_see_only_their_territory(
 ) -> None:
     token = make_user("technician", agency="TST-AG")
     # The territory covers the western column of points only (lon < 100.005).
-    territory = json.dumps({"type": "MultiPolygon", "coordinates": [[[
-        [99.99, 49.99], [100.005, 49.99], [100.005, 50.03], [99.99, 50.03], [99.99, 49.99],
-    ]]]})  # fmt: skip
+    territory = json.dumps(
+        {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [
+                    [
+                        [99.99, 49.99],
+                        [100.005, 49.99],
+                        [100.005, 50.03],
+                        [99.99, 50.03],
+                        [99.99, 49.99],
+                    ]
+                ]
+            ],
+        }
+    )
     db.execute(
-        text("UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
-             "WHERE code = 'TST-AG'"),
+        text(
+            "UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
+            "WHERE code = 'TST-AG'"
+        ),
         {"g": territory},
-    )  # fmt: skip
+    )
     headers = bearer(token)
-    body = client.get("/api/v1/network/service-points", params={"q": "TST-"},
-                      headers=headers).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/service-points", params={"q": "TST-"}, headers=headers
+    ).json()
     assert _codes(body) == ["TST-SP00", "TST-SP10", "TST-SP20"]
     outside = client.get("/api/v1/network/service-points/TST-SP22", headers=headers)
     assert outside.status_code == 404
     inside = client.get("/api/v1/network/service-points/TST-SP10", headers=headers)
     assert inside.status_code == 200
     # The feeder crosses the territory: visible.
-    assert _codes(client.get("/api/v1/network/feeders", params={"q": "TST-"},
-                             headers=headers).json()) == ["TST-F1"]  # fmt: skip
+    assert _codes(
+        client.get("/api/v1/network/feeders", params={"q": "TST-"}, headers=headers).json()
+    ) == ["TST-F1"]
 
     # An agency without a territory sees everything.
     unlimited = bearer(make_user("technician", agency="TST-AG2"))
-    body = client.get("/api/v1/network/service-points", params={"q": "TST-"},
-                      headers=unlimited).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/service-points", params={"q": "TST-"}, headers=unlimited
+    ).json()
     assert len(body["features"]) == 9
 
 
 def test_id_filter_and_properties_only(client, make_user, patch_network) -> None:
     headers = _reader(make_user)
     point = patch_network["points"]["TST-SP12"]
-    body = client.get("/api/v1/network/service-points", params={"id": point.id},
-                      headers=headers).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/service-points", params={"id": point.id}, headers=headers
+    ).json()
     assert _codes(body) == ["TST-SP12"]
-    body = client.get("/api/v1/network/feeders", params={"q": "TST-", "geometry": "false"},
-                      headers=headers).json()  # fmt: skip
+    body = client.get(
+        "/api/v1/network/feeders", params={"q": "TST-", "geometry": "false"}, headers=headers
+    ).json()
     assert body["features"][0]["geometry"] is None
     assert body["features"][0]["properties"]["code"] == "TST-F1"
 
@@ -251,9 +319,12 @@ def test_transformer_trace_is_its_lv_zone(client, make_user, db: Session) -> Non
     generate_network(db, service_points=300, seed=9401, centre=(30.0, -20.0))
     code = "GEN-9401-T00002"
     expected = db.execute(
-        text("SELECT count(*) FROM gis_service_point sp JOIN gis_power_transformer t "
-             "ON t.id = sp.transformer_id WHERE t.code = :c"), {"c": code},
-    ).scalar_one()  # fmt: skip
+        text(
+            "SELECT count(*) FROM gis_service_point sp JOIN gis_power_transformer t "
+            "ON t.id = sp.transformer_id WHERE t.code = :c"
+        ),
+        {"c": code},
+    ).scalar_one()
     answer = client.get(f"/api/v1/network/transformers/{code}/trace", headers=_reader(make_user))
     assert answer.status_code == 200
     body = answer.json()
@@ -267,14 +338,29 @@ def test_transformer_trace_is_its_lv_zone(client, make_user, db: Session) -> Non
 
 def _limit_to_west_column(db: Session) -> None:
     """Agency TST-AG's territory: the western column of the patch (lon < 100.005)."""
-    territory = json.dumps({"type": "MultiPolygon", "coordinates": [[[
-        [99.99, 49.99], [100.005, 49.99], [100.005, 50.03], [99.99, 50.03], [99.99, 49.99],
-    ]]]})  # fmt: skip
+    territory = json.dumps(
+        {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [
+                    [
+                        [99.99, 49.99],
+                        [100.005, 49.99],
+                        [100.005, 50.03],
+                        [99.99, 50.03],
+                        [99.99, 49.99],
+                    ]
+                ]
+            ],
+        }
+    )
     db.execute(
-        text("UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
-             "WHERE code = 'TST-AG'"),
+        text(
+            "UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
+            "WHERE code = 'TST-AG'"
+        ),
         {"g": territory},
-    )  # fmt: skip
+    )
 
 
 def _assets(body: dict) -> list[str]:
@@ -291,24 +377,44 @@ def test_traces_are_limited_to_the_callers_territory(
     whole = client.get("/api/v1/network/feeders/TST-F1/trace", headers=unlimited).json()
     assert whole["territory_limited"] is False
     assert whole["properties"]["territory_limited"] is False
-    assert whole["counts"] == {"nodes": 3, "segments": 1, "switches": 0, "transformers": 1,
-                               "service_points": 9, "open_switches": 1}  # fmt: skip
+    assert whole["counts"] == {
+        "nodes": 3,
+        "segments": 1,
+        "switches": 0,
+        "transformers": 1,
+        "service_points": 9,
+        "open_switches": 1,
+    }
 
     seen = client.get("/api/v1/network/feeders/TST-F1/trace", headers=limited)
     assert seen.status_code == 200
     body = seen.json()
     assert body["territory_limited"] is True and body["properties"]["territory_limited"] is True
-    assert body["counts"] == {"nodes": 3, "segments": 1, "switches": 0, "transformers": 1,
-                              "service_points": 3, "open_switches": 1}  # fmt: skip
-    assert _assets(body) == ["segment:TST-L1", "service_point:TST-SP00",
-                             "service_point:TST-SP10", "service_point:TST-SP20",
-                             "switch:TST-SW1", "transformer:TST-T1"]  # fmt: skip
+    assert body["counts"] == {
+        "nodes": 3,
+        "segments": 1,
+        "switches": 0,
+        "transformers": 1,
+        "service_points": 3,
+        "open_switches": 1,
+    }
+    assert _assets(body) == [
+        "segment:TST-L1",
+        "service_point:TST-SP00",
+        "service_point:TST-SP10",
+        "service_point:TST-SP20",
+        "switch:TST-SW1",
+        "transformer:TST-T1",
+    ]
 
     zone = client.get("/api/v1/network/transformers/TST-T1/trace", headers=limited).json()
     assert zone["territory_limited"] is True
     assert zone["counts"]["service_points"] == 3
     assert [c for c in _assets(zone) if c.startswith("service_point:")] == [
-        "service_point:TST-SP00", "service_point:TST-SP10", "service_point:TST-SP20"]  # fmt: skip
+        "service_point:TST-SP00",
+        "service_point:TST-SP10",
+        "service_point:TST-SP20",
+    ]
 
     # A start outside the territory is as unknown as a missing one.
     outside = client.get("/api/v1/network/service-points/TST-SP22/upstream", headers=limited)
@@ -317,8 +423,11 @@ def test_traces_are_limited_to_the_callers_territory(
     inside = client.get("/api/v1/network/service-points/TST-SP10/upstream", headers=limited)
     assert inside.status_code == 200
     assert inside.json()["territory_limited"] is True
-    assert _assets(inside.json()) == ["segment:TST-L1", "service_point:TST-SP10",
-                                      "transformer:TST-T1"]  # fmt: skip
+    assert _assets(inside.json()) == [
+        "segment:TST-L1",
+        "service_point:TST-SP10",
+        "transformer:TST-T1",
+    ]
 
 
 def test_upstream_trace_accepts_a_code_or_a_database_id(
@@ -327,24 +436,31 @@ def test_upstream_trace_accepts_a_code_or_a_database_id(
     headers = _reader(make_user)
     points = patch_network["points"]
     by_code = client.get("/api/v1/network/service-points/TST-SP12/upstream", headers=headers)
-    by_id = client.get(f"/api/v1/network/service-points/{points['TST-SP12'].id}/upstream",
-                       headers=headers)  # fmt: skip
+    by_id = client.get(
+        f"/api/v1/network/service-points/{points['TST-SP12'].id}/upstream", headers=headers
+    )
     assert by_code.status_code == by_id.status_code == 200
     assert by_id.json()["properties"]["start"] == {"service_point": "TST-SP12"}
-    assert _assets(by_id.json()) == _assets(by_code.json()) == [
-        "segment:TST-L1", "service_point:TST-SP12", "transformer:TST-T1"]  # fmt: skip
+    assert (
+        _assets(by_id.json())
+        == _assets(by_code.json())
+        == ["segment:TST-L1", "service_point:TST-SP12", "transformer:TST-T1"]
+    )
 
     # A code made of digits wins over the id it spells.
     digits = str(points["TST-SP00"].id)
-    db.execute(text("UPDATE gis_service_point SET code = :c WHERE code = 'TST-SP01'"),
-               {"c": digits})  # fmt: skip
+    db.execute(
+        text("UPDATE gis_service_point SET code = :c WHERE code = 'TST-SP01'"), {"c": digits}
+    )
     body = client.get(f"/api/v1/network/service-points/{digits}/upstream", headers=headers).json()
     assert body["properties"]["start"] == {"service_point": digits}
     assert "service_point:TST-SP00" not in _assets(body)
 
-    unknown = client.get("/api/v1/network/service-points/9223372036854775807/upstream",
-                         headers=headers)  # fmt: skip
+    unknown = client.get(
+        "/api/v1/network/service-points/9223372036854775807/upstream", headers=headers
+    )
     assert unknown.status_code == 404 and unknown.json()["code"] == "network_asset_not_found"
-    huge = client.get("/api/v1/network/service-points/99999999999999999999999/upstream",
-                      headers=headers)  # fmt: skip
+    huge = client.get(
+        "/api/v1/network/service-points/99999999999999999999999/upstream", headers=headers
+    )
     assert huge.status_code == 404

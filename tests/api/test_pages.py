@@ -12,8 +12,9 @@ from tests.conftest import TEST_PASSWORD
 def _sign_in(client: TestClient, db: Session, username: str, role: str) -> None:
     create_user(db, username=username, password=TEST_PASSWORD, roles=[role])
     db.commit()
-    response = client.post("/login", data={"username": username, "password": TEST_PASSWORD},
-                           follow_redirects=False)  # fmt: skip
+    response = client.post(
+        "/login", data={"username": username, "password": TEST_PASSWORD}, follow_redirects=False
+    )
     assert response.status_code == 303
 
 
@@ -55,9 +56,10 @@ def test_next_parameter_cannot_redirect_off_site(client: TestClient, db: Session
     create_user(db, username="nav", password=TEST_PASSWORD, roles=["technician"])
     db.commit()
     response = client.post(
-        "/login", data={"username": "nav", "password": TEST_PASSWORD, "next": "//evil.example"},
+        "/login",
+        data={"username": "nav", "password": TEST_PASSWORD, "next": "//evil.example"},
         follow_redirects=False,
-    )  # fmt: skip
+    )
     assert response.headers["location"] == "/"
 
 

@@ -51,32 +51,67 @@ def tile_network(db: Session) -> dict[str, object]:
     feeder = Feeder(code="TILE-F1")
     db.add(feeder)
     db.flush()
-    nodes = [NetworkNode(code=f"TILE-N{i}", geom=_pt(*p), feeder_id=feeder.id)
-             for i, p in enumerate([*inside, outside])]  # fmt: skip
+    nodes = [
+        NetworkNode(code=f"TILE-N{i}", geom=_pt(*p), feeder_id=feeder.id)
+        for i, p in enumerate([*inside, outside])
+    ]
     db.add_all(nodes)
     db.flush()
-    transformer = PowerTransformer(code="TILE-T1", rated_kva=160.0, hv_node_id=nodes[0].id,
-                                   lv_node_id=nodes[1].id, geom=_pt(*inside[0]),
-                                   feeder_id=feeder.id)  # fmt: skip
+    transformer = PowerTransformer(
+        code="TILE-T1",
+        rated_kva=160.0,
+        hv_node_id=nodes[0].id,
+        lv_node_id=nodes[1].id,
+        geom=_pt(*inside[0]),
+        feeder_id=feeder.id,
+    )
     db.add(transformer)
     db.flush()
     line = "LINESTRING({} {}, {} {})"
-    db.add_all([
-        LineSegment(code="TILE-MV", voltage_level="mv", kind="overhead", from_node_id=nodes[0].id,
-                    to_node_id=nodes[1].id, feeder_id=feeder.id,
-                    geom=WKTElement(line.format(*inside[0], *inside[1]), srid=4326)),
-        LineSegment(code="TILE-LV", voltage_level="lv", kind="overhead", from_node_id=nodes[1].id,
-                    to_node_id=nodes[2].id, feeder_id=feeder.id, transformer_id=transformer.id,
-                    geom=WKTElement(line.format(*inside[1], *inside[2]), srid=4326)),
-        Switch(code="TILE-SW", kind="load_break", from_node_id=nodes[1].id,
-               to_node_id=nodes[2].id, normal_open=True, is_open=True, geom=_pt(*inside[1]),
-               feeder_id=feeder.id),
-    ])  # fmt: skip
+    db.add_all(
+        [
+            LineSegment(
+                code="TILE-MV",
+                voltage_level="mv",
+                kind="overhead",
+                from_node_id=nodes[0].id,
+                to_node_id=nodes[1].id,
+                feeder_id=feeder.id,
+                geom=WKTElement(line.format(*inside[0], *inside[1]), srid=4326),
+            ),
+            LineSegment(
+                code="TILE-LV",
+                voltage_level="lv",
+                kind="overhead",
+                from_node_id=nodes[1].id,
+                to_node_id=nodes[2].id,
+                feeder_id=feeder.id,
+                transformer_id=transformer.id,
+                geom=WKTElement(line.format(*inside[1], *inside[2]), srid=4326),
+            ),
+            Switch(
+                code="TILE-SW",
+                kind="load_break",
+                from_node_id=nodes[1].id,
+                to_node_id=nodes[2].id,
+                normal_open=True,
+                is_open=True,
+                geom=_pt(*inside[1]),
+                feeder_id=feeder.id,
+            ),
+        ]
+    )
     points = [
-        ServicePoint(code=f"TILE-SP{i}", kind="connection", node_id=nodes[i].id, geom=_pt(*p),
-                     feeder_id=feeder.id, transformer_id=transformer.id)
+        ServicePoint(
+            code=f"TILE-SP{i}",
+            kind="connection",
+            node_id=nodes[i].id,
+            geom=_pt(*p),
+            feeder_id=feeder.id,
+            transformer_id=transformer.id,
+        )
         for i, p in enumerate([*inside, outside])
-    ]  # fmt: skip
+    ]
     db.add_all(points)
     db.flush()
     return {"feeder": feeder, "transformer": transformer, "points": points, "inside": inside}
@@ -103,9 +138,11 @@ def test_service_point_tile(client, make_user, tile_network) -> None:
     assert sorted(f["id"] for f in layer["features"]) == sorted(p.id for p in points[:3])
     for feature in layer["features"]:
         assert feature["properties"] == {
-            "id": feature["id"], "kind": "connection", "feeder_id": tile_network["feeder"].id,
+            "id": feature["id"],
+            "kind": "connection",
+            "feeder_id": tile_network["feeder"].id,
             "transformer_id": tile_network["transformer"].id,
-        }  # fmt: skip
+        }
     # The middle point sits in the middle of the tile (y grows upwards once decoded).
     middle = next(f for f in layer["features"] if f["id"] == points[1].id)
     x, y = middle["geometry"]["coordinates"]
@@ -129,9 +166,15 @@ def test_zoom_limits(client, make_user, tile_network) -> None:
 def test_transformer_and_switch_layers(client, make_user, tile_network) -> None:
     headers = bearer(make_user("technician"))
     transformers = _decode(_get(client, headers, "transformers", 16))["transformers"]["features"]
-    assert [f["properties"] for f in transformers] == [{
-        "id": tile_network["transformer"].id, "code": "TILE-T1", "kva": 160.0, "feeder_id": tile_network["feeder"].id, "feeder": "TILE-F1",
-    }]  # fmt: skip
+    assert [f["properties"] for f in transformers] == [
+        {
+            "id": tile_network["transformer"].id,
+            "code": "TILE-T1",
+            "kva": 160.0,
+            "feeder_id": tile_network["feeder"].id,
+            "feeder": "TILE-F1",
+        }
+    ]
     switches = _decode(_get(client, headers, "switches", 16))["switches"]["features"]
     assert [(f["properties"]["code"], f["properties"]["open"]) for f in switches] == [
         ("TILE-SW", True)
@@ -142,16 +185,20 @@ def test_tile_of_a_generated_network_holds_every_point_in_it(
     client, make_user, db: Session
 ) -> None:
     generate_network(db, service_points=400, seed=9201, centre=(-60.0, -10.0))
-    lon, lat = db.execute(text(
-        "SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point WHERE code = 'GEN-9201-SP0000001'"
-    )).one()  # fmt: skip
+    lon, lat = db.execute(
+        text(
+            "SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point WHERE code = 'GEN-9201-SP0000001'"
+        )
+    ).one()
     z = 16
     x, y = tile_of(lon, lat, z)
     expected = db.execute(
-        text("SELECT array_agg(id ORDER BY id) FROM gis_service_point WHERE code LIKE 'GEN-9201-%' "
-             "AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096), 4326))"),
+        text(
+            "SELECT array_agg(id ORDER BY id) FROM gis_service_point WHERE code LIKE 'GEN-9201-%' "
+            "AND ST_Intersects(geom, ST_Transform(ST_TileEnvelope(:z, :x, :y, margin => 64.0 / 4096), 4326))"
+        ),
         {"z": z, "x": x, "y": y},
-    ).scalar_one()  # fmt: skip
+    ).scalar_one()
     layer = _decode(_get(client, bearer(make_user("technician")), "service_points", z, lon, lat))
     assert sorted(f["id"] for f in layer["service_points"]["features"]) == expected
     assert len(expected) > 10
@@ -160,13 +207,20 @@ def test_tile_of_a_generated_network_holds_every_point_in_it(
 def test_territory_limits_tiles(client, make_user, db: Session, tile_network) -> None:
     token = make_user("technician", agency="TILE-AG")
     west, south = tile_network["inside"][0]
-    box = [[west - 1e-5, south - 1e-5], [west + 1e-5, south - 1e-5], [west + 1e-5, south + 1e-5],
-           [west - 1e-5, south + 1e-5], [west - 1e-5, south - 1e-5]]  # fmt: skip
+    box = [
+        [west - 1e-5, south - 1e-5],
+        [west + 1e-5, south - 1e-5],
+        [west + 1e-5, south + 1e-5],
+        [west - 1e-5, south + 1e-5],
+        [west - 1e-5, south - 1e-5],
+    ]
     db.execute(
-        text("UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
-             "WHERE code = 'TILE-AG'"),
+        text(
+            "UPDATE core_agency SET territory = ST_SetSRID(ST_GeomFromGeoJSON(:g), 4326) "
+            "WHERE code = 'TILE-AG'"
+        ),
         {"g": json.dumps({"type": "MultiPolygon", "coordinates": [[box]]})},
-    )  # fmt: skip
+    )
     layer = _decode(_get(client, bearer(token), "service_points", 16))["service_points"]
     assert [f["id"] for f in layer["features"]] == [tile_network["points"][0].id]
 

@@ -61,8 +61,14 @@ def test_cli_db_commands_use_the_embedded_cluster(cluster: EmbeddedCluster) -> N
     assert status.returncode == 1
     assert "kilowatch db up" in status.stderr  # says what to do
 
-    up = subprocess.run([*kilowatch, "db", "up"], env=env, capture_output=True, text=True,
-                        cwd=REPO_ROOT, timeout=240)  # fmt: skip
+    up = subprocess.run(
+        [*kilowatch, "db", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=240,
+    )
     assert up.returncode == 0, up.stderr
     url = up.stdout.strip().splitlines()[-1]
     assert url.startswith("postgresql+psycopg://kilowatch@/kilowatch?host=")

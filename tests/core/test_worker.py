@@ -28,14 +28,20 @@ HANDLER_MODULE = "tests.core.worker_handlers"
 @pytest.fixture()
 def broker(database_url: str, output_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     with redis_server() as url:
-        env = {**os.environ, "KILOWATCH_BROKER_URL": url, "KILOWATCH_DATABASE_URL": database_url,
-               "KILOWATCH_EVENT_HANDLER_MODULES": HANDLER_MODULE}  # fmt: skip
+        env = {
+            **os.environ,
+            "KILOWATCH_BROKER_URL": url,
+            "KILOWATCH_DATABASE_URL": database_url,
+            "KILOWATCH_EVENT_HANDLER_MODULES": HANDLER_MODULE,
+        }
         previous = dict(celery_app.conf)
         _switch_broker(url, eager=False)
         with core_db.get_engine(database_url).begin() as conn:
-            conn.execute(text(
-                "CREATE TABLE IF NOT EXISTS test_worker_effect (event_id uuid, at timestamptz DEFAULT now())"
-            ))  # fmt: skip
+            conn.execute(
+                text(
+                    "CREATE TABLE IF NOT EXISTS test_worker_effect (event_id uuid, at timestamptz DEFAULT now())"
+                )
+            )
         try:
             yield url, env
         finally:

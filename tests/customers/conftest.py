@@ -46,24 +46,40 @@ def make_premises(
     kva: str = "3.3",
 ) -> tuple[ServiceLocation, UsagePoint]:
     location = service.create_location(
-        db, actor=actor,
-        data=ServiceLocationCreate(address_line=address, city="Cotonou",
-                                   location={"type": "Point", "coordinates": [lon, lat]}),
-    )  # fmt: skip
+        db,
+        actor=actor,
+        data=ServiceLocationCreate(
+            address_line=address,
+            city="Cotonou",
+            location={"type": "Point", "coordinates": [lon, lat]},
+        ),
+    )
     usage_point = service.create_usage_point(
-        db, actor=actor,
-        data=UsagePointCreate(service_location_id=location.id, category=category,
-                              subscribed_power_kva=Decimal(kva)),
-    )  # fmt: skip
+        db,
+        actor=actor,
+        data=UsagePointCreate(
+            service_location_id=location.id, category=category, subscribed_power_kva=Decimal(kva)
+        ),
+    )
     return location, usage_point
 
 
 def move_in(
-    db: Session, party: Party, usage_point: UsagePoint, start: date, actor: Actor = HEAD_OFFICE,
+    db: Session,
+    party: Party,
+    usage_point: UsagePoint,
+    start: date,
+    actor: Actor = HEAD_OFFICE,
     **extra: Any,
-) -> Any:  # fmt: skip
+) -> Any:
     return service.move_in(
-        db, actor=actor,
-        data=MoveInRequest(usage_point_id=usage_point.id, holder_party_id=party.id,
-                           tariff_code="BT-DOM", start_date=start, **extra),
-    )  # fmt: skip
+        db,
+        actor=actor,
+        data=MoveInRequest(
+            usage_point_id=usage_point.id,
+            holder_party_id=party.id,
+            tariff_code="BT-DOM",
+            start_date=start,
+            **extra,
+        ),
+    )

@@ -36,15 +36,23 @@ def test_case_due_date_is_fixed_at_open_and_breach_follows_local_time(
 ) -> None:
     party = make_party(db, last_name="Tchibozo")
     case = service.open_case(
-        db, actor=actor, now=OPENED,
-        data=CaseCreate(case_type="data_correction", subject="wrong name on bill",
-                        party_id=party.id, opened_at=OPENED),
-    )  # fmt: skip
+        db,
+        actor=actor,
+        now=OPENED,
+        data=CaseCreate(
+            case_type="data_correction",
+            subject="wrong name on bill",
+            party_id=party.id,
+            opened_at=OPENED,
+        ),
+    )
     assert (case.sla_working_days, case.due_date, case.sla_breached) == (5, date(2025, 8, 8), False)
     complaint = service.open_case(
-        db, actor=actor, now=OPENED,
+        db,
+        actor=actor,
+        now=OPENED,
         data=CaseCreate(case_type="complaint", subject="no power", opened_at=OPENED),
-    )  # fmt: skip
+    )
     assert complaint.due_date == date(2025, 8, 18)
     # 22:00 UTC on 8 Aug is 23:00 in Cotonou: still the due day.
     assert service.flag_breached_cases(db, now=datetime(2025, 8, 8, 22, 0, tzinfo=UTC)) == 0
@@ -57,15 +65,26 @@ def test_case_due_date_is_fixed_at_open_and_breach_follows_local_time(
 
 def test_resolving_on_time_is_not_a_breach_and_history_is_kept(db: Session, actor: Actor) -> None:
     case = service.open_case(
-        db, actor=actor, now=OPENED,
+        db,
+        actor=actor,
+        now=OPENED,
         data=CaseCreate(case_type="meter_check", subject="meter runs fast", opened_at=OPENED),
-    )  # fmt: skip
-    service.step_case(db, actor=actor, case_id=case.id, now=OPENED,
-                      data=CaseStepRequest(event="start"))  # fmt: skip
-    service.step_case(db, actor=actor, case_id=case.id, now=datetime(2025, 8, 5, 12, tzinfo=UTC),
-                      data=CaseStepRequest(event="resolve", resolution="meter within class"))  # fmt: skip
+    )
+    service.step_case(
+        db, actor=actor, case_id=case.id, now=OPENED, data=CaseStepRequest(event="start")
+    )
+    service.step_case(
+        db,
+        actor=actor,
+        case_id=case.id,
+        now=datetime(2025, 8, 5, 12, tzinfo=UTC),
+        data=CaseStepRequest(event="resolve", resolution="meter within class"),
+    )
     assert (case.status, case.sla_breached, case.resolution) == (
-        "resolved", False, "meter within class")  # fmt: skip
+        "resolved",
+        False,
+        "meter within class",
+    )
     with pytest.raises(CaseTransitionInvalidError) as caught:
         service.step_case(db, actor=actor, case_id=case.id, data=CaseStepRequest(event="start"))
     assert (caught.value.status, caught.value.code) == (409, "case_transition_invalid")
@@ -82,18 +101,33 @@ def test_resolving_on_time_is_not_a_breach_and_history_is_kept(db: Session, acto
 def test_assignment_rules_by_type_and_agency(db: Session, actor: Actor) -> None:
     north = auth_service.get_or_create_agency(db, code="NORTH-T")
     south = auth_service.get_or_create_agency(db, code="SOUTH-T")
-    clerk = auth_service.create_user(db, username="clerk-t", password="correct-horse-battery",
-                                     roles=["customer_desk"])  # fmt: skip
-    service.create_rule(db, data=AssignmentRuleCreate(case_type="dispute",
-                                                      assignee_group="billing_officer"))  # fmt: skip
-    service.create_rule(db, data=AssignmentRuleCreate(case_type="dispute", agency_id=north.id,
-                                                      assignee_user_id=clerk.id))  # fmt: skip
-    in_north = service.open_case(db, actor=actor, data=CaseCreate(
-        case_type="dispute", subject="contests bill", agency_id=north.id))  # fmt: skip
-    in_south = service.open_case(db, actor=actor, data=CaseCreate(
-        case_type="dispute", subject="contests bill", agency_id=south.id))  # fmt: skip
-    other = service.open_case(db, actor=actor, data=CaseCreate(
-        case_type="complaint", subject="rude agent", agency_id=north.id))  # fmt: skip
+    clerk = auth_service.create_user(
+        db, username="clerk-t", password="correct-horse-battery", roles=["customer_desk"]
+    )
+    service.create_rule(
+        db, data=AssignmentRuleCreate(case_type="dispute", assignee_group="billing_officer")
+    )
+    service.create_rule(
+        db,
+        data=AssignmentRuleCreate(
+            case_type="dispute", agency_id=north.id, assignee_user_id=clerk.id
+        ),
+    )
+    in_north = service.open_case(
+        db,
+        actor=actor,
+        data=CaseCreate(case_type="dispute", subject="contests bill", agency_id=north.id),
+    )
+    in_south = service.open_case(
+        db,
+        actor=actor,
+        data=CaseCreate(case_type="dispute", subject="contests bill", agency_id=south.id),
+    )
+    other = service.open_case(
+        db,
+        actor=actor,
+        data=CaseCreate(case_type="complaint", subject="rude agent", agency_id=north.id),
+    )
     assert (in_north.assignee_user_id, in_north.assignee_group) == (clerk.id, None)
     assert (in_south.assignee_user_id, in_south.assignee_group) == (None, "billing_officer")
     assert (other.assignee_user_id, other.assignee_group) == (None, None)
@@ -101,19 +135,37 @@ def test_assignment_rules_by_type_and_agency(db: Session, actor: Actor) -> None:
 
 def test_interactions_are_logged_and_future_times_refused(db: Session, actor: Actor) -> None:
     party = make_party(db, last_name="Kpadonou")
-    case = service.open_case(db, actor=actor, data=CaseCreate(
-        case_type="complaint", subject="outage", party_id=party.id))  # fmt: skip
-    logged = service.log_interaction(db, actor=actor, data=InteractionCreate(
-        party_id=party.id, case_id=case.id, channel="phone", direction="in",
-        notes="called about the outage",
-        attachments=[{"sha256": "a" * 64, "filename": "photo.jpg", "media_type": "image/jpeg"}],
-    ))  # fmt: skip
+    case = service.open_case(
+        db, actor=actor, data=CaseCreate(case_type="complaint", subject="outage", party_id=party.id)
+    )
+    logged = service.log_interaction(
+        db,
+        actor=actor,
+        data=InteractionCreate(
+            party_id=party.id,
+            case_id=case.id,
+            channel="phone",
+            direction="in",
+            notes="called about the outage",
+            attachments=[{"sha256": "a" * 64, "filename": "photo.jpg", "media_type": "image/jpeg"}],
+        ),
+    )
     assert (logged.channel, logged.direction, logged.attachments[0]["filename"]) == (
-        "phone", "in", "photo.jpg")  # fmt: skip
+        "phone",
+        "in",
+        "photo.jpg",
+    )
     with pytest.raises(ValueOutOfRangeError):
-        service.log_interaction(db, actor=actor, data=InteractionCreate(
-            party_id=party.id, channel="desk", direction="in",
-            occurred_at=datetime(2099, 1, 1, tzinfo=UTC)))  # fmt: skip
+        service.log_interaction(
+            db,
+            actor=actor,
+            data=InteractionCreate(
+                party_id=party.id,
+                channel="desk",
+                direction="in",
+                occurred_at=datetime(2099, 1, 1, tzinfo=UTC),
+            ),
+        )
 
 
 def test_case_at_premises_goes_to_the_agency_whose_territory_holds_it(
@@ -123,7 +175,13 @@ def test_case_at_premises_goes_to_the_agency_whose_territory_holds_it(
 
     agency = make_agency_with_territory(db, "EAST-T")
     location, _ = make_premises(db, lon=2.45, lat=6.36)
-    case = service.open_case(db, actor=actor, data=CaseCreate(
-        case_type="connection_request", subject="new connection",
-        service_location_id=location.id))  # fmt: skip
+    case = service.open_case(
+        db,
+        actor=actor,
+        data=CaseCreate(
+            case_type="connection_request",
+            subject="new connection",
+            service_location_id=location.id,
+        ),
+    )
     assert case.agency_id == agency.id

@@ -15,10 +15,15 @@ from tests.customers.conftest import make_party
 
 def test_duplicates_command_lists_the_pair_once(database_url: str) -> None:
     with session_scope() as session:
-        first = make_party(session, first_name="Gbèdo", last_name="Quenum-Cli",
-                           phones=[{"number": "+229 95 55 66 77"}]).id  # fmt: skip
-        second = make_party(session, first_name="Gbedo", last_name="Kenum-Cli",
-                            phones=[{"number": "95556677"}]).id  # fmt: skip
+        first = make_party(
+            session,
+            first_name="Gbèdo",
+            last_name="Quenum-Cli",
+            phones=[{"number": "+229 95 55 66 77"}],
+        ).id
+        second = make_party(
+            session, first_name="Gbedo", last_name="Kenum-Cli", phones=[{"number": "95556677"}]
+        ).id
     try:
         result = CliRunner().invoke(app, ["customers", "duplicates", "--json"])
         assert result.exit_code == 0, result.output

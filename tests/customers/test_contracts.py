@@ -62,22 +62,35 @@ def test_move_in_then_move_out_with_history_and_invalid_step(db: Session) -> Non
     contract = move_in(db, party, usage_point, date(2025, 1, 6), reason="new tenant")
     assert contract.status == "active"
     assert account_number_is_valid(db.get(Account, contract.account_id).number)
-    roles = db.execute(select(ContractRoleAssignment.party_id, ContractRoleAssignment.role)
-                       .where(ContractRoleAssignment.contract_id == contract.id)).all()  # fmt: skip
+    roles = db.execute(
+        select(ContractRoleAssignment.party_id, ContractRoleAssignment.role).where(
+            ContractRoleAssignment.contract_id == contract.id
+        )
+    ).all()
     assert sorted(roles) == [(party.id, "holder"), (party.id, "payer")]
 
-    service.move_out(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                     data=MoveOutRequest(end_date=date(2025, 6, 30), reason="leaving town"))  # fmt: skip
+    service.move_out(
+        db,
+        actor=HEAD_OFFICE,
+        contract_id=contract.id,
+        data=MoveOutRequest(end_date=date(2025, 6, 30), reason="leaving town"),
+    )
     assert (contract.status, contract.end_date) == ("ended", date(2025, 6, 30))
-    history = [(t.event, t.from_status, t.to_status, t.reason, t.actor)
-               for t in service.transitions_of(db, contract.id)]  # fmt: skip
+    history = [
+        (t.event, t.from_status, t.to_status, t.reason, t.actor)
+        for t in service.transitions_of(db, contract.id)
+    ]
     assert history == [
         ("move_in", "pending", "active", "new tenant", "test-desk"),
         ("move_out", "active", "ended", "leaving town", "test-desk"),
     ]
     with pytest.raises(ContractTransitionInvalidError) as caught:
-        service.move_out(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                         data=MoveOutRequest(end_date=date(2025, 7, 1)))  # fmt: skip
+        service.move_out(
+            db,
+            actor=HEAD_OFFICE,
+            contract_id=contract.id,
+            data=MoveOutRequest(end_date=date(2025, 7, 1)),
+        )
     assert (caught.value.status, caught.value.code) == (409, "contract_transition_invalid")
     assert db.scalar(select(func.count()).where(ContractTransition.contract_id == contract.id)) == 2
 
@@ -87,8 +100,12 @@ def test_move_out_before_start_is_rejected_without_changing_anything(db: Session
     _, usage_point = make_premises(db)
     contract = move_in(db, party, usage_point, date(2025, 3, 1))
     with pytest.raises(ContractDatesInvalidError):
-        service.move_out(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                         data=MoveOutRequest(end_date=date(2025, 2, 1)))  # fmt: skip
+        service.move_out(
+            db,
+            actor=HEAD_OFFICE,
+            contract_id=contract.id,
+            data=MoveOutRequest(end_date=date(2025, 2, 1)),
+        )
     assert contract.status == "active"
 
 
@@ -102,13 +119,26 @@ def test_one_active_contract_per_usage_point(db: Session) -> None:
     assert (caught.value.status, caught.value.code) == (409, "contract_overlap")
     # Enforced by the database itself, whatever the code path (exclusion on daterange).
     with pytest.raises(IntegrityError), db.begin_nested():
-        db.execute(insert(Contract).values(
-            number="CT-RAW", holder_party_id=second.id, usage_point_id=usage_point.id,
-            account_id=contract.account_id, tariff_code="BT-DOM", subscribed_power_kva=3,
-            start_date=date(2024, 12, 1), end_date=date(2025, 2, 1), status="pending"))  # fmt: skip
+        db.execute(
+            insert(Contract).values(
+                number="CT-RAW",
+                holder_party_id=second.id,
+                usage_point_id=usage_point.id,
+                account_id=contract.account_id,
+                tariff_code="BT-DOM",
+                subscribed_power_kva=3,
+                start_date=date(2024, 12, 1),
+                end_date=date(2025, 2, 1),
+                status="pending",
+            )
+        )
     # After the move-out, the next occupant may start the very day supply stopped.
-    service.move_out(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                     data=MoveOutRequest(end_date=date(2025, 3, 1)))  # fmt: skip
+    service.move_out(
+        db,
+        actor=HEAD_OFFICE,
+        contract_id=contract.id,
+        data=MoveOutRequest(end_date=date(2025, 3, 1)),
+    )
     follower = move_in(db, second, usage_point, date(2025, 3, 1))
     assert follower.status == "active"
 
@@ -118,25 +148,34 @@ def test_transfer_hands_over_without_gap_and_keeps_the_owner(db: Session) -> Non
     tenant = make_party(db, last_name="Sossa")
     newcomer = make_party(db, last_name="Gbaguidi")
     _, usage_point = make_premises(db)
-    contract = move_in(db, tenant, usage_point, date(2024, 5, 1),
-                       roles=[{"party_id": owner.id, "role": "owner"}])  # fmt: skip
+    contract = move_in(
+        db, tenant, usage_point, date(2024, 5, 1), roles=[{"party_id": owner.id, "role": "owner"}]
+    )
     old, new = service.transfer(
-        db, actor=HEAD_OFFICE, contract_id=contract.id,
+        db,
+        actor=HEAD_OFFICE,
+        contract_id=contract.id,
         data=TransferRequest(new_holder_party_id=newcomer.id, transfer_date=date(2025, 2, 1)),
-    )  # fmt: skip
+    )
     assert (old.status, old.end_date) == ("transferred", date(2025, 2, 1))
     assert (new.status, new.start_date, new.previous_contract_id) == (
         "active",
         date(2025, 2, 1),
         old.id,
     )
-    roles = db.execute(select(ContractRoleAssignment.party_id, ContractRoleAssignment.role)
-                       .where(ContractRoleAssignment.contract_id == new.id)).all()  # fmt: skip
-    assert sorted(roles) == sorted([(newcomer.id, "holder"), (newcomer.id, "payer"),
-                                    (owner.id, "owner")])  # fmt: skip
+    roles = db.execute(
+        select(ContractRoleAssignment.party_id, ContractRoleAssignment.role).where(
+            ContractRoleAssignment.contract_id == new.id
+        )
+    ).all()
+    assert sorted(roles) == sorted(
+        [(newcomer.id, "holder"), (newcomer.id, "payer"), (owner.id, "owner")]
+    )
     location_id = usage_point.service_location_id
-    occupants = [(o["display_name"], o["role"], o["start_date"], o["end_date"])
-                 for o in __import__("customers.repository").repository.occupants(db, location_id)]  # fmt: skip
+    occupants = [
+        (o["display_name"], o["role"], o["start_date"], o["end_date"])
+        for o in __import__("customers.repository").repository.occupants(db, location_id)
+    ]
     assert occupants == [
         ("Gbaguidi", "holder", date(2025, 2, 1), None),
         ("Gbaguidi", "payer", date(2025, 2, 1), None),
@@ -151,24 +190,44 @@ def test_change_of_power_and_termination(db: Session) -> None:
     party = make_party(db, last_name="Ahouansou")
     _, usage_point = make_premises(db, kva="3.3")
     contract = move_in(db, party, usage_point, date(2025, 1, 1))
-    service.change_power(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                         data=ChangePowerRequest(subscribed_power_kva=Decimal("6.6"),
-                                                 effective_date=date(2025, 4, 1)))  # fmt: skip
+    service.change_power(
+        db,
+        actor=HEAD_OFFICE,
+        contract_id=contract.id,
+        data=ChangePowerRequest(
+            subscribed_power_kva=Decimal("6.6"), effective_date=date(2025, 4, 1)
+        ),
+    )
     assert contract.subscribed_power_kva == Decimal("6.6")
     assert db.get(UsagePoint, usage_point.id).subscribed_power_kva == Decimal("6.6")
-    service.terminate(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                      data=TerminateRequest(end_date=date(2025, 9, 1), reason="unpaid bills"))  # fmt: skip
-    steps = [(t.event, t.from_status, t.to_status, t.details)
-             for t in service.transitions_of(db, contract.id)]  # fmt: skip
+    service.terminate(
+        db,
+        actor=HEAD_OFFICE,
+        contract_id=contract.id,
+        data=TerminateRequest(end_date=date(2025, 9, 1), reason="unpaid bills"),
+    )
+    steps = [
+        (t.event, t.from_status, t.to_status, t.details)
+        for t in service.transitions_of(db, contract.id)
+    ]
     assert steps[1:] == [
-        ("change_power", "active", "active",
-         {"from_kva": "3.30", "to_kva": "6.6", "effective_date": "2025-04-01"}),
+        (
+            "change_power",
+            "active",
+            "active",
+            {"from_kva": "3.30", "to_kva": "6.6", "effective_date": "2025-04-01"},
+        ),
         ("terminate", "active", "terminated", {"end_date": "2025-09-01"}),
-    ]  # fmt: skip
+    ]
     with pytest.raises(ContractTransitionInvalidError):
-        service.change_power(db, actor=HEAD_OFFICE, contract_id=contract.id,
-                             data=ChangePowerRequest(subscribed_power_kva=Decimal("9"),
-                                                     effective_date=date(2025, 10, 1)))  # fmt: skip
+        service.change_power(
+            db,
+            actor=HEAD_OFFICE,
+            contract_id=contract.id,
+            data=ChangePowerRequest(
+                subscribed_power_kva=Decimal("9"), effective_date=date(2025, 10, 1)
+            ),
+        )
 
 
 def _cleanup(party_id: int, usage_point_id: int, location_id: int) -> None:
@@ -207,23 +266,34 @@ def test_final_reading_is_ordered_only_once_the_move_out_commits(database_url: s
     try:
         # A move-out that fails after the step (rolled back) orders nothing.
         with pytest.raises(RuntimeError), session_scope() as session:
-            service.move_out(session, actor=HEAD_OFFICE, contract_id=ids[3],
-                             data=MoveOutRequest(end_date=date(2025, 5, 31)))  # fmt: skip
+            service.move_out(
+                session,
+                actor=HEAD_OFFICE,
+                contract_id=ids[3],
+                data=MoveOutRequest(end_date=date(2025, 5, 31)),
+            )
             session.flush()
             raise RuntimeError("something else failed in the same request")
         assert FINAL_READINGS == []
         with session_scope() as session:
-            service.move_out(session, actor=HEAD_OFFICE, contract_id=ids[3],
-                             data=MoveOutRequest(end_date=date(2025, 5, 31)))  # fmt: skip
+            service.move_out(
+                session,
+                actor=HEAD_OFFICE,
+                contract_id=ids[3],
+                data=MoveOutRequest(end_date=date(2025, 5, 31)),
+            )
             session.flush()
             assert FINAL_READINGS == []  # nothing leaves before the commit
         assert len(FINAL_READINGS) == 1
         ordered = FINAL_READINGS[0]
         assert ordered["contract_number"].startswith("CT-")
         assert {k: v for k, v in ordered.items() if k != "contract_number"} == {
-            "contract_id": ids[3], "usage_point_id": ids[1], "usage_point_code": ids[4],
-            "reading_date": "2025-05-31", "process": "move_out",
-        }  # fmt: skip
+            "contract_id": ids[3],
+            "usage_point_id": ids[1],
+            "usage_point_code": ids[4],
+            "reading_date": "2025-05-31",
+            "process": "move_out",
+        }
         with session_scope() as session:
             assert session.get(Contract, ids[3]).status == "ended"
     finally:

@@ -14,8 +14,9 @@ from tests.customers.conftest import make_party, make_premises, move_in
 
 
 def test_search_by_name_with_typos_phone_account_address(db: Session, actor: Actor) -> None:
-    koffi = make_party(db, first_name="Koffi", last_name="Mensah-Adjaho",
-                       phones=[{"number": "+229 97 12 34 99"}])  # fmt: skip
+    koffi = make_party(
+        db, first_name="Koffi", last_name="Mensah-Adjaho", phones=[{"number": "+229 97 12 34 99"}]
+    )
     other = make_party(db, first_name="Rachida", last_name="Bello")
     _, usage_point = make_premises(db, address="Carré 1234 Quartier Zogbodomey")
     contract = move_in(db, koffi, usage_point, date(2025, 1, 1))

@@ -29,8 +29,12 @@ def make_agency_with_territory(db: Session, code: str) -> Agency:
 
 def test_agency_staff_see_only_their_territory(db: Session) -> None:
     agency = make_agency_with_territory(db, "EAST-V")
-    clerk = Actor(user_id=None, username="east-clerk", agency_id=agency.id,
-                  scopes=frozenset({"customers:read", "customers:write"}))  # fmt: skip
+    clerk = Actor(
+        user_id=None,
+        username="east-clerk",
+        agency_id=agency.id,
+        scopes=frozenset({"customers:read", "customers:write"}),
+    )
     inside_party = make_party(db, first_name="Yao", last_name="Territorio")
     outside_party = make_party(db, first_name="Yawa", last_name="Territorio")
     inside, up_in = make_premises(db, lon=2.45, lat=6.36)

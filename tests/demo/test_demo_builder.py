@@ -26,8 +26,13 @@ FIRST_MONTH = date(2024, 1, 1)
 
 def _build(db: Session, seed: int = SEED):
     with acting_as(SYSTEM, request_id="test-demo"):
-        return build_demo_utility(db, customers=CUSTOMERS, seed=seed,
-                                  service_points=SERVICE_POINTS, first_month=FIRST_MONTH)  # fmt: skip
+        return build_demo_utility(
+            db,
+            customers=CUSTOMERS,
+            seed=seed,
+            service_points=SERVICE_POINTS,
+            first_month=FIRST_MONTH,
+        )
 
 
 @pytest.fixture()
@@ -42,7 +47,8 @@ def _batch(db: Session, seed: int = SEED) -> int:
 def test_exact_counts_and_24_monthly_reads_minus_the_missing_ones(db: Session, built) -> None:
     assert built.created
     batch = _batch(db)
-    ups = db.execute(text("""
+    ups = db.execute(
+        text("""
         SELECT g.usage_point_id, cardinality(g.missing_read_months) AS missing,
                (SELECT count(*) FROM meter_reading r WHERE r.usage_point_id = g.usage_point_id
                   AND r.read_at >= :first) AS reads,
@@ -50,7 +56,9 @@ def test_exact_counts_and_24_monthly_reads_minus_the_missing_ones(db: Session, b
                 WHERE i.usage_point_id = g.usage_point_id) AS installations,
                g.events
         FROM demo_ground_truth g WHERE g.batch_id = :b AND g.subject = 'usage_point'
-    """), {"b": batch, "first": FIRST_MONTH}).all()  # fmt: skip
+    """),
+        {"b": batch, "first": FIRST_MONTH},
+    ).all()
     assert len(ups) == CUSTOMERS
     assert all(r.reads == 24 - r.missing for r in ups)
     assert sum(r.missing for r in ups) == built.counts["missing_reads"] > 0
@@ -58,7 +66,8 @@ def test_exact_counts_and_24_monthly_reads_minus_the_missing_ones(db: Session, b
     replaced = [r for r in ups if "replaced_month" in r.events]
     assert len(replaced) == built.counts["replacements"] >= 2
     assert all(r.installations == (2 if "replaced_month" in r.events else 1) for r in ups)
-    counts = db.execute(text("""
+    counts = db.execute(
+        text("""
         SELECT (SELECT count(DISTINCT c.holder_party_id) FROM customer_contract c
                 WHERE c.usage_point_id IN (SELECT usage_point_id FROM demo_ground_truth
                                            WHERE batch_id = :b)) AS holders,
@@ -72,24 +81,35 @@ def test_exact_counts_and_24_monthly_reads_minus_the_missing_ones(db: Session, b
                                WHERE g.batch_id = :b)) AS phoned,
                (SELECT count(*) FROM meter_reading WHERE import_job = :job
                   AND usage_point_id IS NULL) AS zone_reads
-    """), {"b": batch, "job": f"demo.build:{SEED}"}).one()  # fmt: skip
+    """),
+        {"b": batch, "job": f"demo.build:{SEED}"},
+    ).one()
     assert counts.holders == CUSTOMERS  # every customer holds its own contract
     assert counts.active == CUSTOMERS
     assert counts.phoned == CUSTOMERS
     zones = built.counts["transformers"] + built.counts["feeders"]
     assert counts.zone_reads == zones * 25
-    categories = dict(db.execute(text(
-        "SELECT category, count(*) FROM demo_ground_truth WHERE batch_id = :b "
-        "AND subject = 'usage_point' GROUP BY category"), {"b": batch}).all())  # fmt: skip
+    categories = dict(
+        db.execute(
+            text(
+                "SELECT category, count(*) FROM demo_ground_truth WHERE batch_id = :b "
+                "AND subject = 'usage_point' GROUP BY category"
+            ),
+            {"b": batch},
+        ).all()
+    )
     assert categories["residential"] > CUSTOMERS * 0.6
     assert {"residential", "commercial"} <= set(categories)
 
 
 def test_thefts_of_every_type_in_the_intended_share(db: Session, built) -> None:
-    rows = db.execute(text("""
+    rows = db.execute(
+        text("""
         SELECT attack, attack_from, attack_to, true_kwh, metered_kwh FROM demo_ground_truth
         WHERE batch_id = :b AND subject = 'usage_point' AND attack IS NOT NULL
-    """), {"b": _batch(db)}).all()  # fmt: skip
+    """),
+        {"b": _batch(db)},
+    ).all()
     assert len(rows) == round(CUSTOMERS * THEFT_SHARE)
     assert 0.04 <= len(rows) / CUSTOMERS <= 0.06
     assert {r.attack for r in rows} == set(ATTACKS)
@@ -114,7 +134,8 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
     batch = _batch(db)
     # Per transformer and month: true energy of the usage points downstream (from the
     # customers' ground truth), the loss recorded, and the zone meter's monthly advance.
-    rows = db.execute(text("""
+    rows = db.execute(
+        text("""
         WITH downstream AS (
           SELECT sp.transformer_id, m.month, sum(g.true_kwh[m.month]) AS kwh
           FROM demo_ground_truth g
@@ -136,7 +157,9 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
         JOIN advance a ON a.meter_id = z.meter_id AND a.month = d.month
         JOIN gis_power_transformer t ON t.id = z.transformer_id
         WHERE z.batch_id = :b AND z.subject = 'transformer'
-    """), {"b": batch, "job": f"demo.build:{SEED}"}).all()  # fmt: skip
+    """),
+        {"b": batch, "job": f"demo.build:{SEED}"},
+    ).all()
     assert rows
     hours = np.diff([0, *[(m - FIRST_MONTH).days for m in month_starts(FIRST_MONTH, 24)[1:]]]) * 24
     for r in rows:
@@ -146,7 +169,8 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
         lv = Decimal(round(lv_share * float(r.true_kwh) * 1000)) / 1000
         assert abs(r.loss - lv - Decimal(no_load_w * hours[r.month - 1]) / 1000) <= Decimal("0.002")
         assert r.loss > 0
-    feeders = db.execute(text("""
+    feeders = db.execute(
+        text("""
         SELECT f.feeder_id, f.true_kwh AS fin, f.loss_kwh AS floss,
                (SELECT array_agg(x ORDER BY i) FROM (
                   SELECT i, sum(t.metered_kwh[i]) AS x FROM demo_ground_truth t,
@@ -154,7 +178,9 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
                   WHERE t.batch_id = :b AND t.subject = 'transformer' AND t.feeder_id = f.feeder_id
                   GROUP BY i) s) AS transformers_in
         FROM demo_ground_truth f WHERE f.batch_id = :b AND f.subject = 'feeder'
-    """), {"b": batch}).all()  # fmt: skip
+    """),
+        {"b": batch},
+    ).all()
     assert feeders
     for f in feeders:
         assert f.fin == f.transformers_in  # feeder head = its transformers' zones (+ MV loss)
@@ -164,7 +190,10 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
 
 def test_same_seed_same_truth_and_a_rerun_adds_nothing(db: Session, built) -> None:
     def truth() -> list[tuple]:
-        return [tuple(r) for r in db.execute(text("""
+        return [
+            tuple(r)
+            for r in db.execute(
+                text("""
             SELECT sp.code, g.category, g.attack, g.attack_from, g.true_kwh, g.metered_kwh,
                    g.missing_read_months
             FROM demo_ground_truth g
@@ -173,7 +202,10 @@ def test_same_seed_same_truth_and_a_rerun_adds_nothing(db: Session, built) -> No
             JOIN gis_service_point sp ON sp.id = l.service_point_id
             WHERE g.batch_id = (SELECT id FROM demo_batch WHERE seed = :s)
             ORDER BY sp.code, l.unit NULLS FIRST, g.true_kwh
-        """), {"s": SEED}).all()]  # fmt: skip
+        """),
+                {"s": SEED},
+            ).all()
+        ]
 
     first = truth()
     again = _build(db)
@@ -183,23 +215,40 @@ def test_same_seed_same_truth_and_a_rerun_adds_nothing(db: Session, built) -> No
     # Rebuilt from scratch with the same seed: the very same truth.
     with acting_as(SYSTEM, request_id="test-demo"):
         assert delete_demo_utility(db, seed=SEED, with_network=True)
-    assert db.scalar(text("SELECT count(*) FROM meter_reading WHERE import_job = :j"),
-                     {"j": f"demo.build:{SEED}"}) == 0  # fmt: skip
+    assert (
+        db.scalar(
+            text("SELECT count(*) FROM meter_reading WHERE import_job = :j"),
+            {"j": f"demo.build:{SEED}"},
+        )
+        == 0
+    )
     assert _build(db).created
     assert truth() == first
 
 
 def test_ground_truth_is_kept_apart(db: Session, built) -> None:
     # No business table carries theft information or points at the ground truth.
-    columns = db.execute(text("""
+    columns = (
+        db.execute(
+            text("""
         SELECT table_name FROM information_schema.columns
         WHERE column_name IN ('attack', 'true_kwh') AND table_schema = 'public'
-    """)).scalars().all()  # fmt: skip
+    """)
+        )
+        .scalars()
+        .all()
+    )
     assert set(columns) == {"demo_ground_truth"}
-    referencing = db.execute(text("""
+    referencing = (
+        db.execute(
+            text("""
         SELECT conrelid::regclass::text FROM pg_constraint
         WHERE contype = 'f' AND confrelid = 'demo_ground_truth'::regclass
-    """)).scalars().all()  # fmt: skip
+    """)
+        )
+        .scalars()
+        .all()
+    )
     assert referencing == []
     # Readings of a thief look like anybody's: no trace of the attack outside the truth.
     codes = (

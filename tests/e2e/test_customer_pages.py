@@ -26,17 +26,19 @@ def demo_customer(live_url: str) -> object:
     meter ran backwards (so the page lists rejected reads) when there is one."""
     with acting_as(SYSTEM, request_id="e2e"), session_scope() as session:
         build_demo_utility(session, customers=120, seed=SEED, service_points=150)
-        user = create_user(session, username="e2e.desk", password=PASSWORD,
-                           roles=["customer_desk"])  # fmt: skip
+        user = create_user(session, username="e2e.desk", password=PASSWORD, roles=["customer_desk"])
         user_id = user.id
-        party_id, name = session.execute(text("""
+        party_id, name = session.execute(
+            text("""
             SELECT c.holder_party_id, p.display_name FROM demo_ground_truth g
             JOIN demo_batch b ON b.id = g.batch_id AND b.seed = :seed
             JOIN customer_contract c ON c.usage_point_id = g.usage_point_id AND c.status = 'active'
             JOIN customer_party p ON p.id = c.holder_party_id
             WHERE g.subject = 'usage_point' AND p.kind = 'person'
             ORDER BY g.attack = 'meter_reversed' DESC NULLS LAST, g.id LIMIT 1
-        """), {"seed": SEED}).one()  # fmt: skip
+        """),
+            {"seed": SEED},
+        ).one()
     yield {"username": "e2e.desk", "party_id": party_id, "name": name}
     with acting_as(SYSTEM, request_id="e2e"), session_scope() as session:
         session.delete(session.get(User, user_id))

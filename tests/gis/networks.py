@@ -23,9 +23,15 @@ from pathlib import Path
 from typing import Any
 
 MV = {
-    "h1": (2.40, 6.40), "a": (2.41, 6.40), "b": (2.42, 6.40), "c": (2.43, 6.40),
-    "d": (2.44, 6.40), "e": (2.41, 6.39), "h2": (2.45, 6.42), "g": (2.44, 6.41),
-}  # fmt: skip
+    "h1": (2.40, 6.40),
+    "a": (2.41, 6.40),
+    "b": (2.42, 6.40),
+    "c": (2.43, 6.40),
+    "d": (2.44, 6.40),
+    "e": (2.41, 6.39),
+    "h2": (2.45, 6.42),
+    "g": (2.44, 6.41),
+}
 
 
 def feature(kind: str, geometry: dict[str, Any] | None = None, **props: Any) -> dict[str, Any]:
@@ -49,8 +55,17 @@ def lv(code: str, a: str, b: str, kind: str = "lv_segment") -> dict[str, Any]:
 
 
 def transformer(code: str, hv: str, lv_bus: str, kva: float = 100) -> dict[str, Any]:
-    return feature("distribution_transformer", point(MV[hv]), code=code, hv_bus=hv,
-                   lv_bus=lv_bus, kva=kva, phases=3, kv_hv=13.8, kv_lv=0.22)  # fmt: skip
+    return feature(
+        "distribution_transformer",
+        point(MV[hv]),
+        code=code,
+        hv_bus=hv,
+        lv_bus=lv_bus,
+        kva=kva,
+        phases=3,
+        kv_hv=13.8,
+        kv_lv=0.22,
+    )
 
 
 def consumer(code: str, bus: str) -> dict[str, Any]:
@@ -63,19 +78,42 @@ def small_network(prefix: str = "") -> list[dict[str, Any]]:
     return [
         feature("feeder_head", point(MV["h1"]), code=f"{p}F1", bus="h1", nominal_kv=13.8),
         feature("feeder_head", point(MV["h2"]), code=f"{p}F2", bus="h2", nominal_kv=13.8),
-        mv(f"{p}m1", "h1", "a"), mv(f"{p}m2", "a", "b"), mv(f"{p}m3", "c", "d"),
-        mv(f"{p}m4", "a", "e"), mv(f"{p}m5", "h2", "g"),
-        feature("switch", point(MV["b"]), code=f"{p}S1", bus1="b", bus2="c",
-                enabled_closed=True, device="Chave Faca"),
-        feature("switch", point(MV["g"]), code=f"{p}S3", bus1="g", bus2="c",
-                enabled_closed=False, device="Religador"),
-        transformer(f"{p}T1", "b", "bl"), transformer(f"{p}T2", "d", "dl"),
+        mv(f"{p}m1", "h1", "a"),
+        mv(f"{p}m2", "a", "b"),
+        mv(f"{p}m3", "c", "d"),
+        mv(f"{p}m4", "a", "e"),
+        mv(f"{p}m5", "h2", "g"),
+        feature(
+            "switch",
+            point(MV["b"]),
+            code=f"{p}S1",
+            bus1="b",
+            bus2="c",
+            enabled_closed=True,
+            device="Chave Faca",
+        ),
+        feature(
+            "switch",
+            point(MV["g"]),
+            code=f"{p}S3",
+            bus1="g",
+            bus2="c",
+            enabled_closed=False,
+            device="Religador",
+        ),
+        transformer(f"{p}T1", "b", "bl"),
+        transformer(f"{p}T2", "d", "dl"),
         transformer(f"{p}T3", "e", "el"),
-        lv(f"{p}l1", "bl", "x1"), lv(f"{p}l2", "x1", "x2"), lv(f"{p}l3", "dl", "y1"),
+        lv(f"{p}l1", "bl", "x1"),
+        lv(f"{p}l2", "x1", "x2"),
+        lv(f"{p}l3", "dl", "y1"),
         lv(f"{p}l4", "el", "z1"),
-        consumer(f"{p}B1", "x1"), consumer(f"{p}B2", "x2"), consumer(f"{p}D1", "y1"),
-        consumer(f"{p}D2", "dl"), consumer(f"{p}E1", "z1"),
-    ]  # fmt: skip
+        consumer(f"{p}B1", "x1"),
+        consumer(f"{p}B2", "x2"),
+        consumer(f"{p}D1", "y1"),
+        consumer(f"{p}D2", "dl"),
+        consumer(f"{p}E1", "z1"),
+    ]
 
 
 def with_buses_prefixed(features: list[dict[str, Any]], prefix: str) -> list[dict[str, Any]]:

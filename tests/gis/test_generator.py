@@ -37,9 +37,14 @@ def test_exact_counts_and_codes(db: Session, network: dict[str, object]) -> None
     like = "GEN-9101-%"
     assert report.counts["service_points"] == SIZE
     assert _scalar(db, "SELECT count(*) FROM gis_service_point WHERE code LIKE :p", p=like) == SIZE
-    for table, key in (("gis_power_transformer", "transformers"), ("gis_feeder", "feeders"),
-                       ("gis_substation", "substations"), ("gis_line_segment", "line_segments"),
-                       ("gis_switch", "switches"), ("gis_network_node", "nodes")):  # fmt: skip
+    for table, key in (
+        ("gis_power_transformer", "transformers"),
+        ("gis_feeder", "feeders"),
+        ("gis_substation", "substations"),
+        ("gis_line_segment", "line_segments"),
+        ("gis_switch", "switches"),
+        ("gis_network_node", "nodes"),
+    ):
         count = _scalar(db, f"SELECT count(*) FROM {table} WHERE code LIKE :p", p=like)
         assert count == report.counts[key], table
     # One transformer per 20 connections by default (a zone is never empty).
@@ -86,8 +91,12 @@ def test_transformers_are_rated_for_their_downstream_load(db: Session, network: 
 
 def test_rating_rule() -> None:
     assert rating_for(np.array([0.1, 25.0, 25.01, 399.9, 630.0])).tolist() == [
-        25.0, 25.0, 50.0, 400.0, 630.0,
-    ]  # fmt: skip
+        25.0,
+        25.0,
+        50.0,
+        400.0,
+        630.0,
+    ]
     assert np.isnan(rating_for(np.array([630.5]))[0])
 
 
@@ -117,14 +126,22 @@ def test_trace_agrees_with_materialised_addresses(db: Session, network: dict) ->
     total = 0
     for feeder_id, code in feeders:
         result = topology.trace(db, feeder_code=code, direction="downstream")
-        expected_sp = db.execute(
-            text("SELECT id FROM gis_service_point WHERE feeder_id = :f ORDER BY id"),
-            {"f": feeder_id},
-        ).scalars().all()  # fmt: skip
-        expected_t = db.execute(
-            text("SELECT id FROM gis_power_transformer WHERE feeder_id = :f ORDER BY id"),
-            {"f": feeder_id},
-        ).scalars().all()  # fmt: skip
+        expected_sp = (
+            db.execute(
+                text("SELECT id FROM gis_service_point WHERE feeder_id = :f ORDER BY id"),
+                {"f": feeder_id},
+            )
+            .scalars()
+            .all()
+        )
+        expected_t = (
+            db.execute(
+                text("SELECT id FROM gis_power_transformer WHERE feeder_id = :f ORDER BY id"),
+                {"f": feeder_id},
+            )
+            .scalars()
+            .all()
+        )
         assert sorted(result.service_point_ids.tolist()) == expected_sp
         assert sorted(result.transformer_ids.tolist()) == expected_t
         total += len(expected_sp)
@@ -179,9 +196,10 @@ def test_generation_is_one_audited_bulk_job(db: Session, network: dict) -> None:
     assert by_table[("gis_power_transformer", "insert_bulk")] == SIZE // 20
     # No per-row audit entries for a generated network.
     per_row = _scalar(
-        db, "SELECT count(*) FROM core_audit_log WHERE table_name = 'gis_service_point' "
+        db,
+        "SELECT count(*) FROM core_audit_log WHERE table_name = 'gis_service_point' "
         "AND action = 'insert' AND after->>'code' LIKE 'GEN-9101-%'",
-    )  # fmt: skip
+    )
     assert per_row == 0
 
 

@@ -21,14 +21,21 @@ def test_every_subtree_is_a_contiguous_range_and_open_switches_cut_it() -> None:
     seg, sw = slice(0, n - 11), slice(n - 11, n - 1)
     data = GraphInput(
         node_ids=ids[::-1].copy(),  # any order
-        segment_ids=np.arange(n - 11), segment_from=edges_from[seg], segment_to=edges_to[seg],
-        switch_ids=np.arange(10), switch_from=edges_from[sw], switch_to=edges_to[sw],
+        segment_ids=np.arange(n - 11),
+        segment_from=edges_from[seg],
+        segment_to=edges_to[seg],
+        switch_ids=np.arange(10),
+        switch_from=edges_from[sw],
+        switch_to=edges_to[sw],
         switch_open=np.array([True] + [False] * 9),
-        transformer_ids=np.zeros(0, np.int64), transformer_hv=np.zeros(0, np.int64),
+        transformer_ids=np.zeros(0, np.int64),
+        transformer_hv=np.zeros(0, np.int64),
         transformer_lv=np.zeros(0, np.int64),
-        service_point_ids=np.arange(n) + 10_000, service_point_node=ids,
-        feeder_ids=np.array([1]), feeder_head=np.array([ids[0]]),
-    )  # fmt: skip
+        service_point_ids=np.arange(n) + 10_000,
+        service_point_node=ids,
+        feeder_ids=np.array([1]),
+        feeder_head=np.array([ids[0]]),
+    )
     graph = build_graph(data, version=1)
     # Reference descendants by walking parents (the open switch cuts node n-10 off).
     cut = n - 10

@@ -39,29 +39,47 @@ def meshed_network(seed: int) -> GraphInput:
     switch_open = tie | (rng.random(switches) < 0.5)
     return GraphInput(
         node_ids=ids,
-        segment_ids=np.arange(seg.size) + 1, segment_from=ids[parent[seg]], segment_to=ids[seg],
-        switch_ids=np.arange(switches) + 1, switch_from=ids[sw_from], switch_to=ids[sw_to],
+        segment_ids=np.arange(seg.size) + 1,
+        segment_from=ids[parent[seg]],
+        segment_to=ids[seg],
+        switch_ids=np.arange(switches) + 1,
+        switch_from=ids[sw_from],
+        switch_to=ids[sw_to],
         switch_open=switch_open,
-        transformer_ids=np.arange(tx.size) + 1, transformer_hv=ids[parent[tx]],
+        transformer_ids=np.arange(tx.size) + 1,
+        transformer_hv=ids[parent[tx]],
         transformer_lv=ids[tx],
-        service_point_ids=np.arange(3 * n) + 1, service_point_node=ids[rng.integers(0, n, 3 * n)],
-        feeder_ids=np.arange(feeders) + 1, feeder_head=ids[heads],
-    )  # fmt: skip
+        service_point_ids=np.arange(3 * n) + 1,
+        service_point_node=ids[rng.integers(0, n, 3 * n)],
+        feeder_ids=np.arange(feeders) + 1,
+        feeder_head=ids[heads],
+    )
 
 
 def assert_same_orientation(got: NetworkGraph, want: NetworkGraph) -> None:
-    for name in ("parent", "parent_edge", "depth", "root", "node_feeder", "node_transformer",
-                 "edge_open", "closing_edges", "open_edges"):  # fmt: skip
+    for name in (
+        "parent",
+        "parent_edge",
+        "depth",
+        "root",
+        "node_feeder",
+        "node_transformer",
+        "edge_open",
+        "closing_edges",
+        "open_edges",
+    ):
         assert np.array_equal(getattr(got, name), getattr(want, name)), name
     assert np.array_equal(got.end - got.pos, want.end - want.pos)
     assert sorted(got.joined_feeders) == sorted(want.joined_feeders)
     for v in range(0, got.node_count, 7):
         assert set(got.subtree_nodes(v).tolist()) == set(want.subtree_nodes(v).tolist())
-        assert np.array_equal(np.sort(got.subtree_service_points(v)),
-                              np.sort(want.subtree_service_points(v)))  # fmt: skip
+        assert np.array_equal(
+            np.sort(got.subtree_service_points(v)), np.sort(want.subtree_service_points(v))
+        )
         assert np.array_equal(np.sort(got.subtree_edges(v)), np.sort(want.subtree_edges(v)))
-        assert np.array_equal(np.sort(got.boundary_open_edges(v)),
-                              np.sort(want.boundary_open_edges(v)))  # fmt: skip
+        assert np.array_equal(
+            np.sort(got.boundary_open_edges(v)), np.sort(want.boundary_open_edges(v))
+        )
 
 
 def test_switching_reorients_like_a_full_build(monkeypatch) -> None:  # type: ignore[no-untyped-def]

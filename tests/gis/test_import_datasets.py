@@ -79,10 +79,13 @@ def test_ulas628_imports_with_its_known_counts_and_twice_changes_nothing(
     assert first["lv_consumer_units"] == 775
     assert_all_consumers_reachable(db, "ULAS628", 775)
     # LV items have no coordinates in BDGD: placed at their transformer, as derived.
-    derived = db.execute(text(
-        "SELECT count(*) FROM gis_service_point s JOIN gis_power_transformer t "
-        "ON t.id = s.transformer_id WHERE s.kind = 'connection' "
-        "AND s.location_precision = 'derived' AND ST_Equals(s.geom, t.geom)")).scalar()  # fmt: skip
+    derived = db.execute(
+        text(
+            "SELECT count(*) FROM gis_service_point s JOIN gis_power_transformer t "
+            "ON t.id = s.transformer_id WHERE s.kind = 'connection' "
+            "AND s.location_precision = 'derived' AND ST_Equals(s.geom, t.geom)"
+        )
+    ).scalar()
     assert derived == 775
 
     again = service.import_network(db, path=path)
@@ -107,10 +110,13 @@ def test_opendss_and_geojson_twins_give_the_same_assets(db: Session, datasets_di
 
 def _bfs_service_points(db: Session, head_code: str) -> set[int]:
     """Independent reference: a plain BFS over closed edges from the feeder head."""
-    edges = db.execute(text(
-        "SELECT from_node_id, to_node_id FROM gis_line_segment UNION ALL "
-        "SELECT from_node_id, to_node_id FROM gis_switch WHERE NOT is_open UNION ALL "
-        "SELECT hv_node_id, lv_node_id FROM gis_power_transformer")).all()  # fmt: skip
+    edges = db.execute(
+        text(
+            "SELECT from_node_id, to_node_id FROM gis_line_segment UNION ALL "
+            "SELECT from_node_id, to_node_id FROM gis_switch WHERE NOT is_open UNION ALL "
+            "SELECT hv_node_id, lv_node_id FROM gis_power_transformer"
+        )
+    ).all()
     adjacency: dict[int, list[int]] = {}
     for a, b in edges:
         adjacency.setdefault(a, []).append(b)
@@ -194,8 +200,7 @@ def test_export_then_import_is_lossless_for_codes_and_counts(
     exported.write_bytes(data)
     # Into an empty network (a savepoint rolled back afterwards).
     nested = db.begin_nested()
-    for table in ("gis_service_point", "gis_switch", "gis_line_segment",
-                  "gis_power_transformer"):  # fmt: skip
+    for table in ("gis_service_point", "gis_switch", "gis_line_segment", "gis_power_transformer"):
         db.execute(text(f"DELETE FROM {table}"))
     db.execute(text("UPDATE gis_feeder SET head_node_id = NULL"))
     db.execute(text("DELETE FROM gis_network_node"))

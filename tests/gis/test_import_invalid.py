@@ -23,8 +23,14 @@ ROW_COUNT = """SELECT (SELECT count(*) FROM gis_feeder) + (SELECT count(*) FROM 
 def corrupted(tmp_path: Path) -> Path:
     """The small network, its nodes listed explicitly, with one bad record of each sort."""
     features = small_network()
-    nodes = sorted({f["properties"][k] for f in features for k in ("bus", "bus1", "bus2",
-                    "hv_bus", "lv_bus") if k in f["properties"]})  # fmt: skip
+    nodes = sorted(
+        {
+            f["properties"][k]
+            for f in features
+            for k in ("bus", "bus1", "bus2", "hv_bus", "lv_bus")
+            if k in f["properties"]
+        }
+    )
     features += [feature("node", point(MV[n]) if n in MV else None, code=n) for n in nodes]
     features += [
         # Bad geometry: not lon/lat (a CRS mix-up).

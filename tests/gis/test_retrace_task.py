@@ -23,8 +23,12 @@ P = "TASK-"
 def _delete(prefix: str) -> None:
     like = {"p": f"{prefix}%"}
     with session_scope() as session:
-        for table in ("gis_service_point", "gis_switch", "gis_line_segment",
-                      "gis_power_transformer"):  # fmt: skip
+        for table in (
+            "gis_service_point",
+            "gis_switch",
+            "gis_line_segment",
+            "gis_power_transformer",
+        ):
             session.execute(text(f"DELETE FROM {table} WHERE code LIKE :p"), like)
         session.execute(text("UPDATE gis_feeder SET head_node_id = NULL WHERE code LIKE :p"), like)
         session.execute(text("DELETE FROM gis_network_node WHERE code LIKE :p"), like)
@@ -46,9 +50,12 @@ def committed(database_url: str, tmp_path: Path) -> Iterator[None]:
 def feeder_of(code: str) -> str | None:
     with session_scope() as session:
         return session.execute(
-            text("SELECT f.code FROM gis_service_point s LEFT JOIN gis_feeder f "
-                 "ON f.id = s.feeder_id WHERE s.code = :c"), {"c": code},
-        ).scalar()  # fmt: skip
+            text(
+                "SELECT f.code FROM gis_service_point s LEFT JOIN gis_feeder f "
+                "ON f.id = s.feeder_id WHERE s.code = :c"
+            ),
+            {"c": code},
+        ).scalar()
 
 
 def test_operating_a_switch_retraces_its_feeder_after_commit(committed: None) -> None:
@@ -84,9 +91,12 @@ def test_a_committed_switch_operation_keeps_the_cached_structure(committed: None
     def downstream_of_f1() -> set[int]:
         with session_scope() as session:
             ids = trace(session, feeder_code=f"{P}F1", direction="downstream").service_point_ids
-            return set(session.execute(
-                text("SELECT code FROM gis_service_point WHERE id = ANY(:i)"),
-                {"i": ids.tolist()}).scalars())  # fmt: skip
+            return set(
+                session.execute(
+                    text("SELECT code FROM gis_service_point WHERE id = ANY(:i)"),
+                    {"i": ids.tolist()},
+                ).scalars()
+            )
 
     everything = {f"{P}B1", f"{P}B2", f"{P}D1", f"{P}D2", f"{P}E1"}
     assert downstream_of_f1() == everything

@@ -17,9 +17,12 @@ from gis.topology import get_graph, graph_loads, topology_report, trace
 from tests.gis.networks import consumer, feature, lv, small_network, write
 
 TABLES = {
-    "service_point": "gis_service_point", "transformer": "gis_power_transformer",
-    "segment": "gis_line_segment", "switch": "gis_switch", "node": "gis_network_node",
-}  # fmt: skip
+    "service_point": "gis_service_point",
+    "transformer": "gis_power_transformer",
+    "segment": "gis_line_segment",
+    "switch": "gis_switch",
+    "node": "gis_network_node",
+}
 
 
 def codes(db: Session, kind: str, ids: np.ndarray) -> set[str]:
@@ -49,15 +52,35 @@ def small(db: Session, tmp_path: Path) -> Session:
 
 def test_downstream_trace_from_the_head_reaches_every_energised_asset(small: Session) -> None:
     result = trace(small, feeder_code="F1", direction="downstream")
-    assert codes(small, "service_point", result.service_point_ids) == {"B1", "B2", "D1", "D2",
-                                                                       "E1"}  # fmt: skip
+    assert codes(small, "service_point", result.service_point_ids) == {"B1", "B2", "D1", "D2", "E1"}
     assert codes(small, "transformer", result.transformer_ids) == {"T1", "T2", "T3"}
     assert codes(small, "segment", result.segment_ids) == {
-        "m1", "m2", "m3", "m4", "l1", "l2", "l3", "l4"}  # fmt: skip
+        "m1",
+        "m2",
+        "m3",
+        "m4",
+        "l1",
+        "l2",
+        "l3",
+        "l4",
+    }
     assert codes(small, "switch", result.switch_ids) == {"S1"}
     assert codes(small, "switch", result.open_switch_ids) == {"S3"}  # where the trace stops
     assert codes(small, "node", result.node_ids) == {
-        "h1", "a", "b", "c", "d", "e", "bl", "x1", "x2", "dl", "y1", "el", "z1"}  # fmt: skip
+        "h1",
+        "a",
+        "b",
+        "c",
+        "d",
+        "e",
+        "bl",
+        "x1",
+        "x2",
+        "dl",
+        "y1",
+        "el",
+        "z1",
+    }
     f2 = trace(small, feeder_code="F2", direction="downstream")
     assert codes(small, "node", f2.node_ids) == {"h2", "g"}
     assert f2.service_point_ids.size == 0
@@ -72,10 +95,12 @@ def test_import_materialises_feeder_and_transformer_of_each_service_point(small:
         text("SELECT code, location_precision FROM gis_service_point ORDER BY code")
     ).all()
     assert {p for _c, p in precision} == {"derived"}  # LV items placed at their transformer
-    t1 = small.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM gis_power_transformer "
-                            "WHERE code = 'T1'")).one()  # fmt: skip
-    b1 = small.execute(text("SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point "
-                            "WHERE code = 'B1'")).one()  # fmt: skip
+    t1 = small.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM gis_power_transformer WHERE code = 'T1'")
+    ).one()
+    b1 = small.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM gis_service_point WHERE code = 'B1'")
+    ).one()
     assert tuple(b1) == tuple(t1) == (2.42, 6.40)
 
 
@@ -133,18 +158,20 @@ def test_operating_a_switch_emits_an_event_once_and_the_same_state_is_a_no_op(
 ) -> None:
     def events() -> int:
         return small.scalar(
-            select(func.count()).select_from(OutboxEvent)
+            select(func.count())
+            .select_from(OutboxEvent)
             .where(OutboxEvent.name == "gis.switch_operated")
-        )  # fmt: skip
+        )
 
     start = events()
     switch = service.operate_switch(small, actor=SYSTEM, code="S1", open=True, reason="r")
     assert switch.is_open is True
     assert events() == start + 1
     payload = small.scalars(
-        select(OutboxEvent.payload).where(OutboxEvent.name == "gis.switch_operated")
+        select(OutboxEvent.payload)
+        .where(OutboxEvent.name == "gis.switch_operated")
         .order_by(OutboxEvent.created_at.desc())
-    ).first()  # fmt: skip
+    ).first()
     assert payload["code"] == "S1" and payload["open"] is True and payload["reason"] == "r"
     service.operate_switch(small, actor=SYSTEM, code="S1", open=True)
     assert events() == start + 1
@@ -167,7 +194,12 @@ def test_upstream_trace_follows_the_supply_path_to_the_head(small: Session) -> N
 def test_connected_trace_and_unknown_starts(small: Session) -> None:
     connected = trace(small, start=("service_point", "B1"), direction="connected")
     assert codes(small, "service_point", connected.service_point_ids) == {
-        "B1", "B2", "D1", "D2", "E1"}  # fmt: skip
+        "B1",
+        "B2",
+        "D1",
+        "D2",
+        "E1",
+    }
     with pytest.raises(FeederNotFoundError):
         trace(small, feeder_code="NOPE", direction="downstream")
     with pytest.raises(AssetNotFoundError):
@@ -185,8 +217,16 @@ def test_loops_and_islands_are_reported_not_crashed_on(db: Session, tmp_path: Pa
     report = service.import_network(db, path=write(tmp_path / "loops.geojson", network))
     topology = report.topology
     assert topology["loops"] - base.loops == 1
-    cycle = {"segment:m2", "segment:m4", "segment:l1", "segment:l2", "segment:loop",
-             "segment:l4", "transformer:T1", "transformer:T3"}  # fmt: skip
+    cycle = {
+        "segment:m2",
+        "segment:m4",
+        "segment:l1",
+        "segment:l2",
+        "segment:loop",
+        "segment:l4",
+        "transformer:T1",
+        "transformer:T3",
+    }
     assert cycle & set(topology["loop_examples"]) or base.loops >= 10
     assert topology["island_nodes"] - base.island_nodes == 2
     assert topology["island_components"] - base.island_components == 1
@@ -194,8 +234,7 @@ def test_loops_and_islands_are_reported_not_crashed_on(db: Session, tmp_path: Pa
     assert address(db, "ISO") == (None, None)
     # Every consumer of the meshed part is still traced, each in one transformer zone.
     result = trace(db, feeder_code="F1", direction="downstream")
-    assert codes(db, "service_point", result.service_point_ids) == {"B1", "B2", "D1", "D2",
-                                                                    "E1"}  # fmt: skip
+    assert codes(db, "service_point", result.service_point_ids) == {"B1", "B2", "D1", "D2", "E1"}
     assert address(db, "E1")[0] == "F1" and address(db, "B2")[0] == "F1"
     island = trace(db, start=("service_point", "ISO"), direction="connected")
     assert codes(db, "node", island.node_ids) == {"iso1", "iso2"}
@@ -212,8 +251,11 @@ def test_graph_cache_follows_the_network_version(small: Session) -> None:
     assert opened is not first
     # A switch state is not structure: only the switch states were read again, and only
     # the part of the graph they touch was re-oriented.
-    assert graph_loads() == {**loads, "switch_states": loads["switch_states"] + 1,
-                             "reorientations": loads["reorientations"] + 1}  # fmt: skip
+    assert graph_loads() == {
+        **loads,
+        "switch_states": loads["switch_states"] + 1,
+        "reorientations": loads["reorientations"] + 1,
+    }
     small.execute(text("UPDATE gis_switch SET is_open = false WHERE code = 'S1'"))
     closed = get_graph(small)
     assert graph_loads()["builds"] == loads["builds"]

@@ -27,8 +27,12 @@ def make_usage_point(db: Session) -> Callable[..., UsagePoint]:
         location = ServiceLocation(code=f"SL-{code}", address_line="Rue 1")
         db.add(location)
         db.flush()
-        point = UsagePoint(code=f"UP-{code}", service_location_id=location.id,
-                           category=category, subscribed_power_kva=3)  # fmt: skip
+        point = UsagePoint(
+            code=f"UP-{code}",
+            service_location_id=location.id,
+            category=category,
+            subscribed_power_kva=3,
+        )
         db.add(point)
         db.flush()
         return point
@@ -38,11 +42,21 @@ def make_usage_point(db: Session) -> Callable[..., UsagePoint]:
 
 @pytest.fixture()
 def make_meter(db: Session) -> Callable[..., Meter]:
-    def factory(digits: int = 5, multiplier: int = 1, registers: list[str] | None = None,
-                serial: str | None = None) -> Meter:  # fmt: skip
-        return service.create_meter(db, data=MeterCreate(
-            serial=serial or f"M{uuid.uuid4().hex[:10].upper()}", meter_type="postpaid",
-            dial_digits=digits, multiplier=multiplier, registers=registers or ["total"],
-        ))  # fmt: skip
+    def factory(
+        digits: int = 5,
+        multiplier: int = 1,
+        registers: list[str] | None = None,
+        serial: str | None = None,
+    ) -> Meter:
+        return service.create_meter(
+            db,
+            data=MeterCreate(
+                serial=serial or f"M{uuid.uuid4().hex[:10].upper()}",
+                meter_type="postpaid",
+                dial_digits=digits,
+                multiplier=multiplier,
+                registers=registers or ["total"],
+            ),
+        )
 
     return factory

@@ -21,11 +21,25 @@ from meters.schemas import ReadingCreate
 from tests.meters.conftest import utc
 
 
-def _installed(db, make_meter, make_usage_point, *, start=0, digits=5, category="commercial",
-               at=None, multiplier=1):  # fmt: skip
+def _installed(
+    db,
+    make_meter,
+    make_usage_point,
+    *,
+    start=0,
+    digits=5,
+    category="commercial",
+    at=None,
+    multiplier=1,
+):
     meter, point = make_meter(digits=digits, multiplier=multiplier), make_usage_point(category)
-    service.install_meter(db, meter_id=meter.id, usage_point_id=point.id,
-                          installed_at=at or utc(2025, 1, 1), start_index=start)  # fmt: skip
+    service.install_meter(
+        db,
+        meter_id=meter.id,
+        usage_point_id=point.id,
+        installed_at=at or utc(2025, 1, 1),
+        start_index=start,
+    )
     return meter, point
 
 
@@ -39,8 +53,9 @@ def _stored(db, meter):
 
 def test_rollover_on_a_five_dial_meter_yields_260_kwh(db, make_meter, make_usage_point):
     meter, point = _installed(db, make_meter, make_usage_point, start=99_000)
-    import_readings_from_rows(db, [_read(meter, utc(2025, 1, 31), 99_870),
-                                   _read(meter, utc(2025, 2, 28), 130)])  # fmt: skip
+    import_readings_from_rows(
+        db, [_read(meter, utc(2025, 1, 31), 99_870), _read(meter, utc(2025, 2, 28), 130)]
+    )
     reads = _stored(db, meter)
     rolled = reads[utc(2025, 2, 28)]
     assert (rolled.status, rolled.reason_codes) == ("flagged", ["rollover"])
@@ -53,9 +68,14 @@ def test_a_meter_replaced_mid_period_counts_old_plus_new(db, make_meter, make_us
     old, point = _installed(db, make_meter, make_usage_point, start=1_000)
     new = make_meter(multiplier=2)
     import_readings_from_rows(db, [_read(old, utc(2025, 1, 31), 1_400)])
-    service.replace_meter(db, usage_point_id=point.id, new_meter_id=new.id,
-                          replaced_at=utc(2025, 2, 15), old_end_index=1_650,
-                          new_start_index=20)  # fmt: skip
+    service.replace_meter(
+        db,
+        usage_point_id=point.id,
+        new_meter_id=new.id,
+        replaced_at=utc(2025, 2, 15),
+        old_end_index=1_650,
+        new_start_index=20,
+    )
     report = import_readings_from_rows(db, [_read(new, utc(2025, 2, 28), 170)])
     assert report.codes_by_status == {"flagged": {"meter_change_in_period": 1}}
     # February = old (1,650 - 1,400) + new (170 - 20) x multiplier 2 = 250 + 300 = 550 kWh
@@ -69,12 +89,17 @@ def test_a_meter_replaced_mid_period_counts_old_plus_new(db, make_meter, make_us
 def test_impossible_reads_are_stored_rejected_with_their_code(db, make_meter, make_usage_point):
     meter, _ = _installed(db, make_meter, make_usage_point, at=utc(2025, 1, 10))
     future = utc(2099, 1, 1)
-    report = import_readings_from_rows(db, [
-        _read(meter, future, 50), _read(meter, utc(2025, 1, 5), 1),
-        _read(meter, utc(2025, 2, 1), 100_000 - 1), _read(meter, utc(2025, 2, 10), 150),
-        _read(meter, utc(2025, 2, 10), 151, source="self_read"),
-        _read(meter, utc(2025, 2, 20), 100_000),
-    ])  # fmt: skip
+    report = import_readings_from_rows(
+        db,
+        [
+            _read(meter, future, 50),
+            _read(meter, utc(2025, 1, 5), 1),
+            _read(meter, utc(2025, 2, 1), 100_000 - 1),
+            _read(meter, utc(2025, 2, 10), 150),
+            _read(meter, utc(2025, 2, 10), 151, source="self_read"),
+            _read(meter, utc(2025, 2, 20), 100_000),
+        ],
+    )
     reads = _stored(db, meter)
     assert (reads[future].status, reads[future].reason_codes) == ("rejected", ["read_in_future"])
     assert reads[utc(2025, 1, 5)].reason_codes == ["read_before_installation"]
@@ -83,28 +108,40 @@ def test_impossible_reads_are_stored_rejected_with_their_code(db, make_meter, ma
     assert reads[utc(2025, 2, 1)].reason_codes == ["out_of_range_high"]
     # 100,000 cannot show on 5 dials
     assert reads[utc(2025, 2, 20)].reason_codes == ["value_exceeds_dials"]
-    twins = db.scalars(select(Reading).where(Reading.meter_id == meter.id,
-                                             Reading.read_at == utc(2025, 2, 10))).all()  # fmt: skip
+    twins = db.scalars(
+        select(Reading).where(Reading.meter_id == meter.id, Reading.read_at == utc(2025, 2, 10))
+    ).all()
     # 150 after 99,999 is a rollover of 151 kWh; its twin from another source is rejected
     assert sorted((t.source, t.status, tuple(t.reason_codes)) for t in twins) == [
         ("handheld", "flagged", ("rollover",)),
         ("self_read", "rejected", ("duplicate_timestamp",)),
     ]
     assert (report.rows, report.new, report.rejected) == (6, 6, 4)
-    assert report.rejected_by_code == {"duplicate_timestamp": 1, "read_before_installation": 1,
-                                       "read_in_future": 1, "value_exceeds_dials": 1}  # fmt: skip
+    assert report.rejected_by_code == {
+        "duplicate_timestamp": 1,
+        "read_before_installation": 1,
+        "read_in_future": 1,
+        "value_exceeds_dials": 1,
+    }
 
 
 def test_a_rejected_read_does_not_become_the_next_ones_previous(db, make_meter, make_usage_point):
     meter, _ = _installed(db, make_meter, make_usage_point)
-    import_readings_from_rows(db, [
-        _read(meter, utc(2025, 1, 31), 100), _read(meter, utc(2025, 2, 28), 200),
-        _read(meter, utc(2025, 3, 31), 50), _read(meter, utc(2025, 4, 30), 300),
-    ])  # fmt: skip
+    import_readings_from_rows(
+        db,
+        [
+            _read(meter, utc(2025, 1, 31), 100),
+            _read(meter, utc(2025, 2, 28), 200),
+            _read(meter, utc(2025, 3, 31), 50),
+            _read(meter, utc(2025, 4, 30), 300),
+        ],
+    )
     reads = _stored(db, meter)
     # 50 after 200: wrapped 50 + 100,000 - 200 = 99,850 > 10% of the dials -> negative
     assert (reads[utc(2025, 3, 31)].status, reads[utc(2025, 3, 31)].reason_codes) == (
-        "rejected", ["negative_advance"])  # fmt: skip
+        "rejected",
+        ["negative_advance"],
+    )
     # 300 is judged against 200 (+100), not against the rejected 50
     assert (reads[utc(2025, 4, 30)].status, reads[utc(2025, 4, 30)].reason_codes) == (
         "accepted",
@@ -119,8 +156,9 @@ def test_out_of_range_is_judged_against_history(db, make_meter, make_usage_point
     history = [_read(meter, start + timedelta(days=30 * k), 300 * k) for k in range(1, 5)]
     import_readings_from_rows(db, history)
     high_at, low_at = start + timedelta(days=150), start + timedelta(days=180)
-    import_readings_from_rows(db, [_read(meter, high_at, 1_200 + 1_000),
-                                   _read(meter, low_at, 2_200 + 50)])  # fmt: skip
+    import_readings_from_rows(
+        db, [_read(meter, high_at, 1_200 + 1_000), _read(meter, low_at, 2_200 + 50)]
+    )
     reads = _stored(db, meter)
     # last 4 reads: (1,200 - 300) kWh / 90 days = 10 kWh/day; 30 days -> 300 expected,
     # high bound 300 x 3 = 900 < 1,000 kWh read
@@ -140,10 +178,12 @@ def test_zero_consumption_is_flagged_not_rejected(db, make_meter, make_usage_poi
 
 def test_importing_the_same_csv_twice_stores_each_reading_once(db, make_meter, make_usage_point):
     meter, _ = _installed(db, make_meter, make_usage_point)
-    csv = ("serial,read_at,value,source\n"
-           f"{meter.serial},2025-01-31T08:00:00Z,100,handheld\n"
-           f"{meter.serial},2025-02-28T08:00:00+01:00,210,handheld\n"
-           f"{meter.serial},2025-02-28T08:00:00+01:00,210,handheld\n").encode()  # fmt: skip
+    csv = (
+        "serial,read_at,value,source\n"
+        f"{meter.serial},2025-01-31T08:00:00Z,100,handheld\n"
+        f"{meter.serial},2025-02-28T08:00:00+01:00,210,handheld\n"
+        f"{meter.serial},2025-02-28T08:00:00+01:00,210,handheld\n"
+    ).encode()
     first = import_readings_from_csv(db, io.BytesIO(csv))
     second = import_readings_from_csv(db, io.BytesIO(csv))
     assert (first.rows, first.new, first.duplicates, first.accepted) == (3, 2, 1, 2)
@@ -154,13 +194,15 @@ def test_importing_the_same_csv_twice_stores_each_reading_once(db, make_meter, m
 
 def test_a_malformed_csv_writes_nothing_and_names_every_bad_line(db, make_meter, make_usage_point):
     meter, _ = _installed(db, make_meter, make_usage_point)
-    csv = ("serial,read_at,value,source\n"
-           f"{meter.serial},2025-01-31T08:00:00Z,100,handheld\n"
-           f"{meter.serial},2025-02-30T08:00:00Z,120,handheld\n"
-           f"{meter.serial},2025-03-01T08:00:00,130,handheld\n"
-           f"{meter.serial},2025-03-02T08:00:00Z,-5,handheld\n"
-           "NOPE,2025-03-03T08:00:00Z,5,handheld\n"
-           f"{meter.serial},2025-03-04T08:00:00Z,140,carrier-pigeon\n").encode()  # fmt: skip
+    csv = (
+        "serial,read_at,value,source\n"
+        f"{meter.serial},2025-01-31T08:00:00Z,100,handheld\n"
+        f"{meter.serial},2025-02-30T08:00:00Z,120,handheld\n"
+        f"{meter.serial},2025-03-01T08:00:00,130,handheld\n"
+        f"{meter.serial},2025-03-02T08:00:00Z,-5,handheld\n"
+        "NOPE,2025-03-03T08:00:00Z,5,handheld\n"
+        f"{meter.serial},2025-03-04T08:00:00Z,140,carrier-pigeon\n"
+    ).encode()
     with pytest.raises(ReadingImportInvalidError) as err:
         import_readings_from_csv(db, io.BytesIO(csv))
     assert [(e.field, e.message) for e in err.value.errors] == [
@@ -187,12 +229,23 @@ def test_an_estimate_is_superseded_by_the_real_read(db, make_meter, make_usage_p
     estimate = estimate_reading(db, register_id=register_id, at=utc(2025, 2, 28))
     # recent history: 300 kWh / 30 days = 10 kWh/day x 28 days = 280 -> index 580
     assert (estimate.value, estimate.estimation_method, estimate.status) == (
-        Decimal(580), "recent_history", "accepted")  # fmt: skip
+        Decimal(580),
+        "recent_history",
+        "accepted",
+    )
     [feb] = consumption_for(db, [point.id], utc(2025, 2, 1), utc(2025, 3, 1))
     assert (feb.kwh, feb.includes_estimate) == (Decimal(280), True)
-    [outcome] = record_readings(db, readings=[ReadingCreate(
-        meter_serial=meter.serial, read_at=utc(2025, 2, 27), value=Decimal(560),
-        source="handheld")])  # fmt: skip
+    [outcome] = record_readings(
+        db,
+        readings=[
+            ReadingCreate(
+                meter_serial=meter.serial,
+                read_at=utc(2025, 2, 27),
+                value=Decimal(560),
+                source="handheld",
+            )
+        ],
+    )
     db.refresh(estimate)
     assert (estimate.status, estimate.superseded_by_id) == ("superseded", outcome.id)
     # February now: 560 - 300 = 260 kWh, measured
@@ -202,17 +255,39 @@ def test_an_estimate_is_superseded_by_the_real_read(db, make_meter, make_usage_p
 
 def test_every_read_records_the_rule_set_version_that_judged_it(db, make_meter, make_usage_point):
     meter, _ = _installed(db, make_meter, make_usage_point)
-    [first] = record_readings(db, readings=[ReadingCreate(
-        meter_serial=meter.serial, read_at=utc(2025, 1, 31), value=Decimal(40), source="ami")])  # fmt: skip
-    version = publish_rule_set(db, parameters={"severity": {"zero_consumption": "reject"}},
-                               name="strict zero").version  # fmt: skip
-    [second] = record_readings(db, readings=[ReadingCreate(
-        meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami")])  # fmt: skip
+    [first] = record_readings(
+        db,
+        readings=[
+            ReadingCreate(
+                meter_serial=meter.serial, read_at=utc(2025, 1, 31), value=Decimal(40), source="ami"
+            )
+        ],
+    )
+    version = publish_rule_set(
+        db, parameters={"severity": {"zero_consumption": "reject"}}, name="strict zero"
+    ).version
+    [second] = record_readings(
+        db,
+        readings=[
+            ReadingCreate(
+                meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami"
+            )
+        ],
+    )
     assert (first.rule_set_version, first.status) == (version - 1, "accepted")
     assert (second.rule_set_version, second.status, second.reason_codes) == (
-        version, "rejected", ["zero_consumption"])  # fmt: skip
-    [again] = record_readings(db, readings=[ReadingCreate(
-        meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami")])  # fmt: skip
+        version,
+        "rejected",
+        ["zero_consumption"],
+    )
+    [again] = record_readings(
+        db,
+        readings=[
+            ReadingCreate(
+                meter_serial=meter.serial, read_at=utc(2025, 2, 28), value=Decimal(40), source="ami"
+            )
+        ],
+    )
     assert (again.id, again.duplicate) == (second.id, True)
 
 
@@ -221,31 +296,81 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
     installation, codes array, job key)."""
     from sqlalchemy import text
 
-    meter, point = _installed(db, make_meter, make_usage_point, start=99_000,
-                              at=utc(2025, 1, 10))  # fmt: skip
+    meter, point = _installed(db, make_meter, make_usage_point, start=99_000, at=utc(2025, 1, 10))
     photo = "ab" * 32
-    csv = ("serial,read_at,value,source,quality,reader_id,photo_sha256\n"
-           f"{meter.serial},2025-01-05T08:00:00Z,12.5,handheld,,,\n"
-           f"{meter.serial},2025-01-31T08:00:00Z,99870.125,handheld,doubtful,42,{photo}\n"
-           f"{meter.serial},2025-02-28T08:00:00Z,130,ami,,,\n"
-           f"{meter.serial},2025-03-31T08:00:00Z,0.001,self_read,actual,7,\n").encode()  # fmt: skip
+    csv = (
+        "serial,read_at,value,source,quality,reader_id,photo_sha256\n"
+        f"{meter.serial},2025-01-05T08:00:00Z,12.5,handheld,,,\n"
+        f"{meter.serial},2025-01-31T08:00:00Z,99870.125,handheld,doubtful,42,{photo}\n"
+        f"{meter.serial},2025-02-28T08:00:00Z,130,ami,,,\n"
+        f"{meter.serial},2025-03-31T08:00:00Z,0.001,self_read,actual,7,\n"
+    ).encode()
     report = import_readings_from_csv(db, io.BytesIO(csv), job_key="job-fields")
     assert (report.new, report.rule_set_version) == (4, 1)
-    rows = sorted(db.scalars(select(Reading).where(Reading.meter_id == meter.id)),
-                  key=lambda r: r.read_at)  # fmt: skip
-    got = [(r.read_at, r.value, r.source, r.quality, r.status, r.reason_codes, r.reader_id,
-            r.photo_sha256, r.installation_id is not None, r.usage_point_id, r.import_job,
-            r.rule_set_version, r.register_id is not None, r.gps) for r in rows]  # fmt: skip
+    rows = sorted(
+        db.scalars(select(Reading).where(Reading.meter_id == meter.id)), key=lambda r: r.read_at
+    )
+    got = [
+        (
+            r.read_at,
+            r.value,
+            r.source,
+            r.quality,
+            r.status,
+            r.reason_codes,
+            r.reader_id,
+            r.photo_sha256,
+            r.installation_id is not None,
+            r.usage_point_id,
+            r.import_job,
+            r.rule_set_version,
+            r.register_id is not None,
+            r.gps,
+        )
+        for r in rows
+    ]
     assert [g[:8] for g in got] == [
-        (utc(2025, 1, 5, 8), Decimal("12.500"), "handheld", "actual", "rejected",
-         ["read_before_installation"], None, None),
-        (utc(2025, 1, 31, 8), Decimal("99870.125"), "handheld", "doubtful", "accepted", [],
-         42, photo),
-        (utc(2025, 2, 28, 8), Decimal("130.000"), "ami", "actual", "flagged", ["rollover"],
-         None, None),
-        (utc(2025, 3, 31, 8), Decimal("0.001"), "self_read", "actual", "rejected",
-         ["negative_advance"], 7, None),
-    ]  # fmt: skip
+        (
+            utc(2025, 1, 5, 8),
+            Decimal("12.500"),
+            "handheld",
+            "actual",
+            "rejected",
+            ["read_before_installation"],
+            None,
+            None,
+        ),
+        (
+            utc(2025, 1, 31, 8),
+            Decimal("99870.125"),
+            "handheld",
+            "doubtful",
+            "accepted",
+            [],
+            42,
+            photo,
+        ),
+        (
+            utc(2025, 2, 28, 8),
+            Decimal("130.000"),
+            "ami",
+            "actual",
+            "flagged",
+            ["rollover"],
+            None,
+            None,
+        ),
+        (
+            utc(2025, 3, 31, 8),
+            Decimal("0.001"),
+            "self_read",
+            "actual",
+            "rejected",
+            ["negative_advance"],
+            7,
+            None,
+        ),
+    ]
     # Ids drawn ahead from the table's sequence: distinct, already handed out by it.
     last_drawn = db.scalar(text("SELECT last_value FROM meter_reading_id_seq"))
     assert len({r.id for r in rows}) == 4 and all(0 < r.id <= last_drawn for r in rows)
@@ -254,8 +379,9 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
     ] * 3
 
 
-def test_a_big_load_shares_new_months_with_a_second_connection(db, make_meter, make_usage_point,
-                                                                monkeypatch):  # fmt: skip
+def test_a_big_load_shares_new_months_with_a_second_connection(
+    db, make_meter, make_usage_point, monkeypatch
+):
     """The helper's months are attached as partitions in this transaction: every read lands,
     once, and no load table is left behind."""
     from sqlalchemy import text
@@ -271,17 +397,22 @@ def test_a_big_load_shares_new_months_with_a_second_connection(db, make_meter, m
     stored = _stored(db, meter)
     assert sorted(stored) == [utc(2019, month, 20) for month in range(1, 7)]
     assert {r.import_job for r in stored.values()} == {"job-parallel"}
-    names = db.scalars(text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'meter_reading'::regclass AND c.relname LIKE 'y2019%'"
-    )).all()  # fmt: skip
+    names = db.scalars(
+        text(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'meter_reading'::regclass AND c.relname LIKE 'y2019%'"
+        )
+    ).all()
     assert sorted(names) == [f"y2019m0{month}" for month in range(1, 7)]
     # Half the months were loaded by the helper (their constraints keep the load's name).
-    helped = db.scalars(text(
-        "SELECT DISTINCT t.relname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid "
-        "WHERE t.relname LIKE 'y2019%' AND k.conname LIKE 'kw_load_%'"
-    )).all()  # fmt: skip
+    helped = db.scalars(
+        text(
+            "SELECT DISTINCT t.relname FROM pg_constraint k JOIN pg_class t ON t.oid = k.conrelid "
+            "WHERE t.relname LIKE 'y2019%' AND k.conname LIKE 'kw_load_%'"
+        )
+    ).all()
     assert len(helped) == 3
-    left = db.scalar(text("SELECT count(*) FROM pg_class WHERE relname LIKE 'kw_load_%' "
-                          "AND NOT relispartition"))  # fmt: skip
+    left = db.scalar(
+        text("SELECT count(*) FROM pg_class WHERE relname LIKE 'kw_load_%' AND NOT relispartition")
+    )
     assert left == 0

@@ -50,12 +50,14 @@ def test_expected_range_from_history_and_from_category() -> None:
     params = RuleParameters()
     # history: 300 kWh over 30 days = 10 kWh/day; 31 days -> 310 expected;
     # high = 310 x 3 = 930, low = 310 x 0.2 = 62
-    low, high, basis = expected_range_kwh(days=31, history_kwh=300, history_days=30,
-                                          category_kwh_per_day=6.0, parameters=params)  # fmt: skip
+    low, high, basis = expected_range_kwh(
+        days=31, history_kwh=300, history_days=30, category_kwh_per_day=6.0, parameters=params
+    )
     assert (round(low, 6), round(high, 6), basis) == (62.0, 930.0, "history")
     # category: 6 kWh/day x 30 days x 4 = 720, no low bound
-    low, high, basis = expected_range_kwh(days=30, history_kwh=None, history_days=None,
-                                          category_kwh_per_day=6.0, parameters=params)  # fmt: skip
+    low, high, basis = expected_range_kwh(
+        days=30, history_kwh=None, history_days=None, category_kwh_per_day=6.0, parameters=params
+    )
     assert (low, high, basis) == (None, 720.0, "category")
 
 
@@ -77,14 +79,18 @@ def test_rule_parameters_refuse_unknown_keys() -> None:
 
 def test_replaced_meter_consumption_is_old_plus_new() -> None:
     old = InstallationTimeline(
-        dial_digits=5, multiplier=Decimal(1), start=IndexPoint(_at(1, 1), Decimal(0)),
+        dial_digits=5,
+        multiplier=Decimal(1),
+        start=IndexPoint(_at(1, 1), Decimal(0)),
         reads=[IndexPoint(_at(2, 28), Decimal(4_100))],
         end=IndexPoint(_at(3, 15), Decimal(4_250)),
-    )  # fmt: skip
+    )
     new = InstallationTimeline(
-        dial_digits=5, multiplier=Decimal(2), start=IndexPoint(_at(3, 15), Decimal(10)),
+        dial_digits=5,
+        multiplier=Decimal(2),
+        start=IndexPoint(_at(3, 15), Decimal(10)),
         reads=[IndexPoint(_at(3, 31), Decimal(60))],
-    )  # fmt: skip
+    )
     # March: old 4,250 - 4,100 = 150; new (60 - 10) x multiplier 2 = 100 -> 250
     assert consumption_kwh([old, new], _at(3, 1), _at(4, 1)) == Decimal(250)
     # February: the old meter's 4,100 - 0 = 4,100 (closed by the 28 Feb read)
@@ -93,9 +99,11 @@ def test_replaced_meter_consumption_is_old_plus_new() -> None:
 
 def test_consumption_across_a_rollover() -> None:
     meter = InstallationTimeline(
-        dial_digits=5, multiplier=Decimal(1), start=IndexPoint(_at(1, 1), Decimal(99_000)),
+        dial_digits=5,
+        multiplier=Decimal(1),
+        start=IndexPoint(_at(1, 1), Decimal(99_000)),
         reads=[IndexPoint(_at(1, 31), Decimal(99_870)), IndexPoint(_at(2, 28), Decimal(130))],
-    )  # fmt: skip
+    )
     assert consumption_kwh([meter], _at(2, 1), _at(3, 1)) == Decimal(260)
 
 
@@ -105,23 +113,34 @@ def test_seasonal_estimate_uses_last_year_scaled_by_trend() -> None:
     # = days 640..730 (12/day) over days 275..365 (10/day) = 1.2 -> 300 x 1.2 = 360 kWh.
     times = np.arange(0, 2 * 365 + 1, 5.0)
     cumulative = np.where(times <= 400, times * 10.0, 4000.0 + (times - 400) * 12.0)
-    estimate = estimate_consumption(times=times, cumulative_kwh=cumulative, at=times[-1] + 30,
-                                    category_kwh_per_day=6.0,
-                                    parameters=EstimationParameters())  # fmt: skip
+    estimate = estimate_consumption(
+        times=times,
+        cumulative_kwh=cumulative,
+        at=times[-1] + 30,
+        category_kwh_per_day=6.0,
+        parameters=EstimationParameters(),
+    )
     assert estimate.method == EstimationMethod.SEASONAL_HISTORY
     assert estimate.kwh == pytest.approx(360.0)
 
 
 def test_estimate_falls_back_to_recent_history_then_category() -> None:
     # 3 reads, 100 kWh each 30 days: 100/30 kWh/day x 15 days = 50 kWh
-    recent = estimate_consumption(times=np.array([0.0, 30.0, 60.0]),
-                                  cumulative_kwh=np.array([0.0, 100.0, 200.0]), at=75.0,
-                                  category_kwh_per_day=6.0,
-                                  parameters=EstimationParameters())  # fmt: skip
+    recent = estimate_consumption(
+        times=np.array([0.0, 30.0, 60.0]),
+        cumulative_kwh=np.array([0.0, 100.0, 200.0]),
+        at=75.0,
+        category_kwh_per_day=6.0,
+        parameters=EstimationParameters(),
+    )
     assert recent.method == EstimationMethod.RECENT_HISTORY
     assert recent.kwh == pytest.approx(50.0)
     # only the installation point: 6 kWh/day x 20 days = 120 kWh
-    profile = estimate_consumption(times=np.array([0.0]), cumulative_kwh=np.array([0.0]),
-                                   at=20.0, category_kwh_per_day=6.0,
-                                   parameters=EstimationParameters())  # fmt: skip
+    profile = estimate_consumption(
+        times=np.array([0.0]),
+        cumulative_kwh=np.array([0.0]),
+        at=20.0,
+        category_kwh_per_day=6.0,
+        parameters=EstimationParameters(),
+    )
     assert (profile.method, profile.kwh) == (EstimationMethod.CATEGORY_PROFILE, 120.0)
