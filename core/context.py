@@ -20,14 +20,16 @@ class Actor:
     username: str
     scopes: frozenset[str] = frozenset()
     agency_id: int | None = None
+    # The agency whose outline bounds what this principal sees (``core.territory``),
+    # resolved at authentication: None when unrestricted (no agency, or no outline).
+    territory_agency_id: int | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
 
     @property
     def sees_all_territories(self) -> bool:
-        # Staff without an agency (head office) see every territory.
-        return self.agency_id is None
+        return self.territory_agency_id is None
 
 
 SYSTEM = Actor(user_id=None, username="system", scopes=frozenset({"*"}))

@@ -30,6 +30,11 @@ def actor_for(user: User) -> Actor:
         username=user.username,
         scopes=scopes_for(user.roles),
         agency_id=user.agency_id,
+        territory_agency_id=(
+            user.agency_id
+            if user.agency is not None and user.agency.territory is not None
+            else None
+        ),
     )
 
 
