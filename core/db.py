@@ -93,6 +93,16 @@ def stamp_transaction(
     _stamp(session.connection(), actor, request_id, reason)
 
 
+def state_reason(session: Session, reason: str | None) -> None:
+    """Why the rest of this transaction changes what it changes: the audit trigger writes
+    ``reason`` on every row it records from now until the transaction ends. The one way to
+    state a reason from inside a unit of work (``acting_as(reason=...)`` sets it for
+    transactions that have not begun yet)."""
+    session.execute(
+        text("SELECT set_config('kilowatch.reason', :reason, true)"), {"reason": reason or ""}
+    )
+
+
 @event.listens_for(Session, "after_begin")
 def _stamp_transaction(session: Session, _transaction: Any, connection: Any) -> None:
     """Copy actor, request id and reason into transaction-local settings for the audit trigger."""

@@ -1,0 +1,45 @@
+"""Every PostgreSQL advisory-lock key the system takes, named in one registry.
+
+Two features picking the same bare number would silently serialise (or worse, exclude)
+each other; here each lock has a name and a distinct space, and a test checks that no
+two share a value. Locks are transaction-scoped: released at commit or rollback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+
+class LockSpace(IntEnum):
+    """The first key of a two-int advisory lock: what kind of thing is locked."""
+
+    READING_PARTITIONS = 7_311_001  # creating monthly partitions of meter_reading
+    READING_BULK_JOB = 7_311_002  # a bulk reading load's side tables (second key: job)
+    READING_RULE_SETS = 7_311_003  # activating a validation rule set
+    READING_IMPORT_FILE = 7_311_004  # one import of one file at a time (second key: hash)
+    DEMO_BUILD = 7_311_010  # building the demo utility (second key: seed)
+
+
+def xact_lock(session: Session, space: LockSpace, key: int = 0) -> None:
+    """Wait for and take the lock (space, key) until the transaction ends."""
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": int(space), "key": key}
+    )
+
+
+def try_xact_lock(session: Session, space: LockSpace, key: int = 0) -> bool:
+    """Take the lock (space, key) if free; False when another transaction holds it."""
+    return bool(
+        session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:space, :key)"),
+            {"space": int(space), "key": key},
+        ).scalar()
+    )
+
+
+def int32_key(value: int) -> int:
+    """Fold any integer (a job id, a hash) into the signed 32-bit second key."""
+    return (value & 0xFFFFFFFF) - (1 << 32 if value & 0x80000000 else 0)
