@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from typing import Any, Protocol
 from sqlalchemy import DateTime, Engine, ForeignKey, Integer, Text, event, func, update
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 
 from core.context import SYSTEM, acting_as
 from core.db import get_engine
@@ -226,22 +226,14 @@ def _release(bind: Engine | Connection, work: _Pending) -> None:
 # -- delivery ------------------------------------------------------------------------------
 
 
-@contextmanager
-def _unit_of_work(bind: Engine | Connection | None) -> Iterator[Session]:
-    """A session committed at the end; on a connection inside a transaction, a savepoint."""
-    session = Session(
+def _unit_of_work(bind: Engine | Connection | None) -> AbstractContextManager[Session]:
+    """A session committed at the end (rolled back on error); on a connection that is
+    inside a transaction, a savepoint of it."""
+    return sessionmaker(
         bind=bind if bind is not None else get_engine(),
         join_transaction_mode="create_savepoint",
         expire_on_commit=False,
-    )
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    ).begin()
 
 
 def deliver(event_id: uuid.UUID, *, bind: Engine | Connection | None = None) -> int:
