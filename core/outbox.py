@@ -183,7 +183,9 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _on_commit(session: Session) -> None:
-    pending = _pending(session)
+    pending = session.info.get(_PENDING_KEY)
+    if not pending:
+        return
     nested = session.get_nested_transaction()  # the savepoint being released, if any
     if nested is not None:
         done = pending.pop(nested, None)
