@@ -4,6 +4,10 @@ A statement-level PostgreSQL trigger with transition tables does the recording, 
 loads (COPY, INSERT ... SELECT) are audited as reliably as ORM changes, at set-based cost.
 Actor, request id and reason come from transaction-local settings that ``core.db`` stamps
 at the start of every transaction. Secrets (password hashes) are masked.
+
+The log itself is append-only in the database (``PROTECT_AUDIT_LOG_SQL``): no UPDATE,
+DELETE or TRUNCATE, whoever asks, so a compromised or buggy application cannot rewrite it.
+``audit_coverage_gaps`` reads the catalogue to prove every business table is covered.
 """
 
 from __future__ import annotations
@@ -17,17 +21,17 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.models import Base
 
-# Tables that are logs themselves or plumbing: auditing them would be noise or recursion.
-UNAUDITED_TABLES = frozenset(
-    {
-        "alembic_version",
-        "core_audit_log",
-        "core_outbox_event",
-        "core_event_delivery",
-        "core_login_attempt",
-        "spatial_ref_sys",
-    }
-)
+# Tables of the public schema deliberately left without the audit trigger, and why. Every
+# other table there is a business table and must be audited (``audit_coverage_gaps``).
+UNAUDITED_TABLES: dict[str, str] = {
+    "alembic_version": "migration bookkeeping, written only by alembic",
+    "core_audit_log": "the audit log itself: auditing it would recurse",
+    "core_outbox_event": "plumbing: events are facts about changes already audited",
+    "core_event_delivery": "plumbing: proof that a handler ran, written per delivery",
+    "core_login_attempt": "a log itself (sign-in attempts), pruned by the rate limiter",
+    "spatial_ref_sys": "PostGIS's catalogue of coordinate systems",
+    "gis_network_state": "a one-row version counter bumped by triggers on every network write",
+}
 
 MASKED_COLUMNS = ("password_hash",)
 
@@ -150,3 +154,67 @@ def audited_tables_sql() -> str:
         "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
         "WHERE t.tgname = 'audit_insert'"
     )
+
+
+# Each (business table, event) without an enabled statement-level AFTER trigger calling
+# core_audit_statement. pg_trigger.tgtype bits: 1 row, 2 before, 4 insert, 8 delete,
+# 16 update, 64 instead of.
+AUDIT_COVERAGE_SQL = """
+SELECT c.relname AS table_name, e.op
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+CROSS JOIN (VALUES ('insert', 4), ('delete', 8), ('update', 16)) AS e(op, bit)
+WHERE n.nspname = 'public'
+  AND c.relkind IN ('r', 'p')
+  AND NOT c.relispartition  -- a partition's rows are audited by its parent's statements
+  AND NOT (c.relname = ANY(:excluded))
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_trigger t
+    WHERE t.tgrelid = c.oid
+      AND NOT t.tgisinternal
+      AND t.tgfoid = 'public.core_audit_statement()'::regprocedure
+      AND t.tgenabled IN ('O', 'A')  -- 'D' disabled, 'R' fires only on a replica
+      AND t.tgtype & 1 = 0 AND t.tgtype & (2 | 64) = 0  -- per statement, after
+      AND t.tgtype & e.bit <> 0)
+ORDER BY 1, 2
+"""
+
+
+def audit_coverage_gaps(session: Session) -> dict[str, list[str]]:
+    """Business tables (public schema, minus ``UNAUDITED_TABLES``) lacking an enabled audit
+    trigger, as read from the catalogue: ``{table: ["delete", "update" ...]}``, empty when
+    every insert, update and delete of every business table is recorded."""
+    gaps: dict[str, list[str]] = {}
+    rows = session.execute(text(AUDIT_COVERAGE_SQL), {"excluded": list(UNAUDITED_TABLES)})
+    for table, op in rows:
+        gaps.setdefault(table, []).append(op)
+    return gaps
+
+
+# The log is append-only: the audit function INSERTs; nobody UPDATEs, DELETEs or TRUNCATEs.
+# Privileges alone do not hold (the application's role owns the table, and may be a
+# superuser), so a trigger refuses; ENABLE ALWAYS keeps it firing under
+# session_replication_role = replica, the usual way round ordinary triggers.
+PROTECT_AUDIT_LOG_SQL = [
+    """CREATE FUNCTION core_audit_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'core_audit_log is append-only: % refused', TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END
+$$""",
+    "CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON core_audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION core_audit_log_append_only()",
+    "CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON core_audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION core_audit_log_append_only()",
+    "ALTER TABLE core_audit_log ENABLE ALWAYS TRIGGER append_only",
+    "ALTER TABLE core_audit_log ENABLE ALWAYS TRIGGER append_only_truncate",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON core_audit_log FROM PUBLIC, CURRENT_USER",
+]
+
+UNPROTECT_AUDIT_LOG_SQL = [
+    "GRANT UPDATE, DELETE, TRUNCATE ON core_audit_log TO CURRENT_USER",
+    "DROP TRIGGER append_only_truncate ON core_audit_log",
+    "DROP TRIGGER append_only ON core_audit_log",
+    "DROP FUNCTION core_audit_log_append_only()",
+]

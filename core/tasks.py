@@ -1,23 +1,37 @@
-"""Core Celery tasks: dispatch of outbox events to their handlers, and the sweeper that
-re-sends events whose dispatch message was lost (broker down at commit time)."""
+"""Core Celery tasks and the Celery side of the outbox: the dispatcher the composition root
+installs (one ``core.dispatch_event`` task per committed event), the dispatch task itself,
+the sweeper that re-sends events whose message was lost (broker down at commit time), and
+``send_after_commit`` for a task that must leave only with its transaction."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from celery import Task
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from core.celery_app import celery_app
-from core.context import SYSTEM, acting_as
 from core.db import session_scope
-from core.events import handlers_for
 from core.logging import get_logger
-from core.outbox import EventDelivery, OutboxEvent
+from core.outbox import OutboxEvent, after_commit, deliver, record_failure
 
 log = get_logger(__name__)
+
+
+class CeleryDispatcher:
+    """Production dispatcher: one ``core.dispatch_event`` message per committed event; the
+    worker reads the event from its own database connection."""
+
+    runs_in_transaction = False
+
+    def dispatch(self, event_ids: Sequence[uuid.UUID], bind: Engine | Connection) -> None:
+        for event_id in event_ids:
+            send_dispatch(event_id)
 
 
 def send_dispatch(event_id: uuid.UUID) -> None:
@@ -27,48 +41,31 @@ def send_dispatch(event_id: uuid.UUID) -> None:
         log.warning("outbox.send_failed", event_id=str(event_id), error=str(exc))
 
 
+def send_after_commit(session: Session, task: Task, *args: Any) -> None:
+    """Send ``task(*args)`` once ``session``'s outermost transaction commits, never if it
+    rolls back: a handler's follow-up work leaves only after the handler's own commit."""
+
+    def send() -> None:
+        try:
+            task.delay(*args)
+        except Exception as exc:  # the change is committed; the task's own sweep retries
+            log.error("tasks.send_failed", task=task.name, args=repr(args), error=str(exc))
+
+    after_commit(session, send)
+
+
 @celery_app.task(name="core.dispatch_event", bind=True, max_retries=12)
 def dispatch_event(self: Task, event_id: str) -> int:
     """Run every handler of one event that has not run yet; return how many ran now."""
     key = uuid.UUID(event_id)
-    with acting_as(SYSTEM, request_id=f"event:{event_id}"):
-        with session_scope() as session:
-            event = session.get(OutboxEvent, key)
-            if event is None or event.dispatched_at is not None:
-                return 0
-            name, payload = event.name, dict(event.payload)
-        ran = 0
-        try:
-            for handler_name, handler in handlers_for(name).items():
-                with session_scope() as session:
-                    claimed = session.execute(
-                        insert(EventDelivery)
-                        .values(event_id=key, handler=handler_name)
-                        .on_conflict_do_nothing()
-                        .returning(EventDelivery.handler)
-                    ).first()
-                    if claimed is None:
-                        continue  # already handled (redelivery or concurrent worker)
-                    handler(session, payload, key)
-                    ran += 1
-        except Exception as exc:
-            with session_scope() as session:
-                session.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id == key)
-                    .values(attempts=OutboxEvent.attempts + 1, last_error=repr(exc)[:2000])
-                )
-            log.error("outbox.handler_failed", event_id=event_id, error=repr(exc))
-            if celery_app.conf.task_always_eager:
-                return ran  # in-process mode: the sweeper (kilowatch outbox sweep) retries
-            raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 1))) from exc
-        with session_scope() as session:
-            session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == key)
-                .values(dispatched_at=datetime.now(UTC), attempts=OutboxEvent.attempts + 1)
-            )
-    return ran
+    try:
+        return deliver(key)
+    except Exception as exc:
+        record_failure(key, exc)
+        log.error("outbox.handler_failed", event_id=event_id, error=repr(exc))
+        if celery_app.conf.task_always_eager:
+            return 0  # in-process mode: the sweeper (kilowatch outbox sweep) retries
+        raise self.retry(exc=exc, countdown=min(300, 2 ** (self.request.retries + 1))) from exc
 
 
 @celery_app.task(name="core.sweep_outbox")

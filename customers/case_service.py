@@ -26,6 +26,7 @@ from customers.errors import (
     UsagePointNotFoundError,
     ValueOutOfRangeError,
 )
+from customers.events import CaseClosed
 from customers.flushing import flush_guarded
 from customers.machines import CaseLifecycle, fire
 from customers.models import (
@@ -225,8 +226,7 @@ def step_case(
     if after == CaseStatus.CLOSED:
         emit(
             session,
-            CASE_CLOSED,
-            {"case_id": case.id, "case_type": case.case_type, "party_id": case.party_id},
+            CaseClosed(case_id=case.id, case_type=case.case_type, party_id=case.party_id),
         )
     session.refresh(case)
     return case

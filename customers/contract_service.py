@@ -26,6 +26,7 @@ from customers.errors import (
     ReferenceUnknownError,
     UsagePointNotFoundError,
 )
+from customers.events import FinalReadingRequested, SubscribedPowerChanged
 from customers.flushing import flush_guarded
 from customers.machines import ContractLifecycle, fire
 from customers.models import (
@@ -296,15 +297,14 @@ def _order_final_reading(
     usage_point = session.get(UsagePoint, contract.usage_point_id)
     emit(
         session,
-        FINAL_READING_REQUESTED,
-        {
-            "contract_id": contract.id,
-            "contract_number": contract.number,
-            "usage_point_id": contract.usage_point_id,
-            "usage_point_code": usage_point.code if usage_point else None,
-            "reading_date": reading_date.isoformat(),
-            "process": process,
-        },
+        FinalReadingRequested(
+            contract_id=contract.id,
+            contract_number=contract.number,
+            usage_point_id=contract.usage_point_id,
+            usage_point_code=usage_point.code if usage_point else None,
+            reading_date=reading_date,
+            process=process,
+        ),
     )
 
 
@@ -402,14 +402,13 @@ def change_power(
     session.flush()
     emit(
         session,
-        SUBSCRIBED_POWER_CHANGED,
-        {
-            "contract_id": contract.id,
-            "usage_point_id": contract.usage_point_id,
-            "from_kva": str(before),
-            "to_kva": str(data.subscribed_power_kva),
-            "effective_date": data.effective_date.isoformat(),
-        },
+        SubscribedPowerChanged(
+            contract_id=contract.id,
+            usage_point_id=contract.usage_point_id,
+            from_kva=before,
+            to_kva=data.subscribed_power_kva,
+            effective_date=data.effective_date,
+        ),
     )
     return contract
 

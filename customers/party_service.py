@@ -24,6 +24,7 @@ from customers.errors import (
     PartyMergeInvalidError,
     ReferenceUnknownError,
 )
+from customers.events import PartyMerged
 from customers.flushing import flush_guarded
 from customers.models import (
     Account,
@@ -293,8 +294,7 @@ def merge_parties(
     session.expire(duplicate)
     emit(
         session,
-        "customers.party_merged",
-        {"survivor_id": survivor_id, "duplicate_id": duplicate_id, "reason": reason},
+        PartyMerged(survivor_id=survivor_id, duplicate_id=duplicate_id, reason=reason),
     )
     session.refresh(survivor)
     return survivor, moved

@@ -15,6 +15,7 @@ from core.audit import declare_bulk_job
 from core.context import Actor
 from core.outbox import emit
 from gis.errors import SwitchNotFoundError
+from gis.events import SwitchOperated
 from gis.graph import NetworkGraph
 from gis.models import NetworkNode, Switch
 from gis.topology import TopologyReport, get_graph, topology_report
@@ -156,15 +157,14 @@ def operate_switch(
     session.flush()
     emit(
         session,
-        SWITCH_OPERATED,
-        {
-            "switch_id": switch.id,
-            "code": switch.code,
-            "open": open,
-            "feeder_ids": feeders,
-            "actor": actor.username,
-            "reason": reason,
-        },
+        SwitchOperated(
+            switch_id=switch.id,
+            code=switch.code,
+            open=open,
+            feeder_ids=feeders,
+            actor=actor.username,
+            reason=reason,
+        ),
     )
     return switch
 

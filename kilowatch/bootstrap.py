@@ -1,12 +1,15 @@
 """Start-up wiring shared by the API, the CLI and the workers: logging, task modules,
-event handlers. Idempotent."""
+event handlers, and the outbox's dispatcher (Celery: one task per committed event; a test
+may swap in ``core.outbox.InTransactionDispatcher``). Idempotent."""
 
 from __future__ import annotations
 
 from core.celery_app import celery_app
 from core.events import load_handler_modules
 from core.logging import configure_logging
+from core.outbox import install_dispatcher
 from core.settings import get_settings
+from core.tasks import CeleryDispatcher
 
 # Modules holding Celery tasks (imported by workers so the tasks are registered).
 TASK_MODULES = ["core.tasks", "gis.tasks", "customers.tasks"]
@@ -27,4 +30,5 @@ def bootstrap() -> None:
         __import__(module)
     load_handler_modules(HANDLER_MODULES)
     load_handler_modules(settings.event_handler_modules)
+    install_dispatcher(CeleryDispatcher())
     _done = True

@@ -4,18 +4,19 @@ above it only through here."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from core.events import handles
+from core.tasks import send_after_commit
+from gis.events import SwitchOperated
+from gis.tasks import retrace_feeder
 
 
-@handles("gis.switch_operated", name="gis.retrace_after_switch")
-def retrace_after_switch(_session: Session, payload: dict[str, Any], _event_id: uuid.UUID) -> None:
-    """A switch changed state: re-trace the feeders on both sides in the background (the
-    task checks they are still dirty, so a redelivered event does no harm)."""
-    from gis.tasks import retrace_feeder
-
-    for feeder_id in payload.get("feeder_ids", []):
-        retrace_feeder.delay(int(feeder_id))
+@handles(SwitchOperated, name="gis.retrace_after_switch")
+def retrace_after_switch(session: Session, event: SwitchOperated, _event_id: uuid.UUID) -> None:
+    """A switch changed state: re-trace the feeders on both sides in the background, once
+    this handler's delivery record has committed (the task checks they are still dirty, so
+    a redelivered event does no harm)."""
+    for feeder_id in event.feeder_ids:
+        send_after_commit(session, retrace_feeder, feeder_id)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from core.audit import UNAUDITED_TABLES, AuditLog, audited_tables_sql
+from core.audit import AuditLog, audit_coverage_gaps, enable_audit_sql
 from core.auth import service
 from core.auth.models import User
 from core.context import Actor, acting_as
-from kilowatch.models_registry import metadata
 
 
 def _trail(db: Session, table: str, key: object) -> list[AuditLog]:
@@ -69,10 +70,70 @@ def test_bulk_sql_changes_are_audited_row_by_row(db: Session) -> None:
     assert sorted(u.after["is_active"] for u in updates) == [False, False, False]
 
 
-def test_every_business_table_carries_the_audit_trigger(db: Session) -> None:
-    audited = set(db.scalars(text(audited_tables_sql())))
-    business = {t.name for t in metadata.sorted_tables} - UNAUDITED_TABLES
-    assert business - audited == set(), "tables without audit trigger"
+def test_every_business_table_has_enabled_insert_update_delete_audit_triggers(
+    db: Session,
+) -> None:
+    assert audit_coverage_gaps(db) == {}
+
+
+def test_the_coverage_check_reads_what_the_database_would_really_do(db: Session) -> None:
+    db.execute(text("CREATE TABLE kw_audit_probe (id bigint PRIMARY KEY, note text)"))
+    assert audit_coverage_gaps(db)["kw_audit_probe"] == ["delete", "insert", "update"]
+    for statement in enable_audit_sql("kw_audit_probe"):
+        db.execute(text(statement))
+    assert "kw_audit_probe" not in audit_coverage_gaps(db)
+
+    db.execute(text("ALTER TABLE kw_audit_probe DISABLE TRIGGER audit_update"))
+    assert audit_coverage_gaps(db)["kw_audit_probe"] == ["update"]
+    db.execute(text("ALTER TABLE kw_audit_probe ENABLE REPLICA TRIGGER audit_update"))
+    assert audit_coverage_gaps(db)["kw_audit_probe"] == ["update"]  # fires on replicas only
+    db.execute(text("ALTER TABLE kw_audit_probe ENABLE TRIGGER audit_update"))
+    # A trigger with the expected name that calls something else records nothing.
+    db.execute(text("DROP TRIGGER audit_delete ON kw_audit_probe"))
+    db.execute(
+        text(
+            "CREATE TRIGGER audit_delete AFTER DELETE ON kw_audit_probe"
+            " FOR EACH STATEMENT EXECUTE FUNCTION gis_bump_network_version()"
+        )
+    )
+    assert audit_coverage_gaps(db)["kw_audit_probe"] == ["delete"]
+
+
+def test_disabling_a_real_tables_trigger_is_caught(db: Session) -> None:
+    db.execute(text("ALTER TABLE customer_party DISABLE TRIGGER audit_delete"))
+    assert audit_coverage_gaps(db) == {"customer_party": ["delete"]}
+
+
+def _an_audit_row(db: Session) -> int:
+    user = service.create_user(db, username="yao", password="s3cret-pass", roles=["cashier"])
+    db.flush()
+    return _trail(db, "core_user", user.id)[0].id
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE core_audit_log SET actor = 'someone-else' WHERE id = :id",
+        "DELETE FROM core_audit_log WHERE id = :id",
+        "TRUNCATE core_audit_log",
+    ],
+    ids=["update", "delete", "truncate"],
+)
+def test_the_application_cannot_rewrite_the_audit_log(db: Session, statement: str) -> None:
+    row_id = _an_audit_row(db)
+    with pytest.raises(DBAPIError, match=r"append-only|permission denied"), db.begin_nested():
+        db.execute(text(statement), {"id": row_id})
+    assert db.get(AuditLog, row_id).actor == "anonymous"
+
+
+def test_replica_mode_does_not_switch_the_protection_off(db: Session) -> None:
+    if db.scalar(text("SELECT current_setting('is_superuser')")) != "on":
+        pytest.skip("only a superuser can set session_replication_role")
+    row_id = _an_audit_row(db)
+    db.execute(text("SET LOCAL session_replication_role = replica"))
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(text("DELETE FROM core_audit_log WHERE id = :id"), {"id": row_id})
+    assert db.get(AuditLog, row_id) is not None
 
 
 def test_user_rows_are_read_back_with_their_roles(db: Session) -> None:

@@ -19,6 +19,7 @@ from core.db import session_scope
 from core.outbox import EventDelivery, OutboxEvent, emit
 from core.settings import get_settings
 from core.tasks import dispatch_event
+from tests.core.worker_handlers import WorkerProbe
 from tests.support.processes import Worker, redis_server
 
 pytestmark = pytest.mark.worker
@@ -87,20 +88,20 @@ def test_events_are_handled_exactly_once_across_worker_restart(
     worker.start()
     try:
         with session_scope() as session:
-            first = emit(session, "test.worker_probe", {"n": 1})
+            first = emit(session, WorkerProbe(n=1))
         _wait_until_handled(first)
         assert _effects(first) == 1
 
         # A rolled-back transaction sends nothing.
         with pytest.raises(RuntimeError), session_scope() as session:
-            ghost = emit(session, "test.worker_probe", {"n": 0})
+            ghost = emit(session, WorkerProbe(n=0))
             session.flush()
             raise RuntimeError("rolled back")
 
         worker.stop()
         # Committed while no worker runs: the message waits in Redis.
         with session_scope() as session:
-            second = emit(session, "test.worker_probe", {"n": 2})
+            second = emit(session, WorkerProbe(n=2))
         # And a duplicate of the first message, as a broker redelivery would produce.
         with session_scope() as session:
             session.get(OutboxEvent, first).dispatched_at = None

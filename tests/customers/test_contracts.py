@@ -22,6 +22,7 @@ from customers.errors import (
     ContractOverlapError,
     ContractTransitionInvalidError,
 )
+from customers.events import FinalReadingRequested
 from customers.models import (
     Account,
     Contract,
@@ -44,9 +45,9 @@ from tests.customers.conftest import HEAD_OFFICE, make_party, make_premises, mov
 FINAL_READINGS: list[dict[str, Any]] = []
 
 
-@events.handles("customers.final_reading_requested", name="test-final-reading-probe")
-def _final_reading_probe(_session: Session, payload: dict[str, Any], _id: uuid.UUID) -> None:
-    FINAL_READINGS.append(payload)
+@events.handles(FinalReadingRequested, name="test-final-reading-probe")
+def _final_reading_probe(_session: Session, event: FinalReadingRequested, _id: uuid.UUID) -> None:
+    FINAL_READINGS.append(event.payload())
 
 
 def test_account_numbers_carry_a_luhn_check_digit() -> None:
