@@ -33,6 +33,7 @@ def test_agency_staff_see_only_their_territory(db: Session) -> None:
         user_id=None,
         username="east-clerk",
         agency_id=agency.id,
+        territory_agency_id=agency.id,
         scopes=frozenset({"customers:read", "customers:write"}),
     )
     inside_party = make_party(db, first_name="Yao", last_name="Territorio")
@@ -57,6 +58,6 @@ def test_agency_staff_see_only_their_territory(db: Session) -> None:
     hits, total = search_parties(db, HEAD_OFFICE, "territorio")
     assert total == 3
 
-    listed = db.scalars(repository.locations_query(db, clerk)).all()
+    listed = db.scalars(repository.locations_query(clerk)).all()
     assert inside.id in [loc.id for loc in listed]
     assert outside.id not in [loc.id for loc in listed]
