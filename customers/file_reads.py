@@ -56,6 +56,20 @@ def _json_list(*columns: Any, where: ColumnElement[bool], order: Any) -> Any:
     )
 
 
+def _history(model: Any, of_subject: ColumnElement[bool]) -> Any:
+    """A lifecycle's history rows (``core.lifecycle``) of the outer subject, oldest first."""
+    return _json_list(
+        model.event,
+        model.from_status,
+        model.to_status,
+        model.reason,
+        model.actor,
+        model.at,
+        where=of_subject,
+        order=model.at,
+    )
+
+
 def _rows(session: Session, query: Any) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in session.execute(query).all()]
 
@@ -155,16 +169,7 @@ def _contracts(session: Session, where: ColumnElement[bool]) -> list[dict[str, A
         .where(ContractRoleAssignment.contract_id == Contract.id)
         .scalar_subquery()
     )
-    history = _json_list(
-        ContractTransition.event,
-        ContractTransition.from_status,
-        ContractTransition.to_status,
-        ContractTransition.reason,
-        ContractTransition.actor,
-        ContractTransition.at,
-        where=ContractTransition.contract_id == Contract.id,
-        order=ContractTransition.at,
-    )
+    history = _history(ContractTransition, ContractTransition.contract_id == Contract.id)
     return _rows(
         session,
         select(
@@ -329,16 +334,7 @@ def usage_points_at(session: Session, location_id: int) -> list[dict[str, Any]]:
 
 
 def _cases(session: Session, where: ColumnElement[bool]) -> list[dict[str, Any]]:
-    history = _json_list(
-        CaseStatusChange.event,
-        CaseStatusChange.from_status,
-        CaseStatusChange.to_status,
-        CaseStatusChange.reason,
-        CaseStatusChange.actor,
-        CaseStatusChange.at,
-        where=CaseStatusChange.case_id == Case.id,
-        order=CaseStatusChange.at,
-    )
+    history = _history(CaseStatusChange, CaseStatusChange.case_id == Case.id)
     return _rows(
         session,
         select(

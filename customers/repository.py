@@ -6,7 +6,7 @@ staff bound to an agency see what lies in its territory, and a record outside it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
@@ -46,17 +46,20 @@ from gis.models import Feeder, PowerTransformer, ServicePoint
 # --- single records (404 when missing or outside the territory) -------------------------
 
 
+M = TypeVar("M")
+
+
 def _one(
     session: Session,
     actor: Actor,
-    model: type[Any],
+    model: type[M],
     key: int,
     error: type[EntityNotFoundError],
     what: str,
     *,
     lock: bool = False,
-) -> Any:
-    query = select(model).where(model.id == key, visible(actor, model))
+) -> M:
+    query = select(model).where(model.id == key, visible(actor, model))  # type: ignore[attr-defined]
     row = session.scalar(query.with_for_update(of=model) if lock else query)
     if row is None:
         raise error(f"no {what} {key}")
@@ -64,19 +67,19 @@ def _one(
 
 
 def get_party(session: Session, actor: Actor, party_id: int, *, lock: bool = False) -> Party:
-    return _one(session, actor, Party, party_id, PartyNotFoundError, "customer", lock=lock)  # type: ignore[no-any-return]
+    return _one(session, actor, Party, party_id, PartyNotFoundError, "customer", lock=lock)
 
 
 def get_location(session: Session, actor: Actor, location_id: int) -> ServiceLocation:
     return _one(
         session, actor, ServiceLocation, location_id, ServiceLocationNotFoundError, "premises"
-    )  # type: ignore[no-any-return]
+    )
 
 
 def get_usage_point(
     session: Session, actor: Actor, usage_point_id: int, *, lock: bool = False
 ) -> UsagePoint:
-    return _one(  # type: ignore[no-any-return]
+    return _one(
         session,
         actor,
         UsagePoint,
@@ -88,29 +91,27 @@ def get_usage_point(
 
 
 def get_account(session: Session, actor: Actor, account_id: int) -> Account:
-    return _one(session, actor, Account, account_id, AccountNotFoundError, "account")  # type: ignore[no-any-return]
+    return _one(session, actor, Account, account_id, AccountNotFoundError, "account")
 
 
 def get_contract(
     session: Session, actor: Actor, contract_id: int, *, lock: bool = False
 ) -> Contract:
-    return _one(  # type: ignore[no-any-return]
-        session, actor, Contract, contract_id, ContractNotFoundError, "contract", lock=lock
-    )
+    return _one(session, actor, Contract, contract_id, ContractNotFoundError, "contract", lock=lock)
 
 
 def get_case(session: Session, actor: Actor, case_id: int, *, lock: bool = False) -> Case:
-    return _one(session, actor, Case, case_id, CaseNotFoundError, "case", lock=lock)  # type: ignore[no-any-return]
+    return _one(session, actor, Case, case_id, CaseNotFoundError, "case", lock=lock)
 
 
 def get_interaction(session: Session, actor: Actor, interaction_id: int) -> Interaction:
-    return _one(  # type: ignore[no-any-return]
+    return _one(
         session, actor, Interaction, interaction_id, InteractionNotFoundError, "interaction"
     )
 
 
 def get_rule(session: Session, actor: Actor, rule_id: int) -> CaseAssignmentRule:
-    return _one(  # type: ignore[no-any-return]
+    return _one(
         session,
         actor,
         CaseAssignmentRule,
@@ -214,16 +215,14 @@ def cases_query(
     return query.order_by(Case.due_date, Case.id)
 
 
+def _history(session: Session, model: Any, subject_key: Any, subject_id: int) -> list[Any]:
+    return list(session.scalars(select(model).where(subject_key == subject_id).order_by(model.id)))
+
+
 def case_history(session: Session, actor: Actor, case_id: int) -> list[CaseStatusChange]:
     """The case's status changes, oldest first (404 when the case is out of sight)."""
     get_case(session, actor, case_id)
-    return list(
-        session.scalars(
-            select(CaseStatusChange)
-            .where(CaseStatusChange.case_id == case_id)
-            .order_by(CaseStatusChange.id)
-        )
-    )
+    return _history(session, CaseStatusChange, CaseStatusChange.case_id, case_id)
 
 
 def contract_transitions(
@@ -231,13 +230,7 @@ def contract_transitions(
 ) -> list[ContractTransition]:
     """The contract's steps, oldest first (404 when the contract is out of sight)."""
     get_contract(session, actor, contract_id)
-    return list(
-        session.scalars(
-            select(ContractTransition)
-            .where(ContractTransition.contract_id == contract_id)
-            .order_by(ContractTransition.id)
-        )
-    )
+    return _history(session, ContractTransition, ContractTransition.contract_id, contract_id)
 
 
 def rules_query(actor: Actor) -> Select[Any]:

@@ -140,7 +140,7 @@ def monthly_consumption(
     fetched_from: datetime,
 ) -> list[dict[str, Any]]:
     """One row per local month (``YYYY-MM`` in ``months``) of one usage point."""
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "month": month,
             "kwh": Decimal(0),
