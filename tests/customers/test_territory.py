@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.auth.models import Agency
 from core.context import Actor
-from core.territory import OutsideTerritoryError
+from core.territory import OutsideTerritoryError, visible
 from customers import repository, service
 from customers.errors import (
     CaseAssignmentRuleNotFoundError,
@@ -21,10 +21,23 @@ from customers.errors import (
     ReferenceUnknownError,
     ServiceLocationNotFoundError,
 )
-from customers.models import CaseAssignmentRule, ServiceLocation
+from customers.models import (
+    Account,
+    Case,
+    CaseAssignmentRule,
+    CaseStatusChange,
+    Contract,
+    ContractRoleAssignment,
+    ContractTransition,
+    Interaction,
+    PartyPhone,
+    ServiceLocation,
+    UsagePoint,
+)
 from customers.schemas import (
     AssignmentRuleCreate,
     CaseCreate,
+    InteractionCreate,
     ServiceLocationCreate,
     ServiceLocationUpdate,
 )
@@ -225,3 +238,47 @@ def test_cases_and_links_stay_inside_the_territory(db: Session) -> None:
     )
     assert case.agency_id == east.id
     assert [c.id for c in db.scalars(repository.cases_query(clerk))] == [case.id]
+
+
+def test_every_customer_table_follows_its_owner_into_the_territory(db: Session) -> None:
+    """Each table's rule (customers.models ``__territory__``): what hangs off premises,
+    contracts, cases or parties is seen exactly when its owner is."""
+    clerk = _clerk(make_agency_with_territory(db, "EAST-T1"))
+    owners: dict[str, Any] = {}
+    for side, (lon, lat) in (("in", EAST_POINT), ("out", WEST_POINT)):
+        party = make_party(
+            db, first_name="Afi", last_name=f"Cote-{side}", phones=[{"number": "97000001"}]
+        )
+        _, usage_point = make_premises(db, lon=lon, lat=lat)
+        contract = move_in(db, party, usage_point, date(2025, 1, 1))
+        case = service.open_case(
+            db,
+            actor=HEAD_OFFICE,
+            data=CaseCreate(
+                case_type="complaint", subject="Compteur", usage_point_id=usage_point.id
+            ),
+        )
+        service.log_interaction(
+            db,
+            actor=HEAD_OFFICE,
+            data=InteractionCreate(party_id=party.id, channel="phone", direction="in"),
+        )
+        owners[side] = (party.id, usage_point.id, contract.id, case.id)
+    db.flush()
+    owner_of = {
+        PartyPhone: PartyPhone.party_id,
+        Account: Account.payer_party_id,
+        Interaction: Interaction.party_id,
+        UsagePoint: UsagePoint.id,
+        Contract: Contract.id,
+        ContractRoleAssignment: ContractRoleAssignment.contract_id,
+        ContractTransition: ContractTransition.contract_id,
+        Case: Case.id,
+        CaseStatusChange: CaseStatusChange.case_id,
+    }
+    slot = {UsagePoint: 1, Contract: 2, ContractRoleAssignment: 2, ContractTransition: 2}
+    slot |= {Case: 3, CaseStatusChange: 3}
+    for model, column in owner_of.items():
+        mine = {owners[side][slot.get(model, 0)] for side in ("in", "out")}
+        seen = set(db.scalars(select(column).where(visible(clerk, model), column.in_(mine))))
+        assert seen == {owners["in"][slot.get(model, 0)]}, model.__name__
