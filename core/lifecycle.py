@@ -9,6 +9,7 @@ actor_id`` (and ``details`` when it keeps them) plus a foreign key to its subjec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -80,9 +81,11 @@ class Lifecycle:
         *,
         reason: str | None = None,
         details: dict[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> None:
         """Write one history row (also for changes that are not transitions, such as a
-        re-assignment that keeps the status)."""
+        re-assignment that keeps the status). ``at`` back-dates it (a paper form's date);
+        by default the database stamps the transaction's time."""
         if self.history is None:
             return
         values: dict[str, Any] = {
@@ -96,4 +99,6 @@ class Lifecycle:
         }
         if hasattr(self.history, "details"):
             values["details"] = details or {}
+        if at is not None:
+            values["at"] = at
         session.add(self.history(**values))

@@ -3,17 +3,23 @@ interactions (every contact with a customer). Functions flush, never commit."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, nulls_last, or_, select, update
+from sqlalchemy import Select, func, nulls_last, or_, select, update
 from sqlalchemy.orm import Session
 
 from core.auth.models import Agency, User
 from core.auth.scopes import Role
 from core.context import Actor
+from core.db import state_reason
 from core.errors import FieldError
+from core.flush import by_constraint, flush_guarded
 from core.outbox import emit
+from core.pages import paginate
+from core.territory import OutsideTerritoryError, scope_of
 from customers import repository
 from customers.enums import OPEN_CASE_STATUSES, CaseStatus, CaseType
 from customers.errors import (
@@ -27,17 +33,10 @@ from customers.errors import (
     ValueOutOfRangeError,
 )
 from customers.events import CaseClosed
-from customers.flushing import flush_guarded
-from customers.machines import CaseLifecycle, fire
-from customers.models import (
-    Case,
-    CaseAssignmentRule,
-    CaseStatusChange,
-    Interaction,
-    ServiceLocation,
-)
+from customers.machines import CASE
+from customers.models import Case, CaseAssignmentRule, Interaction, ServiceLocation
 from customers.numbering import next_case_number
-from customers.party_service import require_party, set_audit_reason
+from customers.party_service import require_party
 from customers.schemas import (
     AssignmentRuleCreate,
     CaseAssignRequest,
@@ -48,7 +47,6 @@ from customers.schemas import (
 )
 from customers.sla import SLA_WORKING_DAYS, add_working_days, is_breached, local_date
 
-CASE_CLOSED = "customers.case_closed"
 # Clocks of client devices drift: a timestamp a little in the future is still "now".
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -71,30 +69,6 @@ def _not_future(moment: datetime, now: datetime, field: str) -> None:
 
 def _unknown(field: str, message: str) -> ReferenceUnknownError:
     return ReferenceUnknownError(message, errors=[FieldError(field, message, "reference_unknown")])
-
-
-def _record(
-    session: Session,
-    actor: Actor,
-    case: Case,
-    event: str,
-    before: str | None,
-    after: str,
-    reason: str | None,
-    at: datetime | None = None,
-) -> None:
-    change = CaseStatusChange(
-        case_id=case.id,
-        event=event,
-        from_status=before,
-        to_status=after,
-        reason=reason,
-        actor=actor.username,
-        actor_id=actor.user_id,
-    )
-    if at is not None:
-        change.at = at
-    session.add(change)
 
 
 def _agency_of_location(session: Session, location_id: int) -> int | None:
@@ -148,10 +122,8 @@ def open_case(
         except ServiceLocationNotFoundError as exc:
             raise _unknown("service_location_id", f"no premises {location_id}") from exc
     agency_id = data.agency_id
-    if agency_id is not None and session.get(Agency, agency_id) is None:
-        raise AgencyUnknownError(
-            f"no agency {agency_id}", errors=[FieldError("agency_id", "unknown agency")]
-        )
+    if agency_id is not None:
+        _require_agency(session, actor, agency_id, "a case")
     if agency_id is None and location_id is not None:
         agency_id = _agency_of_location(session, location_id)
     if agency_id is None:
@@ -176,13 +148,12 @@ def open_case(
     )
     session.add(case)
     session.flush()
-    _record(session, actor, case, "open", None, case.status, None, at=opened_at)
+    CASE.record(session, actor, case, "open", None, case.status, at=opened_at)
     rule = assignment_rule_for(session, case.case_type, agency_id)
     if rule is not None:
         case.assignee_user_id, case.assignee_group = rule.assignee_user_id, rule.assignee_group
-        _record(
-            session, actor, case, "assign", case.status, case.status, f"assignment rule {rule.id}"
-        )
+        reason = f"assignment rule {rule.id}"
+        CASE.record(session, actor, case, "assign", case.status, case.status, reason=reason)
     session.flush()
     session.refresh(case)
     return case
@@ -190,7 +161,7 @@ def open_case(
 
 def update_case(session: Session, *, actor: Actor, case_id: int, data: CaseUpdate) -> Case:
     case = repository.get_case(session, actor, case_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     for field, value in data.model_dump(exclude_unset=True, exclude={"reason"}).items():
         if value is not None:
             setattr(case, field, value)
@@ -210,8 +181,8 @@ def step_case(
     """Move a case along its lifecycle; resolving stops the SLA clock."""
     now = now or datetime.now(UTC)
     case = repository.get_case(session, actor, case_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
-    before, after = fire(CaseLifecycle, case, data.event.value)
+    state_reason(session, data.reason)
+    before, after = CASE.fire(case, data.event.value)
     if after == CaseStatus.RESOLVED:
         case.resolved_at = now
         case.resolution = data.resolution or case.resolution
@@ -221,7 +192,7 @@ def step_case(
         case.closed_at = now
     if after in (CaseStatus.RESOLVED, *OPEN_CASE_STATUSES):
         case.sla_breached = is_breached(case.due_date, resolved_at=case.resolved_at, now=now)
-    _record(session, actor, case, data.event.value, before, after, data.reason)
+    CASE.record(session, actor, case, data.event.value, before, after, reason=data.reason)
     session.flush()
     if after == CaseStatus.CLOSED:
         emit(
@@ -235,22 +206,15 @@ def step_case(
 def assign_case(session: Session, *, actor: Actor, case_id: int, data: CaseAssignRequest) -> Case:
     case = repository.get_case(session, actor, case_id, lock=True)
     if case.status not in OPEN_CASE_STATUSES:
-        fire(CaseLifecycle, case, "start")  # raises the stable 409 for a finished case
+        CASE.fire(case, "start")  # raises the stable 409 for a finished case
     _check_assignee(session, data.assignee_user_id, data.assignee_group)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     case.assignee_user_id, case.assignee_group = data.assignee_user_id, data.assignee_group
     who = (
         f"user {data.assignee_user_id}" if data.assignee_user_id else f"group {data.assignee_group}"
     )
-    _record(
-        session,
-        actor,
-        case,
-        "assign",
-        case.status,
-        case.status,
-        data.reason or f"assigned to {who}",
-    )
+    reason = data.reason or f"assigned to {who}"
+    CASE.record(session, actor, case, "assign", case.status, case.status, reason=reason)
     session.flush()
     session.refresh(case)
     return case
@@ -271,33 +235,60 @@ def _check_assignee(session: Session, user_id: int | None, group: str | None) ->
         )
 
 
-def history_of(session: Session, case_id: int) -> list[CaseStatusChange]:
-    return list(
-        session.scalars(
-            select(CaseStatusChange)
-            .where(CaseStatusChange.case_id == case_id)
-            .order_by(CaseStatusChange.id)
-        )
-    )
-
-
-def task_list_query(session: Session, *, actor: Actor, assignee: str) -> Any:
+def task_list_query(session: Session, *, actor: Actor, assignee: str) -> Select[Any]:
     """Open cases assigned to the caller (``me``) or to one of the caller's roles
     (``group``, and not yet taken by a person)."""
     if assignee == "me":
         return repository.cases_query(
-            session,
             actor,
             status=[s.value for s in OPEN_CASE_STATUSES],
             assignee_user_id=actor.user_id or -1,
         )
-    roles = session.scalar(select(User.roles).where(User.id == actor.user_id)) or []
+    roles = repository.user_roles(session, actor.user_id)
     return repository.cases_query(
-        session,
-        actor,
-        status=[s.value for s in OPEN_CASE_STATUSES],
-        assignee_groups=roles or [""],
+        actor, status=[s.value for s in OPEN_CASE_STATUSES], assignee_groups=roles or [""]
     )
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """One column of the case board: the first cases of a status and how many there are."""
+
+    status: str
+    cases: list[Case]
+    total: int
+    party_names: dict[int, str]
+
+
+def case_board(
+    session: Session,
+    *,
+    actor: Actor,
+    statuses: Sequence[str],
+    case_type: str | None = None,
+    agency_id: int | None = None,
+    assignee: str = "all",
+    per_column: int = 100,
+) -> list[BoardColumn]:
+    """The case board: per status, the soonest-due cases the caller may see, filtered by
+    type, agency and assignee (``all``, ``me``, ``group``: the caller's roles, or
+    ``unassigned``)."""
+    roles = repository.user_roles(session, actor.user_id) if assignee == "group" else []
+    columns = []
+    for status in statuses:
+        query = repository.cases_query(
+            actor,
+            case_type=case_type,
+            status=[status],
+            agency_id=agency_id,
+            assignee_user_id=(actor.user_id or -1) if assignee == "me" else None,
+            assignee_groups=(roles or [""]) if assignee == "group" else None,
+            unassigned=assignee == "unassigned",
+        )
+        cases, total = paginate(session, query, offset=0, limit=per_column)
+        names = repository.party_names(session, [c.party_id for c in cases if c.party_id])
+        columns.append(BoardColumn(status, cases, total, names))
+    return columns
 
 
 def flag_breached_cases(session: Session, *, now: datetime | None = None) -> int:
@@ -319,11 +310,26 @@ def flag_breached_cases(session: Session, *, now: datetime | None = None) -> int
 # --- assignment rules -------------------------------------------------------------------
 
 
-def create_rule(session: Session, *, data: AssignmentRuleCreate) -> CaseAssignmentRule:
-    if data.agency_id is not None and session.get(Agency, data.agency_id) is None:
+def _require_agency(session: Session, actor: Actor, agency_id: int, what: str) -> None:
+    """An agency named in a body: 422 when unknown; staff bound to a territory may name
+    only their own (naming another would put ``what`` outside their sight)."""
+    if session.get(Agency, agency_id) is None:
         raise AgencyUnknownError(
-            f"no agency {data.agency_id}", errors=[FieldError("agency_id", "unknown agency")]
+            f"no agency {agency_id}", errors=[FieldError("agency_id", "unknown agency")]
         )
+    scope = scope_of(actor)
+    if scope is not None and agency_id != scope.agency_id:
+        raise OutsideTerritoryError(f"{what} of agency {agency_id} is outside your territory")
+
+
+def create_rule(
+    session: Session, *, actor: Actor, data: AssignmentRuleCreate
+) -> CaseAssignmentRule:
+    """A rule for one agency (or, for unrestricted staff only, for every agency)."""
+    if data.agency_id is not None:
+        _require_agency(session, actor, data.agency_id, "an assignment rule")
+    elif scope_of(actor) is not None:
+        raise OutsideTerritoryError("a rule for every agency reaches outside your territory")
     _check_assignee(session, data.assignee_user_id, data.assignee_group)
     rule = CaseAssignmentRule(
         case_type=data.case_type.value,
@@ -331,20 +337,23 @@ def create_rule(session: Session, *, data: AssignmentRuleCreate) -> CaseAssignme
         assignee_user_id=data.assignee_user_id,
         assignee_group=data.assignee_group,
     )
-    flush_guarded(
-        session,
-        lambda _exc, _constraint: CaseAssignmentRuleExistsError(
-            "a rule for this case type and agency exists; delete it first"
-        ),
-        lambda: session.add(rule),
+    exists_error = by_constraint(
+        {
+            "uq_customer_case_assignment_rule_type_agency": lambda: CaseAssignmentRuleExistsError(
+                "a rule for this case type and agency exists; delete it first"
+            )
+        }
     )
+    flush_guarded(session, exists_error, lambda: session.add(rule))
     return rule
 
 
-def delete_rule(session: Session, *, rule_id: int) -> None:
-    rule = session.get(CaseAssignmentRule, rule_id)
-    if rule is None:
-        raise CaseNotFoundError(f"no assignment rule {rule_id}")
+def delete_rule(session: Session, *, actor: Actor, rule_id: int) -> None:
+    """Remove a rule: another agency's is not found; a general one (every agency) is only
+    for unrestricted staff."""
+    rule = repository.get_rule(session, actor, rule_id)
+    if rule.agency_id is None and scope_of(actor) is not None:
+        raise OutsideTerritoryError("a rule for every agency reaches outside your territory")
     session.delete(rule)
     session.flush()
 

@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import Actor
+from core.db import state_reason
 from core.errors import FieldError
+from core.flush import by_constraint, flush_guarded
 from core.outbox import emit
 from customers import repository
 from customers.enums import AccountStatus, ContractRole, ContractStatus, DeliveryChannel
@@ -27,13 +28,11 @@ from customers.errors import (
     UsagePointNotFoundError,
 )
 from customers.events import FinalReadingRequested, SubscribedPowerChanged
-from customers.flushing import flush_guarded
-from customers.machines import ContractLifecycle, fire
+from customers.machines import CONTRACT
 from customers.models import (
     Account,
     Contract,
     ContractRoleAssignment,
-    ContractTransition,
     Party,
     PartyEmail,
     PartyPhone,
@@ -41,7 +40,7 @@ from customers.models import (
 )
 from customers.normalize import normalize_phone
 from customers.numbering import next_account_number, next_contract_number
-from customers.party_service import require_party, set_audit_reason
+from customers.party_service import require_party
 from customers.schemas import (
     AccountCreate,
     AccountUpdate,
@@ -55,12 +54,22 @@ from customers.schemas import (
     TransferRequest,
 )
 
-FINAL_READING_REQUESTED = "customers.final_reading_requested"
-SUBSCRIBED_POWER_CHANGED = "customers.subscribed_power_changed"
-OVERLAP_CONSTRAINTS = {
-    "ex_customer_contract_usage_point_period",
-    "uq_customer_contract_active_usage_point",
-}
+
+def _overlap() -> ContractOverlapError:
+    return ContractOverlapError(
+        "the usage point already has an active or pending contract for that period; "
+        "move the current occupant out first"
+    )
+
+
+# The database, not a prior read, has the last word on overlap (two desks moving people
+# into one usage point at once cannot both win).
+OVERLAP = by_constraint(
+    {
+        "ex_customer_contract_usage_point_period": _overlap,
+        "uq_customer_contract_active_usage_point": _overlap,
+    }
+)
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -119,7 +128,7 @@ def update_account(
     session: Session, *, actor: Actor, account_id: int, data: AccountUpdate
 ) -> Account:
     account = repository.get_account(session, actor, account_id)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     payer = session.get(Party, account.payer_party_id)
     channel = data.delivery_channel or DeliveryChannel(account.delivery_channel)
     email = (
@@ -177,43 +186,7 @@ def contract_reads(session: Session, contracts: list[Contract]) -> list[Contract
 
 
 def _flush_contract(session: Session, apply: Callable[[], object] | None = None) -> None:
-    """The database, not a prior read, has the last word on overlap (two desks moving
-    people into one usage point at once cannot both win)."""
-
-    def translate(_exc: IntegrityError, constraint: str | None) -> Exception | None:
-        if constraint in OVERLAP_CONSTRAINTS:
-            return ContractOverlapError(
-                "the usage point already has an active or pending contract for that period; "
-                "move the current occupant out first"
-            )
-        return None
-
-    flush_guarded(session, translate, apply)
-
-
-def _record(
-    session: Session,
-    actor: Actor,
-    contract: Contract,
-    event: str,
-    before: str,
-    after: str,
-    reason: str | None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    contract.status_changed_at = datetime.now(UTC)
-    session.add(
-        ContractTransition(
-            contract_id=contract.id,
-            event=event,
-            from_status=before,
-            to_status=after,
-            reason=reason,
-            details=details or {},
-            actor=actor.username,
-            actor_id=actor.user_id,
-        )
-    )
+    flush_guarded(session, OVERLAP, apply)
 
 
 def _step(
@@ -224,8 +197,9 @@ def _step(
     reason: str | None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    before, after = fire(ContractLifecycle, contract, event)
-    _record(session, actor, contract, event, before, after, reason, details)
+    """One step of the contract's lifecycle, in its history, with the time it changed."""
+    CONTRACT.step(session, actor, contract, event, reason=reason, details=details)
+    contract.status_changed_at = datetime.now(UTC)
 
 
 def _usage_point_for(session: Session, actor: Actor, usage_point_id: int) -> UsagePoint:
@@ -256,7 +230,7 @@ def move_in(session: Session, *, actor: Actor, data: MoveInRequest) -> Contract:
     for index, role in enumerate(data.roles):
         require_party(session, actor, role.party_id, f"roles/{index}/party_id")
     account = _account_for(session, actor, data.account_id, payer)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     contract = Contract(
         number=next_contract_number(session),
         holder_party_id=holder.id,
@@ -312,7 +286,7 @@ def move_out(session: Session, *, actor: Actor, contract_id: int, data: MoveOutR
     """The occupant leaves: supply under this contract ends on ``end_date`` and a final
     reading of that day is ordered (event for the field domain, sent after commit)."""
     contract = repository.get_contract(session, actor, contract_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     _check_end(contract, data.end_date, "end_date")
     _step(session, actor, contract, "move_out", data.reason, {"end_date": str(data.end_date)})
     contract.end_date = data.end_date
@@ -328,7 +302,7 @@ def transfer(
     old contract ends (transferred), a new one starts the same day; owners stay owners."""
     contract = repository.get_contract(session, actor, contract_id, lock=True)
     new_holder = require_party(session, actor, data.new_holder_party_id, "new_holder_party_id")
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     _check_end(contract, data.transfer_date, "transfer_date")
     _step(
         session,
@@ -381,7 +355,7 @@ def change_power(
 ) -> Contract:
     """A new subscribed power for the contract and its usage point."""
     contract = repository.get_contract(session, actor, contract_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     before = Decimal(contract.subscribed_power_kva)
     _check_end(contract, data.effective_date, "effective_date")
     _step(
@@ -418,7 +392,7 @@ def terminate(
 ) -> Contract:
     """End a contract without a move-out (e.g. by the utility); a pending one is cancelled."""
     contract = repository.get_contract(session, actor, contract_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     was_active = contract.status == ContractStatus.ACTIVE
     if was_active:
         _check_end(contract, data.end_date, "end_date")
@@ -436,7 +410,7 @@ def simple_step(
 ) -> Contract:
     """``move_in`` (activate a pending contract) or ``cancel`` (a pending one)."""
     contract = repository.get_contract(session, actor, contract_id, lock=True)
-    set_audit_reason(session, actor, reason)
+    state_reason(session, reason)
     _flush_contract(session, lambda: _step(session, actor, contract, event, reason))
     return contract
 
@@ -445,20 +419,10 @@ def update_contract(
     session: Session, *, actor: Actor, contract_id: int, data: ContractUpdate
 ) -> Contract:
     contract = repository.get_contract(session, actor, contract_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     if data.tariff_code is not None and data.tariff_code != contract.tariff_code:
         if contract.status not in (ContractStatus.PENDING, ContractStatus.ACTIVE):
-            fire(ContractLifecycle, contract, "change_power")  # raises the stable 409
+            CONTRACT.fire(contract, "change_power")  # raises the stable 409
         contract.tariff_code = data.tariff_code
     session.flush()
     return contract
-
-
-def transitions_of(session: Session, contract_id: int) -> list[ContractTransition]:
-    return list(
-        session.scalars(
-            select(ContractTransition)
-            .where(ContractTransition.contract_id == contract_id)
-            .order_by(ContractTransition.id)
-        )
-    )

@@ -88,6 +88,10 @@ class CaseAssignmentRuleExistsError(EntityConflictError):
     code = "case_assignment_rule_exists"
 
 
+class CaseAssignmentRuleNotFoundError(EntityNotFoundError):
+    code = "case_assignment_rule_not_found"
+
+
 class InteractionNotFoundError(EntityNotFoundError):
     code = "interaction_not_found"
 

@@ -1,17 +1,17 @@
 """Lifecycles of contracts and cases as explicit state machines (python-statemachine).
 
-The machines only decide whether a step is allowed and move the model's ``status``; the
-services record each step in a history table and do the side effects.
+The machines only decide whether a step is allowed and move the model's ``status``;
+``core.lifecycle.Lifecycle`` fires them and writes each step to the history table
+(``CONTRACT`` and ``CASE`` below); the services do the side effects.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from statemachine import State, StateMachine
-from statemachine.exceptions import TransitionNotAllowed
 
+from core.lifecycle import Lifecycle
 from customers.errors import CaseTransitionInvalidError, ContractTransitionInvalidError
+from customers.models import CaseStatusChange, ContractTransition
 
 
 class ContractLifecycle(StateMachine):
@@ -50,25 +50,7 @@ class CaseLifecycle(StateMachine):
     cancel = open.to(cancelled) | in_progress.to(cancelled) | waiting_customer.to(cancelled)
 
 
-CONTRACT_EVENTS = ("move_in", "cancel", "move_out", "transfer", "change_power", "terminate")
-CASE_EVENTS = ("start", "wait_customer", "resolve", "reopen", "close", "cancel")
-
-
-def fire(machine_class: type[StateMachine], model: Any, event: str) -> tuple[str, str]:
-    """Apply ``event`` to ``model.status``; return (from, to) or raise a 409 domain error."""
-    before = model.status
-    is_contract = machine_class is ContractLifecycle
-    error = ContractTransitionInvalidError if is_contract else CaseTransitionInvalidError
-    allowed = CONTRACT_EVENTS if is_contract else CASE_EVENTS
-    if event not in allowed:
-        raise error(f"unknown step {event!r}", extra={"status_now": before})
-    machine = machine_class(model=model, state_field="status")
-    try:
-        machine.send(event)
-    except TransitionNotAllowed as exc:
-        thing = "contract" if is_contract else "case"
-        raise error(
-            f"a {thing} in status {before!r} cannot {event.replace('_', ' ')}",
-            extra={"status_now": before, "event": event},
-        ) from exc
-    return before, model.status
+CONTRACT = Lifecycle(
+    ContractLifecycle, ContractTransition, "contract_id", ContractTransitionInvalidError, "contract"
+)
+CASE = Lifecycle(CaseLifecycle, CaseStatusChange, "case_id", CaseTransitionInvalidError, "case")

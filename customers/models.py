@@ -16,6 +16,7 @@ from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Computed,
     Date,
     DateTime,
@@ -26,13 +27,21 @@ from sqlalchemy import (
     Sequence,
     Text,
     UniqueConstraint,
+    exists,
     func,
+    or_,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, IdMixin, TimestampMixin
+from core.territory import Scope
+
+# Territory (core.territory): premises are placed by their point; what hangs off them
+# (usage points, contracts, roles, cases) by its premises; a party by its agency or its
+# roles at premises; a party's details and contacts by the party.
 
 SRID = 4326
 
@@ -45,6 +54,19 @@ ADDRESS_SQL = (
 
 class Party(IdMixin, TimestampMixin, Base):
     """A customer: a person or an organisation (an organisation's sites are child parties)."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Registered by the agency, or holding a role on a contract at premises inside."""
+        at_premises = (
+            select(ContractRoleAssignment.id)
+            .join(Contract, Contract.id == ContractRoleAssignment.contract_id)
+            .join(UsagePoint, UsagePoint.id == Contract.usage_point_id)
+            .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
+            .where(ContractRoleAssignment.party_id == Party.id, scope.covers(ServiceLocation.geom))
+            .correlate_except(ContractRoleAssignment, Contract, UsagePoint, ServiceLocation)
+        )
+        return or_(Party.agency_id == scope.agency_id, exists(at_premises))
 
     __tablename__ = "customer_party"
     __table_args__ = (
@@ -83,6 +105,11 @@ class Party(IdMixin, TimestampMixin, Base):
 class IdentityDocument(IdMixin, TimestampMixin, Base):
     """An identity paper a party showed: national id, passport, tax or company number."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Where its party is seen."""
+        return _party_seen(IdentityDocument.party_id, scope)
+
     __tablename__ = "customer_identity_document"
     __table_args__ = (
         # The same document cannot belong to two parties: creating one again is a 409.
@@ -107,6 +134,11 @@ class IdentityDocument(IdMixin, TimestampMixin, Base):
 class PartyPhone(IdMixin, TimestampMixin, Base):
     """A phone number of a party, normalised to E.164 (as typed is kept too)."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Where its party is seen."""
+        return _party_seen(PartyPhone.party_id, scope)
+
     __tablename__ = "customer_party_phone"
     __table_args__ = (UniqueConstraint("party_id", "e164"),)
 
@@ -119,6 +151,11 @@ class PartyPhone(IdMixin, TimestampMixin, Base):
 
 class PartyEmail(IdMixin, TimestampMixin, Base):
     """An e-mail address of a party (stored lower case)."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Where its party is seen."""
+        return _party_seen(PartyEmail.party_id, scope)
 
     __tablename__ = "customer_party_email"
     __table_args__ = (UniqueConstraint("party_id", "email"),)
@@ -134,6 +171,11 @@ class ServiceLocation(IdMixin, TimestampMixin, Base):
     Its electrical address (feeder, transformer) is read through ``service_point_id`` from
     gis_service_point, never copied, so a re-trace moves the premises with the network.
     """
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By its point (premises without coordinates lie in no territory)."""
+        return scope.covers(ServiceLocation.geom)
 
     __tablename__ = "customer_service_location"
     __table_args__ = (
@@ -168,6 +210,11 @@ class ServiceLocation(IdMixin, TimestampMixin, Base):
 class UsagePoint(IdMixin, TimestampMixin, Base):
     """A usage point: what is metered and billed at a premises, for one commodity."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By its premises."""
+        return _premises_seen(UsagePoint.service_location_id, scope)
+
     __tablename__ = "customer_usage_point"
     __table_args__ = (UniqueConstraint("service_location_id", "commodity"),)
 
@@ -192,6 +239,11 @@ class UsagePoint(IdMixin, TimestampMixin, Base):
 class Account(IdMixin, TimestampMixin, Base):
     """A customer account: who pays, and how bills reach them."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Where its payer is seen."""
+        return _party_seen(Account.payer_party_id, scope)
+
     __tablename__ = "customer_account"
 
     # Sequence number plus a Luhn check digit, so a mistyped number is caught at the desk.
@@ -213,6 +265,11 @@ class Contract(IdMixin, TimestampMixin, Base):
     same day. No two pending/active contracts of one usage point overlap in time
     (exclusion constraint added by migration 0003).
     """
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By the premises of its usage point."""
+        return _usage_point_seen(Contract.usage_point_id, scope)
 
     __tablename__ = "customer_contract"
     __table_args__ = (
@@ -259,6 +316,11 @@ class Contract(IdMixin, TimestampMixin, Base):
 class ContractRoleAssignment(IdMixin, TimestampMixin, Base):
     """A party's role on a contract: holder, payer, owner or tenant."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By its contract."""
+        return _contract_seen(ContractRoleAssignment.contract_id, scope)
+
     __tablename__ = "customer_contract_role"
     __table_args__ = (UniqueConstraint("contract_id", "party_id", "role"),)
 
@@ -271,6 +333,11 @@ class ContractRoleAssignment(IdMixin, TimestampMixin, Base):
 
 class ContractTransition(IdMixin, Base):
     """One step of a contract process (move-in, move-out, transfer ...): who, when, why."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By its contract."""
+        return _contract_seen(ContractTransition.contract_id, scope)
 
     __tablename__ = "customer_contract_transition"
 
@@ -289,6 +356,14 @@ class ContractTransition(IdMixin, Base):
 
 class Case(IdMixin, TimestampMixin, Base):
     """A customer case (complaint, connection request, dispute ...) with its SLA clock."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Raised in the agency, or at premises inside."""
+        return or_(
+            Case.agency_id == scope.agency_id,
+            _premises_seen(Case.service_location_id, scope),
+        )
 
     __tablename__ = "customer_case"
     __table_args__ = (
@@ -335,6 +410,15 @@ class Case(IdMixin, TimestampMixin, Base):
 class CaseStatusChange(IdMixin, Base):
     """One status change (or re-assignment) of a case: who, when, from, to, why."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By its case."""
+        return (
+            exists()
+            .where(Case.id == CaseStatusChange.case_id, Case.__territory__(scope))
+            .correlate_except(Case)
+        )
+
     __tablename__ = "customer_case_status_change"
 
     case_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customer_case.id"), index=True)
@@ -352,6 +436,15 @@ class CaseAssignmentRule(IdMixin, TimestampMixin, Base):
 
     A rule with no agency applies everywhere; the agency-specific rule wins.
     """
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """The agency's own rules and the general ones (no agency); another
+        agency's rules are outside."""
+        return or_(
+            CaseAssignmentRule.agency_id == scope.agency_id,
+            CaseAssignmentRule.agency_id.is_(None),
+        )
 
     __tablename__ = "customer_case_assignment_rule"
     __table_args__ = (
@@ -372,6 +465,11 @@ class CaseAssignmentRule(IdMixin, TimestampMixin, Base):
 class Interaction(IdMixin, TimestampMixin, Base):
     """One contact with a customer on any channel, inbound or outbound."""
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Where its party is seen."""
+        return _party_seen(Interaction.party_id, scope)
+
     __tablename__ = "customer_interaction"
     __table_args__ = (Index("ix_customer_interaction_party_at", "party_id", "occurred_at"),)
 
@@ -391,6 +489,42 @@ class Interaction(IdMixin, TimestampMixin, Base):
         JSONB, default=list, server_default="[]"
     )
     staff_user_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("core_user.id"))
+
+
+# The rules' subqueries name the tables they look through (``correlate_except``), so they
+# stay correct inside queries that already join those tables.
+
+
+def _party_seen(party_id: Any, scope: Scope) -> ColumnElement[bool]:
+    return exists().where(Party.id == party_id, Party.__territory__(scope)).correlate_except(Party)
+
+
+def _premises_seen(location_id: Any, scope: Scope) -> ColumnElement[bool]:
+    return (
+        exists()
+        .where(ServiceLocation.id == location_id, scope.covers(ServiceLocation.geom))
+        .correlate_except(ServiceLocation)
+    )
+
+
+def _usage_point_seen(usage_point_id: Any, scope: Scope) -> ColumnElement[bool]:
+    return (
+        exists()
+        .where(
+            UsagePoint.id == usage_point_id,
+            ServiceLocation.id == UsagePoint.service_location_id,
+            scope.covers(ServiceLocation.geom),
+        )
+        .correlate_except(UsagePoint, ServiceLocation)
+    )
+
+
+def _contract_seen(contract_id: Any, scope: Scope) -> ColumnElement[bool]:
+    return (
+        exists()
+        .where(Contract.id == contract_id, _usage_point_seen(Contract.usage_point_id, scope))
+        .correlate_except(Contract)
+    )
 
 
 # Created by migration 0003; numbers shown to people and default codes come from them.

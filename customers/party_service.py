@@ -8,13 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from core.context import Actor, current_request_id
-from core.db import stamp_transaction
+from core.context import Actor
+from core.db import state_reason
 from core.errors import FieldError
+from core.flush import by_constraint, flush_guarded
 from core.outbox import emit
+from core.territory import scope_of
 from customers import repository
 from customers.duplicates import DuplicatePair, duplicates_of
 from customers.enums import PartyKind, PartyStatus
@@ -22,10 +23,10 @@ from customers.errors import (
     PartyDocumentExistsError,
     PartyMergedError,
     PartyMergeInvalidError,
+    PartyNotFoundError,
     ReferenceUnknownError,
 )
 from customers.events import PartyMerged
-from customers.flushing import flush_guarded
 from customers.models import (
     Account,
     Case,
@@ -51,12 +52,6 @@ from customers.schemas import (
 )
 
 
-def set_audit_reason(session: Session, actor: Actor, reason: str | None) -> None:
-    """Record ``reason`` for every audited change made later in this transaction."""
-    if reason:
-        stamp_transaction(session, actor, current_request_id(), reason)
-
-
 def _display_name(data: PartyCreate | PartyUpdate, party: Party | None = None) -> str | None:
     if data.display_name:
         return data.display_name
@@ -77,7 +72,7 @@ def require_party(session: Session, actor: Actor, party_id: int, field: str) -> 
     """A party named in a request body: 422 when unknown or out of sight, 409 when merged."""
     try:
         party = repository.get_party(session, actor, party_id)
-    except Exception as exc:
+    except PartyNotFoundError as exc:
         raise ReferenceUnknownError(
             f"no customer {party_id}",
             errors=[FieldError(field, f"no customer {party_id}", "reference_unknown")],
@@ -159,15 +154,18 @@ def _add_documents(session: Session, party: Party, documents: Iterable[IdentityD
         )
 
 
+# A lost race on the document's unique key is a clean 409.
+DOCUMENT_TAKEN = by_constraint(
+    {
+        "uq_customer_identity_document_number": lambda: PartyDocumentExistsError(
+            "this identity document already belongs to a customer"
+        )
+    }
+)
+
+
 def _flush(session: Session, apply: Callable[[], object]) -> None:
-    """A lost race on the document's unique key is a clean 409."""
-
-    def translate(_exc: IntegrityError, constraint: str | None) -> Exception | None:
-        if constraint == "uq_customer_identity_document_number":
-            return PartyDocumentExistsError("this identity document already belongs to a customer")
-        return None
-
-    flush_guarded(session, translate, apply)
+    flush_guarded(session, DOCUMENT_TAKEN, apply)
 
 
 def create_party(
@@ -201,10 +199,7 @@ def create_party(
 
 
 def find_duplicates(session: Session, *, actor: Actor, party: Party) -> list[DuplicatePair]:
-    agency_id = repository.restricting_agency(session, actor)
-    visible = None
-    if agency_id is not None:
-        visible = select(Party.id).where(repository.party_visible(agency_id))
+    visible = repository.visible_party_ids(actor) if scope_of(actor) is not None else None
     return duplicates_of(session, party.id, visible_ids=visible)
 
 
@@ -212,7 +207,7 @@ def update_party(session: Session, *, actor: Actor, party_id: int, data: PartyUp
     party = repository.get_party(session, actor, party_id, lock=True)
     if party.status == PartyStatus.MERGED:
         raise PartyMergedError(f"customer {party_id} was merged into {party.merged_into_id}")
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     changes = data.model_dump(exclude_unset=True, exclude={"reason"})
     if "parent_party_id" in changes and changes["parent_party_id"] is not None:
         if changes["parent_party_id"] == party.id:
@@ -275,7 +270,7 @@ def merge_parties(
             )
     if survivor.kind != duplicate.kind:
         raise PartyMergeInvalidError("a person and an organisation cannot be merged")
-    set_audit_reason(session, actor, reason)
+    state_reason(session, reason)
     was_site_of_duplicate = survivor.parent_party_id == duplicate.id
     inherited_parent = duplicate.parent_party_id
     moved = _move_everything(session, survivor_id, duplicate_id)

@@ -8,22 +8,24 @@ from typing import Any
 
 from geoalchemy2 import WKTElement
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import Actor
-from core.errors import FieldError
+from core.db import state_reason
+from core.errors import DomainError, FieldError
+from core.flush import UNIQUE_VIOLATION, flush_guarded, sqlstate_of
+from core.territory import require_covered
 from customers import repository
 from customers.enums import ConnectionState
 from customers.errors import (
     ReferenceUnknownError,
     ServiceLocationCodeExistsError,
+    ServiceLocationNotFoundError,
     UsagePointExistsError,
+    UsagePointNotFoundError,
 )
-from customers.flushing import flush_guarded
 from customers.models import ServiceLocation, UsagePoint
 from customers.numbering import next_service_location_code, next_usage_point_code
-from customers.party_service import set_audit_reason
 from customers.schemas import (
     PointGeometry,
     ServiceLocationCreate,
@@ -42,28 +44,34 @@ def _point(geometry: PointGeometry) -> WKTElement:
     return WKTElement(f"POINT({lon!r} {lat!r})", srid=SRID)
 
 
-def _require_service_point(session: Session, service_point_id: int) -> None:
-    if session.get(ServicePoint, service_point_id) is None:
+def _require_service_point(session: Session, actor: Actor, service_point_id: int) -> None:
+    """The network service point premises hang on: 422 when unknown, refused when it
+    stands outside the caller's territory (premises there are not theirs to attach)."""
+    geom = session.scalar(select(ServicePoint.geom).where(ServicePoint.id == service_point_id))
+    if geom is None:
         raise ReferenceUnknownError(
             f"no network service point {service_point_id}",
             errors=[FieldError("service_point_id", "unknown service point", "reference_unknown")],
         )
+    require_covered(session, actor, geom, f"service point {service_point_id}")
 
 
-def _flush_unique(session: Session, row: object, error: type[Exception], message: str) -> None:
-    """A unique-key clash becomes a clean 409."""
-
-    def translate(exc: IntegrityError, _constraint: str | None) -> Exception | None:
-        return error(message) if getattr(exc.orig, "sqlstate", None) == "23505" else None
-
-    flush_guarded(session, translate, lambda: session.add(row))
+def _flush_unique(session: Session, row: object, error: type[DomainError], message: str) -> None:
+    """A unique-key clash becomes a clean 409 with the domain's code."""
+    flush_guarded(
+        session,
+        lambda exc, _constraint: error(message) if sqlstate_of(exc) == UNIQUE_VIOLATION else None,
+        lambda: session.add(row),
+    )
 
 
 def create_location(
     session: Session, *, actor: Actor, data: ServiceLocationCreate
 ) -> ServiceLocation:
+    """New premises at a point inside the caller's territory."""
+    require_covered(session, actor, _point(data.location), "the premises")
     if data.service_point_id is not None:
-        _require_service_point(session, data.service_point_id)
+        _require_service_point(session, actor, data.service_point_id)
     fields = data.model_dump(exclude={"location", "code"})
     location = ServiceLocation(
         code=data.code or next_service_location_code(session), geom=_point(data.location), **fields
@@ -78,11 +86,15 @@ def create_location(
 def update_location(
     session: Session, *, actor: Actor, location_id: int, data: ServiceLocationUpdate
 ) -> ServiceLocation:
+    """Change the premises; moving it (or re-attaching it) outside the caller's territory
+    is refused."""
     location = repository.get_location(session, actor, location_id)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     changes = data.model_dump(exclude_unset=True, exclude={"reason", "location"})
     if changes.get("service_point_id") is not None:
-        _require_service_point(session, changes["service_point_id"])
+        _require_service_point(session, actor, changes["service_point_id"])
+    if data.location is not None:
+        require_covered(session, actor, _point(data.location), "the premises")
     for field, value in changes.items():
         setattr(location, field, value)
     if data.location is not None:
@@ -132,7 +144,7 @@ def locations_read(session: Session, locations: list[ServiceLocation]) -> list[S
 def create_usage_point(session: Session, *, actor: Actor, data: UsagePointCreate) -> UsagePoint:
     try:
         repository.get_location(session, actor, data.service_location_id)
-    except Exception as exc:
+    except ServiceLocationNotFoundError as exc:
         raise ReferenceUnknownError(
             f"no premises {data.service_location_id}",
             errors=[FieldError("service_location_id", "unknown premises", "reference_unknown")],
@@ -160,7 +172,7 @@ def update_usage_point(
     session: Session, *, actor: Actor, usage_point_id: int, data: UsagePointUpdate
 ) -> UsagePoint:
     usage_point = repository.get_usage_point(session, actor, usage_point_id, lock=True)
-    set_audit_reason(session, actor, data.reason)
+    state_reason(session, data.reason)
     if data.category is not None:
         usage_point.category = data.category.value
     if data.phases is not None:
@@ -181,8 +193,6 @@ def set_connection_state(
         select(UsagePoint).where(UsagePoint.id == usage_point_id).with_for_update()
     )
     if usage_point is None:
-        from customers.errors import UsagePointNotFoundError
-
         raise UsagePointNotFoundError(f"no usage point {usage_point_id}")
     if usage_point.connection_state != state.value:
         usage_point.connection_state = state.value

@@ -1,26 +1,26 @@
-"""Queries of the customer domain, with the territory rule built in.
-
-Staff attached to an agency whose territory is set see only premises inside it, the
-parties holding a role on a contract there (or registered by their agency), the cases of
-their agency or premises, and those parties' interactions. Staff without an agency, or of
-an agency without a territory, see everything. Premises without coordinates cannot be
-placed in a territory, so only unrestricted staff see them.
-"""
+"""Queries of the customer domain. Every one filters with the one territory rule
+(``core.territory.visible``; each model states how it is placed in ``customers.models``):
+staff bound to an agency see what lies in its territory, and a record outside it answers
+404 as if it did not exist."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, true
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from core.auth.models import Agency
+from core.auth.models import Agency, User
 from core.context import Actor
+from core.errors import EntityNotFoundError
+from core.territory import visible
 from customers.errors import (
     AccountNotFoundError,
+    CaseAssignmentRuleNotFoundError,
     CaseNotFoundError,
     ContractNotFoundError,
+    InteractionNotFoundError,
     PartyNotFoundError,
     ServiceLocationNotFoundError,
     UsagePointNotFoundError,
@@ -28,8 +28,11 @@ from customers.errors import (
 from customers.models import (
     Account,
     Case,
+    CaseAssignmentRule,
+    CaseStatusChange,
     Contract,
     ContractRoleAssignment,
+    ContractTransition,
     IdentityDocument,
     Interaction,
     Party,
@@ -40,152 +43,91 @@ from customers.models import (
 )
 from gis.models import Feeder, PowerTransformer, ServicePoint
 
-
-def restricting_agency(session: Session, actor: Actor) -> int | None:
-    """The agency whose territory bounds what ``actor`` sees, or None when unbounded."""
-    if actor.sees_all_territories:
-        return None
-    bounded = session.scalar(
-        select(Agency.territory.is_not(None)).where(Agency.id == actor.agency_id)
-    )
-    return actor.agency_id if bounded else None
-
-
-def _territory(agency_id: int) -> Any:
-    return select(Agency.territory).where(Agency.id == agency_id).scalar_subquery()
-
-
-def location_visible(agency_id: int | None) -> ColumnElement[bool]:
-    if agency_id is None:
-        return true()
-    return func.ST_Intersects(ServiceLocation.geom, _territory(agency_id))
-
-
-def party_visible(agency_id: int | None) -> ColumnElement[bool]:
-    if agency_id is None:
-        return true()
-    on_premises = (
-        select(1)
-        .select_from(ContractRoleAssignment)
-        .join(Contract, Contract.id == ContractRoleAssignment.contract_id)
-        .join(UsagePoint, UsagePoint.id == Contract.usage_point_id)
-        .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(ContractRoleAssignment.party_id == Party.id, location_visible(agency_id))
-    )
-    return or_(Party.agency_id == agency_id, exists(on_premises))
-
-
-def case_visible(agency_id: int | None) -> ColumnElement[bool]:
-    if agency_id is None:
-        return true()
-    at_premises = select(1).where(
-        ServiceLocation.id == Case.service_location_id, location_visible(agency_id)
-    )
-    return or_(Case.agency_id == agency_id, exists(at_premises))
-
-
-def _visible_party_ids(agency_id: int | None) -> Select[Any]:
-    return select(Party.id).where(party_visible(agency_id))
-
-
 # --- single records (404 when missing or outside the territory) -------------------------
 
 
+M = TypeVar("M")
+
+
+def _one(
+    session: Session,
+    actor: Actor,
+    model: type[M],
+    key: int,
+    error: type[EntityNotFoundError],
+    what: str,
+    *,
+    lock: bool = False,
+) -> M:
+    query = select(model).where(model.id == key, visible(actor, model))  # type: ignore[attr-defined]
+    row = session.scalar(query.with_for_update(of=model) if lock else query)
+    if row is None:
+        raise error(f"no {what} {key}")
+    return row
+
+
 def get_party(session: Session, actor: Actor, party_id: int, *, lock: bool = False) -> Party:
-    query = select(Party).where(
-        Party.id == party_id, party_visible(restricting_agency(session, actor))
-    )
-    party = session.scalar(query.with_for_update() if lock else query)
-    if party is None:
-        raise PartyNotFoundError(f"no customer {party_id}")
-    return party
+    return _one(session, actor, Party, party_id, PartyNotFoundError, "customer", lock=lock)
 
 
 def get_location(session: Session, actor: Actor, location_id: int) -> ServiceLocation:
-    location = session.scalar(
-        select(ServiceLocation).where(
-            ServiceLocation.id == location_id,
-            location_visible(restricting_agency(session, actor)),
-        )
+    return _one(
+        session, actor, ServiceLocation, location_id, ServiceLocationNotFoundError, "premises"
     )
-    if location is None:
-        raise ServiceLocationNotFoundError(f"no premises {location_id}")
-    return location
 
 
 def get_usage_point(
     session: Session, actor: Actor, usage_point_id: int, *, lock: bool = False
 ) -> UsagePoint:
-    query = (
-        select(UsagePoint)
-        .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(
-            UsagePoint.id == usage_point_id,
-            location_visible(restricting_agency(session, actor)),
-        )
+    return _one(
+        session,
+        actor,
+        UsagePoint,
+        usage_point_id,
+        UsagePointNotFoundError,
+        "usage point",
+        lock=lock,
     )
-    usage_point = session.scalar(query.with_for_update(of=UsagePoint) if lock else query)
-    if usage_point is None:
-        raise UsagePointNotFoundError(f"no usage point {usage_point_id}")
-    return usage_point
 
 
 def get_account(session: Session, actor: Actor, account_id: int) -> Account:
-    agency_id = restricting_agency(session, actor)
-    account = session.scalar(
-        select(Account).where(
-            Account.id == account_id,
-            Account.payer_party_id.in_(_visible_party_ids(agency_id))
-            if agency_id is not None
-            else true(),
-        )
-    )
-    if account is None:
-        raise AccountNotFoundError(f"no account {account_id}")
-    return account
+    return _one(session, actor, Account, account_id, AccountNotFoundError, "account")
 
 
 def get_contract(
     session: Session, actor: Actor, contract_id: int, *, lock: bool = False
 ) -> Contract:
-    query = (
-        select(Contract)
-        .join(UsagePoint, UsagePoint.id == Contract.usage_point_id)
-        .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(Contract.id == contract_id, location_visible(restricting_agency(session, actor)))
-    )
-    contract = session.scalar(query.with_for_update(of=Contract) if lock else query)
-    if contract is None:
-        raise ContractNotFoundError(f"no contract {contract_id}")
-    return contract
+    return _one(session, actor, Contract, contract_id, ContractNotFoundError, "contract", lock=lock)
 
 
 def get_case(session: Session, actor: Actor, case_id: int, *, lock: bool = False) -> Case:
-    query = select(Case).where(Case.id == case_id, case_visible(restricting_agency(session, actor)))
-    case = session.scalar(query.with_for_update() if lock else query)
-    if case is None:
-        raise CaseNotFoundError(f"no case {case_id}")
-    return case
+    return _one(session, actor, Case, case_id, CaseNotFoundError, "case", lock=lock)
 
 
-# --- lists ----------------------------------------------------------------------------
+def get_interaction(session: Session, actor: Actor, interaction_id: int) -> Interaction:
+    return _one(
+        session, actor, Interaction, interaction_id, InteractionNotFoundError, "interaction"
+    )
 
 
-def page(session: Session, query: Select[Any], *, offset: int, limit: int) -> tuple[list[Any], int]:
-    """One page of ``query`` and the total count (offset pagination for screens)."""
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.offset(offset).limit(limit)).all()
-    return list(rows), int(total or 0)
+def get_rule(session: Session, actor: Actor, rule_id: int) -> CaseAssignmentRule:
+    return _one(
+        session,
+        actor,
+        CaseAssignmentRule,
+        rule_id,
+        CaseAssignmentRuleNotFoundError,
+        "assignment rule",
+    )
+
+
+# --- lists (queries: the caller pages them with core.pages.paginate) ----------------------
 
 
 def parties_query(
-    session: Session,
-    actor: Actor,
-    *,
-    include_merged: bool = False,
-    parent_party_id: int | None = None,
+    actor: Actor, *, include_merged: bool = False, parent_party_id: int | None = None
 ) -> Select[Any]:
-    query = select(Party).where(party_visible(restricting_agency(session, actor)))
+    query = select(Party).where(visible(actor, Party))
     if parent_party_id is not None:
         query = query.where(Party.parent_party_id == parent_party_id)
     if not include_merged:
@@ -193,41 +135,31 @@ def parties_query(
     return query.order_by(Party.normalized_name, Party.id)
 
 
-def locations_query(session: Session, actor: Actor) -> Select[Any]:
+def visible_party_ids(actor: Actor) -> Select[Any]:
+    return select(Party.id).where(visible(actor, Party))
+
+
+def locations_query(actor: Actor) -> Select[Any]:
     return (
-        select(ServiceLocation)
-        .where(location_visible(restricting_agency(session, actor)))
-        .order_by(ServiceLocation.id)
+        select(ServiceLocation).where(visible(actor, ServiceLocation)).order_by(ServiceLocation.id)
     )
 
 
-def usage_points_query(
-    session: Session, actor: Actor, *, service_location_id: int | None = None
-) -> Select[Any]:
-    query = (
-        select(UsagePoint)
-        .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(location_visible(restricting_agency(session, actor)))
-    )
+def usage_points_query(actor: Actor, *, service_location_id: int | None = None) -> Select[Any]:
+    query = select(UsagePoint).where(visible(actor, UsagePoint))
     if service_location_id is not None:
         query = query.where(UsagePoint.service_location_id == service_location_id)
     return query.order_by(UsagePoint.id)
 
 
-def accounts_query(
-    session: Session, actor: Actor, *, payer_party_id: int | None = None
-) -> Select[Any]:
-    agency_id = restricting_agency(session, actor)
-    query = select(Account)
-    if agency_id is not None:
-        query = query.where(Account.payer_party_id.in_(_visible_party_ids(agency_id)))
+def accounts_query(actor: Actor, *, payer_party_id: int | None = None) -> Select[Any]:
+    query = select(Account).where(visible(actor, Account))
     if payer_party_id is not None:
         query = query.where(Account.payer_party_id == payer_party_id)
     return query.order_by(Account.id)
 
 
 def contracts_query(
-    session: Session,
     actor: Actor,
     *,
     party_id: int | None = None,
@@ -235,12 +167,7 @@ def contracts_query(
     account_id: int | None = None,
     status: str | None = None,
 ) -> Select[Any]:
-    query = (
-        select(Contract)
-        .join(UsagePoint, UsagePoint.id == Contract.usage_point_id)
-        .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(location_visible(restricting_agency(session, actor)))
-    )
+    query = select(Contract).where(visible(actor, Contract))
     if party_id is not None:
         roles = select(ContractRoleAssignment.contract_id).where(
             ContractRoleAssignment.party_id == party_id
@@ -256,7 +183,6 @@ def contracts_query(
 
 
 def cases_query(
-    session: Session,
     actor: Actor,
     *,
     case_type: str | None = None,
@@ -265,8 +191,9 @@ def cases_query(
     party_id: int | None = None,
     assignee_user_id: int | None = None,
     assignee_groups: Sequence[str] | None = None,
+    unassigned: bool = False,
 ) -> Select[Any]:
-    query = select(Case).where(case_visible(restricting_agency(session, actor)))
+    query = select(Case).where(visible(actor, Case))
     if case_type is not None:
         query = query.where(Case.case_type == case_type)
     if status:
@@ -283,25 +210,68 @@ def cases_query(
             else false()
         )
         query = query.where(or_(mine, groups))
+    if unassigned:
+        query = query.where(Case.assignee_user_id.is_(None), Case.assignee_group.is_(None))
     return query.order_by(Case.due_date, Case.id)
 
 
+def _history(session: Session, model: Any, subject_key: Any, subject_id: int) -> list[Any]:
+    return list(session.scalars(select(model).where(subject_key == subject_id).order_by(model.id)))
+
+
+def case_history(session: Session, actor: Actor, case_id: int) -> list[CaseStatusChange]:
+    """The case's status changes, oldest first (404 when the case is out of sight)."""
+    get_case(session, actor, case_id)
+    return _history(session, CaseStatusChange, CaseStatusChange.case_id, case_id)
+
+
+def contract_transitions(
+    session: Session, actor: Actor, contract_id: int
+) -> list[ContractTransition]:
+    """The contract's steps, oldest first (404 when the contract is out of sight)."""
+    get_contract(session, actor, contract_id)
+    return _history(session, ContractTransition, ContractTransition.contract_id, contract_id)
+
+
+def rules_query(actor: Actor) -> Select[Any]:
+    """Assignment rules the caller may see: its agency's and the general ones."""
+    return (
+        select(CaseAssignmentRule)
+        .where(visible(actor, CaseAssignmentRule))
+        .order_by(CaseAssignmentRule.case_type, CaseAssignmentRule.id)
+    )
+
+
 def interactions_query(
-    session: Session,
-    actor: Actor,
-    *,
-    party_id: int | None = None,
-    case_id: int | None = None,
+    actor: Actor, *, party_id: int | None = None, case_id: int | None = None
 ) -> Select[Any]:
-    agency_id = restricting_agency(session, actor)
-    query = select(Interaction)
-    if agency_id is not None:
-        query = query.where(Interaction.party_id.in_(_visible_party_ids(agency_id)))
+    query = select(Interaction).where(visible(actor, Interaction))
     if party_id is not None:
         query = query.where(Interaction.party_id == party_id)
     if case_id is not None:
         query = query.where(Interaction.case_id == case_id)
     return query.order_by(Interaction.occurred_at.desc(), Interaction.id.desc())
+
+
+def user_roles(session: Session, user_id: int | None) -> list[str]:
+    """The roles (= case groups) of a staff user."""
+    if user_id is None:
+        return []
+    return list(session.scalar(select(User.roles).where(User.id == user_id)) or [])
+
+
+def party_names(session: Session, party_ids: Sequence[int]) -> dict[int, str]:
+    if not party_ids:
+        return {}
+    rows = session.execute(
+        select(Party.id, Party.display_name).where(Party.id.in_(list(set(party_ids))))
+    )
+    return {row.id: row.display_name for row in rows}
+
+
+def agency_choices(session: Session) -> list[Any]:
+    """Every agency's ``id`` and ``code`` (rows), for filters."""
+    return list(session.execute(select(Agency.id, Agency.code).order_by(Agency.code)).all())
 
 
 # --- details --------------------------------------------------------------------------
@@ -366,8 +336,10 @@ def electrical_addresses(
     return {row.id: row._asdict() for row in rows}
 
 
-def occupants(session: Session, location_id: int) -> list[dict[str, Any]]:
-    """Every party that held a role at the premises, newest first (from contracts)."""
+def occupants(session: Session, actor: Actor, location_id: int) -> list[dict[str, Any]]:
+    """Every party that held a role at the premises, newest first (from contracts); 404
+    when the premises is out of sight."""
+    get_location(session, actor, location_id)
     rows = session.execute(
         select(
             Party.id.label("party_id"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.pages import BIGINT_MAX
 from customers.enums import (
     CaseEvent,
     CasePriority,
@@ -34,7 +35,7 @@ from customers.enums import (
     UsageCategory,
 )
 
-MAX_ID = 2**63 - 1
+MAX_ID = BIGINT_MAX  # ids are PostgreSQL bigints
 
 
 def _no_nul(value: str) -> str:
@@ -54,17 +55,6 @@ Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2}$")]
 Kva = Annotated[Decimal, Field(gt=0, le=100000, max_digits=10, decimal_places=2)]
 Reason = Text(500)
-
-T = TypeVar("T")
-
-
-class Page(BaseModel, Generic[T]):
-    """One page of an offset-paginated list (screens)."""
-
-    items: list[T]
-    total: int
-    offset: int
-    limit: int
 
 
 class _In(BaseModel):

@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from core.context import Actor
+from core.territory import visible
 from customers.models import (
     Account,
     Contract,
@@ -24,7 +25,6 @@ from customers.models import (
     UsagePoint,
 )
 from customers.normalize import normalize_document_number, phone_or_none
-from customers.repository import party_visible, restricting_agency
 
 # A source turns the raw query into a select of (party_id, score 0..1, matched_on) or None
 # when the query cannot be one of its keys.
@@ -146,7 +146,6 @@ def search_parties(
     if not selects:
         return [], 0
     candidates = union_all(*selects).subquery()
-    agency_id = restricting_agency(session, actor)
     ranked = (
         select(
             Party.id.label("party_id"),
@@ -157,7 +156,7 @@ def search_parties(
             func.count().over().label("total"),
         )
         .join(candidates, candidates.c.party_id == Party.id)
-        .where(Party.status == "active", party_visible(agency_id))
+        .where(Party.status == "active", visible(actor, Party))
         .group_by(Party.id)
         .order_by(func.max(candidates.c.score).desc(), Party.normalized_name, Party.id)
         .offset(offset)
@@ -170,7 +169,7 @@ def search_parties(
             session.scalar(
                 select(func.count(func.distinct(candidates.c.party_id)))
                 .join(Party, Party.id == candidates.c.party_id)
-                .where(Party.status == "active", party_visible(agency_id))
+                .where(Party.status == "active", visible(actor, Party))
             )
             or 0
         )

@@ -7,10 +7,10 @@ from __future__ import annotations
 from customers.case_service import (
     assign_case,
     assignment_rule_for,
+    case_board,
     create_rule,
     delete_rule,
     flag_breached_cases,
-    history_of,
     log_interaction,
     open_case,
     step_case,
@@ -18,8 +18,6 @@ from customers.case_service import (
     update_case,
 )
 from customers.contract_service import (
-    FINAL_READING_REQUESTED,
-    SUBSCRIBED_POWER_CHANGED,
     change_power,
     contract_reads,
     create_account,
@@ -28,7 +26,6 @@ from customers.contract_service import (
     simple_step,
     terminate,
     transfer,
-    transitions_of,
     update_account,
     update_contract,
 )
@@ -40,7 +37,6 @@ from customers.party_service import (
     merge_parties,
     party_reads,
     require_party,
-    set_audit_reason,
     update_party,
 )
 from customers.premises_service import (
@@ -54,12 +50,11 @@ from customers.premises_service import (
 )
 
 __all__ = [
-    "FINAL_READING_REQUESTED",
-    "SUBSCRIBED_POWER_CHANGED",
     "add_contacts",
     "assign_case",
     "assignment_rule_for",
     "candidates",
+    "case_board",
     "change_power",
     "contract_reads",
     "create_account",
@@ -70,7 +65,6 @@ __all__ = [
     "delete_rule",
     "find_duplicates",
     "flag_breached_cases",
-    "history_of",
     "location_read",
     "locations_read",
     "log_interaction",
@@ -80,14 +74,12 @@ __all__ = [
     "open_case",
     "party_reads",
     "require_party",
-    "set_audit_reason",
     "set_connection_state",
     "simple_step",
     "step_case",
     "task_list_query",
     "terminate",
     "transfer",
-    "transitions_of",
     "update_account",
     "update_case",
     "update_contract",

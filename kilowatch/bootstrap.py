@@ -15,6 +15,8 @@ from core.tasks import CeleryDispatcher
 TASK_MODULES = ["core.tasks", "gis.tasks", "customers.tasks"]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
+# Modules adding their domain's sections to the customer file (and search sources).
+CUSTOMER_FILE_MODULES = ["meters.customer_file"]
 
 _done = False
 
@@ -29,6 +31,8 @@ def bootstrap() -> None:
     for module in TASK_MODULES:
         __import__(module)
     load_handler_modules(HANDLER_MODULES)
+    for module in CUSTOMER_FILE_MODULES:
+        __import__(module)
     load_handler_modules(settings.event_handler_modules)
     install_dispatcher(CeleryDispatcher())
     _done = True

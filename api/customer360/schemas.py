@@ -148,7 +148,8 @@ class ReadingOut(BaseModel):
 
 
 class MonthlyConsumption(BaseModel):
-    """kWh of one calendar month (UTC), derived from the indexes (intervals closed in it)."""
+    """kWh of one month of the utility's local calendar, derived from the indexes (intervals
+    closed in it)."""
 
     month: str = Field(description="YYYY-MM")
     kwh: Decimal

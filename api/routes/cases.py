@@ -10,10 +10,9 @@ from fastapi import APIRouter, Query, Response
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
+from core.pages import Page, paginate
 from customers import repository, service
 from customers.enums import CaseStatus, CaseType
-from customers.errors import InteractionNotFoundError
-from customers.models import CaseAssignmentRule
 from customers.schemas import (
     AssignmentRuleCreate,
     AssignmentRuleRead,
@@ -25,7 +24,6 @@ from customers.schemas import (
     CaseUpdate,
     InteractionCreate,
     InteractionRead,
-    Page,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["cases"], responses=PROBLEM_RESPONSES)
@@ -54,14 +52,13 @@ def list_cases(
     limit: Limit = 50,
 ) -> Page[CaseRead]:
     query = repository.cases_query(
-        session,
         actor,
         case_type=case_type.value if case_type else None,
         status=[s.value for s in status] if status else None,
         agency_id=agency_id,
         party_id=party_id,
     )
-    rows, total = repository.page(session, query, offset=offset, limit=limit)
+    rows, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=[CaseRead.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
     )
@@ -78,7 +75,7 @@ def task_list(
     """Open cases waiting for the caller (``me``) or for one of the caller's roles
     (``group``), soonest due first."""
     query = service.task_list_query(session, actor=actor, assignee=assignee)
-    rows, total = repository.page(session, query, offset=offset, limit=limit)
+    rows, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=[CaseRead.model_validate(r) for r in rows], total=total, offset=offset, limit=limit
     )
@@ -87,13 +84,10 @@ def task_list(
 @router.get("/cases/assignment-rules", response_model=list[AssignmentRuleRead])
 def list_rules(
     session: DbSession,
-    _actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
+    actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> list[AssignmentRuleRead]:
-    from sqlalchemy import select
-
-    rules = session.scalars(
-        select(CaseAssignmentRule).order_by(CaseAssignmentRule.case_type, CaseAssignmentRule.id)
-    )
+    """The rules of the caller's agency and the general ones (every agency)."""
+    rules = session.scalars(repository.rules_query(actor))
     return [AssignmentRuleRead.model_validate(r) for r in rules]
 
 
@@ -106,20 +100,20 @@ def list_rules(
 def create_rule(
     body: AssignmentRuleCreate,
     session: DbSession,
-    _actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
+    actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
 ) -> AssignmentRuleRead:
     """New cases of ``case_type`` in ``agency_id`` (every agency when omitted) go to a user
     or a group (a role). The agency's own rule wins over the general one."""
-    return AssignmentRuleRead.model_validate(service.create_rule(session, data=body))
+    return AssignmentRuleRead.model_validate(service.create_rule(session, actor=actor, data=body))
 
 
 @router.delete("/cases/assignment-rules/{rule_id}", status_code=204)
 def delete_rule(
     rule_id: Id,
     session: DbSession,
-    _actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
+    actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
 ) -> Response:
-    service.delete_rule(session, rule_id=rule_id)
+    service.delete_rule(session, actor=actor, rule_id=rule_id)
     return Response(status_code=204)
 
 
@@ -175,8 +169,8 @@ def case_history(
     session: DbSession,
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> list[CaseStatusChangeRead]:
-    repository.get_case(session, actor, case_id)
-    return [CaseStatusChangeRead.model_validate(c) for c in service.history_of(session, case_id)]
+    history = repository.case_history(session, actor, case_id)
+    return [CaseStatusChangeRead.model_validate(c) for c in history]
 
 
 @router.post("/interactions", response_model=InteractionRead, status_code=201)
@@ -198,8 +192,8 @@ def list_interactions(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[InteractionRead]:
-    query = repository.interactions_query(session, actor, party_id=party_id, case_id=case_id)
-    rows, total = repository.page(session, query, offset=offset, limit=limit)
+    query = repository.interactions_query(actor, party_id=party_id, case_id=case_id)
+    rows, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=[InteractionRead.model_validate(r) for r in rows],
         total=total,
@@ -214,10 +208,5 @@ def read_interaction(
     session: DbSession,
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> InteractionRead:
-    from customers.models import Interaction
-
-    query = repository.interactions_query(session, actor).where(Interaction.id == interaction_id)
-    interaction = session.scalar(query)
-    if interaction is None:
-        raise InteractionNotFoundError(f"no interaction {interaction_id}")
+    interaction = repository.get_interaction(session, actor, interaction_id)
     return InteractionRead.model_validate(interaction)

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
+from core.pages import Page, paginate
 from customers import repository, service
 from customers.enums import ContractStatus
 from customers.schemas import (
@@ -21,7 +22,6 @@ from customers.schemas import (
     ContractUpdate,
     MoveInRequest,
     MoveOutRequest,
-    Page,
     StepRequest,
     TerminateRequest,
     TransferRequest,
@@ -49,8 +49,8 @@ def list_accounts(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[AccountRead]:
-    query = repository.accounts_query(session, actor, payer_party_id=payer_party_id)
-    rows, total = repository.page(session, query, offset=offset, limit=limit)
+    query = repository.accounts_query(actor, payer_party_id=payer_party_id)
+    rows, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=[AccountRead.model_validate(r) for r in rows],
         total=total,
@@ -107,14 +107,13 @@ def list_contracts(
     limit: Limit = 50,
 ) -> Page[ContractRead]:
     query = repository.contracts_query(
-        session,
         actor,
         party_id=party_id,
         usage_point_id=usage_point_id,
         account_id=account_id,
         status=status.value if status else None,
     )
-    rows, total = repository.page(session, query, offset=offset, limit=limit)
+    rows, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=service.contract_reads(session, rows), total=total, offset=offset, limit=limit
     )
@@ -148,10 +147,9 @@ def contract_transitions(
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> list[ContractTransitionRead]:
     """The contract's history: every step, who took it, when, from and to which status."""
-    repository.get_contract(session, actor, contract_id)
     return [
         ContractTransitionRead.model_validate(t)
-        for t in service.transitions_of(session, contract_id)
+        for t in repository.contract_transitions(session, actor, contract_id)
     ]
 
 

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from api.deps import CurrentActor, DbSession
-from api.params import Limit, Offset
+from api.params import Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
+from core.pages import Page, paginate
 from customers import repository, service
 from customers.schemas import (
-    MAX_ID,
     DuplicateCandidate,
     MergeRequest,
     MergeResult,
-    Page,
     PartyContactsAdd,
     PartyCreate,
     PartyCreated,
@@ -26,8 +25,6 @@ from customers.schemas import (
 from customers.search import search_parties
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"], responses=PROBLEM_RESPONSES)
-
-PartyId = Annotated[int, Path(ge=1, le=MAX_ID, description="The customer's id")]
 
 
 @router.post("", response_model=PartyCreated, status_code=201)
@@ -51,14 +48,13 @@ def list_customers(
     offset: Offset = 0,
     limit: Limit = 50,
     include_merged: bool = False,
-    parent_party_id: Annotated[
-        int | None, Query(ge=1, le=MAX_ID, description="Only this organisation's sites")
-    ] = None,
+    parent_party_id: OptionalId = None,
 ) -> Page[PartyRead]:
+    """Customers by name; ``parent_party_id`` lists an organisation's sites."""
     query = repository.parties_query(
-        session, actor, include_merged=include_merged, parent_party_id=parent_party_id
+        actor, include_merged=include_merged, parent_party_id=parent_party_id
     )
-    parties, total = repository.page(session, query, offset=offset, limit=limit)
+    parties, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=service.party_reads(session, parties), total=total, offset=offset, limit=limit
     )
@@ -80,7 +76,7 @@ def search_customers(
 
 @router.get("/{party_id}", response_model=PartyRead)
 def read_customer(
-    party_id: PartyId,
+    party_id: Id,
     session: DbSession,
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> PartyRead:
@@ -90,7 +86,7 @@ def read_customer(
 
 @router.patch("/{party_id}", response_model=PartyRead)
 def update_customer(
-    party_id: PartyId,
+    party_id: Id,
     body: PartyUpdate,
     session: DbSession,
     actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
@@ -101,7 +97,7 @@ def update_customer(
 
 @router.post("/{party_id}/contacts", response_model=PartyRead)
 def add_contacts(
-    party_id: PartyId,
+    party_id: Id,
     body: PartyContactsAdd,
     session: DbSession,
     actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
@@ -120,7 +116,7 @@ def add_contacts(
 
 @router.get("/{party_id}/duplicates", response_model=list[DuplicateCandidate])
 def customer_duplicates(
-    party_id: PartyId,
+    party_id: Id,
     session: DbSession,
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> list[DuplicateCandidate]:
@@ -131,7 +127,7 @@ def customer_duplicates(
 
 @router.post("/{party_id}/merge", response_model=MergeResult)
 def merge_customer(
-    party_id: PartyId,
+    party_id: Id,
     body: MergeRequest,
     session: DbSession,
     actor: CurrentActor("customers:write"),  # type: ignore[valid-type]

@@ -3,18 +3,15 @@ time, and the usage points billed there."""
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api.deps import CurrentActor, DbSession
-from api.params import Id, Limit, Offset
+from api.params import Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
+from core.pages import Page, paginate
 from customers import repository, service
 from customers.schemas import (
-    MAX_ID,
     Occupant,
-    Page,
     ServiceLocationCreate,
     ServiceLocationRead,
     ServiceLocationUpdate,
@@ -43,9 +40,7 @@ def list_premises(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[ServiceLocationRead]:
-    rows, total = repository.page(
-        session, repository.locations_query(session, actor), offset=offset, limit=limit
-    )
+    rows, total = paginate(session, repository.locations_query(actor), offset=offset, limit=limit)
     return Page(
         items=service.locations_read(session, rows), total=total, offset=offset, limit=limit
     )
@@ -79,8 +74,7 @@ def premises_occupants(
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> list[Occupant]:
     """Everyone who held a role (holder, payer, owner, tenant) there, newest first."""
-    repository.get_location(session, actor, location_id)
-    return [Occupant(**row) for row in repository.occupants(session, location_id)]
+    return [Occupant(**row) for row in repository.occupants(session, actor, location_id)]
 
 
 @router.post("/usage-points", response_model=UsagePointRead, status_code=201)
@@ -98,12 +92,12 @@ def create_usage_point(
 def list_usage_points(
     session: DbSession,
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
-    service_location_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    service_location_id: OptionalId = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[UsagePointRead]:
-    query = repository.usage_points_query(session, actor, service_location_id=service_location_id)
-    rows, total = repository.page(session, query, offset=offset, limit=limit)
+    query = repository.usage_points_query(actor, service_location_id=service_location_id)
+    rows, total = paginate(session, query, offset=offset, limit=limit)
     return Page(
         items=[UsagePointRead.model_validate(r) for r in rows],
         total=total,

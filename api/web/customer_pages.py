@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-import api.routes.customer360  # noqa: F401 - registers the meter-serial search source
 from api.customer360.queries import customer_360, premises_360
 from api.customer360.schemas import UsagePointOut
 from api.deps import DbSession
+from api.params import Id
 from api.web.maps import render_map
 from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
-from customers.schemas import MAX_ID
 from customers.search import search_parties
 
 router = APIRouter(include_in_schema=False)
@@ -75,7 +74,7 @@ def customer_search_page(
 def customer_page(
     request: Request,
     session: DbSession,
-    party_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    party_id: Id,
 ) -> Response:
     actor = page_actor(request, session, "customers:read")
     view = customer_360(session, actor, party_id)
@@ -105,7 +104,7 @@ def customer_page(
 def premises_page(
     request: Request,
     session: DbSession,
-    location_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    location_id: Id,
 ) -> Response:
     actor = page_actor(request, session, "customers:read")
     view = premises_360(session, actor, location_id)

@@ -337,3 +337,34 @@ def test_problems_401_403_404_and_territory(
         client.get(f"/api/v1/premises/{customer['premises']}/360", headers=bearer(east)).status_code
         == 200
     )
+
+
+def test_monthly_consumption_follows_the_local_calendar() -> None:
+    """A read taken at 23:30 UTC on 31 January is 00:30 on 1 February in Porto-Novo
+    (UTC+1): its interval closes in February, where the utility bills it."""
+    from meters.customer_file import monthly_consumption
+
+    installation = {
+        "installation_id": 1,
+        "installed_at": datetime(2024, 1, 1, tzinfo=UTC),
+        "start_index": "100",
+        "removed_at": None,
+        "end_index": None,
+        "dial_digits": 5,
+        "multiplier": Decimal(1),
+    }
+    reads = [
+        {
+            "read_at": datetime(2024, 1, 31, 23, 30, tzinfo=UTC),
+            "value": "160",
+            "status": "accepted",
+            "source": "handheld",
+            "installation_id": 1,
+        }
+    ]
+    months = ["2024-01", "2024-02"]
+    rows = monthly_consumption([installation], reads, months, datetime(2023, 12, 1, tzinfo=UTC))
+    assert [(r["month"], r["kwh"], r["has_actual_read"]) for r in rows] == [
+        ("2024-01", 0, False),
+        ("2024-02", 60, True),
+    ]

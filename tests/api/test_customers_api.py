@@ -536,3 +536,127 @@ def test_odd_but_valid_queries_never_answer_500(
         json={"case_type": "complaint", "subject": "old", "opened_at": "0001-01-01T00:00:00Z"},
     )
     assert (response.status_code, response.json()["code"]) == (422, "value_out_of_range")
+
+
+def _east_and_west(db: Session) -> tuple[int, int, int]:
+    """An agency with a territory over eastern Cotonou, one without, and a pole (network
+    service point) in the west; their ids."""
+    east = Agency(
+        code="EAST-W",
+        name="East",
+        territory=WKTElement(
+            "MULTIPOLYGON(((2.40 6.30, 2.50 6.30, 2.50 6.45, 2.40 6.45, 2.40 6.30)))", srid=4326
+        ),
+    )
+    west = Agency(code="WEST-W", name="West")
+    db.add_all([east, west])
+    db.flush()
+    pole_point = WKTElement("POINT(2.10 6.50)", srid=4326)
+    node = NetworkNode(code="N-WEST-W", geom=pole_point)
+    db.add(node)
+    db.flush()
+    west_pole = ServicePoint(code="SP-WEST-W", kind="pole", node_id=node.id, geom=pole_point)
+    db.add(west_pole)
+    db.commit()
+    return east.id, west.id, west_pole.id  # read now: the requests close the session
+
+
+INSIDE = {"type": "Point", "coordinates": [2.45, 6.36]}
+OUTSIDE = {"type": "Point", "coordinates": [2.10, 6.50]}
+
+
+def test_premises_of_a_territory_bound_clerk_stay_inside(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    """Not placed in the west, not hung on a western pole, not moved out; the refused
+    requests write nothing."""
+    _east, _west, pole_id = _east_and_west(db)
+    clerk = make_user("customer_desk", agency="EAST-W")
+    before = _counts(db)
+    for body in ({"location": OUTSIDE}, {"location": INSIDE, "service_point_id": pole_id}):
+        refused = client.post("/api/v1/premises", headers=bearer(clerk), json=body)
+        assert (refused.status_code, refused.json()["code"]) == (403, "outside_territory")
+    assert _counts(db) == before
+    mine = client.post("/api/v1/premises", headers=bearer(clerk), json={"location": INSIDE})
+    assert mine.status_code == 201, mine.text
+    url = f"/api/v1/premises/{mine.json()['id']}"
+    for change in ({"location": OUTSIDE}, {"service_point_id": pole_id}):
+        moved = client.patch(url, headers=bearer(clerk), json=change)
+        assert (moved.status_code, moved.json()["code"]) == (403, "outside_territory")
+    kept = client.get(url, headers=bearer(clerk)).json()
+    assert (kept["location"], kept["service_point_id"]) == (INSIDE, None)
+
+
+def test_another_agencys_assignment_rules_cannot_be_read_or_changed(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    _east, west_id, _pole = _east_and_west(db)
+    admin = make_user("admin")
+    clerk = make_user("customer_desk", agency="EAST-W")
+    theirs = client.post(
+        "/api/v1/cases/assignment-rules",
+        headers=bearer(admin),
+        json={"case_type": "dispute", "agency_id": west_id, "assignee_group": "billing_officer"},
+    ).json()
+    listed = client.get("/api/v1/cases/assignment-rules", headers=bearer(clerk)).json()
+    assert theirs["id"] not in [r["id"] for r in listed]
+    gone = client.delete(f"/api/v1/cases/assignment-rules/{theirs['id']}", headers=bearer(clerk))
+    assert (gone.status_code, gone.json()["code"]) == (404, "case_assignment_rule_not_found")
+    refused = client.post(
+        "/api/v1/cases/assignment-rules",
+        headers=bearer(clerk),
+        json={"case_type": "meter_check", "agency_id": west_id, "assignee_group": "technician"},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "outside_territory")
+    listed = client.get("/api/v1/cases/assignment-rules", headers=bearer(admin)).json()
+    assert [(r["case_type"], r["agency_id"]) for r in listed] == [("dispute", west_id)]
+
+
+def test_a_territory_bound_clerk_cannot_file_a_case_to_another_agency(
+    client: TestClient, db: Session, make_user: Callable[..., str]
+) -> None:
+    east_id, west_id, _pole = _east_and_west(db)
+    clerk = make_user("customer_desk", agency="EAST-W")
+    before = _counts(db)
+    refused = client.post(
+        "/api/v1/cases",
+        headers=bearer(clerk),
+        json={"case_type": "complaint", "subject": "Coupure", "agency_id": west_id},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "outside_territory")
+    assert _counts(db) == before
+    own = client.post(
+        "/api/v1/cases",
+        headers=bearer(clerk),
+        json={"case_type": "complaint", "subject": "Coupure"},
+    )
+    assert (own.status_code, own.json()["agency_id"]) == (201, east_id)
+
+
+def test_ids_and_offsets_beyond_bigint_are_422(
+    client: TestClient, make_user: Callable[..., str]
+) -> None:
+    token = make_user("admin")
+    huge = 2**63
+    for path in (
+        f"/api/v1/customers/{huge}",
+        f"/api/v1/customers/{huge}/360",
+        f"/api/v1/premises/{huge}/360",
+        f"/api/v1/premises/{huge}/occupants",
+        f"/api/v1/usage-points/{huge}",
+        f"/api/v1/accounts/{huge}",
+        f"/api/v1/contracts/{huge}/transitions",
+        f"/api/v1/cases/{huge}/history",
+        f"/api/v1/interactions/{huge}",
+        f"/api/v1/customers?parent_party_id={huge}",
+        f"/api/v1/usage-points?service_location_id={huge}",
+        f"/api/v1/contracts?party_id={huge}",
+        f"/api/v1/cases?agency_id={huge}",
+        "/api/v1/customers?offset=1000001",
+        "/api/v1/cases?limit=201",
+        f"/api/v1/interactions?offset={huge}",
+    ):
+        response = client.get(path, headers=bearer(token))
+        assert (response.status_code, response.headers["content-type"]) == (422, PROBLEM), path
+    response = client.delete(f"/api/v1/cases/assignment-rules/{huge}", headers=bearer(token))
+    assert response.status_code == 422

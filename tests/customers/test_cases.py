@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from core.auth import service as auth_service
 from core.context import Actor
-from customers import service
+from customers import repository, service
 from customers.errors import CaseTransitionInvalidError, ValueOutOfRangeError
 from customers.schemas import AssignmentRuleCreate, CaseCreate, CaseStepRequest, InteractionCreate
 from customers.sla import add_working_days, is_working_day
@@ -89,7 +89,9 @@ def test_resolving_on_time_is_not_a_breach_and_history_is_kept(db: Session, acto
         service.step_case(db, actor=actor, case_id=case.id, data=CaseStepRequest(event="start"))
     assert (caught.value.status, caught.value.code) == (409, "case_transition_invalid")
     service.step_case(db, actor=actor, case_id=case.id, data=CaseStepRequest(event="close"))
-    history = [(h.event, h.from_status, h.to_status) for h in service.history_of(db, case.id)]
+    history = [
+        (h.event, h.from_status, h.to_status) for h in repository.case_history(db, actor, case.id)
+    ]
     assert history == [
         ("open", None, "open"),
         ("start", "open", "in_progress"),
@@ -105,10 +107,13 @@ def test_assignment_rules_by_type_and_agency(db: Session, actor: Actor) -> None:
         db, username="clerk-t", password="correct-horse-battery", roles=["customer_desk"]
     )
     service.create_rule(
-        db, data=AssignmentRuleCreate(case_type="dispute", assignee_group="billing_officer")
+        db,
+        actor=actor,
+        data=AssignmentRuleCreate(case_type="dispute", assignee_group="billing_officer"),
     )
     service.create_rule(
         db,
+        actor=actor,
         data=AssignmentRuleCreate(
             case_type="dispute", agency_id=north.id, assignee_user_id=clerk.id
         ),

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core import events
 from core.db import session_scope
 from core.outbox import EventDelivery, OutboxEvent
-from customers import service
+from customers import repository, service
 from customers.errors import (
     ContractDatesInvalidError,
     ContractOverlapError,
@@ -79,7 +79,7 @@ def test_move_in_then_move_out_with_history_and_invalid_step(db: Session) -> Non
     assert (contract.status, contract.end_date) == ("ended", date(2025, 6, 30))
     history = [
         (t.event, t.from_status, t.to_status, t.reason, t.actor)
-        for t in service.transitions_of(db, contract.id)
+        for t in repository.contract_transitions(db, HEAD_OFFICE, contract.id)
     ]
     assert history == [
         ("move_in", "pending", "active", "new tenant", "test-desk"),
@@ -175,7 +175,7 @@ def test_transfer_hands_over_without_gap_and_keeps_the_owner(db: Session) -> Non
     location_id = usage_point.service_location_id
     occupants = [
         (o["display_name"], o["role"], o["start_date"], o["end_date"])
-        for o in __import__("customers.repository").repository.occupants(db, location_id)
+        for o in repository.occupants(db, HEAD_OFFICE, location_id)
     ]
     assert occupants == [
         ("Gbaguidi", "holder", date(2025, 2, 1), None),
@@ -209,7 +209,7 @@ def test_change_of_power_and_termination(db: Session) -> None:
     )
     steps = [
         (t.event, t.from_status, t.to_status, t.details)
-        for t in service.transitions_of(db, contract.id)
+        for t in repository.contract_transitions(db, HEAD_OFFICE, contract.id)
     ]
     assert steps[1:] == [
         (
