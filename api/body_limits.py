@@ -45,8 +45,9 @@ def is_upload(content_type: str | None) -> bool:
     return media_type not in _SMALL_TYPES and not media_type.endswith("+json")
 
 
-def _has_body(headers: Headers) -> bool:
-    return "transfer-encoding" in headers or headers.get("content-length", "0") != "0"
+def _may_have_body(headers: Headers) -> bool:
+    # Only an explicit zero is believed: HTTP/2 bodies need neither length nor chunking.
+    return headers.get("content-length") != "0"
 
 
 def _declared_length(headers: Headers) -> int | None:
@@ -90,7 +91,7 @@ class BodyLimitMiddleware:
         headers = Headers(scope=scope)
         upload = is_upload(headers.get("content-type"))
         limit = self.max_upload_bytes if upload else self.max_json_bytes
-        if upload and _has_body(headers):
+        if upload and _may_have_body(headers):
             refusal = _upload_refusal(headers, scope)
             if refusal is not None:
                 await domain_problem(Request(scope), refusal)(scope, receive, send)
