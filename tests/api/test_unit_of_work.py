@@ -89,14 +89,18 @@ def real_client(database_url: str, probe_table: Engine) -> Iterator[TestClient]:
         yield client
 
 
+def _problem(response, status: int, code: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["code"] == code
+    return body
+
+
 def test_a_constraint_failing_at_commit_answers_409_and_nothing_is_stored(
     real_client: TestClient, probe_table: Engine
 ) -> None:
-    response = real_client.post("/test-uow/deferred/DUP-1")
-    assert response.status_code == 409, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body = response.json()
-    assert body["code"] == "conflict"
+    body = _problem(real_client.post("/test-uow/deferred/DUP-1"), 409, "conflict")
     assert body["constraint"] == f"{PROBE}_code_key"
     assert _probe_rows(probe_table, "DUP-1") == 0
 
@@ -105,9 +109,7 @@ def test_a_connection_lost_before_commit_answers_503_and_nothing_is_stored(
     real_client: TestClient, probe_table: Engine
 ) -> None:
     response = real_client.post("/test-uow/lost/GONE-1")
-    assert response.status_code == 503, response.text
-    assert response.headers["content-type"] == PROBLEM
-    assert response.json()["code"] == "database_unavailable"
+    _problem(response, 503, "database_unavailable")
     assert int(response.headers["retry-after"]) > 0
     assert _probe_rows(probe_table, "GONE-1") == 0
     # The pool recovers: the next request gets a live connection.
@@ -131,7 +133,6 @@ def test_the_savepoint_test_session_gets_the_same_answer(db: Session) -> None:
     app = create_app(session_factory=lambda: db, extra_routers=[router])
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post("/test-uow/agencies/UOW-TAKEN")
-    assert response.status_code == 409, response.text
-    assert response.json()["code"] == "conflict"
+    _problem(response, 409, "conflict")
     count = db.scalar(select(func.count()).select_from(Agency).where(Agency.code == "UOW-TAKEN"))
     assert count == 1
