@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 
 import api.routes
 import api.web
+from api.body_limits import BodyLimitMiddleware
+from api.forwarded import ForwardedClientMiddleware
 from api.problems import install_problem_handlers
 from api.web import pages
 from api.web.rendering import LoginRequiredError
 from core.context import acting_as
 from core.db import new_session
+from core.settings import get_settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -53,6 +56,15 @@ def create_app(
     @app.exception_handler(LoginRequiredError)
     async def _to_login(_request: Request, exc: LoginRequiredError) -> Response:
         return pages.login_redirect(exc.next_path)
+
+    # Middlewares: the last added runs first. Request id -> client address -> body limits.
+    settings = get_settings()
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_json_bytes=settings.max_json_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(ForwardedClientMiddleware, proxies=settings.trusted_proxies)
 
     @app.middleware("http")
     async def _request_id(

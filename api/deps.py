@@ -23,8 +23,17 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed once after the route returns, rolled back on
-    any error. Tests replace the session factory on ``app.state``."""
+    """The request's unit of work: committed once after the route returns and BEFORE the
+    response is sent, rolled back on any error. Tests replace the session factory on
+    ``app.state``.
+
+    ``DbSession`` declares this dependency with ``scope="function"`` (FastAPI >= 0.121.1):
+    its exit runs when the route function (and the response's serialisation) is done, not
+    after the response has gone out as the default ``"request"`` scope does. A failing
+    commit (a deferred constraint, a serialisation failure, a dropped connection) therefore
+    reaches the exception handlers of ``api.problems`` and the client gets a problem+json
+    (409 / 503 / 500), never a 2xx for a write that does not exist.
+    """
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -36,7 +45,9 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# One declaration for every route and page: FastAPI caches a dependency per request by
+# (callable, scope), so every ``DbSession`` of a request shares one session.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _token_from(request: Request, bearer: str | None) -> str | None:

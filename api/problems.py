@@ -7,9 +7,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core.db_errors import database_problem
 from core.errors import DomainError
+from core.flush import sqlstate_of
 from core.logging import get_logger
 
 PROBLEM_JSON = "application/problem+json"
@@ -27,6 +30,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "validation_failed",
     429: "too_many_requests",
+    503: "service_unavailable",
 }
 
 
@@ -65,23 +69,58 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return "/".join(parts)
 
 
+def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
+    """The problem+json of a domain error (also used by middlewares that answer early)."""
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if "retry_after" in exc.extra:
+        headers["Retry-After"] = str(exc.extra["retry_after"])
+    extra = {"constraint": exc.extra["constraint"]} if "constraint" in exc.extra else {}
+    return problem(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        errors=[e.as_dict() for e in exc.errors] or None,
+        headers=headers or None,
+        **extra,
+    )
+
+
+def _internal_error(request: Request) -> JSONResponse:
+    log.exception("unhandled_error", path=request.url.path)
+    return problem(
+        request,
+        status=500,
+        code="internal_error",
+        title="Internal error",
+        detail="an unexpected error occurred; it has been logged",
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        headers = {}
-        if exc.status == 401:
-            headers["WWW-Authenticate"] = "Bearer"
-        if "retry_after" in exc.extra:
-            headers["Retry-After"] = str(exc.extra["retry_after"])
-        return problem(
-            request,
-            status=exc.status,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.detail,
-            errors=[e.as_dict() for e in exc.errors] or None,
-            headers=headers or None,
+        return domain_problem(request, exc)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        """Whatever reaches the API from the database without a domain translation: a
+        constraint checked at commit, a lost connection ... (see ``core.db_errors``)."""
+        error = database_problem(exc)
+        if error is None:
+            return _internal_error(request)
+        # The class and SQLSTATE only: the driver's message can quote the values.
+        log.warning(
+            "database_error",
+            path=request.url.path,
+            error=type(exc.orig).__name__,
+            sqlstate=sqlstate_of(exc),
+            code=error.code,
         )
+        return domain_problem(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -115,12 +154,5 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled_error", path=request.url.path)
-        return problem(
-            request,
-            status=500,
-            code="internal_error",
-            title="Internal error",
-            detail="an unexpected error occurred; it has been logged",
-        )
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        return _internal_error(request)

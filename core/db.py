@@ -38,7 +38,10 @@ def database_url() -> str:
 
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    return create_engine(url or database_url(), pool_pre_ping=True, future=True)
+    # hide_parameters: an error message never quotes the values (password hashes, names).
+    return create_engine(
+        url or database_url(), pool_pre_ping=True, future=True, hide_parameters=True
+    )
 
 
 @lru_cache(maxsize=8)

@@ -21,6 +21,7 @@ class LockSpace(IntEnum):
     READING_RULE_SETS = 7_311_003  # activating a validation rule set
     READING_IMPORT_FILE = 7_311_004  # one import of one file at a time (second key: hash)
     DEMO_BUILD = 7_311_010  # building the demo utility (second key: seed)
+    LOGIN_USERNAME = 7_311_020  # sign-in attempts for one username (second key: its hash)
 
 
 def xact_lock(session: Session, space: LockSpace, key: int = 0) -> None:

@@ -1,4 +1,9 @@
-"""Structured logging with structlog: key=value for humans, JSON in production."""
+"""Structured logging with structlog: key=value for humans, JSON in production.
+
+Tracebacks are logged WITHOUT local variables: a frame's locals hold passwords, tokens and
+personal data (structlog's rich and dict tracebacks show them by default). The database
+engine hides statement parameters for the same reason (``core.db``).
+"""
 
 from __future__ import annotations
 
@@ -19,20 +24,43 @@ def _add_request_id(
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written (not when logging was set up), so
+    a redirected stderr (a test's capture, a daemon's log file) receives the lines."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def _renderers(json: bool) -> list[structlog.types.Processor]:
+    if json:
+        no_locals = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        return [
+            structlog.processors.ExceptionRenderer(no_locals),
+            structlog.processors.JSONRenderer(),
+        ]
+    # plain_traceback: the standard library's format, file/line/source only.
+    return [
+        structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
+    ]
+
+
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
-    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             _add_request_id,
-            renderer,
+            *_renderers(json),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(

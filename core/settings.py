@@ -6,13 +6,17 @@ generated once into the project-local data folder (mode 0600) and reused.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
 
 
 def project_root() -> Path:
@@ -33,10 +37,22 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: project_root() / ".kilowatch")
     secret_key: str | None = None
     access_token_minutes: int = 8 * 60
-    # Failed logins: more than `login_max_failures` within `login_window_seconds` for one
-    # username (or one client address) locks further attempts until the window slides.
+    # Failed sign-ins within `login_window_seconds` (core.auth.service.authenticate):
+    # - `login_max_failures` for one username from one client address locks that pair;
+    # - `login_max_failures_per_client` from one address (any usernames) locks the address;
+    # - `login_max_failures_per_username` (any addresses) locks the username everywhere:
+    #   much higher, so one client's guesses never lock the real user out of their account.
     login_max_failures: int = 5
+    login_max_failures_per_client: int = 20
+    login_max_failures_per_username: int = 100
     login_window_seconds: int = 900
+    # Reverse proxies (IPs or CIDRs, e.g. "10.0.0.0/8,127.0.0.1") whose X-Forwarded-For is
+    # believed; from anyone else the header is ignored. Empty: the peer is the client.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Request bodies, counted while they are read (api/body_limits.py): JSON and forms,
+    # and uploads (multipart and any other content type, which also need a valid token).
+    max_json_bytes: int = Field(default=1 * MIB, ge=0)
+    max_upload_bytes: int = Field(default=200 * MIB, ge=0)
     # Base-map tiles: empty means no base map (offline); e.g. an OSM tile server URL template.
     tile_url: str = ""
     tile_attribution: str = ""
@@ -51,6 +67,18 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Extra modules that register event handlers (plugins, tests); comma-separated.
     event_handler_modules: str = ""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        """A comma-separated environment variable, or a list; each entry must parse."""
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list):
+            return items
+        proxies = [str(item).strip() for item in items if str(item).strip()]
+        for proxy in proxies:
+            ipaddress.ip_network(proxy, strict=False)  # ValueError -> a settings error
+        return proxies
 
     def resolved_secret_key(self) -> str:
         if self.secret_key:

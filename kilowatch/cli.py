@@ -44,7 +44,8 @@ def serve(
         port=port,
         reload=reload,
         workers=workers,
-        proxy_headers=True,
+        # X-Forwarded-For is believed only from settings.trusted_proxies (api/forwarded.py).
+        proxy_headers=False,
         log_level="info",
     )
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from api.deps import CurrentActor, DbSession
 from api.schemas import Problem
 from core.auth.errors import CredentialsInvalidError
+from core.auth.scopes import scopes_for
 from core.auth.service import authenticate
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -33,12 +34,20 @@ class MeResponse(BaseModel):
 @router.post(
     "/token",
     response_model=TokenResponse,
-    responses={401: {"model": Problem}, 429: {"model": Problem}, 422: {"model": Problem}},
+    responses={
+        401: {"model": Problem},
+        413: {"model": Problem},
+        422: {"model": Problem},
+        429: {"model": Problem},
+    },
 )
 def issue_token(
     request: Request, session: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> TokenResponse:
-    """Exchange a username and password for a bearer token (OAuth2 password flow)."""
+    """Exchange a username and password for a bearer token (OAuth2 password flow).
+
+    The client address is the peer's, or the one a trusted proxy forwarded
+    (``api.forwarded``): sign-in limits count failures per username and address."""
     client = request.client.host if request.client else "unknown"
     try:
         user, token, expires_in = authenticate(
@@ -47,8 +56,6 @@ def issue_token(
     except CredentialsInvalidError:
         session.commit()  # count the failure even though the request fails
         raise
-    from core.auth.scopes import scopes_for
-
     return TokenResponse(
         access_token=token, expires_in=expires_in, scope=" ".join(sorted(scopes_for(user.roles)))
     )

@@ -33,3 +33,7 @@ class AgencyNotFoundError(EntityNotFoundError):
 
 class RoleUnknownError(InputInvalidError):
     code = "role_unknown"
+
+
+class SignInInputInvalidError(InputInvalidError):
+    code = "sign_in_invalid"

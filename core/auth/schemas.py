@@ -13,7 +13,8 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=3, max_length=150, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=1024)
+    # No NUL: sign-in refuses it (core.auth.service), so such a password could not be used.
+    password: str = Field(min_length=8, max_length=1024, pattern=r"^[^\x00]*$")
     roles: list[Role] = Field(min_length=1)
     agency_code: str | None = Field(default=None, max_length=50)
     full_name: str = Field(default="", max_length=200)

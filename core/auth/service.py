@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.auth.errors import (
     AgencyNotFoundError,
     CredentialsInvalidError,
-    LoginRateLimitedError,
     RoleUnknownError,
+    SignInInputInvalidError,
     UserExistsError,
     UserInactiveError,
 )
-from core.auth.models import Agency, LoginAttempt, User
+from core.auth.models import Agency, User
 from core.auth.passwords import hash_password, needs_rehash, verify_password
 from core.auth.scopes import Role, scopes_for
+from core.auth.throttle import hold_username, record_attempt, refuse_if_throttled
 from core.auth.tokens import decode_token, issue_token
 from core.context import Actor
 from core.errors import FieldError
-from core.settings import get_settings
 
 
 def actor_for(user: User) -> Actor:
@@ -83,46 +84,42 @@ def create_user(
     return user
 
 
-def _recent_failures(session: Session, *, username: str, client_address: str) -> int:
-    settings = get_settings()
-    since = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds)
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.at >= since,
-                LoginAttempt.succeeded.is_(False),
-                or_(
-                    func.lower(LoginAttempt.username) == username.lower(),
-                    LoginAttempt.client_address == client_address,
-                ),
-            )
-        )
-        or 0
-    )
+# Characters no username holds and PostgreSQL text cannot store (NUL): refused as input.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+USERNAME_MAX = 150
+PASSWORD_MAX = 1024
+
+
+def _check_sign_in_input(username: str, password: str) -> None:
+    """Bad sign-in input is a 422 naming the field, before any lock, count or hash."""
+    errors = []
+    if not 1 <= len(username) <= USERNAME_MAX:
+        errors.append(FieldError("username", f"1 to {USERNAME_MAX} characters", "length"))
+    elif _CONTROL_CHARACTERS.search(username):
+        errors.append(FieldError("username", "no control characters", "control_character"))
+    if len(password) > PASSWORD_MAX:
+        errors.append(FieldError("password", f"at most {PASSWORD_MAX} characters", "length"))
+    elif "\x00" in password:
+        errors.append(FieldError("password", "no NUL character", "control_character"))
+    if errors:
+        raise SignInInputInvalidError("the sign-in form is invalid", errors=errors)
 
 
 def authenticate(
     session: Session, *, username: str, password: str, client_address: str
 ) -> tuple[User, str, int]:
-    """Check a password and issue a token. Records every attempt; refuses when the
-    username or the client address has failed too often recently.
+    """Check a password and issue a token. Records every checked attempt; refuses without
+    checking when recent failures reach a limit (``core.auth.throttle`` states the rule).
 
     The caller must commit even when this raises ``CredentialsInvalidError``, so that the
-    failed attempt is counted.
+    failed attempt is counted (and the username's lock released at once).
     """
-    settings = get_settings()
-    if _recent_failures(session, username=username, client_address=client_address) >= (
-        settings.login_max_failures
-    ):
-        raise LoginRateLimitedError(
-            "too many failed sign-in attempts; try again later",
-            extra={"retry_after": settings.login_window_seconds},
-        )
+    _check_sign_in_input(username, password)
+    hold_username(session, username)
+    refuse_if_throttled(session, username=username, client_address=client_address)
     user = session.scalar(select(User).where(func.lower(User.username) == username.lower()))
     ok = verify_password(user.password_hash if user else None, password)
-    session.add(LoginAttempt(username=username, client_address=client_address, succeeded=ok))
+    record_attempt(session, username=username, client_address=client_address, succeeded=ok)
     if not ok or user is None:
         raise CredentialsInvalidError("username or password is wrong")
     if not user.is_active:

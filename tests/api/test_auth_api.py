@@ -177,3 +177,31 @@ def test_every_api_operation_requires_a_token(app) -> None:
         if (path, method) not in public and not operation.get("security")
     ]
     assert unsecured == []
+
+
+def test_a_nul_byte_in_a_sign_in_field_is_a_422_naming_the_field(
+    client: TestClient, db: Session
+) -> None:
+    create_user(db, username="nulled", password=TEST_PASSWORD, roles=["cashier"])
+    db.commit()
+    before = _row_counts(db)
+    for field, form in (
+        ("username", {"username": "nul\x00led", "password": TEST_PASSWORD}),
+        ("password", {"username": "nulled", "password": TEST_PASSWORD + "\x00"}),
+    ):
+        response = client.post("/api/v1/auth/token", data=form)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == PROBLEM
+        body = response.json()
+        assert body["code"] == "sign_in_invalid"
+        assert body["errors"] == [
+            {"field": field, "message": body["errors"][0]["message"], "code": "control_character"}
+        ]
+    assert _row_counts(db) == before  # not even counted as an attempt
+
+
+def test_a_nul_byte_on_the_sign_in_page_is_refused_not_a_500(client: TestClient) -> None:
+    response = client.post(
+        "/login", data={"username": "nul\x00led", "password": "whatever", "next": "/"}
+    )
+    assert response.status_code == 422
