@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from core.context import SYSTEM
 from gis import service
 from gis.errors import NetworkFormatUnsupportedError, NetworkImportInvalidError
 from tests.gis.networks import MV, feature, point, small_network, write
@@ -66,7 +67,7 @@ def test_a_corrupted_file_writes_nothing_and_names_each_bad_record(
     path = corrupted(tmp_path)
     nameless = len(json.loads(path.read_text())["features"]) - 2  # its index in the file
     with pytest.raises(NetworkImportInvalidError) as caught:
-        service.import_network(db, path=path)
+        service.import_network(db, actor=SYSTEM, path=path)
     problems = {(e.field, e.code) for e in caught.value.errors}
     assert caught.value.code == "network_import_invalid"
     assert problems == {
@@ -84,7 +85,7 @@ def test_a_corrupted_file_writes_nothing_and_names_each_bad_record(
 def test_an_unknown_crs_is_rejected(db: Session, tmp_path: Path) -> None:
     path = write(tmp_path / "small.geojson", small_network())
     with pytest.raises(NetworkImportInvalidError) as caught:
-        service.import_network(db, path=path, crs="EPSG:999999")
+        service.import_network(db, actor=SYSTEM, path=path, crs="EPSG:999999")
     assert [(e.field, e.code) for e in caught.value.errors] == [
         ("file:small.geojson", "unknown_crs")
     ]
@@ -101,7 +102,7 @@ def test_a_projected_file_is_transformed_to_wgs84(db: Session, tmp_path: Path) -
         elif geometry:
             geometry["coordinates"] = [list(to_utm.transform(*c)) for c in geometry["coordinates"]]
     path = write(tmp_path / "utm.geojson", features)
-    report = service.import_network(db, path=path, crs="EPSG:32631")
+    report = service.import_network(db, actor=SYSTEM, path=path, crs="EPSG:32631")
     assert report.crs == "EPSG:32631"
     lon, lat = db.execute(
         text("SELECT ST_X(geom), ST_Y(geom) FROM gis_power_transformer WHERE code = 'T2'")
@@ -118,7 +119,7 @@ def test_an_unknown_format_is_refused(db: Session, tmp_path: Path) -> None:
     path = tmp_path / "network.csv"
     path.write_text("kind,code\n")
     with pytest.raises(NetworkFormatUnsupportedError):
-        service.import_network(db, path=path)
+        service.import_network(db, actor=SYSTEM, path=path)
 
 
 def test_the_cli_lists_bad_records_and_exits_non_zero(database_url: str, tmp_path: Path) -> None:
