@@ -99,7 +99,9 @@ def test_opendss_and_geojson_twins_give_the_same_assets(db: Session, datasets_di
     service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
     first = counts(db)
     codes = db.execute(text("SELECT array_agg(code ORDER BY code) FROM gis_service_point")).scalar()
-    report = service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628.geojson"))
+    report = service.import_network(
+        db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628.geojson")
+    )
     assert counts(db) == first  # same codes: the GeoJSON updates what the OpenDSS created
     assert all(v["inserted"] == 0 for v in report.rows.values())
     assert (

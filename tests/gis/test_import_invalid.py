@@ -130,3 +130,48 @@ def test_the_cli_lists_bad_records_and_exits_non_zero(database_url: str, tmp_pat
     assert "network_import_invalid" in result.output
     for name in ("mv_segment:bad-geom", "gizmo:G1", "lv_segment:dangling", "B1"):
         assert name in result.output
+
+
+def _transformer_t1(features: list[dict]) -> dict:
+    return next(f for f in features if f["properties"].get("code") == "T1")
+
+
+def test_a_reimported_feature_whose_geometry_does_not_parse_is_refused(
+    db: Session, tmp_path: Path
+) -> None:
+    service.import_network(db, actor=SYSTEM, path=write(tmp_path / "a.geojson", small_network()))
+    where = "SELECT ST_AsText(geom) FROM gis_power_transformer WHERE code = 'T1'"
+    before = db.execute(text(where)).scalar()
+    for broken in (["x", "y"], [2.42], "2.42,6.40"):
+        features = small_network()
+        _transformer_t1(features)["geometry"] = {"type": "Point", "coordinates": broken}
+        with pytest.raises(NetworkImportInvalidError) as caught:
+            service.import_network(db, actor=SYSTEM, path=write(tmp_path / "b.geojson", features))
+        assert [(e.field, e.code) for e in caught.value.errors] == [
+            ("distribution_transformer:T1", "invalid_geometry")
+        ], broken
+        assert db.execute(text(where)).scalar() == before == "POINT(2.42 6.4)"
+
+
+def test_a_reimport_keeps_what_it_replaced_in_the_audit_trail(db: Session, tmp_path: Path) -> None:
+    service.import_network(db, actor=SYSTEM, path=write(tmp_path / "a.geojson", small_network()))
+    features = small_network()
+    t1 = _transformer_t1(features)
+    t1["geometry"] = point((2.425, 6.405))
+    t1["properties"]["kva"] = 250
+    report = service.import_network(db, actor=SYSTEM, path=write(tmp_path / "b.geojson", features))
+    assert report.rows["transformer"] == {"inserted": 0, "updated": 3}
+    t1_id = db.execute(text("SELECT id FROM gis_power_transformer WHERE code = 'T1'")).scalar()
+    rows = db.execute(
+        text(
+            "SELECT before, after FROM core_audit_log WHERE table_name = 'gis_power_transformer' "
+            "AND action = 'update' AND entity_key = :k ORDER BY id"
+        ),
+        {"k": str(t1_id)},
+    ).all()
+    # One row for T1 (T2 and T3 did not change): the old rating and position, recoverable.
+    assert len(rows) == 1
+    before, after = rows[0]
+    assert (before["rated_kva"], after["rated_kva"]) == (100.0, 250.0)
+    assert before["geom"]["coordinates"] == [2.42, 6.4]
+    assert after["geom"]["coordinates"] == [2.425, 6.405]

@@ -46,7 +46,9 @@ def address(db: Session, code: str) -> tuple[str | None, str | None]:
 
 @pytest.fixture()
 def small(db: Session, tmp_path: Path) -> Session:
-    service.import_network(db, actor=SYSTEM, path=write(tmp_path / "small.geojson", small_network()))
+    service.import_network(
+        db, actor=SYSTEM, path=write(tmp_path / "small.geojson", small_network())
+    )
     return db
 
 
@@ -214,7 +216,9 @@ def test_loops_and_islands_are_reported_not_crashed_on(db: Session, tmp_path: Pa
         lv("iso-seg", "iso1", "iso2"),  # reached by nothing: an island
         consumer("ISO", "iso2"),
     ]
-    report = service.import_network(db, actor=SYSTEM, path=write(tmp_path / "loops.geojson", network))
+    report = service.import_network(
+        db, actor=SYSTEM, path=write(tmp_path / "loops.geojson", network)
+    )
     topology = report.topology
     assert topology["loops"] - base.loops == 1
     cycle = {
