@@ -2,9 +2,9 @@
 filter, code-prefix search and keyset pagination, detail by code, all limited to the
 caller's territory.
 
-Geometry is stored and returned in EPSG:4326 (lon, lat). A territory is an agency's
-outline (``core_agency.territory``); an agency without one, or staff without an agency,
-see everything.
+Geometry is stored and returned in EPSG:4326 (lon, lat). What a caller sees is decided by
+each model's ``__territory__`` rule (``core.territory``, rendered by ``gis.territory``):
+an unrestricted caller sees everything.
 """
 
 from __future__ import annotations
@@ -13,10 +13,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.context import Actor
 from core.errors import FieldError, InputInvalidError
+from core.territory import visible
+from gis.models import Feeder, PowerTransformer, ServicePoint, Substation, Switch
+from gis.territory import rule_sql
 
 MAX_PAGE = 1000
 COORDINATE_DECIMALS = 7  # ~1 cm: more is noise
@@ -64,12 +68,11 @@ class AssetKind:
     its properties (a jsonb expression) and the joins they need."""
 
     name: str  # the API's plural, e.g. "service-points"
-    table: str
+    model: type[Any]  # its table, and where it lies (``__territory__``)
     geometry: str
     properties: str
     joins: str = ""
-    # How "inside the territory / box" is decided (a boolean SQL expression over x).
-    inside: str = "ST_Intersects(x.geom, {area})"
+    # How "inside the box" is decided (a boolean SQL expression over x).
     bbox: str = "x.geom && {area}"
     detail_properties: str = "'{}'::jsonb"
 
@@ -85,7 +88,7 @@ KINDS: dict[str, AssetKind] = {
     for kind in (
         AssetKind(
             name="substations",
-            table="gis_substation",
+            model=Substation,
             geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'name', x.name, "
             "'primary_kv', x.primary_kv, 'secondary_kv', x.secondary_kv, 'feeders', "
@@ -94,14 +97,12 @@ KINDS: dict[str, AssetKind] = {
         ),
         AssetKind(
             name="feeders",
-            table="gis_feeder",
+            model=Feeder,
             geometry=_FEEDER_SHAPE,
             properties="jsonb_build_object('code', x.code, 'name', x.name, "
             "'feeder_code', x.code, 'substation_code', sub.code, 'nominal_kv', x.nominal_kv, "
             "'topology_dirty', x.topology_dirty, 'traced_at', x.traced_at)",
             joins="LEFT JOIN gis_substation sub ON sub.id = x.substation_id",
-            inside="EXISTS (SELECT 1 FROM gis_line_segment s WHERE s.feeder_id = x.id "
-            "AND ST_Intersects(s.geom, {area}))",
             bbox="x.id IN (SELECT s.feeder_id FROM gis_line_segment s WHERE s.geom && {area})",
             detail_properties="jsonb_build_object("
             "'transformers', (SELECT count(*) FROM gis_power_transformer t WHERE t.feeder_id = x.id), "
@@ -111,7 +112,7 @@ KINDS: dict[str, AssetKind] = {
         ),
         AssetKind(
             name="transformers",
-            table="gis_power_transformer",
+            model=PowerTransformer,
             geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'rated_kva', x.rated_kva, "
             "'phases', x.phases, 'primary_kv', x.primary_kv, 'secondary_kv', x.secondary_kv, "
@@ -124,7 +125,7 @@ KINDS: dict[str, AssetKind] = {
         ),
         AssetKind(
             name="switches",
-            table="gis_switch",
+            model=Switch,
             geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'kind', x.kind, "
             "'normal_open', x.normal_open, 'is_open', x.is_open, 'feeder_code', f.code)",
@@ -132,7 +133,7 @@ KINDS: dict[str, AssetKind] = {
         ),
         AssetKind(
             name="service-points",
-            table="gis_service_point",
+            model=ServicePoint,
             geometry="x.geom",
             properties="jsonb_build_object('code', x.code, 'kind', x.kind, "
             "'location_precision', x.location_precision, 'feeder_code', f.code, "
@@ -144,18 +145,6 @@ KINDS: dict[str, AssetKind] = {
 }
 
 
-def territory_agency(session: Session, agency_id: int | None) -> int | None:
-    """The agency whose territory limits what the caller sees, or None when unlimited
-    (no agency, or an agency without a territory)."""
-    if agency_id is None:
-        return None
-    has_territory = session.execute(
-        text("SELECT territory IS NOT NULL FROM core_agency WHERE id = :id"), {"id": agency_id}
-    ).scalar()
-    return agency_id if has_territory else None
-
-
-_TERRITORY = "(SELECT a.territory FROM core_agency a WHERE a.id = :agency)"
 _ENVELOPE = "ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326)"
 
 
@@ -171,7 +160,7 @@ def _select(kind: AssetKind, *, detail: bool, geometry: bool = True) -> str:
         f"SELECT x.id, {shape} AS geometry, "
         f"{kind.properties} AS properties, "
         f"{kind.detail_properties if detail else 'NULL::jsonb'} AS detail "
-        f"FROM {kind.table} x {kind.joins}"
+        f"FROM {kind.model.__tablename__} x {kind.joins}"
     )
 
 
@@ -189,11 +178,11 @@ def list_assets(
     limit: int = 100,
     code_prefix: str | None = None,
     asset_id: int | None = None,
-    agency_id: int | None = None,
+    actor: Actor,
     with_geometry: bool = True,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """One page of features ordered by id, and the cursor of the next page (None = last).
-    ``agency_id`` is the territory-limiting agency from ``territory_agency``."""
+    """One page of the features ``actor`` may see, ordered by id, and the cursor of the
+    next page (None = last)."""
     where, params = ["TRUE"], {"limit": min(max(limit, 1), MAX_PAGE) + 1}
     if bbox is not None:
         where.append(kind.bbox.format(area=_ENVELOPE))
@@ -209,11 +198,11 @@ def list_assets(
     if code_prefix:
         where.append("x.code LIKE :prefix")
         params["prefix"] = _like_prefix(code_prefix)
-    if agency_id is not None:
-        where.append(kind.inside.format(area=_TERRITORY))
-        params["agency"] = agency_id
-    select = _select(kind, detail=False, geometry=with_geometry)
-    sql = f"{select} WHERE {' AND '.join(where)} ORDER BY x.id LIMIT :limit"
+    inside = rule_sql(actor, kind.model)
+    if inside is not None:
+        where.append(inside)
+    query = _select(kind, detail=False, geometry=with_geometry)
+    sql = f"{query} WHERE {' AND '.join(where)} ORDER BY x.id LIMIT :limit"
     rows = session.execute(text(sql), params).all()
     page = rows[: params["limit"] - 1]
     next_cursor = page[-1].id if len(rows) > len(page) else None
@@ -221,28 +210,27 @@ def list_assets(
 
 
 def get_asset(
-    session: Session, kind: AssetKind, code: str, *, agency_id: int | None = None
+    session: Session, kind: AssetKind, code: str, *, actor: Actor
 ) -> dict[str, Any] | None:
     """The feature with this code, with its detail properties; None when unknown or outside
     the caller's territory (the two are indistinguishable on purpose)."""
     sql = f"{_select(kind, detail=True)} WHERE x.code = :code"
-    params: dict[str, Any] = {"code": code}
-    if agency_id is not None:
-        sql += f" AND {kind.inside.format(area=_TERRITORY)}"
-        params["agency"] = agency_id
-    row = session.execute(text(sql), params).first()
+    inside = rule_sql(actor, kind.model)
+    if inside is not None:
+        sql += f" AND {inside}"
+    row = session.execute(text(sql), {"code": code}).first()
     return _feature(row) if row else None
 
 
 def search_assets(
-    session: Session, code_prefix: str, *, limit: int = 10, agency_id: int | None = None
+    session: Session, code_prefix: str, *, actor: Actor, limit: int = 10
 ) -> list[dict[str, Any]]:
     """Assets of every kind whose code starts with ``code_prefix`` (exact matches first),
     each feature's properties naming its ``asset`` kind."""
     found: list[dict[str, Any]] = []
     for kind in KINDS.values():
         features, _next = list_assets(
-            session, kind, code_prefix=code_prefix, limit=limit, agency_id=agency_id
+            session, kind, code_prefix=code_prefix, limit=limit, actor=actor
         )
         for feature in features:
             feature["properties"]["asset"] = kind.name
@@ -257,15 +245,11 @@ def search_assets(
     return found[:limit]
 
 
-def is_visible(session: Session, kind: AssetKind, code: str, *, agency_id: int | None) -> bool:
-    """Whether the asset with this code exists inside the caller's territory (always, for an
-    unlimited caller: then only existence is checked)."""
-    sql = f"SELECT 1 FROM {kind.table} x WHERE x.code = :code"
-    params: dict[str, Any] = {"code": code}
-    if agency_id is not None:
-        sql += f" AND {kind.inside.format(area=_TERRITORY)}"
-        params["agency"] = agency_id
-    return session.execute(text(sql), params).first() is not None
+def is_visible(session: Session, model: type[Any], code: str, *, actor: Actor) -> bool:
+    """Whether the asset of ``model`` with this code exists inside the caller's territory
+    (for an unrestricted caller: whether it exists)."""
+    found = session.scalar(select(model.id).where(model.code == code, visible(actor, model)))
+    return found is not None
 
 
 def service_point_code(session: Session, reference: str) -> str | None:

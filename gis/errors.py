@@ -38,3 +38,12 @@ class AssetNotFoundError(EntityNotFoundError):
 class TraceStartInvalidError(InputInvalidError):
     code = "trace_start_invalid"
     title = "A trace needs a feeder or a start asset"
+
+
+class NetworkFileRefusedError(InputInvalidError):
+    """An uploaded network file reaches outside itself (an OpenDSS command naming a file
+    outside the bundle, an absolute path, a symbolic link) or asks the engine for more than
+    reading a network (a shell or export command): refused before anything is read."""
+
+    code = "network_file_refused"
+    title = "The network file reaches outside the upload"

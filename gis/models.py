@@ -27,14 +27,28 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import ColumnElement, and_, exists, or_
 
 from core.models import Base, IdMixin, TimestampMixin
+from core.territory import Scope
 
 SRID = 4326
 
 
 def _point() -> Any:
     return Geometry("POINT", srid=SRID, spatial_index=True)
+
+
+def _at_or_from_node(scope: Scope, geom: Any, node_id: Any) -> ColumnElement[bool]:
+    """Inside the territory by its own geometry, or (drawn without one) by the node it
+    starts from: an undrawn switch still sits somewhere on the network."""
+    return or_(
+        scope.covers(geom),
+        and_(
+            geom.is_(None),
+            exists().where(NetworkNode.id == node_id, scope.covers(NetworkNode.geom)),
+        ),
+    )
 
 
 def _home_feeder() -> Any:
@@ -50,6 +64,10 @@ class Substation(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "gis_substation"
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its point or area
+        return scope.covers(Substation.geom)
+
     code: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text, default="", server_default="")
     primary_kv: Mapped[float | None] = mapped_column(Float)
@@ -62,6 +80,15 @@ class Feeder(IdMixin, TimestampMixin, Base):
     """An MV feeder: the circuit leaving a substation breaker, from its head node down."""
 
     __tablename__ = "gis_feeder"
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        # By its lines: a feeder is in every territory one of its segments (traced now, or
+        # brought by its import) runs through.
+        return exists().where(
+            or_(LineSegment.feeder_id == Feeder.id, LineSegment.home_feeder_id == Feeder.id),
+            scope.covers(LineSegment.geom),
+        )
 
     code: Mapped[str] = mapped_column(Text, unique=True)
     name: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -84,6 +111,10 @@ class NetworkNode(IdMixin, Base):
 
     __tablename__ = "gis_network_node"
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its point
+        return scope.covers(NetworkNode.geom)
+
     code: Mapped[str] = mapped_column(Text, unique=True)
     geom: Mapped[Any | None] = mapped_column(_point(), nullable=True)
     location_precision: Mapped[str] = mapped_column(Text, default="surveyed")
@@ -98,6 +129,10 @@ class PowerTransformer(IdMixin, TimestampMixin, Base):
     """A distribution transformer (MV/LV): supplies an LV zone of service points."""
 
     __tablename__ = "gis_power_transformer"
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its point
+        return scope.covers(PowerTransformer.geom)
 
     code: Mapped[str] = mapped_column(Text, unique=True)
     rated_kva: Mapped[float] = mapped_column(Float)
@@ -124,6 +159,10 @@ class LineSegment(IdMixin, TimestampMixin, Base):
     regulator, which conducts like a segment)."""
 
     __tablename__ = "gis_line_segment"
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its line, else its start
+        return _at_or_from_node(scope, LineSegment.geom, LineSegment.from_node_id)
 
     code: Mapped[str] = mapped_column(Text, unique=True)
     voltage_level: Mapped[str] = mapped_column(Text)  # VoltageLevel
@@ -157,6 +196,10 @@ class Switch(IdMixin, TimestampMixin, Base):
 
     __tablename__ = "gis_switch"
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its point, else its node
+        return _at_or_from_node(scope, Switch.geom, Switch.from_node_id)
+
     code: Mapped[str] = mapped_column(Text, unique=True)
     kind: Mapped[str] = mapped_column(Text, default="disconnector")  # SwitchKind
     from_node_id: Mapped[int] = mapped_column(
@@ -184,6 +227,10 @@ class ServicePoint(IdMixin, TimestampMixin, Base):
     """
 
     __tablename__ = "gis_service_point"
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its point
+        return scope.covers(ServicePoint.geom)
 
     code: Mapped[str] = mapped_column(Text, unique=True)
     kind: Mapped[str] = mapped_column(Text)  # ServicePointKind

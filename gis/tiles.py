@@ -9,9 +9,14 @@ minimum zoom is empty: too many features to be useful, and too slow to build.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from core.context import Actor
+from gis.models import LineSegment, PowerTransformer, ServicePoint, Switch
+from gis.territory import rule_sql
 
 EXTENT = 4096  # tile coordinate units
 BUFFER = 64  # units drawn beyond the edge, so symbols are not cut at tile seams
@@ -26,6 +31,7 @@ class TileLayer:
 
     name: str
     min_zoom: int
+    model: type[Any]  # the table behind ``x``: its ``__territory__`` limits the tile
     select: str
     # True when the table keeps a Web Mercator copy (``geom_3857``, GiST-indexed): the tile
     # then neither reprojects rows nor transforms its envelope.
@@ -46,6 +52,7 @@ LAYERS: dict[str, TileLayer] = {
             # Ids only (no joins): a dense zoom-14 tile holds tens of thousands of points.
             name="service_points",
             min_zoom=14,
+            model=ServicePoint,
             mercator=True,
             select="SELECT x.id AS fid, x.id, x.kind, x.feeder_id, x.transformer_id, "
             f"{_MVT_GEOM_3857} FROM gis_service_point x WHERE {{where}}",
@@ -54,6 +61,7 @@ LAYERS: dict[str, TileLayer] = {
             # LV only from zoom 15: a city has as many LV spans as connections.
             name="lines",
             min_zoom=10,
+            model=LineSegment,
             select="SELECT x.id AS fid, x.id, x.voltage_level AS level, x.kind, x.feeder_id, f.code AS feeder, "
             f"{_MVT_GEOM} FROM gis_line_segment x LEFT JOIN gis_feeder f ON f.id = x.feeder_id "
             "WHERE {where} AND (:z >= 15 OR x.voltage_level = 'mv')",
@@ -61,6 +69,7 @@ LAYERS: dict[str, TileLayer] = {
         TileLayer(
             name="transformers",
             min_zoom=12,
+            model=PowerTransformer,
             select="SELECT x.id AS fid, x.id, x.code, x.rated_kva AS kva, x.feeder_id, f.code AS feeder, "
             f"{_MVT_GEOM} FROM gis_power_transformer x "
             "LEFT JOIN gis_feeder f ON f.id = x.feeder_id WHERE {where}",
@@ -68,13 +77,12 @@ LAYERS: dict[str, TileLayer] = {
         TileLayer(
             name="switches",
             min_zoom=11,
+            model=Switch,
             select="SELECT x.id AS fid, x.id, x.code, x.kind, x.is_open AS open, x.normal_open, x.feeder_id, "
             f"{_MVT_GEOM} FROM gis_switch x WHERE {{where}}",
         ),
     )
 }
-
-_TERRITORY = "ST_Intersects(x.geom, (SELECT a.territory FROM core_agency a WHERE a.id = :agency))"
 
 
 def tile_in_range(z: int, x: int, y: int) -> bool:
@@ -82,11 +90,10 @@ def tile_in_range(z: int, x: int, y: int) -> bool:
 
 
 def build_tile(
-    session: Session, layer: TileLayer, z: int, x: int, y: int, *, agency_id: int | None = None
+    session: Session, layer: TileLayer, z: int, x: int, y: int, *, actor: Actor
 ) -> bytes:
-    """The tile's protobuf bytes (empty when the tile holds nothing or is below the layer's
-    minimum zoom). ``agency_id`` limits it to that agency's territory (see
-    ``gis.catalogue.territory_agency``)."""
+    """The tile's protobuf bytes, of what ``actor`` may see (empty when the tile holds
+    nothing or is below the layer's minimum zoom)."""
     if z < layer.min_zoom:
         return b""
     where = (
@@ -95,9 +102,9 @@ def build_tile(
         else f"x.geom && {_ENVELOPE_4326}"
     )
     params = {"z": z, "x": x, "y": y, "margin": BUFFER / EXTENT}
-    if agency_id is not None:
-        where += f" AND {_TERRITORY}"
-        params["agency"] = agency_id
+    inside = rule_sql(actor, layer.model)
+    if inside is not None:
+        where += f" AND {inside}"
     sql = (
         f"SELECT ST_AsMVT(t, '{layer.name}', {EXTENT}, 'geom', 'fid') FROM "
         f"({layer.select.format(where=where)}) AS t WHERE t.geom IS NOT NULL"

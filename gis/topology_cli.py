@@ -32,7 +32,7 @@ def import_command(
         ..., exists=True, help="A .geojson / .gpkg file or an OpenDSS folder"
     ),
     format: str = typer.Option(
-        None, "--format", "-f", help="geojson | gpkg | opendss (default: from PATH)"
+        None, "--format", "-f", help="geojson | gpkg | opendss (default: told from the content)"
     ),
     crs: str = typer.Option(
         None, "--crs", help="CRS of the coordinates, e.g. EPSG:31983 (default: the file's)"
@@ -59,7 +59,7 @@ def import_command(
             request = f"cli:network-import:{path.name}"
             with acting_as(SYSTEM, request_id=request), session_scope() as session:
                 report = import_network(
-                    session, path=path, format=format, crs=crs, progress=progress
+                    session, actor=SYSTEM, path=path, format=format, crs=crs, progress=progress
                 )
     except DomainError as exc:
         _fail(exc)
@@ -94,7 +94,7 @@ def export_command(
 
     try:
         with session_scope() as session:
-            data = export_feeder(session, code=feeder, format=format)
+            data = export_feeder(session, actor=SYSTEM, code=feeder, format=format)
     except DomainError as exc:
         _fail(exc)
     output.write_bytes(data)
@@ -154,8 +154,8 @@ def switch_command(
 
     try:
         with acting_as(SYSTEM, request_id="cli:network-switch"), session_scope() as session:
-            switch = operate_switch(session, actor=SYSTEM, code=code, open=open_, reason=reason)
-            state = "open" if switch.is_open else "closed"
+            done = operate_switch(session, actor=SYSTEM, code=code, open=open_, reason=reason)
+            state = "open" if done.switch.is_open else "closed"
     except DomainError as exc:
         _fail(exc)
     console.print(f"switch {code} is {state}")

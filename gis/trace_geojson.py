@@ -1,9 +1,9 @@
 """A trace result as an RFC 7946 FeatureCollection (EPSG:4326 geometry, one query per
 asset table), with the counts a trace reports.
 
-For staff whose agency has a territory the trace is first limited to the assets inside it
-(``within_territory``): features and counts are then those of what the caller sees, and
-``territory_limited`` says so."""
+For staff bound to a territory the trace is first limited to the assets they may see
+(``within_territory``, each model's ``__territory__`` rule): features and counts are then
+those of what the caller sees, and ``territory_limited`` says so."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.context import Actor
+from core.territory import scope_of, visible
+from gis.models import Feeder, LineSegment, NetworkNode, PowerTransformer, ServicePoint, Switch
 from gis.topology import TraceResult
 
 _FEATURE_SQL = {
@@ -35,40 +38,39 @@ _FEATURE_SQL = {
 }
 
 
-_TABLE_OF_RESULT = {
-    "node_ids": "gis_network_node",
-    "segment_ids": "gis_line_segment",
-    "switch_ids": "gis_switch",
-    "transformer_ids": "gis_power_transformer",
-    "service_point_ids": "gis_service_point",
-    "open_switch_ids": "gis_switch",
+_MODEL_OF_RESULT: dict[str, type[Any]] = {
+    "node_ids": NetworkNode,
+    "segment_ids": LineSegment,
+    "switch_ids": Switch,
+    "transformer_ids": PowerTransformer,
+    "service_point_ids": ServicePoint,
+    "open_switch_ids": Switch,
 }
-_INSIDE_SQL = """SELECT coalesce(array_agg(x.id ORDER BY x.id), '{{}}') FROM {table} x
-    WHERE x.id = ANY(:ids) AND ST_Intersects(x.geom,
-        (SELECT a.territory FROM core_agency a WHERE a.id = :agency))"""
 
 
-def within_territory(session: Session, result: TraceResult, agency_id: int) -> TraceResult:
-    """The part of ``result`` inside agency ``agency_id``'s territory (ids stay sorted)."""
+def within_territory(session: Session, result: TraceResult, actor: Actor) -> TraceResult:
+    """The part of ``result`` that ``actor`` may see (ids stay sorted)."""
     limited: dict[str, np.ndarray] = {}
-    for name, table in _TABLE_OF_RESULT.items():
+    for name, model in _MODEL_OF_RESULT.items():
         ids = getattr(result, name)
         if not len(ids):
             continue
-        inside = session.execute(
-            text(_INSIDE_SQL.format(table=table)), {"ids": ids.tolist(), "agency": agency_id}
-        ).scalar_one()
+        inside = session.scalars(
+            select(model.id)
+            .where(model.id.in_(ids.tolist()), visible(actor, model))
+            .order_by(model.id)
+        ).all()
         limited[name] = np.asarray(inside, dtype=np.int64)
     return replace(result, **limited)
 
 
 def trace_feature_collection(
-    session: Session, result: TraceResult, about: dict[str, Any], *, agency_id: int | None = None
+    session: Session, result: TraceResult, about: dict[str, Any], *, actor: Actor
 ) -> dict[str, Any]:
-    """``agency_id``: the territory-limiting agency (``catalogue.territory_agency``), or
-    None for a caller who sees the whole network."""
-    if agency_id is not None:
-        result = within_territory(session, result, agency_id)
+    """The part of ``result`` that ``actor`` sees, as a FeatureCollection with counts."""
+    limited = scope_of(actor) is not None
+    if limited:
+        result = within_territory(session, result, actor)
     features: list[dict[str, Any]] = []
     groups = (
         ("segment", result.segment_ids, False),
@@ -94,11 +96,10 @@ def trace_feature_collection(
             )
     feeder = None
     if result.feeder_id is not None:
-        feeder = session.execute(
-            text("SELECT code FROM gis_feeder WHERE id = :id"), {"id": result.feeder_id}
-        ).scalar()
+        feeder = session.scalar(
+            select(Feeder.code).where(Feeder.id == result.feeder_id, visible(actor, Feeder))
+        )
     counts = result.counts
-    limited = agency_id is not None
     properties = {
         **about,
         "direction": result.direction,

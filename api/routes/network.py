@@ -10,14 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentActor, DbSession
+from api.params import BIGINT_MAX, OptionalId
 from api.routes.network_topology import CODE as TRACE_CODE
 from api.routes.network_topology import TraceCollection
 from api.schemas import PROBLEM_RESPONSES
-from core.context import Actor
-from gis import catalogue
+from gis import catalogue, traces
 from gis.errors import AssetNotFoundError
-from gis.topology import trace
-from gis.trace_geojson import trace_feature_collection
 
 router = APIRouter(prefix="/api/v1/network", tags=["network"], responses=PROBLEM_RESPONSES)
 
@@ -49,10 +47,6 @@ class FeaturePage(BaseModel):
     next: str | None = None
 
 
-def _agency(session: DbSession, actor: Actor) -> int | None:
-    return catalogue.territory_agency(session, actor.agency_id)
-
-
 def _list_route(kind: catalogue.AssetKind) -> Any:
     def list_assets(
         request: Request,
@@ -62,18 +56,13 @@ def _list_route(kind: catalogue.AssetKind) -> Any:
             None, max_length=200, description="minlon,minlat,maxlon,maxlat (EPSG:4326)"
         ),
         after: int | None = Query(
-            None, ge=0, le=2**63 - 1, description="Cursor: the last id of the previous page"
+            None, ge=0, le=BIGINT_MAX, description="Cursor: the last id of the previous page"
         ),
         limit: int = Query(100, ge=1, le=catalogue.MAX_PAGE),
         q: str | None = Query(
             None, min_length=1, max_length=100, pattern=CODE_PATTERN, description="Code prefix"
         ),
-        id: int | None = Query(
-            None,
-            ge=1,
-            le=2**63 - 1,
-            description="Only the asset with this id (map tiles carry ids)",
-        ),
+        id: OptionalId = None,
         geometry: bool = Query(
             True, description="false: properties only (geometry null), for lists"
         ),
@@ -87,7 +76,7 @@ def _list_route(kind: catalogue.AssetKind) -> Any:
             limit=limit,
             code_prefix=q,
             asset_id=id,
-            agency_id=_agency(session, actor),
+            actor=actor,
             with_geometry=geometry,
         )
         next_url = str(request.url.include_query_params(after=next_cursor)) if next_cursor else None
@@ -107,7 +96,7 @@ def _detail_route(kind: catalogue.AssetKind) -> Any:
     ) -> Feature:
         feature = None
         if "\x00" not in code:
-            feature = catalogue.get_asset(session, kind, code, agency_id=_agency(session, actor))
+            feature = catalogue.get_asset(session, kind, code, actor=actor)
         if feature is None:
             raise AssetNotFoundError(f"no {kind.name.rstrip('s').replace('-', ' ')} {code!r}")
         return Feature(**feature)
@@ -127,7 +116,7 @@ def search(
 ) -> FeaturePage:
     """Assets of any kind whose code starts with ``q`` (exact match first); each feature's
     ``properties.asset`` names its kind (substations, feeders, transformers ...)."""
-    features = catalogue.search_assets(session, q, limit=limit, agency_id=_agency(session, actor))
+    features = catalogue.search_assets(session, q, limit=limit, actor=actor)
     return FeaturePage(features=features, count=len(features))
 
 
@@ -169,14 +158,4 @@ def trace_transformer(
     GeoJSON FeatureCollection with counts — the same shape as a feeder's trace. Staff
     limited to a territory get 404 for a transformer outside it and see only the part of
     its zone inside it (``territory_limited``)."""
-    agency = _agency(session, actor)
-    if agency is not None and not catalogue.is_visible(
-        session, catalogue.KINDS["transformers"], code, agency_id=agency
-    ):
-        raise AssetNotFoundError(f"no transformer with code {code!r}")
-    result = trace(session, start=("transformer", code), direction="downstream")
-    return GeoJSONResponse(
-        trace_feature_collection(
-            session, result, {"start": {"transformer": code}}, agency_id=agency
-        )
-    )
+    return GeoJSONResponse(traces.transformer_zone(session, actor=actor, code=code))

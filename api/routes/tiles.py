@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from api.deps import CurrentActor, DbSession
 from api.schemas import PROBLEM_RESPONSES
 from core.errors import EntityNotFoundError, FieldError, InputInvalidError
-from gis import catalogue, tiles
+from gis import tiles
 
 router = APIRouter(prefix="/tiles", tags=["tiles"], responses=PROBLEM_RESPONSES)
 
@@ -51,6 +51,5 @@ def tile(
                 FieldError("x" if x >= 2**z else "y", "must be below 2^z", code="tile_out_of_range")
             ],
         )
-    agency = catalogue.territory_agency(session, actor.agency_id)
-    body = tiles.build_tile(session, spec, z, x, y, agency_id=agency)
+    body = tiles.build_tile(session, spec, z, x, y, actor=actor)
     return Response(body, media_type=MVT, headers={"Cache-Control": CACHE_CONTROL})

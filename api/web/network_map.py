@@ -7,14 +7,14 @@ import json
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import text
 
 from api.deps import DbSession
 from api.web.maps import render_map
 from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
 from core.settings import get_settings
-from gis import catalogue, tiles
+from gis import tiles
+from gis.territory import territory_bounds
 
 router = APIRouter(include_in_schema=False)
 register_nav_item(NavItem("Network", "/map/network", "network:read", order=10))
@@ -35,17 +35,10 @@ def network_map(
     settings = get_settings()
     centre = (settings.map_centre_lon, settings.map_centre_lat)
     bounds = None
-    agency = catalogue.territory_agency(session, actor.agency_id)
-    if agency is not None:
-        # Open on the agency's own territory.
-        box = session.execute(
-            text(
-                "SELECT ST_XMin(t), ST_YMin(t), ST_XMax(t), ST_YMax(t) FROM "
-                "(SELECT territory::box2d AS t FROM core_agency WHERE id = :id) AS a"
-            ),
-            {"id": agency},
-        ).one()
-        bounds = [[box[1], box[0]], [box[3], box[2]]]
+    box = territory_bounds(session, actor)
+    if box is not None:  # open on the caller's own territory
+        min_lon, min_lat, max_lon, max_lat = box
+        bounds = [[min_lat, min_lon], [max_lat, max_lon]]
     if lon is not None and lat is not None:
         centre, bounds = (lon, lat), None
     config = {

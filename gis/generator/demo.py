@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.context import SYSTEM
 from core.settings import project_root
 from gis.generator.service import generate_network, generated_network_exists, generated_prefix
 
@@ -43,7 +44,7 @@ def _import_real_feeder(session: Session, datasets: Path) -> str:
         from gis.service import import_network
     except ImportError:  # the importer is not part of this build
         return f"{REAL_FEEDER} skipped (no importer)"
-    report = import_network(session, path=folder)
+    report = import_network(session, actor=SYSTEM, path=folder)
     counts = report.feeder_counts.get(REAL_FEEDER, {})
     return (
         f"{REAL_FEEDER} imported ({counts.get('transformers', 0)} transformers, "

@@ -1,17 +1,30 @@
-"""GeoJSON and GeoPackage reader (geopandas + pyogrio): features with ``properties.kind``
-(see gis/io/kinds.py) in any CRS, transformed to EPSG:4326 with pyproj."""
+"""GeoJSON and GeoPackage reader: features with ``properties.kind`` (see gis/io/kinds.py)
+in any CRS, transformed to EPSG:4326 with pyproj.
+
+GeoJSON is parsed here (``json`` + shapely), never by GDAL: the content must be a JSON
+FeatureCollection or Feature, and a feature whose geometry does not parse is a bad record
+(refused), not an asset without a position. A GeoPackage (checked by ``gis.io.sniff``) is
+read with pyogrio under the safe GDAL options set there.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 from pyproj import CRS
 from pyproj.exceptions import CRSError
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
+from gis.errors import NetworkFormatUnsupportedError
 from gis.io.bundle import Bundle, clean
+from gis.io.sniff import GDAL_SAFE_OPTIONS
 from gis.io.values import record_from
 
 WGS84 = CRS.from_epsg(4326)
@@ -26,16 +39,101 @@ def parse_crs(bundle: Bundle, declared: str | None) -> CRS | None:
         return None
 
 
-def _read_frames(path: Path, fmt: str) -> gpd.GeoDataFrame:
-    if fmt == "gpkg":
-        layers = [str(name) for name, _geom in pyogrio.list_layers(path)]
-        frames = [gpd.read_file(path, layer=layer, engine="pyogrio") for layer in layers]
-        frames = [f for f in frames if len(f)]
-        if not frames:
-            return gpd.GeoDataFrame({"kind": []}, geometry=[], crs=WGS84)
-        crs = frames[0].crs
-        return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=crs)
-    return gpd.read_file(path, engine="pyogrio")
+@dataclass
+class _Features:
+    """The file's features: properties, geometries (a GeoSeries in the file's CRS) and
+    the positions of those whose geometry did not parse (already named as problems)."""
+
+    props: list[dict[str, Any]]
+    geoms: gpd.GeoSeries
+    bad: set[int] = field(default_factory=set)
+
+
+def _read_gpkg(path: Path) -> _Features:
+    # Process-wide options: stated again here, where they matter, in case a library
+    # loaded since has changed them.
+    pyogrio.set_gdal_config_options(GDAL_SAFE_OPTIONS)
+    layers = [str(name) for name, _geom in pyogrio.list_layers(path)]
+    frames = [pyogrio.read_dataframe(path, layer=layer) for layer in layers]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return _Features([], gpd.GeoSeries([], crs=WGS84))
+    frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+    props = frame.drop(columns=frame.geometry.name).to_dict("records")
+    return _Features(props, frame.geometry)
+
+
+def _numbers_only(coordinates: Any) -> bool:
+    """Every position is made of JSON numbers (shapely would take "2" for 2.0)."""
+    if isinstance(coordinates, list):
+        return all(_numbers_only(c) for c in coordinates)
+    return isinstance(coordinates, (int, float)) and not isinstance(coordinates, bool)
+
+
+def _geometry(value: Any) -> BaseGeometry | None:
+    """A GeoJSON geometry object as shapely (None for ``null``); ValueError when it does
+    not parse."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ValueError("a geometry must be a JSON object or null")
+    if "coordinates" in value and not _numbers_only(value["coordinates"]):
+        raise ValueError("coordinates must be numbers")
+    try:
+        return shape(value)
+    except Exception as exc:  # shapely raises many kinds; all mean "does not parse"
+        raise ValueError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _json_crs(document: dict[str, Any]) -> str | None:
+    """The CRS a (2008-style) ``crs`` member names, e.g. ``urn:ogc:def:crs:EPSG::31983``."""
+    member = document.get("crs")
+    if not isinstance(member, dict):
+        return None
+    name = (member.get("properties") or {}).get("name")
+    return str(name) if name else None
+
+
+def _read_geojson(path: Path, bundle: Bundle) -> _Features | None:
+    try:
+        document = json.loads(path.read_bytes())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise NetworkFormatUnsupportedError(f"{path.name!r} is not valid JSON: {exc}") from None
+    kind = document.get("type") if isinstance(document, dict) else None
+    if kind == "Feature":
+        features = [document]
+    elif kind == "FeatureCollection" and isinstance(document.get("features"), list):
+        features = document["features"]
+    else:
+        raise NetworkFormatUnsupportedError(
+            f"{path.name!r} is JSON but not a GeoJSON FeatureCollection or Feature"
+        )
+    rows: list[dict[str, Any]] = []
+    geoms: list[BaseGeometry | None] = []
+    bad: set[int] = set()
+    for index, item in enumerate(features):
+        props = item.get("properties") if isinstance(item, dict) else None
+        props = props if isinstance(props, dict) else {}
+        rows.append(props)
+        try:
+            if not isinstance(item, dict) or item.get("type") != "Feature":
+                raise ValueError("not a GeoJSON Feature")
+            geom = _geometry(item.get("geometry"))
+        except ValueError as exc:
+            code = clean(props.get("code")) or clean(props.get("name"))
+            ref = f"#{index}" if code is None else str(code)
+            what = str(clean(props.get("kind")) or "unknown")
+            bundle.problem(what, ref, f"geometry does not parse: {exc}", "invalid_geometry")
+            bad.add(index)
+            geom = None
+        geoms.append(geom)
+    declared = _json_crs(document)
+    crs: Any = WGS84
+    if declared:
+        crs = parse_crs(bundle, declared)
+        if crs is None:
+            return None
+    return _Features(rows, gpd.GeoSeries(geoms, crs=crs), bad)
 
 
 def read_features(path: Path, *, fmt: str, crs: str | None) -> Bundle:
@@ -43,28 +141,34 @@ def read_features(path: Path, *, fmt: str, crs: str | None) -> Bundle:
     declared = parse_crs(bundle, crs) if crs else None
     if crs and declared is None:
         return bundle
-    try:
-        frame = _read_frames(path, fmt)
-    except Exception as exc:  # GDAL says why in its message
-        bundle.problem("file", path.name, f"cannot read the file: {exc}", "unreadable_file")
-        return bundle
-    if "kind" not in frame.columns:
+    if fmt == "geojson":
+        found = _read_geojson(path, bundle)
+        if found is None:
+            return bundle
+    else:
+        try:
+            found = _read_gpkg(path)
+        except Exception as exc:  # GDAL says why in its message
+            bundle.problem("file", path.name, f"cannot read the file: {exc}", "unreadable_file")
+            return bundle
+    if not any("kind" in row for row in found.props):
         bundle.problem("file", path.name, "no 'kind' property on the features", "missing_property")
         return bundle
-    source_crs = declared or frame.crs or WGS84
+    source_crs = declared or found.geoms.crs or WGS84
     try:
-        frame = frame.set_crs(source_crs, allow_override=True)
+        series = found.geoms.set_crs(source_crs, allow_override=True)
         bundle.crs = source_crs.to_string()
         if not CRS.from_user_input(source_crs).equals(WGS84):
-            frame = frame.to_crs(WGS84)  # pyproj, always lon/lat order for EPSG:4326
+            series = series.to_crs(WGS84)  # pyproj, always lon/lat order for EPSG:4326
     except (CRSError, ValueError) as exc:
         bundle.problem(
             "file", path.name, f"cannot transform from {source_crs}: {exc}", "unknown_crs"
         )
         return bundle
-    geoms = list(frame.geometry)
-    props = frame.drop(columns=frame.geometry.name).to_dict("records")
-    for index, (row, geom) in enumerate(zip(props, geoms, strict=True)):
+    geoms = list(series)
+    for index, (row, geom) in enumerate(zip(found.props, geoms, strict=True)):
+        if index in found.bad:
+            continue
         row = {k: clean(v) for k, v in row.items()}
         record = record_from(bundle, index, row, geom)
         if record is None:

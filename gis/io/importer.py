@@ -15,11 +15,15 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.audit import declare_bulk_job
+from core.context import Actor
 from core.errors import FieldError
 from gis.errors import NetworkFormatUnsupportedError, NetworkImportInvalidError
 from gis.io.bundle import Bundle
+from gis.io.inside import require_inside
 from gis.io.placement import check, place
+from gis.io.sniff import sniff
 from gis.io.writer import kind_counts, write_bundle
+from gis.retrace import retrace_feeders
 
 FORMATS = ("geojson", "gpkg", "opendss")
 Progress = Callable[[str, int, int], None]
@@ -46,19 +50,22 @@ class ImportReport:
         return dict(self.__dict__)
 
 
-def detect_format(path: Path) -> str:
-    if path.is_dir():
-        return "opendss"
-    suffix = path.suffix.lower()
-    if suffix in {".geojson", ".json"}:
-        return "geojson"
-    if suffix == ".gpkg":
-        return "gpkg"
-    if suffix == ".dss":
-        return "opendss"
-    raise NetworkFormatUnsupportedError(
-        f"cannot tell the format of {path.name!r}: use --format geojson|gpkg|opendss"
-    )
+def detect_format(path: Path, declared: str | None = None) -> str:
+    """The file's format, from its content; a declared format must agree with it."""
+    found = sniff(path)
+    if found not in FORMATS:
+        raise NetworkFormatUnsupportedError(
+            f"{path.name!r} is a {found} file: import the folder or file inside it"
+        )
+    if declared is not None and declared != found:
+        if declared not in FORMATS:
+            raise NetworkFormatUnsupportedError(
+                f"unknown format {declared!r}: expected {', '.join(FORMATS)}"
+            )
+        raise NetworkFormatUnsupportedError(
+            f"{path.name!r} was declared {declared} but its content is {found}"
+        )
+    return found
 
 
 def read_bundle(path: Path, *, fmt: str, crs: str | None) -> Bundle:
@@ -97,20 +104,16 @@ FROM gis_feeder f WHERE f.id = ANY(:ids) ORDER BY f.code
 def import_network(
     session: Session,
     *,
+    actor: Actor,
     path: Path,
     format: str | None = None,
     crs: str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import ``path`` in the caller's transaction (nothing is written if anything is bad)."""
-    from gis.service import retrace_feeders
-
+    """Import ``path`` in the caller's transaction (nothing is written if anything is bad,
+    or if anything lies outside ``actor``'s territory: ``gis.io.inside``)."""
     started = time.perf_counter()
-    fmt = format or detect_format(path)
-    if fmt not in FORMATS:
-        raise NetworkFormatUnsupportedError(
-            f"unknown format {fmt!r}: expected {', '.join(FORMATS)}"
-        )
+    fmt = detect_format(path, format)
 
     def tell(stage: str, done: int, total: int) -> None:
         if progress:
@@ -124,6 +127,7 @@ def import_network(
     _reject(bundle)
     placed = place(bundle)
     _reject(bundle)
+    require_inside(session, actor, bundle, placed)
     heads = [r.code for r in bundle.records if r.kind == "feeder_head"]
     declare_bulk_job(session, f"gis.import:{','.join(heads)[:200]}:{uuid.uuid4().hex[:8]}")
     feeder_ids, rows = write_bundle(session, bundle, placed, tell)

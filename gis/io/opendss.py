@@ -1,6 +1,8 @@
 """OpenDSS feeder folders (ANEEL BDGD exports from bdgd2dss), read with the real OpenDSS
 engine shipped by ``opendssdirect.py``.
 
+Nothing outside the bundle is ever read: ``gis.io.dss_guard`` refuses links, file names
+leading out of it and commands beyond describing a network before the engine starts.
 The folder is copied to a temporary directory and the copy is repaired for Linux (the
 source folder is never touched): ``Redirect``/``Compile``/``Buscoords`` targets whose case
 differs from the file on disk are rewritten (``energymetersX.dss`` vs ``energyMetersX.dss``),
@@ -44,6 +46,7 @@ from shapely.geometry import Point
 
 from gis.enums import SegmentKind, ServicePointKind, VoltageLevel
 from gis.io.bundle import Bundle, Record
+from gis.io.dss_guard import check_scripts, check_tree
 from gis.io.geojson import WGS84, parse_crs
 from gis.io.kinds import switch_kind_from
 
@@ -140,6 +143,7 @@ def read_opendss(path: Path, *, crs: str | None) -> Bundle:
     if not folder.is_dir():
         bundle.problem("file", path.name, "not an OpenDSS folder", "unreadable_file")
         return bundle
+    check_tree(folder)  # before copying: a copy would follow a symbolic link
     with tempfile.TemporaryDirectory(prefix="kw-dss-") as tmp:
         work = _writable_copy(folder, Path(tmp))
         _repair(work, bundle)
@@ -147,6 +151,7 @@ def read_opendss(path: Path, *, crs: str | None) -> Bundle:
         if master is None or not master.exists():
             bundle.problem("file", folder.name, "no Master*.dss file", "unreadable_file")
             return bundle
+        check_scripts(work, master)  # the engine runs only files of the bundle
         declarations = _declarations(work)
         engine = _Engine(bundle, master, declarations, source_crs)
         _engine_thread().submit(_run, engine).result()

@@ -1,19 +1,26 @@
 """Set-based upsert of a placed bundle: one ``INSERT ... SELECT FROM unnest(...) ON
 CONFLICT (code) DO UPDATE`` per table, so a feeder of tens of thousands of assets is
 written in a handful of statements. Re-importing updates rows by code (no duplicates);
-the traced address (feeder_id, transformer_id) is left to the retrace that follows."""
+the traced address (feeder_id, transformer_id) is left to the retrace that follows.
+
+The import runs as a declared bulk job (one audit summary row per statement) for the rows
+it creates; rows it *replaces* are written by a statement of their own, audited row by row,
+so what a re-import overwrote (old geometry, ratings, attributes ...) stays recoverable from
+the audit trail (``before`` of each ``update`` row)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from shapely import to_wkb
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.audit import declare_bulk_job
 from gis.io.bundle import Bundle, Record
 from gis.io.placement import DERIVED, Placed, table_of
 
@@ -28,10 +35,44 @@ def _json(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True, default=str)
 
 
+@contextmanager
+def _audit_each_row(session: Session) -> Iterator[None]:
+    """Suspend the transaction's bulk-audit job (``core.audit.declare_bulk_job``) for the
+    statements inside: the audit trigger then writes one row per changed record, with its
+    before and after values. The job is declared again afterwards."""
+    job = session.scalar(text("SELECT current_setting('kilowatch.audit_bulk', true)"))
+    declare_bulk_job(session, "")  # the trigger reads an empty job as none
+    yield
+    if job:
+        declare_bulk_job(session, job)
+
+
 def _upsert(session: Session, sql: str, params: dict[str, Any]) -> tuple[dict[str, int], int]:
-    """Run an upsert returning (id, code, inserted); -> ({code: id}, inserted count)."""
-    rows = session.execute(text(sql), params).all()
-    return {code: int(i) for i, code, _ins in rows}, sum(1 for *_x, ins in rows if ins)
+    """Run an upsert (``INSERT INTO <table> ...`` with codes in ``:c`` and one list per
+    column) returning (id, code, inserted); -> ({code: id}, inserted count). Codes already
+    present are upserted apart, audited row by row (see module doc)."""
+    table = sql.split()[2]
+    codes = params["c"]
+    present = set(
+        session.scalars(text(f"SELECT code FROM {table} WHERE code = ANY(:c)"), {"c": codes})
+    )
+    ids: dict[str, int] = {}
+    inserted = 0
+    for replacing in (True, False):
+        keep = [(code in present) == replacing for code in codes]
+        if not any(keep):
+            continue
+        part = {
+            key: [v for v, k in zip(value, keep, strict=True) if k]
+            if isinstance(value, list)
+            else value
+            for key, value in params.items()
+        }
+        with _audit_each_row(session) if replacing else nullcontext():
+            rows = session.execute(text(sql), part).all()
+        ids.update({code: int(i) for i, code, _ins in rows})
+        inserted += sum(1 for *_x, ins in rows if ins)
+    return ids, inserted
 
 
 _RETURNING = "RETURNING id, code, (xmax = 0) AS inserted"

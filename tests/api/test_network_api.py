@@ -200,7 +200,17 @@ def test_keyset_pages_have_no_duplicates_or_gaps(client, make_user, patch_networ
 
 def test_limit_and_cursor_are_validated(client, make_user) -> None:
     headers = _reader(make_user)
-    for params in ({"limit": 0}, {"limit": 1001}, {"after": -1}, {"after": "x"}, {"q": "\x01"}):
+    beyond_bigint = 2**63
+    for params in (
+        {"limit": 0},
+        {"limit": 1001},
+        {"after": -1},
+        {"after": "x"},
+        {"after": beyond_bigint},
+        {"id": beyond_bigint},
+        {"id": 0},
+        {"q": "\x01"},
+    ):
         answer = client.get("/api/v1/network/service-points", params=params, headers=headers)
         assert answer.status_code == 422, params
         assert answer.json()["code"] == "validation_failed"

@@ -68,7 +68,7 @@ def test_ulas628_imports_with_its_known_counts_and_twice_changes_nothing(
 ) -> None:
     path = grid(datasets_dir, source)
     before = folder_digest(path) if path.is_dir() else None
-    report = service.import_network(db, path=path)
+    report = service.import_network(db, actor=SYSTEM, path=path)
     assert report.feeders == ["ULAS628"]
     assert report.records["distribution_transformer"] == 25
     assert report.records["switch"] == 37
@@ -88,7 +88,7 @@ def test_ulas628_imports_with_its_known_counts_and_twice_changes_nothing(
     ).scalar()
     assert derived == 775
 
-    again = service.import_network(db, path=path)
+    again = service.import_network(db, actor=SYSTEM, path=path)
     assert counts(db) == first
     assert all(v["inserted"] == 0 for v in again.rows.values())
     if before is not None:
@@ -96,10 +96,12 @@ def test_ulas628_imports_with_its_known_counts_and_twice_changes_nothing(
 
 
 def test_opendss_and_geojson_twins_give_the_same_assets(db: Session, datasets_dir: Path) -> None:
-    service.import_network(db, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
+    service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
     first = counts(db)
     codes = db.execute(text("SELECT array_agg(code ORDER BY code) FROM gis_service_point")).scalar()
-    report = service.import_network(db, path=grid(datasets_dir, "bdgd_ULAS628.geojson"))
+    report = service.import_network(
+        db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628.geojson")
+    )
     assert counts(db) == first  # same codes: the GeoJSON updates what the OpenDSS created
     assert all(v["inserted"] == 0 for v in report.rows.values())
     assert (
@@ -137,7 +139,7 @@ def _bfs_service_points(db: Session, head_code: str) -> set[int]:
 def test_opening_a_real_switch_removes_exactly_its_downstream_consumers(
     db: Session, datasets_dir: Path
 ) -> None:
-    service.import_network(db, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
+    service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
     full = set(trace(db, feeder_code="ULAS628", direction="downstream").service_point_ids.tolist())
     assert full == _bfs_service_points(db, "ULAS628")
     # The closed switch with the most service points below it (but not all of them).
@@ -186,7 +188,7 @@ def test_opening_a_real_switch_removes_exactly_its_downstream_consumers(
 def test_export_then_import_is_lossless_for_codes_and_counts(
     db: Session, datasets_dir: Path, tmp_path: Path, fmt: str
 ) -> None:
-    service.import_network(db, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
+    service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, "bdgd_ULAS628_dss"))
     snapshot_sql = (
         "SELECT 'tx:' || code FROM gis_power_transformer UNION ALL "
         "SELECT 'sw:' || code || ':' || is_open FROM gis_switch UNION ALL "
@@ -195,7 +197,7 @@ def test_export_then_import_is_lossless_for_codes_and_counts(
         "FROM gis_service_point UNION ALL SELECT 'node:' || code FROM gis_network_node"
     )
     before = sorted(db.execute(text(snapshot_sql)).scalars())
-    data = service.export_feeder(db, code="ULAS628", format=fmt)
+    data = service.export_feeder(db, actor=SYSTEM, code="ULAS628", format=fmt)
     exported = tmp_path / f"ULAS628.{fmt}"
     exported.write_bytes(data)
     # Into an empty network (a savepoint rolled back afterwards).
@@ -205,7 +207,7 @@ def test_export_then_import_is_lossless_for_codes_and_counts(
     db.execute(text("UPDATE gis_feeder SET head_node_id = NULL"))
     db.execute(text("DELETE FROM gis_network_node"))
     db.execute(text("DELETE FROM gis_feeder"))
-    report = service.import_network(db, path=exported)
+    report = service.import_network(db, actor=SYSTEM, path=exported)
     after = sorted(db.execute(text(snapshot_sql)).scalars())
     assert report.rows["service_point"]["inserted"] == 964
     assert after == before
@@ -216,12 +218,12 @@ def test_export_then_import_is_lossless_for_codes_and_counts(
 @pytest.mark.parametrize("source", ["bdgd_ULAU01_dss", "bdgd_ULAU01.geojson"])
 def test_ulau01_imports_with_its_known_counts(db: Session, datasets_dir: Path, source: str) -> None:
     """The larger rural feeder (~17,000 records, 4 regulators): a few seconds each."""
-    report = service.import_network(db, path=grid(datasets_dir, source))
+    report = service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, source))
     assert report.records["voltage_regulator"] == 4
     first = counts(db)
     assert first["transformers"] == 718
     assert first["lv_consumer_units"] == 1808
     assert first["switches"] == 325
     assert_all_consumers_reachable(db, "ULAU01", 1808)
-    service.import_network(db, path=grid(datasets_dir, source))
+    service.import_network(db, actor=SYSTEM, path=grid(datasets_dir, source))
     assert counts(db) == first

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from core.context import SYSTEM
 from gis import service
 from gis.errors import NetworkFormatUnsupportedError, NetworkImportInvalidError
 from tests.gis.networks import MV, feature, point, small_network, write
@@ -66,7 +67,7 @@ def test_a_corrupted_file_writes_nothing_and_names_each_bad_record(
     path = corrupted(tmp_path)
     nameless = len(json.loads(path.read_text())["features"]) - 2  # its index in the file
     with pytest.raises(NetworkImportInvalidError) as caught:
-        service.import_network(db, path=path)
+        service.import_network(db, actor=SYSTEM, path=path)
     problems = {(e.field, e.code) for e in caught.value.errors}
     assert caught.value.code == "network_import_invalid"
     assert problems == {
@@ -84,7 +85,7 @@ def test_a_corrupted_file_writes_nothing_and_names_each_bad_record(
 def test_an_unknown_crs_is_rejected(db: Session, tmp_path: Path) -> None:
     path = write(tmp_path / "small.geojson", small_network())
     with pytest.raises(NetworkImportInvalidError) as caught:
-        service.import_network(db, path=path, crs="EPSG:999999")
+        service.import_network(db, actor=SYSTEM, path=path, crs="EPSG:999999")
     assert [(e.field, e.code) for e in caught.value.errors] == [
         ("file:small.geojson", "unknown_crs")
     ]
@@ -101,7 +102,7 @@ def test_a_projected_file_is_transformed_to_wgs84(db: Session, tmp_path: Path) -
         elif geometry:
             geometry["coordinates"] = [list(to_utm.transform(*c)) for c in geometry["coordinates"]]
     path = write(tmp_path / "utm.geojson", features)
-    report = service.import_network(db, path=path, crs="EPSG:32631")
+    report = service.import_network(db, actor=SYSTEM, path=path, crs="EPSG:32631")
     assert report.crs == "EPSG:32631"
     lon, lat = db.execute(
         text("SELECT ST_X(geom), ST_Y(geom) FROM gis_power_transformer WHERE code = 'T2'")
@@ -118,7 +119,7 @@ def test_an_unknown_format_is_refused(db: Session, tmp_path: Path) -> None:
     path = tmp_path / "network.csv"
     path.write_text("kind,code\n")
     with pytest.raises(NetworkFormatUnsupportedError):
-        service.import_network(db, path=path)
+        service.import_network(db, actor=SYSTEM, path=path)
 
 
 def test_the_cli_lists_bad_records_and_exits_non_zero(database_url: str, tmp_path: Path) -> None:
@@ -129,3 +130,48 @@ def test_the_cli_lists_bad_records_and_exits_non_zero(database_url: str, tmp_pat
     assert "network_import_invalid" in result.output
     for name in ("mv_segment:bad-geom", "gizmo:G1", "lv_segment:dangling", "B1"):
         assert name in result.output
+
+
+def _transformer_t1(features: list[dict]) -> dict:
+    return next(f for f in features if f["properties"].get("code") == "T1")
+
+
+def test_a_reimported_feature_whose_geometry_does_not_parse_is_refused(
+    db: Session, tmp_path: Path
+) -> None:
+    service.import_network(db, actor=SYSTEM, path=write(tmp_path / "a.geojson", small_network()))
+    where = "SELECT ST_AsText(geom) FROM gis_power_transformer WHERE code = 'T1'"
+    before = db.execute(text(where)).scalar()
+    for broken in (["x", "y"], [2.42], "2.42,6.40"):
+        features = small_network()
+        _transformer_t1(features)["geometry"] = {"type": "Point", "coordinates": broken}
+        with pytest.raises(NetworkImportInvalidError) as caught:
+            service.import_network(db, actor=SYSTEM, path=write(tmp_path / "b.geojson", features))
+        assert [(e.field, e.code) for e in caught.value.errors] == [
+            ("distribution_transformer:T1", "invalid_geometry")
+        ], broken
+        assert db.execute(text(where)).scalar() == before == "POINT(2.42 6.4)"
+
+
+def test_a_reimport_keeps_what_it_replaced_in_the_audit_trail(db: Session, tmp_path: Path) -> None:
+    service.import_network(db, actor=SYSTEM, path=write(tmp_path / "a.geojson", small_network()))
+    features = small_network()
+    t1 = _transformer_t1(features)
+    t1["geometry"] = point((2.425, 6.405))
+    t1["properties"]["kva"] = 250
+    report = service.import_network(db, actor=SYSTEM, path=write(tmp_path / "b.geojson", features))
+    assert report.rows["transformer"] == {"inserted": 0, "updated": 3}
+    t1_id = db.execute(text("SELECT id FROM gis_power_transformer WHERE code = 'T1'")).scalar()
+    rows = db.execute(
+        text(
+            "SELECT before, after FROM core_audit_log WHERE table_name = 'gis_power_transformer' "
+            "AND action = 'update' AND entity_key = :k ORDER BY id"
+        ),
+        {"k": str(t1_id)},
+    ).all()
+    # One row for T1 (T2 and T3 did not change): the old rating and position, recoverable.
+    assert len(rows) == 1
+    before, after = rows[0]
+    assert (before["rated_kva"], after["rated_kva"]) == (100.0, 250.0)
+    assert before["geom"]["coordinates"] == [2.42, 6.4]
+    assert after["geom"]["coordinates"] == [2.425, 6.405]

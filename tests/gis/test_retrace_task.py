@@ -40,7 +40,7 @@ def committed(database_url: str, tmp_path: Path) -> Iterator[None]:
     path = write(tmp_path / "task.geojson", with_buses_prefixed(small_network(P), P.lower()))
     try:
         with acting_as(SYSTEM), session_scope() as session:
-            service.import_network(session, path=path)
+            service.import_network(session, actor=SYSTEM, path=path)
         yield
     finally:
         _delete(P)

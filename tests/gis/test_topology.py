@@ -46,7 +46,9 @@ def address(db: Session, code: str) -> tuple[str | None, str | None]:
 
 @pytest.fixture()
 def small(db: Session, tmp_path: Path) -> Session:
-    service.import_network(db, path=write(tmp_path / "small.geojson", small_network()))
+    service.import_network(
+        db, actor=SYSTEM, path=write(tmp_path / "small.geojson", small_network())
+    )
     return db
 
 
@@ -164,8 +166,8 @@ def test_operating_a_switch_emits_an_event_once_and_the_same_state_is_a_no_op(
         )
 
     start = events()
-    switch = service.operate_switch(small, actor=SYSTEM, code="S1", open=True, reason="r")
-    assert switch.is_open is True
+    done = service.operate_switch(small, actor=SYSTEM, code="S1", open=True, reason="r")
+    assert done.switch.is_open is True and done.changed is True
     assert events() == start + 1
     payload = small.scalars(
         select(OutboxEvent.payload)
@@ -173,7 +175,7 @@ def test_operating_a_switch_emits_an_event_once_and_the_same_state_is_a_no_op(
         .order_by(OutboxEvent.created_at.desc())
     ).first()
     assert payload["code"] == "S1" and payload["open"] is True and payload["reason"] == "r"
-    service.operate_switch(small, actor=SYSTEM, code="S1", open=True)
+    assert service.operate_switch(small, actor=SYSTEM, code="S1", open=True).changed is False
     assert events() == start + 1
     with pytest.raises(SwitchNotFoundError):
         service.operate_switch(small, actor=SYSTEM, code="NOPE", open=True)
@@ -214,7 +216,9 @@ def test_loops_and_islands_are_reported_not_crashed_on(db: Session, tmp_path: Pa
         lv("iso-seg", "iso1", "iso2"),  # reached by nothing: an island
         consumer("ISO", "iso2"),
     ]
-    report = service.import_network(db, path=write(tmp_path / "loops.geojson", network))
+    report = service.import_network(
+        db, actor=SYSTEM, path=write(tmp_path / "loops.geojson", network)
+    )
     topology = report.topology
     assert topology["loops"] - base.loops == 1
     cycle = {
@@ -275,4 +279,4 @@ def test_an_unknown_kind_in_a_feature_list_never_reaches_the_graph(
 
     path = write(tmp_path / "bad.geojson", [*small_network(), feature("gizmo", None, code="G")])
     with pytest.raises(NetworkImportInvalidError):
-        service.import_network(db, path=path)
+        service.import_network(db, actor=SYSTEM, path=path)
