@@ -253,7 +253,7 @@ def test_an_overlapping_back_dated_installation_is_a_409_and_writes_nothing(clie
 
 def test_ids_cursors_and_offsets_beyond_bigint_are_422s(client, db, make_user):
     token = make_user("billing_officer")
-    meter, point = _installed_meter(client, token, db)
+    meter, _ = _installed_meter(client, token, db)
     huge = 2**63
     for method, url, params, body in (
         ("get", f"/api/v1/meters/{huge}", {}, None),
