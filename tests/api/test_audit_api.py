@@ -9,44 +9,28 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
-from geoalchemy2 import WKTElement
 from sqlalchemy.orm import Session
 
 from core.audit import AuditLog
-from core.auth.models import Agency
 from core.auth.service import create_user
 from core.context import SYSTEM
-from customers.models import ServiceLocation, UsagePoint
 from meters import service
 from meters.models import Meter
 from meters.readings.rule_sets import publish_rule_set
 from meters.schemas import MeterCreate
 from tests.conftest import TEST_PASSWORD, bearer
-
-EAST_OUTLINE = "MULTIPOLYGON(((2.40 6.30, 2.50 6.30, 2.50 6.45, 2.40 6.45, 2.40 6.30)))"
+from tests.support.territory import INSIDE, OUTSIDE, east_agency, usage_point_at
 
 
 @pytest.fixture()
 def east(db: Session) -> str:
-    db.add(Agency(code="EAST-A", name="East", territory=WKTElement(EAST_OUTLINE, srid=4326)))
-    db.commit()
-    return "EAST-A"
+    return east_agency(db, "EAST-A")
 
 
 def _meter_at(db: Session, where: str) -> Meter:
-    code = uuid.uuid4().hex[:10]
-    premises = ServiceLocation(code=f"SL-{code}", geom=WKTElement(where, srid=4326))
-    db.add(premises)
-    db.flush()
-    point = UsagePoint(
-        code=f"UP-{code}",
-        service_location_id=premises.id,
-        category="residential",
-        subscribed_power_kva=3,
-    )
-    db.add(point)
+    point = usage_point_at(db, where)
     meter = service.create_meter(
-        db, data=MeterCreate(serial=f"AU{code.upper()}", meter_type="postpaid")
+        db, data=MeterCreate(serial=f"AU{uuid.uuid4().hex[:10].upper()}", meter_type="postpaid")
     )
     service.install_meter(
         db,
@@ -86,7 +70,7 @@ def test_a_customer_outside_the_territory_keeps_its_audit_values(
 def test_meter_entries_follow_the_meters_place(
     client: TestClient, db: Session, make_user, east: str
 ) -> None:
-    inside, outside = _meter_at(db, "POINT(2.45 6.35)"), _meter_at(db, "POINT(2.10 6.50)")
+    inside, outside = _meter_at(db, INSIDE), _meter_at(db, OUTSIDE)
     db.commit()
     east_manager = make_user("manager", agency=east)
     own = _entries(client, east_manager, "meter_asset", inside.id)
@@ -126,8 +110,8 @@ def test_global_tables_are_seen_and_tables_without_a_model_are_not(
 def test_the_audit_page_hides_what_lies_outside(
     client: TestClient, db: Session, make_user, east: str
 ) -> None:
-    outside = _meter_at(db, "POINT(2.10 6.50)")
-    inside = _meter_at(db, "POINT(2.45 6.35)")
+    outside = _meter_at(db, OUTSIDE)
+    inside = _meter_at(db, INSIDE)
     create_user(
         db, username="east.chief", password=TEST_PASSWORD, roles=["manager"], agency_code=east
     )

@@ -35,16 +35,21 @@ def _counts(db: Session) -> tuple[int, int]:
     )
 
 
-def _installed_meter(client, token, db, start=99_000) -> tuple[dict, UsagePoint]:
-    point = _usage_point(db)
+def _stock_meter(client, token, meter_type: str = "postpaid") -> dict:
     meter = client.post(
         "/api/v1/meters",
         headers=bearer(token),
-        json={"serial": f"API{uuid.uuid4().hex[:8]}", "meter_type": "postpaid", "dial_digits": 5},
+        json={"serial": f"API{uuid.uuid4().hex[:8]}", "meter_type": meter_type, "dial_digits": 5},
     )
     assert meter.status_code == 201, meter.text
+    return meter.json()
+
+
+def _installed_meter(client, token, db, start=99_000) -> tuple[dict, UsagePoint]:
+    point = _usage_point(db)
+    meter = _stock_meter(client, token)
     installed = client.post(
-        f"/api/v1/meters/{meter.json()['id']}/install",
+        f"/api/v1/meters/{meter['id']}/install",
         headers=bearer(token),
         json={
             "usage_point_id": point.id,
@@ -53,7 +58,7 @@ def _installed_meter(client, token, db, start=99_000) -> tuple[dict, UsagePoint]
         },
     )
     assert installed.status_code == 201, installed.text
-    return meter.json(), point
+    return meter, point
 
 
 def test_401_403_422_are_problems_and_write_nothing(client, db, make_user) -> None:
@@ -197,11 +202,7 @@ def test_invalid_lifecycle_move_is_a_409_problem(client, db, make_user):
     meter, point = _installed_meter(client, token, db)
     scrap = client.post(f"/api/v1/meters/{meter['id']}/scrap", headers=bearer(token))
     assert (scrap.status_code, scrap.json()["code"]) == (409, "meter_transition_invalid")
-    other = client.post(
-        "/api/v1/meters",
-        headers=bearer(token),
-        json={"serial": f"NEW{uuid.uuid4().hex[:6]}", "meter_type": "smart"},
-    ).json()
+    other = _stock_meter(client, token, "smart")
     replaced = client.post(
         f"/api/v1/usage-points/{point.id}/replace-meter",
         headers=bearer(token),
@@ -228,11 +229,7 @@ def test_an_overlapping_back_dated_installation_is_a_409_and_writes_nothing(clie
         json={"removed_at": "2025-06-01T00:00:00Z", "end_index": 99_500},
     )
     assert removed.status_code == 200, removed.text
-    other = client.post(
-        "/api/v1/meters",
-        headers=bearer(token),
-        json={"serial": f"BD{uuid.uuid4().hex[:6]}", "meter_type": "postpaid"},
-    ).json()
+    other = _stock_meter(client, token)
     # The usage point has no active meter now, but had one in March.
     back_dated = client.post(
         f"/api/v1/meters/{other['id']}/install",

@@ -9,32 +9,15 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from geoalchemy2 import WKTElement
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.auth.models import Agency
-from customers.models import ServiceLocation, UsagePoint
+from customers.models import UsagePoint
 from meters.models import Meter, MeterInstallation, Reading
 from tests.conftest import bearer
+from tests.support.territory import INSIDE, OUTSIDE, east_agency, usage_point_at
 
-EAST_OUTLINE = "MULTIPOLYGON(((2.40 6.30, 2.50 6.30, 2.50 6.45, 2.40 6.45, 2.40 6.30)))"
-INSIDE, OUTSIDE = "POINT(2.45 6.35)", "POINT(2.10 6.50)"
 FEB = {"period_from": "2025-02-01T00:00:00Z", "period_to": "2025-03-01T00:00:00Z"}
-
-
-def _usage_point(db: Session, where: str) -> UsagePoint:
-    code = uuid.uuid4().hex[:10]
-    premises = ServiceLocation(code=f"SL-{code}", geom=WKTElement(where, srid=4326))
-    db.add(premises)
-    db.flush()
-    point = UsagePoint(
-        code=f"UP-{code}", service_location_id=premises.id, category="residential",
-        subscribed_power_kva=3,
-    )  # fmt: skip
-    db.add(point)
-    db.flush()
-    return point
 
 
 @dataclass
@@ -76,10 +59,9 @@ def _read(meter: dict, at: str, value: int) -> dict:
 
 @pytest.fixture()
 def world(client: TestClient, db: Session, make_user) -> World:
-    db.add(Agency(code="EAST-M", name="East", territory=WKTElement(EAST_OUTLINE, srid=4326)))
-    db.commit()
-    head, east = make_user("billing_officer"), make_user("billing_officer", agency="EAST-M")
-    up_in, up_out = _usage_point(db, INSIDE), _usage_point(db, OUTSIDE)
+    agency = east_agency(db, "EAST-M")
+    head, east = make_user("billing_officer"), make_user("billing_officer", agency=agency)
+    up_in, up_out = usage_point_at(db, INSIDE), usage_point_at(db, OUTSIDE)
     meter_in, meter_out, stock = _meter(client, head), _meter(client, head), _meter(client, head)
     _install(client, head, meter_in, up_in)
     _install(client, head, meter_out, up_out)
@@ -91,6 +73,15 @@ def world(client: TestClient, db: Session, make_user) -> World:
 
 def _get(client: TestClient, token: str, url: str, **params: object):
     return client.get(url, headers=bearer(token), params=params)
+
+
+def _estimate(client: TestClient, db: Session, token: str, meter: dict, at: str):
+    register_id = db.scalar(select(Reading.register_id).where(Reading.meter_id == meter["id"]))
+    return client.post(
+        "/api/v1/readings/estimates",
+        headers=bearer(token),
+        json={"register_id": register_id, "at": at},
+    )
 
 
 def _reading_count(db: Session) -> int:
@@ -202,14 +193,7 @@ def test_reads_and_estimates_cannot_be_posted_for_another_agencys_meter(client, 
         json=_read(world.meter_out, "2025-03-31T09:00:00Z", 400),
     )
     assert (read.status_code, read.json()["errors"][0]["field"]) == (422, "meter_serial")
-    register_id = db.scalar(
-        select(Reading.register_id).where(Reading.meter_id == world.meter_out["id"]).limit(1)
-    )
-    estimate = client.post(
-        "/api/v1/readings/estimates",
-        headers=bearer(world.east),
-        json={"register_id": register_id, "at": "2025-03-31T00:00:00Z"},
-    )
+    estimate = _estimate(client, db, world.east, world.meter_out, "2025-03-31T00:00:00Z")
     assert (estimate.status_code, estimate.json()["code"]) == (404, "register_not_found")
     assert _reading_count(db) == before
 
@@ -231,14 +215,7 @@ def test_a_meter_back_in_stock_takes_no_read_of_its_time_at_another_agency(clien
         json=_read(world.meter_out, "2025-03-10T09:00:00Z", 280),
     )
     assert (back_dated.status_code, back_dated.json()["code"]) == (403, "outside_territory")
-    register_id = db.scalar(
-        select(Reading.register_id).where(Reading.meter_id == world.meter_out["id"]).limit(1)
-    )
-    estimate = client.post(
-        "/api/v1/readings/estimates",
-        headers=bearer(world.east),
-        json={"register_id": register_id, "at": "2025-03-10T00:00:00Z"},
-    )
+    estimate = _estimate(client, db, world.east, world.meter_out, "2025-03-10T00:00:00Z")
     assert (estimate.status_code, estimate.json()["code"]) == (403, "outside_territory")
     assert _reading_count(db) == before
     # Its history and reads show nothing of the other agency's usage point.
