@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core.audit import AuditLog, audited_tables_sql
 from core.context import Actor
 from core.models import Base
+from core.pages import next_cursor
 from core.territory import scope_of, visible
 
 # An entry's key is the row's id as text, or a bulk job's key: only digits are cast.
@@ -103,9 +104,8 @@ def audit_entries(
         query = query.where(AuditLog.entity_key == key)
     if before_id is not None:
         query = query.where(AuditLog.id < before_id)
-    rows = list(session.scalars(query.order_by(AuditLog.id.desc()).limit(limit + 1)))
-    page = rows[:limit]
-    return page, (page[-1].id if len(rows) > limit else None)
+    rows = list(session.scalars(query.order_by(AuditLog.id.desc()).limit(limit)))
+    return rows, next_cursor([r.id for r in rows], limit)
 
 
 def audited_tables(session: Session, actor: Actor) -> list[str]:

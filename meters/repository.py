@@ -14,7 +14,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.context import Actor
-from core.pages import paginate
+from core.pages import next_cursor, paginate
 from core.territory import scope_of, visible
 from customers.models import UsagePoint
 from meters.models import Meter, MeterInstallation, Reading, Register, usage_point_in
@@ -188,7 +188,7 @@ def readings_page(
 ) -> tuple[list[Reading], int | None]:
     """Newest first, keyset-paginated on (read_at, id); the cursor is the id of the last
     read of the previous page, looked up in the same feed (unknown: CursorUnknownError).
-    Returns the page and the cursor of the next one (None after the last page)."""
+    Returns the page and the cursor of the next one (None after a page that is not full)."""
     feed = _reading_feed(actor, meter_id=meter_id, usage_point_id=usage_point_id)
     query = feed
     if after is not None:
@@ -204,7 +204,6 @@ def readings_page(
             )
         )
     rows = list(
-        session.scalars(query.order_by(Reading.read_at.desc(), Reading.id.desc()).limit(limit + 1))
+        session.scalars(query.order_by(Reading.read_at.desc(), Reading.id.desc()).limit(limit))
     )
-    page = rows[:limit]
-    return page, (page[-1].id if len(rows) > limit else None)
+    return rows, next_cursor([r.id for r in rows], limit)
