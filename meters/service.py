@@ -17,14 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from core.context import SYSTEM, Actor
 from core.errors import FieldError, InputInvalidError
 from core.flush import by_constraint, flush_guarded
-from core.territory import OutsideTerritoryError
+from core.territory import OutsideTerritoryError, scope_of
 from meters import repository
 from meters.consumption.service import Consumption, consumption_for
 from meters.errors import (
@@ -39,6 +39,7 @@ from meters.errors import (
 )
 from meters.lifecycle import METER_LIFECYCLE
 from meters.models import Meter, MeterInstallation, Reading, Register
+from meters.readings.importer import ImportReport, import_readings_from_csv
 from meters.readings.rules import dial_capacity
 from meters.readings.service import estimate_reading, record_readings
 from meters.schemas import MeterCreate, MeterUpdate, ReadingCreate, ReadingOutcome
@@ -324,6 +325,18 @@ def record_reading(session: Session, *, actor: Actor, reading: ReadingCreate) ->
     _require_place_at(session, actor, meter, reading.read_at)
     [outcome] = record_readings(session, readings=[reading], actor=actor)
     return outcome
+
+
+def import_readings(session: Session, *, actor: Actor, source: IO[bytes]) -> ImportReport:
+    """Bulk import a reading CSV. The bulk pipeline does not place its lines in a
+    territory yet, so only unrestricted staff may run it: a territory-bound caller could
+    otherwise write reads on another agency's meters."""
+    if scope_of(actor) is not None:
+        raise OutsideTerritoryError(
+            "bulk reading imports are limited to staff without a territory; "
+            "record reads one by one, or ask head office to import the file"
+        )
+    return import_readings_from_csv(session, source)
 
 
 def estimate(session: Session, *, actor: Actor, register_id: int, at: datetime) -> Reading:

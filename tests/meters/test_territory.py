@@ -241,3 +241,17 @@ def test_own_agency_reads_and_estimates_are_accepted(client, db, world):
         {"register_id": register_id, "at": "2025-04-30T00:00:00Z"},
     )
     assert (estimate["source"], estimate["usage_point_id"]) == ("estimated", world.up_in.id)
+
+
+def test_a_territory_bound_user_cannot_bulk_import_reads(client, db, world):
+    """The bulk pipeline does not place lines in a territory yet: refused outright, so a
+    file cannot carry reads of another agency's meters."""
+    before = _reading_count(db)
+    csv = f"serial,read_at,value,source\n{world.meter_out['serial']},2025-03-31T08:00:00Z,300,ami\n"
+    refused = client.post(
+        "/api/v1/readings/imports",
+        headers=bearer(world.east),
+        files={"file": ("reads.csv", csv.encode(), "text/csv")},
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "outside_territory")
+    assert _reading_count(db) == before
