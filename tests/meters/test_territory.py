@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from geoalchemy2 import WKTElement
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.auth.models import Agency
+from core.context import Actor
+from core.territory import visible
 from customers.models import UsagePoint
+from gis.models import Feeder, NetworkNode, PowerTransformer
 from meters.models import Meter, MeterInstallation, Reading
+from meters.zone_models import ZoneMeterInstallation
 from tests.conftest import bearer
-from tests.support.territory import INSIDE, OUTSIDE, east_agency, usage_point_at
+from tests.support.territory import EAST_OUTLINE, INSIDE, OUTSIDE, east_agency, usage_point_at
 
 FEB = {"period_from": "2025-02-01T00:00:00Z", "period_to": "2025-03-01T00:00:00Z"}
 
@@ -255,3 +262,49 @@ def test_a_territory_bound_user_cannot_bulk_import_reads(client, db, world):
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "outside_territory")
     assert _reading_count(db) == before
+
+
+def test_zone_meters_are_placed_by_their_transformer_or_feeder_head(db):
+    """A zone meter (no usage point) is seen where its transformer stands or where its
+    feeder's head node is; its installation likewise."""
+    agency = Agency(code="EAST-Z", name="East", territory=WKTElement(EAST_OUTLINE, srid=4326))
+    head_out = NetworkNode(code="N-Z-HEAD", geom=WKTElement(OUTSIDE, srid=4326))
+    hv, lv = NetworkNode(code="N-Z-HV"), NetworkNode(code="N-Z-LV")
+    db.add_all([agency, head_out, hv, lv])
+    db.flush()
+    feeder = Feeder(code="F-Z-1", head_node_id=head_out.id)
+    transformer = PowerTransformer(
+        code="T-Z-1",
+        rated_kva=160,
+        hv_node_id=hv.id,
+        lv_node_id=lv.id,
+        geom=WKTElement(INSIDE, srid=4326),
+    )
+    at_transformer, at_feeder = (
+        Meter(serial="Z-IN", meter_type="smart"),
+        Meter(serial="Z-OUT", meter_type="smart"),
+    )
+    db.add_all([feeder, transformer, at_transformer, at_feeder])
+    db.flush()
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    db.add_all(
+        [
+            ZoneMeterInstallation(
+                meter_id=at_transformer.id, transformer_id=transformer.id, installed_at=since
+            ),
+            ZoneMeterInstallation(meter_id=at_feeder.id, feeder_id=feeder.id, installed_at=since),
+        ]
+    )
+    db.flush()
+    east = Actor(user_id=None, username="east", territory_agency_id=agency.id)
+    seen = db.scalars(
+        select(Meter.serial).where(Meter.serial.in_(["Z-IN", "Z-OUT"]), visible(east, Meter))
+    ).all()
+    assert seen == ["Z-IN"]
+    zones = db.scalars(
+        select(ZoneMeterInstallation.meter_id).where(
+            ZoneMeterInstallation.meter_id.in_([at_transformer.id, at_feeder.id]),
+            visible(east, ZoneMeterInstallation),
+        )
+    ).all()
+    assert zones == [at_transformer.id]
