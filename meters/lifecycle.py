@@ -1,14 +1,16 @@
 """The meter asset's lifecycle as a state machine: which moves are allowed from where.
 
 in_stock -> installed -> removed -> (installed again | in_stock after a bench test |
-scrapped); in_stock -> scrapped. Scrapped is final.
+scrapped); in_stock -> scrapped. Scrapped is final. Steps go through
+``core.lifecycle.Lifecycle``; a meter keeps no history table of its own: its
+installations and the audit trail already say who moved it, when and where.
 """
 
 from __future__ import annotations
 
 from statemachine import State, StateMachine
-from statemachine.exceptions import TransitionNotAllowed
 
+from core.lifecycle import Lifecycle
 from meters.errors import MeterTransitionInvalidError
 
 
@@ -24,15 +26,10 @@ class MeterLifecycle(StateMachine):
     scrap = in_stock.to(scrapped) | removed.to(scrapped)
 
 
-def next_status(current: str, event: str, *, serial: str = "") -> str:
-    """The status after ``event``; a 409 problem when the lifecycle forbids it."""
-    machine = MeterLifecycle(start_value=current)
-    try:
-        machine.send(event)
-    except TransitionNotAllowed as exc:
-        allowed = sorted(e.id for e in machine.allowed_events)
-        raise MeterTransitionInvalidError(
-            f"meter {serial or ''} cannot {event} while {current}".replace("  ", " "),
-            extra={"status": current, "event": event, "allowed_events": allowed},
-        ) from exc
-    return str(machine.current_state_value)
+METER_LIFECYCLE = Lifecycle(
+    machine=MeterLifecycle,
+    history=None,
+    subject_key="meter_id",
+    error=MeterTransitionInvalidError,
+    noun="meter",
+)

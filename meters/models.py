@@ -1,6 +1,14 @@
 """Meter assets, their registers, where they are installed, the validation rule sets, and
 the readings taken from them.
 
+Territory (``core.territory``): everything here is placed by the usage point it serves,
+whose premises' point lies in an agency's outline. A meter is placed by its current
+installation (customer or zone); a meter in stock, removed or scrapped has no place, so
+every member of staff holding ``meters:read`` sees it (the store is shared), but it can be
+installed only at a usage point the installer sees. Registers follow their meter,
+installations and readings their usage point (a reading without one, e.g. a zone meter's,
+follows its meter). Rule sets are the same everywhere (``GLOBAL``).
+
 ``meter_reading`` is the big table: it is partitioned by month of ``read_at`` (partitions
 live in the ``meter_reading_part`` schema, created on demand by
 ``meters.readings.partitions``), its natural key is (register, read_at, source), and it is
@@ -20,6 +28,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -28,16 +37,52 @@ from sqlalchemy import (
     Sequence,
     Text,
     UniqueConstraint,
+    and_,
+    exists,
     func,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from core.models import Base, IdMixin, TimestampMixin
+from core.territory import GLOBAL, Scope
+from customers.models import ServiceLocation, UsagePoint
+from meters.zone_models import ZoneMeterInstallation, zone_in
 
 READING_ID_SEQUENCE = Sequence("meter_reading_id_seq", cache=1000)
 READING_PARTITION_SCHEMA = "meter_reading_part"
+
+
+# Each rule aliases the tables it looks through, so that it never correlates with a table
+# of the query it filters (a list of installations joined with meters, say).
+
+
+def usage_point_in(scope: Scope, usage_point_id: Any) -> ColumnElement[bool]:
+    """The usage point ``usage_point_id`` (a column or value) lies in the scope: by its
+    premises' point, as the customer domain places it."""
+    point, premises = aliased(UsagePoint), aliased(ServiceLocation)
+    return exists().where(
+        point.id == usage_point_id,
+        premises.id == point.service_location_id,
+        scope.covers(premises.geom),
+    )
+
+
+def meter_in(scope: Scope, meter_id: Any) -> ColumnElement[bool]:
+    """The meter ``meter_id`` is seen in the scope unless it is fitted now somewhere
+    outside it (at a usage point or a network zone): stock has no place."""
+    fitted, zone = aliased(MeterInstallation), aliased(ZoneMeterInstallation)
+    fitted_outside = exists().where(
+        fitted.meter_id == meter_id,
+        fitted.removed_at.is_(None),
+        ~usage_point_in(scope, fitted.usage_point_id),
+    )
+    zone_outside = exists().where(
+        zone.meter_id == meter_id, zone.removed_at.is_(None), ~zone_in(scope, zone)
+    )
+    return and_(~fitted_outside, ~zone_outside)
 
 
 class Meter(IdMixin, TimestampMixin, Base):
@@ -66,6 +111,10 @@ class Meter(IdMixin, TimestampMixin, Base):
     # Store or warehouse holding the meter while it is not in the field.
     stock_location: Mapped[str | None] = mapped_column(Text)
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its current installation
+        return meter_in(scope, Meter.id)
+
 
 class Register(IdMixin, Base):
     """One energy register of a meter (the whole consumption, or one time-of-use band)."""
@@ -78,6 +127,10 @@ class Register(IdMixin, Base):
     )
     code: Mapped[str] = mapped_column(Text, default="total")  # RegisterCode
     unit: Mapped[str] = mapped_column(Text, default="kWh", server_default="kWh")
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its meter
+        return meter_in(scope, Register.meter_id)
 
 
 class MeterInstallation(IdMixin, TimestampMixin, Base):
@@ -109,6 +162,10 @@ class MeterInstallation(IdMixin, TimestampMixin, Base):
         BigInteger, ForeignKey("core_user.id", ondelete="SET NULL")
     )
 
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its usage point
+        return usage_point_in(scope, MeterInstallation.usage_point_id)
+
 
 class ValidationRuleSet(IdMixin, Base):
     """One version of the reading validation and estimation rules (parameters as JSON).
@@ -123,6 +180,8 @@ class ValidationRuleSet(IdMixin, Base):
             postgresql_where=text("is_active"),
         ),
     )
+
+    __territory__ = GLOBAL  # the same rules judge every agency's reads
 
     version: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -190,3 +249,15 @@ class Reading(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __mapper_args__ = {"primary_key": [id, read_at]}
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """By its usage point; a read resolved to none (a zone meter's, or one taken while
+        the meter was not installed) by its meter."""
+        return or_(
+            and_(
+                Reading.usage_point_id.is_not(None),
+                usage_point_in(scope, Reading.usage_point_id),
+            ),
+            and_(Reading.usage_point_id.is_(None), meter_in(scope, Reading.meter_id)),
+        )

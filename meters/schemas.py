@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from core.pages import BIGINT_MAX, KeysetPage
 from meters.enums import (
     MeterStatus,
     MeterType,
@@ -71,7 +72,7 @@ class MeterRead(BaseModel):
 class InstallRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    usage_point_id: int = Field(ge=1)
+    usage_point_id: int = Field(ge=1, le=BIGINT_MAX)
     installed_at: AwareDatetime
     start_index: Index = Field(description="One index, or one per register code")
     register_set: RegisterSet = RegisterSet.MAIN
@@ -89,7 +90,7 @@ class RemoveRequest(BaseModel):
 class ReplaceRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    new_meter_id: int = Field(ge=1)
+    new_meter_id: int = Field(ge=1, le=BIGINT_MAX)
     replaced_at: AwareDatetime
     old_end_index: Index
     new_start_index: Index
@@ -156,9 +157,15 @@ class ReadingOutcome(ReadingRead):
     duplicate: bool = False
 
 
-class ReadingPage(BaseModel):
-    items: list[ReadingRead]
-    next_cursor: str | None
+class ReadingPage(KeysetPage[ReadingRead]):
+    """A page of a reading feed, newest first; ``next_cursor`` is the id of its last read."""
+
+
+class EstimateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    register_id: int = Field(ge=1, le=BIGINT_MAX)
+    at: AwareDatetime
 
 
 class ImportReportRead(BaseModel):

@@ -4,17 +4,31 @@ with what customers' meters recorded.
 
 A zone meter is an ordinary ``meter_asset`` with registers and readings in
 ``meter_reading`` (with no usage point); this table says where it is fitted and when.
+Territory: a zone installation lies where its transformer stands, or where its feeder's
+head (source) node is.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    exists,
+    or_,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from core.models import Base, IdMixin, TimestampMixin
+from core.territory import Scope
+from gis.models import Feeder, NetworkNode, PowerTransformer
 
 _PERIOD = "tstzrange(installed_at, removed_at, '[)')"
 
@@ -60,3 +74,19 @@ class ZoneMeterInstallation(IdMixin, TimestampMixin, Base):
     )
     installed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return zone_in(scope, ZoneMeterInstallation)
+
+
+def zone_in(scope: Scope, zone: Any) -> ColumnElement[bool]:
+    """The zone installation ``zone`` (the class or an alias of it) lies in the scope: its
+    transformer's point, or its feeder's head node, does."""
+    transformer, feeder, head = aliased(PowerTransformer), aliased(Feeder), aliased(NetworkNode)
+    return or_(
+        exists().where(transformer.id == zone.transformer_id, scope.covers(transformer.geom)),
+        exists().where(
+            feeder.id == zone.feeder_id, head.id == feeder.head_node_id, scope.covers(head.geom)
+        ),
+    )

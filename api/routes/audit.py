@@ -1,4 +1,5 @@
-"""The audit trail of one business record."""
+"""The audit trail of one business record, limited to the caller's territory
+(``core.audit_read``): entries of rows it cannot see are not returned."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
 
 from api.deps import CurrentActor, DbSession
+from api.params import Cursor, Limit
 from api.schemas import PROBLEM_RESPONSES
-from core.audit import AuditLog
+from core.audit_read import audit_entries
+from core.pages import KeysetPage
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=PROBLEM_RESPONSES)
 
@@ -32,15 +34,14 @@ class AuditEntry(BaseModel):
     after: dict[str, Any] | None
 
 
-class AuditPage(BaseModel):
-    items: list[AuditEntry]
-    next_cursor: int | None
+class AuditPage(KeysetPage[AuditEntry]):
+    """Audit entries, newest first; ``next_cursor`` is the ``before_id`` of the next page."""
 
 
 @router.get("", response_model=AuditPage)
 def read_audit(
     session: DbSession,
-    _actor: CurrentActor("audit:read"),  # type: ignore[valid-type]
+    actor: CurrentActor("audit:read"),  # type: ignore[valid-type]
     entity: str = Query(
         ...,
         min_length=1,
@@ -49,15 +50,11 @@ def read_audit(
         description="Table name, e.g. core_user",
     ),
     key: str | None = Query(None, max_length=200, description="The record's id"),
-    before_id: int | None = Query(None, ge=1, description="Cursor: entries older than this id"),
-    limit: int = Query(100, ge=1, le=1000),
+    before_id: Cursor = None,
+    limit: Limit = 100,
 ) -> AuditPage:
     """Changes to one table (or one record of it), newest first, keyset-paginated."""
-    query = select(AuditLog).where(AuditLog.table_name == entity)
-    if key is not None:
-        query = query.where(AuditLog.entity_key == key)
-    if before_id is not None:
-        query = query.where(AuditLog.id < before_id)
-    rows = session.scalars(query.order_by(AuditLog.id.desc()).limit(limit + 1)).all()
-    items = [AuditEntry.model_validate(r) for r in rows[:limit]]
-    return AuditPage(items=items, next_cursor=items[-1].id if len(rows) > limit else None)
+    rows, after = audit_entries(
+        session, actor, table=entity, key=key, before_id=before_id, limit=limit
+    )
+    return AuditPage(items=[AuditEntry.model_validate(r) for r in rows], next_cursor=after)

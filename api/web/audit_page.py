@@ -1,14 +1,14 @@
-"""The audit trail page: who changed what, when, for one table or one record."""
+"""The audit trail page: who changed what, when, for one table or one record (limited to
+the caller's territory, ``core.audit_read``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select, text
 
 from api.deps import DbSession
 from api.web.rendering import page_actor, render
-from core.audit import AuditLog, audited_tables_sql
+from core.audit_read import audit_entries, audited_tables
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,20 +21,14 @@ def audit_page(
     key: str = Query("", max_length=200),
 ) -> Response:
     actor = page_actor(request, session, "audit:read")
-    # The audited tables come from the catalogue: cheap, unlike DISTINCT over the log.
-    tables = sorted(session.scalars(text(audited_tables_sql())))
-    query = select(AuditLog).order_by(AuditLog.id.desc()).limit(200)
-    if entity:
-        query = query.where(AuditLog.table_name == entity)
-    if key:
-        query = query.where(AuditLog.entity_key == key)
+    entries, _ = audit_entries(session, actor, table=entity or None, key=key or None, limit=200)
     return render(
         request,
         "audit.html",
         actor,
         title="Audit trail",
-        entries=session.scalars(query).all(),
-        tables=tables,
+        entries=entries,
+        tables=audited_tables(session, actor),
         entity=entity,
         key=key,
     )

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from customers.models import ServiceLocation, UsagePoint
-from meters.models import Meter, Reading
+from meters.models import Meter, MeterInstallation, Reading
 from tests.conftest import bearer
 
 
@@ -35,16 +35,21 @@ def _counts(db: Session) -> tuple[int, int]:
     )
 
 
-def _installed_meter(client, token, db, start=99_000) -> tuple[dict, UsagePoint]:
-    point = _usage_point(db)
+def _stock_meter(client, token, meter_type: str = "postpaid") -> dict:
     meter = client.post(
         "/api/v1/meters",
         headers=bearer(token),
-        json={"serial": f"API{uuid.uuid4().hex[:8]}", "meter_type": "postpaid", "dial_digits": 5},
+        json={"serial": f"API{uuid.uuid4().hex[:8]}", "meter_type": meter_type, "dial_digits": 5},
     )
     assert meter.status_code == 201, meter.text
+    return meter.json()
+
+
+def _installed_meter(client, token, db, start=99_000) -> tuple[dict, UsagePoint]:
+    point = _usage_point(db)
+    meter = _stock_meter(client, token)
     installed = client.post(
-        f"/api/v1/meters/{meter.json()['id']}/install",
+        f"/api/v1/meters/{meter['id']}/install",
         headers=bearer(token),
         json={
             "usage_point_id": point.id,
@@ -53,7 +58,7 @@ def _installed_meter(client, token, db, start=99_000) -> tuple[dict, UsagePoint]
         },
     )
     assert installed.status_code == 201, installed.text
-    return meter.json(), point
+    return meter, point
 
 
 def test_401_403_422_are_problems_and_write_nothing(client, db, make_user) -> None:
@@ -197,11 +202,7 @@ def test_invalid_lifecycle_move_is_a_409_problem(client, db, make_user):
     meter, point = _installed_meter(client, token, db)
     scrap = client.post(f"/api/v1/meters/{meter['id']}/scrap", headers=bearer(token))
     assert (scrap.status_code, scrap.json()["code"]) == (409, "meter_transition_invalid")
-    other = client.post(
-        "/api/v1/meters",
-        headers=bearer(token),
-        json={"serial": f"NEW{uuid.uuid4().hex[:6]}", "meter_type": "smart"},
-    ).json()
+    other = _stock_meter(client, token, "smart")
     replaced = client.post(
         f"/api/v1/usage-points/{point.id}/replace-meter",
         headers=bearer(token),
@@ -217,3 +218,75 @@ def test_invalid_lifecycle_move_is_a_409_problem(client, db, make_user):
         client.get(f"/api/v1/meters/{meter['id']}", headers=bearer(token)).json()["status"]
         == "removed"
     )
+
+
+def test_an_overlapping_back_dated_installation_is_a_409_and_writes_nothing(client, db, make_user):
+    token = make_user("billing_officer")
+    meter, point = _installed_meter(client, token, db)
+    removed = client.post(
+        f"/api/v1/meters/{meter['id']}/remove",
+        headers=bearer(token),
+        json={"removed_at": "2025-06-01T00:00:00Z", "end_index": 99_500},
+    )
+    assert removed.status_code == 200, removed.text
+    other = _stock_meter(client, token)
+    # The usage point has no active meter now, but had one in March.
+    back_dated = client.post(
+        f"/api/v1/meters/{other['id']}/install",
+        headers=bearer(token),
+        json={"usage_point_id": point.id, "installed_at": "2025-03-01T00:00:00Z", "start_index": 0},
+    )
+    assert (back_dated.status_code, back_dated.json()["code"]) == (
+        409,
+        "meter_installation_conflict",
+    )
+    assert back_dated.headers["content-type"] == "application/problem+json"
+    assert client.get(f"/api/v1/meters/{other['id']}", headers=bearer(token)).json()["status"] == (
+        "in_stock"
+    )
+    installed = select(func.count()).where(MeterInstallation.meter_id == other["id"])
+    assert db.scalar(installed) == 0
+
+
+def test_ids_cursors_and_offsets_beyond_bigint_are_422s(client, db, make_user):
+    token = make_user("billing_officer")
+    meter, _ = _installed_meter(client, token, db)
+    huge = 2**63
+    for method, url, params, body in (
+        ("get", f"/api/v1/meters/{huge}", {}, None),
+        ("get", f"/api/v1/meters/{huge}/installations", {}, None),
+        ("get", f"/api/v1/meters/{huge}/readings", {}, None),
+        ("get", f"/api/v1/usage-points/{huge}/readings", {}, None),
+        ("get", f"/api/v1/meters/{meter['id']}/readings", {"cursor": huge}, None),
+        ("get", "/api/v1/meters", {"offset": huge}, None),
+        ("post", f"/api/v1/meters/{huge}/scrap", {}, None),
+        ("post", "/api/v1/readings/estimates", {}, {"register_id": huge, "at": "2025-02-01Z"}),
+        (
+            "post",
+            f"/api/v1/meters/{meter['id']}/install",
+            {},
+            {"usage_point_id": huge, "installed_at": "2025-02-01Z", "start_index": 0},
+        ),
+    ):
+        response = client.request(method, url, params=params, json=body, headers=bearer(token))
+        assert response.status_code == 422, (url, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_a_cursor_from_another_feed_is_a_422(client, db, make_user):
+    token = make_user("billing_officer")
+    first, _ = _installed_meter(client, token, db)
+    second, _ = _installed_meter(client, token, db)
+    for meter, at in ((first, "2025-01-31T09:00:00Z"), (second, "2025-01-31T09:00:00Z")):
+        client.post(
+            "/api/v1/readings",
+            headers=bearer(token),
+            json={"meter_serial": meter["serial"], "read_at": at, "value": 99_100, "source": "ami"},
+        )
+    other_id = db.scalar(select(Reading.id).where(Reading.meter_id == second["id"]))
+    response = client.get(
+        f"/api/v1/meters/{first['id']}/readings",
+        headers=bearer(token),
+        params={"cursor": other_id},
+    )
+    assert (response.status_code, response.json()["errors"][0]["field"]) == (422, "cursor")

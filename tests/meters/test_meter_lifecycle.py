@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from core.context import SYSTEM
 from meters import repository, service
 from meters.errors import (
     MeterIndexInvalidError,
@@ -31,10 +32,11 @@ def test_install_remove_restock_scrap_follow_the_lifecycle(db, make_meter, make_
     )
     assert meter.status == "installed"
     with pytest.raises(MeterTransitionInvalidError) as err:
-        service.scrap_meter(db, meter_id=meter.id)
+        service.scrap_meter(db, actor=SYSTEM, meter_id=meter.id)
     assert err.value.status == 409 and err.value.extra["allowed_events"] == ["remove"]
     installation = service.remove_meter(
         db,
+        actor=SYSTEM,
         meter_id=meter.id,
         removed_at=utc(2025, 3, 1),
         end_index=Decimal(900),
@@ -42,7 +44,7 @@ def test_install_remove_restock_scrap_follow_the_lifecycle(db, make_meter, make_
     )
     assert installation.end_indexes == {"total": "900"}
     assert (meter.status, meter.stock_location) == ("removed", "STORE-A")
-    service.scrap_meter(db, meter_id=meter.id)
+    service.scrap_meter(db, actor=SYSTEM, meter_id=meter.id)
     with pytest.raises(MeterTransitionInvalidError):
         service.install_meter(
             db,
