@@ -220,21 +220,21 @@ def reserve_block(session: Session, table: str, count: int, column: str = "id") 
 
 
 class IdsInBackground:
-    """``count`` fresh ids of ``table``, drawn on a second connection while the caller
-    works (a ``nextval()`` column default costs the loading backend about a quarter of a
-    microsecond per row); :meth:`get` waits for them."""
+    """``count`` fresh values of ``sequence``, drawn on a second connection while the
+    caller works (a ``nextval()`` column default costs the loading backend about a quarter
+    of a microsecond per row); :meth:`get` waits for them."""
 
-    def __init__(self, engine: Engine, table: str, count: int, column: str = "id") -> None:
-        self._engine, self._table, self._column, self._count = engine, table, column, count
+    def __init__(self, engine: Engine, sequence: str, count: int) -> None:
+        self._engine, self._sequence, self._count = engine, sequence, count
         self._ids: np.ndarray | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._draw, name=f"ids-{table}")
+        self._thread = threading.Thread(target=self._draw, name=f"ids-{sequence}")
         self._thread.start()
 
     def _draw(self) -> None:
         try:
             with Session(self._engine) as session:
-                self._ids = reserve_ids(session, self._table, self._count, self._column)
+                self._ids = next_values(session, self._sequence, self._count)
                 session.commit()
         except BaseException as error:  # handed to the caller by get()
             self._error = error
