@@ -11,8 +11,8 @@ import pytest
 
 from meters.consumption.derivation import IndexPoint, InstallationTimeline, consumption_kwh
 from meters.enums import EstimationMethod, ReadingStatus
-from meters.readings.estimation import estimate_consumption
 from meters.readings.codes import JUDGED_STATUSES, bits_of
+from meters.readings.estimation import estimate_consumption
 from meters.readings.rules import EstimationParameters, RuleParameters, register_advance
 from meters.readings.timeline import advances, expected_range, statuses
 
