@@ -113,8 +113,10 @@ def _write_csv(path: Path, meters: int, reads_per_meter: int, values: np.ndarray
     # 0.05% of reads stamped a few hours ahead of the clock: stored, rejected read_in_future
     # (a date beyond a day ahead would refuse the whole file, as any bad line does).
     future = rng.choice(values.size, size=max(values.size // 2000, 1), replace=False)
-    ahead = (datetime.now(UTC) + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    read_at[future] = ahead
+    ahead = datetime.now(UTC) + timedelta(hours=6)
+    read_at[future] = [
+        (ahead + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(len(future))
+    ]
     frame = pd.DataFrame(
         {
             "serial": np.repeat(serials, reads_per_meter),

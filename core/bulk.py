@@ -109,8 +109,13 @@ def copy_out_arrow(
     return pa_csv.read_csv(
         sink,
         read_options=pa_csv.ReadOptions(column_names=list(schema), block_size=1 << 24),
+        # COPY writes NULL unquoted and an empty text quoted: both come back as they were.
         convert_options=pa_csv.ConvertOptions(
-            column_types=dict(schema), true_values=["t"], false_values=["f"]
+            column_types=dict(schema),
+            true_values=["t"],
+            false_values=["f"],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
         ),
     )
 

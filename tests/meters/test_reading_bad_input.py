@@ -22,21 +22,11 @@ from meters.errors import ReadingImportInvalidError
 from meters.models import Reading, Register
 from meters.readings.errors import ReadingDateOutOfBoundsError
 from meters.readings.importer import import_readings_from_csv
+from meters.readings.partitions import existing_partitions
 from meters.readings.service import estimate_reading, record_readings
 from meters.schemas import MeterCreate, ReadingCreate
 from tests.conftest import bearer
 from tests.meters.conftest import utc
-
-
-def _partitions(db: Session) -> set[str]:
-    return set(
-        db.scalars(
-            text(
-                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                "WHERE i.inhparent = 'meter_reading'::regclass"
-            )
-        )
-    )
 
 
 def _installed(db, make_meter, make_usage_point, point=None):
@@ -66,7 +56,7 @@ def test_dates_out_of_bounds_refuse_the_file_by_line_and_make_no_partition(
         f"{meter.serial},1969-12-31T23:00:00Z,130,handheld\n"
         f"{meter.serial},{ahead},140,handheld\n"
     ).encode()
-    before = _partitions(db)
+    before = existing_partitions(db)
     with pytest.raises(ReadingImportInvalidError) as err:
         import_readings_from_csv(db, io.BytesIO(csv))
     assert [(e.field, e.code) for e in err.value.errors] == [
@@ -75,7 +65,7 @@ def test_dates_out_of_bounds_refuse_the_file_by_line_and_make_no_partition(
         ("line 5", "read_at_out_of_bounds"),
         ("line 6", "read_at_out_of_bounds"),
     ]
-    assert _partitions(db) == before
+    assert existing_partitions(db) == before
     assert _count(db, meter) == 0
 
 
@@ -84,7 +74,7 @@ def test_a_far_future_single_read_is_a_422_and_makes_no_partition(
 ) -> None:
     token = make_user("billing_officer")
     meter = _installed(db, make_meter, make_usage_point)
-    before = _partitions(db)
+    before = existing_partitions(db)
     for at in ("9999-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1960-06-01T00:00:00Z"):
         response = client.post(
             "/api/v1/readings",
@@ -92,14 +82,14 @@ def test_a_far_future_single_read_is_a_422_and_makes_no_partition(
             json={"meter_serial": meter.serial, "read_at": at, "value": 5, "source": "handheld"},
         )
         assert (response.status_code, response.json()["code"]) == (422, "read_at_out_of_bounds")
-    assert _partitions(db) == before
+    assert existing_partitions(db) == before
 
 
 def test_single_reads_and_estimates_out_of_bounds_are_refused(
     db, make_meter, make_usage_point
 ) -> None:
     meter = _installed(db, make_meter, make_usage_point)
-    before = _partitions(db)
+    before = existing_partitions(db)
     with pytest.raises(ReadingDateOutOfBoundsError):
         record_readings(
             db,
@@ -115,7 +105,7 @@ def test_single_reads_and_estimates_out_of_bounds_are_refused(
     register_id = db.scalar(select(Register.id).where(Register.meter_id == meter.id))
     with pytest.raises(ReadingDateOutOfBoundsError):
         estimate_reading(db, register_id=register_id, at=datetime(9999, 1, 1, tzinfo=UTC))
-    assert _partitions(db) == before
+    assert existing_partitions(db) == before
     assert _count(db, meter) == 0
 
 
