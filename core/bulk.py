@@ -74,6 +74,12 @@ def copy_in(
                     on_bytes(sent)
 
 
+def drop_tables(target: Session, *names: str) -> None:
+    """Drop a bulk job's stage tables if they exist (temporary tables of this session)."""
+    for name in names:
+        target.execute(text(f"DROP TABLE IF EXISTS {name}"))
+
+
 def csv_bytes(table: pa.Table) -> bytes:
     """An Arrow table as COPY's CSV (no header; null is an empty unquoted field, text is
     always quoted), written in C++."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -22,10 +21,10 @@ import pyarrow as pa
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.bulk import copy_columns, copy_in, text_values
-from core.errors import FieldError
+from core.bulk import copy_columns, copy_in, drop_tables, text_values
 from meters.readings import bounds
 from meters.readings import errors as e
+from meters.readings.bad_lines import MAX_LISTED_LINES, MESSAGES, BadLine, raise_bad_lines
 from meters.readings.batches import ParsedBatch
 from meters.readings.codes import FILE_QUALITIES, FILE_SOURCES, SOURCES
 from meters.readings.columns import (
@@ -39,42 +38,12 @@ from meters.readings.columns import (
     read_header,
 )
 
-MAX_LISTED_LINES = 1000
 RAW = "kw_reading_raw"
 TYPED = "kw_reading_typed"
 
 
-@dataclass(frozen=True)
-class BadLine:
-    line: int
-    code: str
-    message: str
-
-
 def _sql_list(vocabulary: Iterable[str]) -> str:
     return ", ".join(f"'{v}'" for v in vocabulary)
-
-
-MESSAGES = {
-    e.SERIAL_REQUIRED: "serial is required",
-    e.READ_AT_FORMAT: "read_at must be an ISO 8601 timestamp with a UTC offset",
-    e.READ_AT_INVALID: "read_at is not a real date and time",
-    e.READ_AT_OUT_OF_BOUNDS: bounds.message(),
-    e.VALUE_INVALID: "value must be a non-negative number (at most 3 decimals)",
-    e.SOURCE_INVALID: f"source must be one of {', '.join(FILE_SOURCES.values)}",
-    e.QUALITY_INVALID: f"quality must be {' or '.join(FILE_QUALITIES.values)}",
-    e.READER_ID_INVALID: "reader_id must be a user id",
-    e.GPS_INCOMPLETE: "latitude and longitude go together",
-    e.GPS_INVALID: "latitude/longitude must be WGS84 degrees",
-    e.PHOTO_INVALID: "photo_sha256 must be 64 lowercase hex digits",
-    e.UNKNOWN_SERIAL: "unknown meter serial {serial}",
-    e.UNKNOWN_REGISTER: "meter {serial} has no register {register}",
-}
-
-
-def drop_tables(session: Session, *names: str) -> None:
-    for name in names:
-        session.execute(text(f"DROP TABLE IF EXISTS {name}"))
 
 
 def _create_raw(session: Session) -> None:
@@ -144,18 +113,6 @@ def _scan_structure(stream: IO[bytes], width: int) -> list[BadLine]:
     except csv.Error as exc:
         bad.append(BadLine(reader.line_num, e.BAD_STRUCTURE, f"unreadable CSV: {exc}"))
     return bad
-
-
-def raise_bad_lines(bad: list[BadLine], total: int) -> None:
-    listed = bad[:MAX_LISTED_LINES]
-    raise e.ReadingImportInvalidError(
-        f"{total} line(s) cannot be imported; nothing was imported",
-        errors=[FieldError(f"line {b.line}", b.message, b.code) for b in listed],
-        extra={
-            "bad_line_count": total,
-            "bad_lines": [{"line": b.line, "code": b.code, "message": b.message} for b in listed],
-        },
-    )
 
 
 _TYPED_SQL = f"""

@@ -25,11 +25,12 @@ from sqlalchemy import BigInteger, any_, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from core.bulk import copy_arrow, copy_out_arrow
+from core.bulk import copy_arrow, copy_out_arrow, drop_tables
 from core.context import Actor
 from core.territory import scope_of, visible
 from customers.models import UsagePoint
 from meters.readings import errors as e
+from meters.readings.bad_lines import MESSAGES, BadLine, raise_bad_lines
 from meters.readings.batches import (
     NO_TIME,
     Installations,
@@ -39,7 +40,6 @@ from meters.readings.batches import (
     StoredReads,
 )
 from meters.readings.codes import SOURCES, pack
-from meters.readings.parse_exhaustive import MESSAGES, BadLine, drop_tables, raise_bad_lines
 from meters.readings.rules import RuleParameters
 
 KEYS = "kw_reading_keys"

@@ -32,14 +32,21 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.bulk import Format, IdsInBackground, copy_arrow, copy_in, copy_out_arrow, csv_bytes
+from core.bulk import (
+    Format,
+    IdsInBackground,
+    copy_arrow,
+    copy_in,
+    copy_out_arrow,
+    csv_bytes,
+    drop_tables,
+)
 from core.settings import get_settings
 from meters.models import READING_PARTITION_SCHEMA
 from meters.readings import copy_stream, parallel_load
 from meters.readings.batches import NO_TIME, JudgedBatch
 from meters.readings.codes import JUDGED_STATUSES, REJECTED, SOURCES, codes_of
 from meters.readings.errors import ReadingImportConflictError
-from meters.readings.parse_exhaustive import drop_tables
 from meters.readings.partitions import (
     ensure_reading_partitions,
     existing_partitions,
