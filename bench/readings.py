@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -110,9 +110,13 @@ def _write_csv(path: Path, meters: int, reads_per_meter: int, values: np.ndarray
     stamps = np.array([m.strftime("%Y-%m-%dT%H:%M:%SZ") for m in months])
     serials = np.char.add("BM", np.char.zfill(np.arange(1, meters + 1).astype(str), 9))
     read_at = np.tile(stamps, meters).astype(object)
-    # 0.05% of reads typed with a year in the future (2096: leap, like 2024).
+    # 0.05% of reads stamped a few hours ahead of the clock: stored, rejected read_in_future
+    # (a date beyond a day ahead would refuse the whole file, as any bad line does).
     future = rng.choice(values.size, size=max(values.size // 2000, 1), replace=False)
-    read_at[future] = [f"2096{s[4:]}" for s in read_at[future]]  # a leap year, as 2024
+    ahead = datetime.now(UTC) + timedelta(hours=6)
+    read_at[future] = [
+        (ahead + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(len(future))
+    ]
     frame = pd.DataFrame(
         {
             "serial": np.repeat(serials, reads_per_meter),

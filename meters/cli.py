@@ -62,7 +62,7 @@ def import_file(
             progress.stop()
             console.print(f"[bold red]refused:[/] {exc.detail}")
             for error in exc.errors[:50]:
-                console.print(f"  {error.field}: {error.message}")
+                console.print(f"  {error.field}: {error.message} [dim]({error.code})[/]")
             raise typer.Exit(1) from exc
     if as_json:
         typer.echo(json.dumps(asdict(report) | {"rejected_by_code": report.rejected_by_code}))

@@ -64,19 +64,23 @@ COUNTED_STATUSES = (ReadingStatus.ACCEPTED, ReadingStatus.FLAGGED)
 
 
 class ReasonCode(StrEnum):
-    """Stable codes explaining why a read was flagged or rejected. Clients branch on them."""
+    """Stable codes explaining why a read was flagged or rejected. Clients branch on them.
 
+    Declared in the order a read lists them (the checks of the read alone first, then the
+    ones against its timeline); the bulk pipeline numbers them by this order
+    (``meters.readings.codes``), so add a new code anywhere: nothing is numbered by hand."""
+
+    READ_IN_FUTURE = "read_in_future"
+    READ_BEFORE_INSTALLATION = "read_before_installation"
+    READ_AFTER_REMOVAL = "read_after_removal"
+    VALUE_EXCEEDS_DIALS = "value_exceeds_dials"
+    DUPLICATE_TIMESTAMP = "duplicate_timestamp"
     ROLLOVER = "rollover"
     NEGATIVE_ADVANCE = "negative_advance"
     ZERO_CONSUMPTION = "zero_consumption"
     OUT_OF_RANGE_HIGH = "out_of_range_high"
     OUT_OF_RANGE_LOW = "out_of_range_low"
     METER_CHANGE_IN_PERIOD = "meter_change_in_period"
-    READ_IN_FUTURE = "read_in_future"
-    READ_BEFORE_INSTALLATION = "read_before_installation"
-    READ_AFTER_REMOVAL = "read_after_removal"
-    DUPLICATE_TIMESTAMP = "duplicate_timestamp"
-    VALUE_EXCEEDS_DIALS = "value_exceeds_dials"
 
 
 class Severity(StrEnum):

@@ -17,12 +17,11 @@ from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.bulk import TEXT_NULL, copy_columns, reserve_block
 from gis.enums import LocationPrecision, ServicePointKind, VoltageLevel
 from gis.generator.layout import CATEGORIES
 from gis.generator.plan import SWITCH_KINDS, NetworkPlan, Progress
 
-CHUNK_ROWS = 100_000
-NULL = "\\N"
 MV_KV, LV_KV, HV_KV = 20.0, 0.4, 63.0
 
 # Parents before children: foreign keys are checked row by row during COPY.
@@ -46,23 +45,18 @@ class WrittenIds:
 
 def _reserve_ids(session: Session, counts: dict[str, int]) -> WrittenIds:
     # The generator holds EXCLUSIVE locks on the network tables (readers go on), so nobody
-    # else can draw from these sequences between nextval and setval.
+    # else can draw from these sequences meanwhile: each table's ids are one block.
     session.execute(text(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE"))
-    first = {}
-    for table, count in counts.items():
-        seq = f"pg_get_serial_sequence('{table}', 'id')"
-        start = session.execute(text(f"SELECT nextval({seq})")).scalar_one()
-        if count > 1:
-            session.execute(text(f"SELECT setval({seq}, {start + count - 1})"))
-        first[table] = int(start)
-    return WrittenIds(first=first)
+    return WrittenIds(
+        first={table: reserve_block(session, table, count) for table, count in counts.items()}
+    )
 
 
 def _ints(values: np.ndarray, base: int = 0) -> list[str]:
     """Integer column (negative = NULL) shifted by ``base`` (a table's first id)."""
     values = np.asarray(values, dtype=np.int64)
     out = (values + base).astype(str)
-    out[values < 0] = NULL
+    out[values < 0] = TEXT_NULL
     return out.tolist()
 
 
@@ -90,18 +84,7 @@ def _hex(geoms: np.ndarray) -> list[str]:
 def _copy(
     session: Session, table: str, columns: dict[str, Sequence[str]], progress: Progress
 ) -> int:
-    names = list(columns)
-    cols = list(columns.values())
-    count = len(cols[0])
-    cursor: Any = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
-        for start in range(0, count, CHUNK_ROWS):
-            rows = zip(*(c[start : start + CHUNK_ROWS] for c in cols), strict=True)
-            copy.write("\n".join(map("\t".join, rows)) + "\n")
-            progress(f"write {table}", min(count, start + CHUNK_ROWS), count)
-    if count == 0:
-        progress(f"write {table}", 0, 0)
-    return count
+    return copy_columns(session, table, columns, progress, f"write {table}")
 
 
 def write_plan(

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from core.audit import declare_bulk_job
 from core.auth.models import Agency
+from core.locks import LockSpace, int32_key, xact_lock
+from core.periods import add_months, local_date, month_start
 from gis.generator import generate_network, generated_network_exists, generated_prefix
 from kilowatch.demo_utility.copying import Progress, quiet
 from kilowatch.demo_utility.models import DemoBatch
@@ -32,7 +34,6 @@ from kilowatch.demo_utility.write_truth import write_truth
 MONTHS = 24
 PREMISES_PER_SERVICE_POINT = 1.25  # compounds and shop rows share a connection
 DEMO_AGENCY_CODE = "COT-C"
-_LOCK_BASE = 7_305_000_000
 ANALYZED = (
     "customer_party",
     "customer_party_phone",
@@ -65,10 +66,9 @@ class BuildReport:
 
 
 def default_first_month(today: date | None = None, months: int = MONTHS) -> date:
-    """The window: the ``months`` full calendar months before the current one (UTC)."""
-    today = today or datetime.now(UTC).date()
-    index = today.year * 12 + today.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
+    """The window: the ``months`` full local calendar months before the current one."""
+    today = today or local_date(datetime.now(UTC))
+    return add_months(month_start(today), -months)
 
 
 def service_points_for(customers: int, requested: int) -> int:
@@ -90,7 +90,7 @@ def build_demo_utility(
 ) -> BuildReport:
     """Build ``customers`` customers with 24 months of reads on the network generated with
     ``seed`` (generated now if missing, with at least ``service_points`` connections)."""
-    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_BASE + seed})
+    xact_lock(session, LockSpace.DEMO_BUILD, int32_key(seed))
     found = existing_batch(session, seed)
     if found is not None:
         return BuildReport(

@@ -46,7 +46,7 @@ class DemoBatch(IdMixin, Base):
     customers: Mapped[int] = mapped_column(Integer)
     service_points: Mapped[int] = mapped_column(Integer)
     network_prefix: Mapped[str] = mapped_column(Text)
-    # Month m of every ground-truth array is first_month + m months (calendar months, UTC).
+    # Month m of every ground-truth array is first_month + m months (the utility's local calendar months).
     first_month: Mapped[date] = mapped_column(Date)
     months: Mapped[int] = mapped_column(Integer)
     counts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")

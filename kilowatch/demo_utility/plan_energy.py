@@ -1,6 +1,6 @@
 """Plan meters, energy and readings of the demo utility (pure numpy, deterministic).
 
-Time is in days from the first day of the window (00:00 UTC); month m runs from
+Time is in days from the first local midnight of the window (the utility's calendar); month m runs from
 ``bounds[m]`` to ``bounds[m + 1]``. Energy is integer Wh internally so that sums are
 exact: a zone meter's monthly advance is exactly the true energy downstream plus the
 technical loss. Within a month a usage point draws at a constant rate, so the index at any
@@ -14,6 +14,7 @@ from datetime import date
 
 import numpy as np
 
+from kilowatch.demo_utility.copying import days_from
 from kilowatch.demo_utility.names import METER_MODELS
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_customers import CustomerPlan
@@ -101,8 +102,8 @@ class EnergyPlan:
 
 
 def month_bounds(first_month: date, months: int) -> np.ndarray:
-    starts = month_starts(first_month, months)
-    return np.array([(d - first_month).days for d in starts], dtype=float)
+    """Days from the window's first local midnight to each of its month edges."""
+    return np.array([days_from(first_month, d) for d in month_starts(first_month, months)])
 
 
 def _true_energy(
@@ -144,11 +145,11 @@ def _meters(rng: np.random.Generator, cust: CustomerPlan) -> dict:
 
 def _read_times(rng: np.random.Generator, bounds: np.ndarray, smart: np.ndarray) -> np.ndarray:
     """(N, M) read instants: a round passes on the same day of each month (+/- 1 day)
-    during working hours (08:00-17:00 Cotonou, UTC+1); smart meters report at the end of
-    each month (23:59 UTC on its last day)."""
+    during working hours (08:00-17:00 local time); smart meters report at the end of each
+    month (23:59 local time on its last day)."""
     n, months = len(smart), len(bounds) - 1
     day = rng.integers(3, 25, n)[:, None] + rng.integers(-1, 2, (n, months))
-    hour = rng.uniform(7.0, 16.0, (n, months)) / 24.0
+    hour = rng.uniform(8.0, 17.0, (n, months)) / 24.0
     times = bounds[None, :-1] + (day - 1) + hour
     # A minute before midnight: the read closes its own month (periods are [from, to)).
     return np.where(smart[:, None], bounds[None, 1:] - 1.0 / 1440.0, times)

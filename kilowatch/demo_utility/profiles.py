@@ -1,6 +1,6 @@
 """How much electricity each kind of customer uses, and when; what the network loses.
 
-Energies are kWh, powers kVA or W, months are calendar months (UTC). The climate is
+Energies are kWh, powers kVA or W, months are the utility's local calendar months. The climate is
 Cotonou's: the hot season (February to April) brings the cooling peak, the long rainy
 season (June to August) the trough. Daily profiles are hourly shapes per category and day
 type; they set how much a Saturday, a Sunday or a public holiday weighs against a weekday.
@@ -8,12 +8,13 @@ type; they set how much a Saturday, a Sunday or a public holiday weighs against 
 
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from functools import lru_cache
 
 import holidays
 import numpy as np
+
+from core import periods
 
 CATEGORIES = ("residential", "commercial", "industrial", "public_lighting")
 RES, COM, IND, PL = range(4)
@@ -56,14 +57,9 @@ def day_type_weights(category: int) -> np.ndarray:
 
 
 def month_starts(first_month: date, months: int) -> list[date]:
-    return [
-        date(
-            first_month.year + (first_month.month - 1 + m) // 12,
-            (first_month.month - 1 + m) % 12 + 1,
-            1,
-        )
-        for m in range(months + 1)
-    ]
+    """The window's month edges: the first day of each of its ``months`` local calendar
+    months, then the first day after it (``months + 1`` dates)."""
+    return periods.month_starts(first_month, months + 1)
 
 
 @lru_cache(maxsize=8)
@@ -76,7 +72,7 @@ def effective_days(first_month: date, months: int) -> np.ndarray:
     out = np.zeros((len(CATEGORIES), months))
     for m in range(months):
         start = starts[m]
-        days = calendar.monthrange(start.year, start.month)[1]
+        days = (starts[m + 1] - start).days
         kinds = np.zeros(days, dtype=int)
         for d in range(days):
             day = start.replace(day=d + 1)

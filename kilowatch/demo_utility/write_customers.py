@@ -11,16 +11,10 @@ import numpy as np
 import shapely
 from sqlalchemy.orm import Session
 
+from core.bulk import copy_columns, next_values, reserve_ids, text_values
 from customers.numbering import account_number_from
 from customers.sla import SLA_WORKING_DAYS, add_working_days
-from kilowatch.demo_utility.copying import (
-    Progress,
-    copy_table,
-    ints,
-    next_values,
-    reserve_ids,
-    texts,
-)
+from kilowatch.demo_utility.copying import Progress, ints
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_customers import CustomerPlan
 from kilowatch.demo_utility.profiles import CATEGORIES
@@ -69,26 +63,26 @@ def _parties(
 ) -> np.ndarray:
     n = plan.n
     ids = reserve_ids(session, "customer_party", n)
-    copy_table(
+    copy_columns(
         session,
         "customer_party",
         {
             "id": ints(ids),
             "kind": ["organisation" if o else "person" for o in plan.is_org.tolist()],
-            "display_name": texts(plan.display_name),
-            "first_name": texts(plan.first_name),
-            "last_name": texts(plan.last_name),
-            "organisation_name": texts(plan.org_name),
+            "display_name": text_values(plan.display_name),
+            "first_name": text_values(plan.first_name),
+            "last_name": text_values(plan.last_name),
+            "organisation_name": text_values(plan.org_name),
             "language": ["fr"] * n,
             "status": ["active"] * n,
-            "agency_id": texts([agency_id] * n),
+            "agency_id": text_values([agency_id] * n),
         },
         progress,
         "parties",
     )
     phone_party = np.concatenate([ids, ids[[p is not None for p in plan.phone2]]])
     phones = plan.phone + [p for p in plan.phone2 if p is not None]
-    copy_table(
+    copy_columns(
         session,
         "customer_party_phone",
         {
@@ -102,7 +96,7 @@ def _parties(
         "phones",
     )
     has_email = [e is not None for e in plan.email]
-    copy_table(
+    copy_columns(
         session,
         "customer_party_email",
         {
@@ -113,7 +107,7 @@ def _parties(
         progress,
         "e-mails",
     )
-    copy_table(
+    copy_columns(
         session, "customer_identity_document", _documents(plan, ids), progress, "identity documents"
     )
     return ids
@@ -128,19 +122,19 @@ def _premises(
     geoms = shapely.to_wkb(
         shapely.set_srid(shapely.points(plan.lon, plan.lat), 4326), hex=True, include_srid=True
     ).tolist()
-    copy_table(
+    copy_columns(
         session,
         "customer_service_location",
         {
             "id": ints(location),
             "code": [f"PRM-{c:08d}" for c in codes],
-            "address_line": texts(plan.address_line),
-            "unit": texts(plan.unit),
-            "district": texts(plan.district),
-            "city": texts(plan.city),
-            "region": texts(plan.region),
+            "address_line": text_values(plan.address_line),
+            "unit": text_values(plan.unit),
+            "district": text_values(plan.district),
+            "city": text_values(plan.city),
+            "region": text_values(plan.region),
             "country": ["BJ"] * n,
-            "landmark": texts(plan.landmark),
+            "landmark": text_values(plan.landmark),
             "geom": geoms,
             "service_point_id": ints(net.sp_id[plan.sp_index]),
         },
@@ -150,7 +144,7 @@ def _premises(
     usage_point = reserve_ids(session, "customer_usage_point", n)
     codes = next_values(session, "customer_usage_point_code_seq", n)
     state = np.where(plan.disconnect_month >= 0, "disconnected", "connected").tolist()
-    copy_table(
+    copy_columns(
         session,
         "customer_usage_point",
         {
@@ -177,7 +171,7 @@ def _accounts(
     numbers = [
         account_number_from(v) for v in next_values(session, "customer_account_number_seq", n)
     ]
-    copy_table(
+    copy_columns(
         session,
         "customer_account",
         {
@@ -185,13 +179,13 @@ def _accounts(
             "number": numbers,
             "payer_party_id": ints(party),
             "delivery_channel": plan.delivery_channel,
-            "delivery_email": texts(
+            "delivery_email": text_values(
                 [
                     e if c == "email" else None
                     for e, c in zip(plan.email, plan.delivery_channel, strict=True)
                 ]
             ),
-            "delivery_phone": texts(
+            "delivery_phone": text_values(
                 [
                     p if c == "sms" else None
                     for p, c in zip(plan.phone, plan.delivery_channel, strict=True)
@@ -218,7 +212,7 @@ def _contracts(
     ids = reserve_ids(session, "customer_contract", k)
     numbers = next_values(session, "customer_contract_number_seq", k)
     changed = [_stamp(end or start) for start, end in zip(plan.ct_start, plan.ct_end, strict=True)]
-    copy_table(
+    copy_columns(
         session,
         "customer_contract",
         {
@@ -230,14 +224,14 @@ def _contracts(
             "tariff_code": plan.ct_tariff,
             "subscribed_power_kva": [f"{v:.2f}" for v in plan.kva[plan.ct_usage_point].tolist()],
             "start_date": [d.isoformat() for d in plan.ct_start],
-            "end_date": texts([d.isoformat() if d else None for d in plan.ct_end]),
+            "end_date": text_values([d.isoformat() if d else None for d in plan.ct_end]),
             "status": plan.ct_status,
             "status_changed_at": changed,
         },
         progress,
         "contracts",
     )
-    copy_table(
+    copy_columns(
         session,
         "customer_contract_role",
         {
@@ -252,7 +246,7 @@ def _contracts(
     ended = [i for i, e in enumerate(plan.ct_end) if e is not None]
     rows = [(i, "move_in", "pending", "active", plan.ct_start[i]) for i in range(k)]
     rows += [(i, "move_out", "active", "ended", plan.ct_end[i]) for i in ended]
-    copy_table(
+    copy_columns(
         session,
         "customer_contract_transition",
         {
@@ -295,7 +289,7 @@ def _cases(
         due.append(due_date.isoformat())
         breached.append("t" if finished > due_date else "f")  # type: ignore[operator]
     party = ids.party[plan.case_party]
-    copy_table(
+    copy_columns(
         session,
         "customer_case",
         {
@@ -309,15 +303,15 @@ def _cases(
             "party_id": ints(party),
             "service_location_id": ints(ids.location[plan.case_party]),
             "usage_point_id": ints(ids.usage_point[plan.case_party]),
-            "agency_id": texts([agency_id] * count),
+            "agency_id": text_values([agency_id] * count),
             "assignee_group": [CASE_GROUP[t] for t in plan.case_type],
             "opened_at": [_stamp(d, 10) for d in plan.case_opened],
             "sla_working_days": [str(SLA_WORKING_DAYS[t]) for t in plan.case_type],
             "due_date": due,
             "sla_breached": breached,
-            "resolved_at": texts(resolved),
-            "closed_at": texts(closed),
-            "resolution": texts(["Traité" if r else None for r in resolved]),
+            "resolved_at": text_values(resolved),
+            "closed_at": text_values(closed),
+            "resolution": text_values(["Traité" if r else None for r in resolved]),
         },
         progress,
         "cases",
@@ -326,13 +320,13 @@ def _cases(
     for i in range(count):
         for event, before, after, days in plan.case_steps[i]:
             changes.append((i, event, before, after, plan.case_opened[i] + timedelta(days=days)))
-    copy_table(
+    copy_columns(
         session,
         "customer_case_status_change",
         {
             "case_id": [str(case_ids[c[0]]) for c in changes],
             "event": [c[1] for c in changes],
-            "from_status": texts([c[2] for c in changes]),
+            "from_status": text_values([c[2] for c in changes]),
             "to_status": [c[3] for c in changes],
             "actor": ["system"] * len(changes),
             "at": [_stamp(c[4], 11) for c in changes],
@@ -342,12 +336,12 @@ def _cases(
     )
     n_it = len(plan.it_party)
     case_of = np.where(plan.it_case >= 0, case_ids[np.maximum(plan.it_case, 0)] if count else 0, -1)
-    copy_table(
+    copy_columns(
         session,
         "customer_interaction",
         {
             "party_id": ints(ids.party[plan.it_party]),
-            "case_id": texts([c if c >= 0 else None for c in case_of.tolist()]),
+            "case_id": text_values([c if c >= 0 else None for c in case_of.tolist()]),
             "channel": plan.it_channel,
             "direction": plan.it_direction,
             "occurred_at": [_stamp(d, 10) for d in plan.it_day],

@@ -15,9 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.audit import declare_bulk_job
-from kilowatch.demo_utility.copying import Progress, copy_table, instants, ints, reserve_ids, texts
+from core.bulk import copy_columns, reserve_ids, text_values
+from core.periods import local_midnight
+from kilowatch.demo_utility.copying import Progress, instants, ints
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_energy import ZONE_DIGITS, EnergyPlan
+from kilowatch.demo_utility.profiles import month_starts
 from meters.readings.importer import ImportReport, import_readings_from_csv
 from meters.readings.partitions import ensure_reading_partitions
 from meters.readings.rule_sets import active_rule_set
@@ -45,7 +48,7 @@ def _serials(prefixes: list[str], ids: np.ndarray, year: int) -> list[str]:
 
 def _registers(session: Session, meter: np.ndarray, progress: Progress, stage: str) -> np.ndarray:
     ids = reserve_ids(session, "meter_register", len(meter))
-    copy_table(
+    copy_columns(
         session,
         "meter_register",
         {
@@ -79,7 +82,7 @@ def write_meters(
 ) -> MeterIds:
     count = len(plan.meter_usage_point)
     meter = reserve_ids(session, "meter_asset", count)
-    copy_table(
+    copy_columns(
         session,
         "meter_asset",
         {
@@ -92,7 +95,9 @@ def write_meters(
             "multiplier": [str(int(m)) for m in plan.meter_multiplier.tolist()],
             "phases": ints(plan.meter_phases),
             "status": np.where(plan.meter_removed, "removed", "installed").tolist(),
-            "stock_location": texts(np.where(plan.meter_removed, "Magasin central", None).tolist()),
+            "stock_location": text_values(
+                np.where(plan.meter_removed, "Magasin central", None).tolist()
+            ),
         },
         progress,
         "meters",
@@ -100,7 +105,7 @@ def write_meters(
     register = _registers(session, meter, progress, "registers")
     installation = reserve_ids(session, "meter_installation", count)
     replaces = plan.inst_replaces
-    copy_table(
+    copy_columns(
         session,
         "meter_installation",
         {
@@ -112,10 +117,10 @@ def write_meters(
             "start_indexes": _index_json(plan.inst_start_index),
             "removed_at": instants(first_month, plan.inst_end),
             "end_indexes": _index_json(plan.inst_end_index),
-            "replaces_installation_id": texts(
+            "replaces_installation_id": text_values(
                 [installation[r] if r >= 0 else None for r in replaces.tolist()]
             ),
-            "removal_reason": texts(np.where(plan.meter_removed, "faulty", None).tolist()),
+            "removal_reason": text_values(np.where(plan.meter_removed, "faulty", None).tolist()),
         },
         progress,
         "installations",
@@ -199,13 +204,13 @@ def write_zone_meters(
     progress: Progress,
 ) -> ZoneIds:
     """A smart meter at every transformer (LV side) and feeder head, installed a day before
-    the window; it reads at 00:00 UTC on the 1st of each month. Its monthly advance is the
+    the window; it reads at local midnight on the 1st of each month. Its monthly advance is the
     zone's true energy plus the technical loss, to the watt-hour."""
     n_tr, n_fd = len(net.tr_id), len(net.fd_id)
     meter = reserve_ids(session, "meter_asset", n_tr + n_fd)
     kinds = ["transformer"] * n_tr + ["feeder"] * n_fd
     prefixes = ["ZTR"] * n_tr + ["ZFD"] * n_fd
-    copy_table(
+    copy_columns(
         session,
         "meter_asset",
         {
@@ -225,13 +230,13 @@ def write_zone_meters(
     register = _registers(session, meter, progress, "zone registers")
     months = len(plan.bounds) - 1
     installed = instants(first_month, np.array([-1.0]))[0]
-    copy_table(
+    copy_columns(
         session,
         "meter_zone_installation",
         {
             "meter_id": ints(meter),
-            "transformer_id": texts([*net.tr_id.tolist(), *([None] * n_fd)]),
-            "feeder_id": texts([*([None] * n_tr), *net.fd_id.tolist()]),
+            "transformer_id": text_values([*net.tr_id.tolist(), *([None] * n_fd)]),
+            "feeder_id": text_values([*([None] * n_tr), *net.fd_id.tolist()]),
             "installed_at": [installed] * (n_tr + n_fd),
         },
         progress,
@@ -244,22 +249,14 @@ def write_zone_meters(
         [np.zeros((len(energy), 1), dtype=np.int64), np.cumsum(energy, axis=1)], axis=1
     )
     ensure_reading_partitions(
-        session,
-        [
-            date(
-                first_month.year + (first_month.month - 1 + m) // 12,
-                (first_month.month - 1 + m) % 12 + 1,
-                1,
-            )
-            for m in range(months + 1)
-        ],
+        session, [local_midnight(d) for d in month_starts(first_month, months)]
     )
     stamps = instants(first_month, plan.bounds)
     flat = index_wh.reshape(-1)
     values = [f"{v // 1000}.{v % 1000:03d}" for v in flat.tolist()]
     rows = len(flat)
     version = active_rule_set(session).version
-    copy_table(
+    copy_columns(
         session,
         "meter_reading",
         {

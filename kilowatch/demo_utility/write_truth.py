@@ -10,7 +10,8 @@ from datetime import date
 import numpy as np
 from sqlalchemy.orm import Session
 
-from kilowatch.demo_utility.copying import Progress, copy_table, ints, texts
+from core.bulk import copy_columns, text_values
+from kilowatch.demo_utility.copying import Progress, ints
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_customers import CustomerPlan
 from kilowatch.demo_utility.plan_energy import EnergyPlan
@@ -59,10 +60,10 @@ def _usage_points(
         "category": [CATEGORIES[c] for c in cust.category.tolist()],
         "true_kwh": kwh_arrays(energy.true_wh),
         "metered_kwh": kwh_arrays(energy.registered_wh),
-        "attack": texts(attack),
-        "attack_from": texts(begin),
-        "attack_to": texts(end),
-        "attack_parameters": texts(params),
+        "attack": text_values(attack),
+        "attack_from": text_values(begin),
+        "attack_to": text_values(end),
+        "attack_parameters": text_values(params),
         "missing_read_months": missing,
         "events": events,
     }
@@ -91,22 +92,22 @@ def write_truth(
     tr_feeder = [net.fd_id[f] if f >= 0 else None for f in net.tr_feeder.tolist()]
     zones = {
         "subject": ["transformer"] * n_tr + ["feeder"] * n_fd,
-        "transformer_id": texts([*net.tr_id.tolist(), *([None] * n_fd)]),
-        "feeder_id": texts([*tr_feeder, *net.fd_id.tolist()]),
+        "transformer_id": text_values([*net.tr_id.tolist(), *([None] * n_fd)]),
+        "feeder_id": text_values([*tr_feeder, *net.fd_id.tolist()]),
         "meter_id": ints(np.concatenate([transformer_meters, feeder_meters])),
         "true_kwh": kwh_arrays(np.concatenate([energy.tr_true_wh, energy.fd_true_wh])),
         "metered_kwh": kwh_arrays(np.concatenate([energy.tr_in_wh, energy.fd_in_wh])),
         "loss_kwh": kwh_arrays(np.concatenate([energy.tr_loss_wh, energy.fd_loss_wh])),
         "events": zone_events,
     }
-    written = copy_table(
+    written = copy_columns(
         session,
         "demo_ground_truth",
         {"batch_id": [str(batch_id)] * cust.n, **rows},
         progress,
         "ground truth: usage points",
     )
-    written += copy_table(
+    written += copy_columns(
         session,
         "demo_ground_truth",
         {"batch_id": [str(batch_id)] * (n_tr + n_fd), **zones},

@@ -1,140 +1,105 @@
-"""The validation rules over a timeline, vectorised in numpy.
+"""Stage 3 of a reading load: judge every new read (parse -> resolve -> judge -> write).
 
-A timeline is every read of a (register, installation) in order (read_at, stored before
-new, source, file line): the counted reads already stored and the new ones. Each read is
-compared with the one before it (or the installation's start index): advance across a
-rollover, negative advance, zero, expected range from the mean daily kWh of the last
-``history_reads`` reads (else the usage category's profile), meter change, same-instant
-twins. Float8 arithmetic, as the SQL validator used: exact enough for range checks.
-
-A rejected new read must not serve as the "previous" of the next one: the few timelines
-holding one are judged again without it, until nothing changes (at most
-``MAX_REJUDGE_PASSES``).
+First the checks of a read alone (in the future, outside any installation, more than the
+dials can show), then the rules over its timeline (``meters.readings.timeline``): the new
+reads that a row-level check does not already reject, among the counted stored reads of
+their own (register, installation). Only timelines holding a new read are judged, so a
+re-import judges nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 
 import numpy as np
 
 from meters.enums import ReasonCode, Severity
+from meters.readings.batches import NO_TIME, JudgedBatch, ResolvedBatch
+from meters.readings.codes import BIT, bits_of, pack
 from meters.readings.rules import RuleParameters
-
-# Bit order is the order codes are listed on a read (row-level checks first).
-CODES = (
-    ReasonCode.READ_IN_FUTURE,
-    ReasonCode.READ_BEFORE_INSTALLATION,
-    ReasonCode.READ_AFTER_REMOVAL,
-    ReasonCode.VALUE_EXCEEDS_DIALS,
-    ReasonCode.DUPLICATE_TIMESTAMP,
-    ReasonCode.ROLLOVER,
-    ReasonCode.NEGATIVE_ADVANCE,
-    ReasonCode.ZERO_CONSUMPTION,
-    ReasonCode.OUT_OF_RANGE_HIGH,
-    ReasonCode.OUT_OF_RANGE_LOW,
-    ReasonCode.METER_CHANGE_IN_PERIOD,
-)
-BIT = {code: 1 << i for i, code in enumerate(CODES)}
-MAX_REJUDGE_PASSES = 6
-US_PER_DAY = 86_400e6
+from meters.readings.timeline import Timeline, judge_timeline, statuses
 
 
-def bits_of(codes: list[str]) -> int:
-    return sum(BIT[ReasonCode(c)] for c in codes)
+def judge(batch: ResolvedBatch, p: RuleParameters) -> JudgedBatch:
+    """Reason codes and status of every row (meaningful for the fresh ones)."""
+    pre = _row_codes(batch, p)
+    codes, base_at = _timeline_codes(batch, pre, p)
+    return JudgedBatch(batch, codes, statuses(codes, p), base_at)
 
 
-@dataclass
-class Timeline:
-    """Parallel arrays, sorted; ``segment`` identifies the (register, installation)."""
-
-    segment: np.ndarray  # int64, >= 0 (the row of its installation)
-    read_at: np.ndarray  # int64 microseconds
-    value: np.ndarray  # float64
-    source: np.ndarray  # int8, in PostgreSQL's text order
-    is_new: np.ndarray  # bool
-    capacity: np.ndarray  # float64, 10^dial_digits
-    multiplier: np.ndarray
-    start_index: np.ndarray
-    installed_at: np.ndarray  # int64 microseconds
-    kwh_day: np.ndarray  # float64, NaN without a category profile
-    follows_change: np.ndarray  # bool
-    pre_codes: np.ndarray  # int32, row-level codes of the new reads
-
-
-def _judge_once(tl: Timeline, rows: np.ndarray, p: RuleParameters) -> tuple[np.ndarray, ...]:
-    seg, t, v, src = tl.segment[rows], tl.read_at[rows], tl.value[rows], tl.source[rows]
-    cap, mult = tl.capacity[rows], tl.multiplier[rows]
-    n = len(rows)
-    first = np.ones(n, dtype=bool)
-    first[1:] = seg[1:] != seg[:-1]
-    has_next = np.zeros(n, dtype=bool)
-    has_next[:-1] = ~first[1:]
-    has_prev = ~first
-    prev_t, prev_v, prev_src = np.roll(t, 1), np.roll(v, 1), np.roll(src, 1)
-    same = has_prev & (prev_t == t)
-    base_t = np.where(has_prev, prev_t, tl.installed_at[rows])
-    raw = v - np.where(has_prev, prev_v, tl.start_index[rows])
-    wrapped = raw + cap
-    with np.errstate(invalid="ignore"):
-        adv = np.where(
-            raw >= 0, raw, np.where(wrapped <= p.rollover_max_fraction * cap, wrapped, np.nan)
-        )
-    adv[same] = np.nan
-    no_adv = np.isnan(adv)
-    days = (t - base_t) / US_PER_DAY
-    kwh = np.where(no_adv, 0.0, adv) * mult
-    # History: the up to ``history_reads`` reads before this one in its timeline; their
-    # mean daily kWh = kWh added after the first of them / days between it and the previous.
-    starts = np.flatnonzero(first)
-    position = np.arange(n) - starts[np.cumsum(first) - 1]
-    hist_n = np.minimum(p.history_reads, position)
-    hist_kwh = np.zeros(n)
-    for k in range(1, p.history_reads):
-        inside = hist_n[k:] - 1 >= k
-        hist_kwh[k:] += np.where(inside, kwh[:-k], 0.0)
-    hist_t0 = t[np.arange(n) - hist_n]
-    rated = has_prev & (hist_n >= p.min_history_reads) & (prev_t > hist_t0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(rated, hist_kwh / ((prev_t - hist_t0) / US_PER_DAY), np.nan)
-        by_category = np.maximum(tl.kwh_day[rows] * days * p.category_high_factor, p.min_high_kwh)
-        by_category = np.where(np.isnan(tl.kwh_day[rows]), np.nan, by_category)
-        high = np.where(rated, np.maximum(rate * days * p.high_factor, p.min_high_kwh), by_category)
-        low = rate * days * p.low_factor
-        codes = tl.pre_codes[rows].copy()
-        for code, hit in (
-            (ReasonCode.DUPLICATE_TIMESTAMP, same & (src != prev_src)),
-            (ReasonCode.ROLLOVER, ~same & (raw < 0) & ~no_adv),
-            (ReasonCode.NEGATIVE_ADVANCE, ~same & no_adv),
-            (ReasonCode.ZERO_CONSUMPTION, adv == 0),
-            (ReasonCode.OUT_OF_RANGE_HIGH, ~no_adv & (kwh > high)),
-            (ReasonCode.OUT_OF_RANGE_LOW, (adv > 0) & (kwh < low)),
-            (ReasonCode.METER_CHANGE_IN_PERIOD, first & tl.follows_change[rows]),
-        ):
-            codes |= np.where(hit, BIT[code], 0).astype(np.int32)
-    return codes, base_t, has_next
+def _row_codes(batch: ResolvedBatch, p: RuleParameters) -> np.ndarray:
+    """The checks of each read alone."""
+    rows, registers, inst = batch.rows, batch.registers, batch.installations
+    reg, t = registers.index, rows.read_at_us
+    now_us = int(time.time() * 1e6) + p.future_tolerance_minutes * 60_000_000
+    removed_by_reg = np.full(len(registers.register_id), NO_TIME, np.int64)
+    np.minimum.at(removed_by_reg, inst.register, inst.removed_at)
+    outside = batch.row_installation < 0
+    after_removal = outside & (removed_by_reg[reg] <= t)
+    pre = np.zeros(len(rows), dtype=np.int32)
+    for code, hit in (
+        (ReasonCode.READ_IN_FUTURE, t > now_us),
+        (ReasonCode.READ_AFTER_REMOVAL, after_removal),
+        (ReasonCode.READ_BEFORE_INSTALLATION, outside & ~after_removal),
+        (ReasonCode.VALUE_EXCEEDS_DIALS, rows.value >= registers.capacity[reg]),
+    ):
+        pre |= np.where(hit, BIT[code], 0).astype(np.int32)
+    return pre
 
 
-def judge(tl: Timeline, p: RuleParameters) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, base_at)`` for every row of the timeline (meaningful for the new ones)."""
+def _pair_index(
+    inst_reg: np.ndarray, inst_id: np.ndarray, reg: np.ndarray, installation_id: np.ndarray
+) -> np.ndarray:
+    """Row of the installations for each (register, installation id), -1 if none."""
+    if not len(inst_id) or not len(reg):
+        return np.full(len(reg), -1, dtype=np.int64)
+    ids, id_rank = np.unique(inst_id, return_inverse=True)
+    keys = pack([inst_reg, id_rank], [len(ids)])
+    by_key = np.argsort(keys)
+    rank = np.minimum(np.searchsorted(ids, installation_id), len(ids) - 1)
+    wanted = pack([reg, rank], [len(ids)])
+    at = np.minimum(np.searchsorted(keys[by_key], wanted), len(keys) - 1)
+    found = (ids[rank] == installation_id) & (keys[by_key][at] == wanted)
+    return np.where(found, by_key[at], -1)
+
+
+def _timeline_codes(
+    batch: ResolvedBatch, pre: np.ndarray, p: RuleParameters
+) -> tuple[np.ndarray, np.ndarray]:
+    rows, registers, inst, stored = batch.rows, batch.registers, batch.installations, batch.stored
+    n, n_stored = len(rows), len(stored)
     reject = bits_of(p.codes_with(Severity.REJECT))
-    n = len(tl.segment)
-    codes = np.zeros(n, dtype=np.int32)
-    base_at = np.zeros(n, dtype=np.int64)
-    eligible = np.ones(n, dtype=bool)
-    rows = np.arange(n)
-    for passes in range(MAX_REJUDGE_PASSES + 1):
-        if not len(rows):
-            break
-        judged, base, has_next = _judge_once(tl, rows, p)
-        codes[rows], base_at[rows] = judged, base
-        blocking = rows[tl.is_new[rows] & ((judged & reject) != 0) & has_next]
-        if passes == MAX_REJUDGE_PASSES or not len(blocking):
-            break
-        eligible[blocking] = False
-        # Segments holding a blocking read, by a lookup mask (segments are small
-        # non-negative ids: no sort of the timeline).
-        hit = np.zeros(int(tl.segment.max()) + 1, dtype=bool)
-        hit[tl.segment[blocking]] = True
-        rows = np.flatnonzero(eligible & hit[tl.segment])
+    in_timeline = batch.fresh & (batch.row_installation >= 0) & ((pre & reject) == 0)
+    # Stored counted reads join the timeline of their own (register, installation).
+    s_inst = _pair_index(inst.register, inst.id, stored.register, stored.installation_id)
+    member = np.concatenate([stored.counted & (s_inst >= 0), in_timeline])[batch.order]
+    chosen = batch.order[member]  # positions in the concatenation (stored first, then new)
+    # Only timelines with a new read need judging (a re-import has none).
+    pair = np.concatenate([s_inst, batch.row_installation])[chosen]
+    with_new = np.zeros(len(inst) + 1, dtype=bool)  # by installation row: O(n), no sort
+    with_new[pair[chosen >= n_stored]] = True
+    chosen = chosen[with_new[pair]]
+    from_new = chosen >= n_stored
+    new_pos = chosen - n_stored
+    segment = np.concatenate([s_inst, batch.row_installation])[chosen]
+    reg = np.concatenate([stored.register, registers.index])[chosen]
+    timeline = Timeline(
+        segment=segment.astype(np.int64),
+        read_at=np.concatenate([stored.read_at, rows.read_at_us])[chosen],
+        value=np.concatenate([stored.value, rows.value])[chosen],
+        source=np.concatenate([stored.source, rows.source])[chosen],
+        is_new=from_new,
+        capacity=registers.capacity[reg],
+        multiplier=registers.multiplier[reg],
+        start_index=inst.start_index[segment],
+        installed_at=inst.installed_at[segment],
+        kwh_day=inst.kwh_day[segment],
+        follows_change=inst.follows_change[segment],
+        pre_codes=np.concatenate([np.zeros(n_stored, np.int32), pre])[chosen],
+    )
+    judged, base = judge_timeline(timeline, p)
+    codes = pre.copy()
+    base_at = np.full(n, NO_TIME, dtype=np.int64)
+    codes[new_pos[from_new]] = judged[from_new]
+    base_at[new_pos[from_new]] = base[from_new]
     return codes, base_at

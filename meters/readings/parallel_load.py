@@ -26,13 +26,25 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.bulk import Format, copy_in
+from core.locks import LockSpace, try_xact_lock, xact_lock
 from meters.models import READING_PARTITION_SCHEMA
-from meters.readings.partitions import _LOCK_KEY, _next_month, partition_name
-from meters.readings.transfer import copy_parts_with
+from meters.readings.partitions import (
+    existing_partitions,
+    lock_partitions,
+    month_bounds,
+    month_range,
+    partition_name,
+)
 
 PREFIX = "kw_load_"
 MIN_ROWS = 400_000  # below this, a second connection costs more than it saves
-_JOB_LOCK_SPACE = 7_311_005  # advisory locks (space, job) held by a load until it ends
+
+
+def _check(month: date) -> str:
+    """The partition's range as a CHECK (so that ATTACH needs no scan)."""
+    low, high = month_bounds(month)
+    return f"read_at >= {low} AND read_at < {high}"
 
 
 def job_number(job_key: str) -> int:
@@ -55,10 +67,7 @@ def drop_abandoned(session: Session) -> None:
     ).all()
     for name in tables:
         job = int(name[len(PREFIX) :].split("_", 1)[0])
-        free = session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(:s, :j)"), {"s": _JOB_LOCK_SPACE, "j": job}
-        )
-        if free:
+        if try_xact_lock(session, LockSpace.READING_BULK_JOB, job):
             session.execute(text(f'DROP TABLE IF EXISTS {READING_PARTITION_SCHEMA}."{name}"'))
 
 
@@ -72,16 +81,14 @@ class HelperLoad:
         job_key: str,
         months: list[date],
         columns: str,
-        options: str,
+        format: Format,
         prepare: Callable[[date], list[Any]],
     ) -> None:
         self.job = job_number(job_key)
         self.months = months
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:s, :j)"), {"s": _JOB_LOCK_SPACE, "j": self.job}
-        )
+        xact_lock(session, LockSpace.READING_BULK_JOB, self.job)
         self._engine = session.connection().engine
-        self._columns, self._options, self._prepare = columns, options, prepare
+        self._columns, self._format, self._prepare = columns, format, prepare
         self.loaded: list[date] = []
         self.error: BaseException | None = None
         self.created = threading.Event()
@@ -98,8 +105,7 @@ class HelperLoad:
                         text(
                             f"CREATE TABLE {self._qualified(month)} (LIKE meter_reading "
                             "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE, "
-                            f"CHECK (read_at >= '{month.isoformat()} 00:00+00' "
-                            f"AND read_at < '{_next_month(month).isoformat()} 00:00+00'))"
+                            f"CHECK ({_check(month)}))"
                         )
                     )
                 conn.commit()  # empty, and no lock left on the parent, which this load needs
@@ -111,11 +117,11 @@ class HelperLoad:
                         parts = pending.result()
                         if i + 1 < len(self.months):
                             pending = pool.submit(self._prepare, self.months[i + 1])
-                        copy_parts_with(
+                        copy_in(
                             conn.connection.driver_connection,  # type: ignore[arg-type]
                             f"{self._qualified(month)} ({self._columns})",
                             parts,
-                            self._options,
+                            format=self._format,
                         )
                 for month in self.months:
                     conn.execute(
@@ -151,15 +157,8 @@ class HelperLoad:
             for month in self.months:  # committed or not, nothing of them may stay
                 session.execute(text(f"DROP TABLE IF EXISTS {self._qualified(month)}"))
             return list(self.months)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-        existing = set(
-            session.scalars(
-                text(
-                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-                    "WHERE i.inhparent = 'meter_reading'::regclass"
-                )
-            )
-        )
+        lock_partitions(session)
+        existing = existing_partitions(session)
         for month in self.loaded:
             name = self._qualified(month)
             if partition_name(month) in existing:  # a concurrent load made it meanwhile
@@ -173,8 +172,7 @@ class HelperLoad:
                 continue
             session.execute(
                 text(
-                    f"ALTER TABLE meter_reading ATTACH PARTITION {name} FOR VALUES FROM "
-                    f"('{month.isoformat()} 00:00+00') TO ('{_next_month(month).isoformat()} 00:00+00')"
+                    f"ALTER TABLE meter_reading ATTACH PARTITION {name} FOR VALUES {month_range(month)}"
                 )
             )
             session.execute(text(f"ALTER TABLE {name} RENAME TO {partition_name(month)}"))

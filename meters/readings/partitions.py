@@ -1,30 +1,45 @@
-"""Monthly partitions of ``meter_reading`` (UTC months), created on demand before a write.
+"""Monthly partitions of ``meter_reading``, created on demand before a write.
+
+The partitioning is by UTC month (a partition's bounds are ``YYYY-MM-01 00:00+00``): it
+only spreads storage and keeps indexes small, so it needs no calendar but a fixed one, and
+a read's partition never moves when the utility's time zone changes. Billing periods and
+every other business month are local (``core.periods``); they may span two partitions.
 
 There is no default partition: a row for a month without its partition would fail loudly
-rather than land somewhere a later partition cannot be carved out of.
+rather than land somewhere a later partition cannot be carved out of. A month outside the
+instants a reading may carry (``meters.readings.bounds``) is never created.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.locks import LockSpace, xact_lock
+from core.periods import next_month
 from meters.models import READING_PARTITION_SCHEMA
+from meters.readings import bounds
 
-_LOCK_KEY = 7_311_004  # serialises partition creation between concurrent writers
 
-
-def _month_start(value: date | datetime) -> date:
+def utc_month(value: date | datetime) -> date:
+    """The first day of the UTC month holding ``value`` (a date is taken as it is)."""
     if isinstance(value, datetime):
         value = value.astimezone(UTC).date()
     return value.replace(day=1)
 
 
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+def month_bounds(month: date) -> tuple[str, str]:
+    """SQL literals of the first instant of the UTC ``month`` and of the next one."""
+    return f"'{month.isoformat()} 00:00+00'", f"'{next_month(month).isoformat()} 00:00+00'"
+
+
+def month_range(month: date) -> str:
+    """``FOR VALUES`` bounds of the partition of the UTC ``month``."""
+    low, high = month_bounds(month)
+    return f"FROM ({low}) TO ({high})"
 
 
 def partition_name(month: date) -> str:
@@ -43,33 +58,27 @@ def existing_partitions(session: Session) -> set[str]:
     )
 
 
+def lock_partitions(session: Session) -> None:
+    """Serialise partition creation and attachment between concurrent writers."""
+    xact_lock(session, LockSpace.READING_PARTITIONS)
+
+
 def ensure_reading_partitions(session: Session, instants: Iterable[date | datetime]) -> None:
     """Create the month partitions covering ``instants`` that do not exist yet."""
-    months = sorted({_month_start(i) for i in instants})
+    months = sorted({utc_month(i) for i in instants})
     if not months:
         return
+    for month in (months[0], months[-1]):  # the last line of defence: no stray partition
+        bounds.check(datetime.combine(month, time(0), tzinfo=UTC))
     existing = existing_partitions(session)
     missing = [m for m in months if partition_name(m) not in existing]
     if not missing:
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+    lock_partitions(session)
     for month in missing:
-        name = partition_name(month)
         session.execute(
             text(
-                f"CREATE TABLE IF NOT EXISTS {READING_PARTITION_SCHEMA}.{name} "
-                f"PARTITION OF meter_reading FOR VALUES FROM ('{month.isoformat()} 00:00+00') "
-                f"TO ('{_next_month(month).isoformat()} 00:00+00')"
+                f"CREATE TABLE IF NOT EXISTS {READING_PARTITION_SCHEMA}.{partition_name(month)} "
+                f"PARTITION OF meter_reading FOR VALUES {month_range(month)}"
             )
         )
-
-
-def ensure_partitions_for_table(session: Session, table: str, column: str = "read_at") -> None:
-    """Partitions for every month present in ``column`` of a staging table."""
-    months = session.scalars(
-        text(
-            f"SELECT DISTINCT date_trunc('month', {column} AT TIME ZONE 'UTC')::date "
-            f"FROM {table} WHERE {column} IS NOT NULL"
-        )
-    ).all()
-    ensure_reading_partitions(session, months)

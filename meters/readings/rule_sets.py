@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.context import Actor
 from core.errors import FieldError
+from core.locks import LockSpace, xact_lock
 from meters.errors import RuleSetInvalidError
 from meters.models import ValidationRuleSet
 from meters.readings.rules import RuleParameters
@@ -42,7 +43,7 @@ def publish_rule_set(
                 for e in exc.errors()
             ],
         ) from exc
-    session.execute(select(func.pg_advisory_xact_lock(7_311_005)))
+    xact_lock(session, LockSpace.READING_RULE_SETS)
     latest = session.scalar(select(func.max(ValidationRuleSet.version))) or 0
     session.execute(
         update(ValidationRuleSet).values(is_active=False).where(ValidationRuleSet.is_active)

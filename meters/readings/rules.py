@@ -1,21 +1,18 @@
-"""Validation rules as data: the parameters of one rule-set version, and the pure
-arithmetic they drive (rollover, advance classification, expected range, status).
+"""Validation rules as data: the parameters of one rule-set version (stored as JSON in
+``meter_validation_rule_set``), and the dial arithmetic consumption shares with the judge.
 
-The set-based validator (``meters.readings.validation``) applies the same formulas in SQL;
-these functions are the reference the unit tests pin down, and the code path for callers
-holding rows in memory. Energies are in kWh (register advance x meter multiplier), times in
-days.
+The rules themselves run in ``meters.readings.timeline`` (the one implementation, for a
+single read as for five million). Energies are in kWh (register advance x meter
+multiplier), times in days.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from meters.enums import ReadingStatus, ReasonCode, Severity
+from meters.enums import ReasonCode, Severity
 
 DEFAULT_SEVERITY: dict[str, Severity] = {
     ReasonCode.ROLLOVER: Severity.FLAG,
@@ -93,70 +90,9 @@ def dial_capacity(dial_digits: int) -> int:
     return 10**dial_digits
 
 
-def classify_advances(
-    previous: np.ndarray, current: np.ndarray, dial_digits: np.ndarray, rollover_max_fraction: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Register advance between consecutive indexes, vectorised.
-
-    Returns ``(advance, is_rollover, is_negative)``. A backwards step whose wrapped advance
-    ``current + 10^digits - previous`` is small (<= fraction x capacity) is a rollover and
-    that wrapped value is the advance: 99,870 -> 00,130 on 5 dials = 130 + 100,000 - 99,870
-    = 260. A larger backwards step is a negative advance (reverse running, misread): its
-    advance is NaN.
-    """
-    previous = np.asarray(previous, dtype=float)
-    current = np.asarray(current, dtype=float)
-    capacity = np.power(10.0, np.asarray(dial_digits, dtype=float))
-    raw = current - previous
-    wrapped = raw + capacity
-    backwards = raw < 0
-    is_rollover = backwards & (wrapped <= rollover_max_fraction * capacity)
-    is_negative = backwards & ~is_rollover
-    advance = np.where(is_rollover, wrapped, raw)
-    advance = np.where(is_negative, np.nan, advance)
-    return advance, is_rollover, is_negative
-
-
 def register_advance(previous: Decimal, current: Decimal, dial_digits: int) -> Decimal:
     """Exact (Decimal) advance of one register across at most one rollover."""
     advance = current - previous
     if advance < 0:
         advance += dial_capacity(dial_digits)
     return advance
-
-
-def expected_range_kwh(
-    *,
-    days: float,
-    history_kwh: float | None,
-    history_days: float | None,
-    category_kwh_per_day: float | None,
-    parameters: RuleParameters,
-) -> tuple[float | None, float | None, str]:
-    """``(low, high, basis)`` for the kWh a read may add over ``days``.
-
-    From history: mean daily kWh of the recent reads x days x ``low_factor`` / ``high_factor``
-    (the high bound is never below ``min_high_kwh``). Without enough history: category kWh/day
-    x days x ``category_high_factor``, high bound only (a category is too coarse to call a
-    low read abnormal). ``basis`` is ``history``, ``category`` or ``none``.
-    """
-    if history_kwh is not None and history_days:
-        expected = history_kwh / history_days * days
-        high = max(expected * parameters.high_factor, parameters.min_high_kwh)
-        return expected * parameters.low_factor, high, "history"
-    if category_kwh_per_day is not None:
-        high = max(
-            category_kwh_per_day * days * parameters.category_high_factor, parameters.min_high_kwh
-        )
-        return None, high, "category"
-    return None, None, "none"
-
-
-def status_for(codes: Iterable[str], parameters: RuleParameters) -> ReadingStatus:
-    """The worst severity among the codes decides: reject > flag > info/accepted."""
-    severities = {parameters.severity.get(ReasonCode(c), Severity.FLAG) for c in codes}
-    if Severity.REJECT in severities:
-        return ReadingStatus.REJECTED
-    if Severity.FLAG in severities:
-        return ReadingStatus.FLAGGED
-    return ReadingStatus.ACCEPTED

@@ -1,12 +1,12 @@
 """Recording single reads, estimating missing ones, listing a register's history.
 
-A single read goes through exactly the same set-based validation and merge as a file of
-five million (``meters.readings.importer``), so the two can never judge differently.
+A single read goes through exactly the same pipeline (parse -> resolve -> judge -> write)
+as a file of five million (``meters.readings.importer``), so the two can never judge
+differently.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +20,7 @@ from customers.models import UsagePoint
 from meters.enums import COUNTED_STATUSES, ReadingQuality, ReadingSource, ReadingStatus
 from meters.errors import InstallationNotFoundError, ReadingInvalidError, RegisterNotFoundError
 from meters.models import Meter, MeterInstallation, Reading, Register
-from meters.readings import importer, parsing, staging
+from meters.readings import bounds, importer
 from meters.readings.estimation import estimate_consumption
 from meters.readings.partitions import ensure_reading_partitions
 from meters.readings.rule_sets import active_rule_set
@@ -35,15 +35,10 @@ def record_readings(
 ) -> list[ReadingOutcome]:
     """Validate and store reads (each audited row by row); return each one's outcome in
     input order. A read already stored under its natural key comes back as ``duplicate``."""
+    for reading in readings:  # before anything (a partition above all) is made for it
+        bounds.check(reading.read_at)
     before = _existing_keys(session, readings)
-    listed = [_row(r, actor) for r in readings]
-    importer.load(
-        session,
-        parsing.rows_table(listed),
-        refill_stage=lambda: staging.copy_rows(session, listed),
-        job_key=None,
-        started=time.perf_counter(),
-    )
+    importer.load_rows(session, [_row(r, actor) for r in readings], job_key=None, actor=actor)
     stored = _stored(session, readings)
     return [
         ReadingOutcome(
@@ -114,6 +109,7 @@ def estimate_reading(
     ).one_or_none()
     if existing is not None:
         return existing
+    bounds.check(at)
     meter = session.get(Meter, register.meter_id)
     assert meter is not None
     installation = session.scalars(

@@ -4,7 +4,8 @@ supersession, idempotent bulk import, versioned rules."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -45,6 +46,14 @@ def _installed(
 
 def _read(meter, at, value, source="handheld"):
     return {"serial": meter.serial, "read_at": at, "value": value, "source": source}
+
+
+def _user(db):
+    """A meter reader's user id."""
+    from core.auth.service import create_user
+
+    name = f"reader_{uuid.uuid4().hex[:8]}"
+    return create_user(db, username=name, password="Reader-password-1", roles=["technician"]).id
 
 
 def _stored(db, meter):
@@ -88,7 +97,8 @@ def test_a_meter_replaced_mid_period_counts_old_plus_new(db, make_meter, make_us
 
 def test_impossible_reads_are_stored_rejected_with_their_code(db, make_meter, make_usage_point):
     meter, _ = _installed(db, make_meter, make_usage_point, at=utc(2025, 1, 10))
-    future = utc(2099, 1, 1)
+    # Ahead of the clock by more than the tolerance (10 min), within the day a read may be.
+    future = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     report = import_readings_from_rows(
         db,
         [
@@ -298,12 +308,13 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
 
     meter, point = _installed(db, make_meter, make_usage_point, start=99_000, at=utc(2025, 1, 10))
     photo = "ab" * 32
+    reader, other = _user(db), _user(db)
     csv = (
         "serial,read_at,value,source,quality,reader_id,photo_sha256\n"
         f"{meter.serial},2025-01-05T08:00:00Z,12.5,handheld,,,\n"
-        f"{meter.serial},2025-01-31T08:00:00Z,99870.125,handheld,doubtful,42,{photo}\n"
+        f"{meter.serial},2025-01-31T08:00:00Z,99870.125,handheld,doubtful,{reader},{photo}\n"
         f"{meter.serial},2025-02-28T08:00:00Z,130,ami,,,\n"
-        f"{meter.serial},2025-03-31T08:00:00Z,0.001,self_read,actual,7,\n"
+        f"{meter.serial},2025-03-31T08:00:00Z,0.001,self_read,actual,{other},\n"
     ).encode()
     report = import_readings_from_csv(db, io.BytesIO(csv), job_key="job-fields")
     assert (report.new, report.rule_set_version) == (4, 1)
@@ -347,7 +358,7 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
             "doubtful",
             "accepted",
             [],
-            42,
+            reader,
             photo,
         ),
         (
@@ -367,7 +378,7 @@ def test_a_bulk_import_stores_every_field_as_written(db, make_meter, make_usage_
             "actual",
             "rejected",
             ["negative_advance"],
-            7,
+            other,
             None,
         ),
     ]

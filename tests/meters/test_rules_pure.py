@@ -1,4 +1,5 @@
-"""Pure validation and consumption arithmetic, no database."""
+"""Pure validation and consumption arithmetic, no database: the very functions the judge
+runs on every read (``meters.readings.timeline``), not a copy."""
 
 from __future__ import annotations
 
@@ -10,15 +11,10 @@ import pytest
 
 from meters.consumption.derivation import IndexPoint, InstallationTimeline, consumption_kwh
 from meters.enums import EstimationMethod, ReadingStatus
+from meters.readings.codes import JUDGED_STATUSES, bits_of
 from meters.readings.estimation import estimate_consumption
-from meters.readings.rules import (
-    EstimationParameters,
-    RuleParameters,
-    classify_advances,
-    expected_range_kwh,
-    register_advance,
-    status_for,
-)
+from meters.readings.rules import EstimationParameters, RuleParameters, register_advance
+from meters.readings.timeline import advances, expected_range, statuses
 
 
 def _at(month: int, day: int) -> datetime:
@@ -27,8 +23,8 @@ def _at(month: int, day: int) -> datetime:
 
 def test_rollover_on_five_dials_is_260_kwh() -> None:
     # 00,130 + 100,000 - 99,870 = 260
-    advance, rollover, negative = classify_advances(
-        np.array([99_870.0]), np.array([130.0]), np.array([5]), 0.1
+    advance, rollover, negative = advances(
+        np.array([99_870.0]), np.array([130.0]), np.array([100_000.0]), 0.1
     )
     assert advance.tolist() == [260.0]
     assert rollover.tolist() == [True]
@@ -38,8 +34,8 @@ def test_rollover_on_five_dials_is_260_kwh() -> None:
 
 def test_large_backward_step_is_a_negative_advance_not_a_rollover() -> None:
     # 5,000 -> 4,000 would wrap to 99,000 > 10% of 100,000: a negative advance.
-    advance, rollover, negative = classify_advances(
-        np.array([5_000.0, 100.0]), np.array([4_000.0, 150.0]), np.array([5, 5]), 0.1
+    advance, rollover, negative = advances(
+        np.array([5_000.0, 100.0]), np.array([4_000.0, 150.0]), np.full(2, 100_000.0), 0.1
     )
     assert np.isnan(advance[0]) and advance[1] == 50.0
     assert rollover.tolist() == [False, False]
@@ -48,28 +44,36 @@ def test_large_backward_step_is_a_negative_advance_not_a_rollover() -> None:
 
 def test_expected_range_from_history_and_from_category() -> None:
     params = RuleParameters()
-    # history: 300 kWh over 30 days = 10 kWh/day; 31 days -> 310 expected;
-    # high = 310 x 3 = 930, low = 310 x 0.2 = 62
-    low, high, basis = expected_range_kwh(
-        days=31, history_kwh=300, history_days=30, category_kwh_per_day=6.0, parameters=params
+    # history: 10 kWh/day; 31 days -> 310 expected; high = 310 x 3 = 930, low = 310 x 0.2 = 62
+    # category (no history): 6 kWh/day x 30 days x 4 = 720, no low bound
+    # neither: no bound at all
+    low, high = expected_range(
+        np.array([31.0, 30.0, 30.0]),
+        np.array([10.0, np.nan, np.nan]),
+        np.array([6.0, 6.0, np.nan]),
+        params,
     )
-    assert (round(low, 6), round(high, 6), basis) == (62.0, 930.0, "history")
-    # category: 6 kWh/day x 30 days x 4 = 720, no low bound
-    low, high, basis = expected_range_kwh(
-        days=30, history_kwh=None, history_days=None, category_kwh_per_day=6.0, parameters=params
-    )
-    assert (low, high, basis) == (None, 720.0, "category")
+    assert np.round(low[:1], 6).tolist() == [62.0] and np.isnan(low[1:]).all()
+    assert np.round(high[:2], 6).tolist() == [930.0, 720.0] and np.isnan(high[2])
+    # a tiny expectation never flags below min_high_kwh (10 kWh)
+    _, floor = expected_range(np.array([1.0]), np.array([0.1]), np.array([np.nan]), params)
+    assert floor.tolist() == [10.0]
+
+
+def _status(codes: list[str], params: RuleParameters) -> str:
+    [status] = statuses(np.array([bits_of(codes)], dtype=np.int32), params).tolist()
+    return JUDGED_STATUSES.value(status)
 
 
 def test_status_is_the_worst_severity_and_severity_is_configurable() -> None:
     params = RuleParameters()
-    assert status_for([], params) == ReadingStatus.ACCEPTED
-    assert status_for(["rollover"], params) == ReadingStatus.FLAGGED
-    assert status_for(["rollover", "read_in_future"], params) == ReadingStatus.REJECTED
+    assert _status([], params) == ReadingStatus.ACCEPTED
+    assert _status(["rollover"], params) == ReadingStatus.FLAGGED
+    assert _status(["rollover", "read_in_future"], params) == ReadingStatus.REJECTED
     lenient = RuleParameters(severity={"rollover": "info"})
-    assert status_for(["rollover"], lenient) == ReadingStatus.ACCEPTED
+    assert _status(["rollover"], lenient) == ReadingStatus.ACCEPTED
     # a partial severity map keeps the other defaults
-    assert status_for(["negative_advance"], lenient) == ReadingStatus.REJECTED
+    assert _status(["negative_advance"], lenient) == ReadingStatus.REJECTED
 
 
 def test_rule_parameters_refuse_unknown_keys() -> None:

@@ -17,8 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from meters.readings.judge import CODES
-from meters.readings.parsing import QUALITIES, SOURCES
+from meters.readings.codes import FILE_QUALITIES, JUDGED_STATUSES, SOURCES, codes_of, pack, unpack
 
 COLUMNS = (
     "id",
@@ -38,7 +37,6 @@ COLUMNS = (
     "reader_id",
     "photo_sha256",
 )
-STATUSES = ("accepted", "flagged", "rejected")
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" * 2
 TRAILER = b"\xff\xff"
 NULL = b"\xff\xff\xff\xff"
@@ -73,17 +71,17 @@ _BIGINT = np.dtype([("len", ">i4"), ("value", ">i8")])
 class Rows:
     """The kept rows of one partition, in COPY order."""
 
-    id: np.ndarray  # drawn from the sequence (``meters.readings.ids``)
+    id: np.ndarray  # drawn ahead from the sequence (``core.bulk.IdsInBackground``)
     read_at_us: np.ndarray  # int64, Unix epoch
     register_id: np.ndarray
     meter_id: np.ndarray
     value_text: pa.Array  # '^\\d{1,13}(\\.\\d{1,3})?$', as validated
     installation_id: np.ndarray  # -1 where no installation covers the read
     usage_point_id: np.ndarray
-    source: np.ndarray  # index into SOURCES
+    source: np.ndarray  # code in SOURCES
     quality: pa.Array
-    status: np.ndarray  # index into STATUSES
-    codes: np.ndarray  # bit mask of CODES
+    status: np.ndarray  # code in JUDGED_STATUSES
+    codes: np.ndarray  # reason-code bit mask
     reader_id: pa.Array  # text of a bigint, or null
     photo_sha256: pa.Array  # or null
 
@@ -94,7 +92,7 @@ def _text(value: str) -> bytes:
 
 
 def _codes_array(mask: int) -> bytes:
-    names = [c.value.encode() for b, c in enumerate(CODES) if mask & (1 << b)]
+    names = [c.encode() for c in codes_of(mask)]
     if not names:
         body = np.array([0, 0, _TEXT_OID], ">i4").tobytes()
     else:
@@ -164,23 +162,22 @@ def _tuples(rows: Rows, part: slice, version: int, job_key: str) -> pa.Buffer:
     pair["i_len"], pair["u_len"] = 8, 8
     pair["installation_id"], pair["usage_point_id"] = rows.installation_id, rows.usage_point_id
     # The few distinct (source, quality, status, codes) combinations, each written once.
-    quality = pc.index_in(rows.quality, pa.array(QUALITIES)).to_numpy(zero_copy_only=False)
+    quality = pc.index_in(rows.quality, pa.array(FILE_QUALITIES.values))
     masks, mask_rank = np.unique(rows.codes, return_inverse=True)
-    combo = ((rows.source.astype(np.int64) * 2 + quality) * 3 + rows.status) * len(masks)
-    kinds, kind_of_row = np.unique(combo + mask_rank, return_inverse=True)
+    radices = [len(FILE_QUALITIES), len(JUDGED_STATUSES), len(masks)]
+    digits = [rows.source, quality.to_numpy(zero_copy_only=False), rows.status, mask_rank]
+    kinds, kind_of_row = np.unique(pack(digits, radices), return_inverse=True)
     tail = NULL + _text(job_key)  # gps (never in a binary load), import_job
-    pieces = []
-    for kind in kinds.tolist():
-        rest, rank = divmod(kind, len(masks))
-        rest, status = divmod(rest, 3)
-        source, q = divmod(rest, 2)
-        pieces.append(
-            _text(SOURCES[source])
-            + _text(QUALITIES[q])
-            + _text(STATUSES[status])
-            + _codes_array(int(masks[rank]))
-            + tail
+    pieces = [
+        _text(SOURCES.value(source))
+        + _text(FILE_QUALITIES.value(q))
+        + _text(JUDGED_STATUSES.value(status))
+        + _codes_array(int(masks[rank]))
+        + tail
+        for source, q, status, rank in zip(
+            *(d.tolist() for d in unpack(kinds, radices)), strict=True
         )
+    ]
     picked = pc.take(pa.array(pieces, pa.binary()), pa.array(kind_of_row.astype(np.int32)))
     reader = np.empty(n, _BIGINT)
     reader["len"] = 8

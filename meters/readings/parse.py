@@ -1,54 +1,87 @@
-"""Stage 1 of a reading load, fast path: parse and type the rows in Arrow (C++, vectorised).
+"""Stage 1 of a reading load: parse and type the rows (parse -> resolve -> judge -> write).
 
-Every check of the exhaustive SQL typing (``meters.readings.staging``) is made here on whole
-columns. Any doubt (a line that would fail one of them, a structurally broken file) returns
-``None``: the caller then runs the exhaustive path, which names every bad line in the
-file's own words. So this module only has to be right about clean files.
+The fast path types whole columns in Arrow (C++, vectorised), making every check of the
+exhaustive path. Any doubt (a line that would fail one of them, a structurally broken file)
+hands the load to the exhaustive path (``meters.readings.parse_exhaustive``), which types it
+line by line in SQL and refuses it naming every bad line in the file's own words. So the
+fast path only has to be right about clean files.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+from sqlalchemy.orm import Session
 
-from meters.readings.staging import _COORD_RE, _TIMESTAMP_RE, _VALUE_RE, CSV_COLUMNS, read_header
-
-# Sources a file may carry, in the order PostgreSQL sorts them (the validator's tie-break).
-SOURCES = ("ami", "handheld", "self_read", "estimated")
-FILE_SOURCES = SOURCES[:3]
-QUALITIES = ("actual", "doubtful")
-_READER_RE = r"^[0-9]{1,18}$"
-_PHOTO_RE = r"^[0-9a-f]{64}$"
-
-
-@dataclass
-class TypedRows:
-    """The rows of one load, typed: numpy for what is computed on, Arrow strings for what
-    is only written back (kept exactly as the file spelled it)."""
-
-    line_no: np.ndarray  # int64, as in the file (header = line 1)
-    serial: pa.Array
-    register: pa.Array  # register code, 'total' when the file left it out
-    read_at_us: np.ndarray  # int64, microseconds since the Unix epoch, UTC
-    value_text: pa.Array
-    value: np.ndarray  # float64
-    source: np.ndarray  # int8 index into SOURCES
-    quality: pa.Array
-    reader_id: pa.Array  # text of a bigint, or null
-    gps: pa.Array  # EWKT 'SRID=4326;POINT(lon lat)', or null
-    photo_sha256: pa.Array  # or null
-
-    def __len__(self) -> int:
-        return len(self.line_no)
+from meters.readings import bounds, parse_exhaustive
+from meters.readings.batches import ParsedBatch
+from meters.readings.codes import FILE_QUALITIES, FILE_SOURCES, SOURCES
+from meters.readings.columns import (
+    COORD_RE,
+    CSV_COLUMNS,
+    PHOTO_RE,
+    READER_RE,
+    TIMESTAMP_RE,
+    VALUE_RE,
+    ProgressCallback,
+    read_header,
+)
 
 
-def read_csv(stream: IO[bytes]) -> pa.Table | None:
+def parse_csv(
+    session: Session,
+    stream: IO[bytes],
+    *,
+    total_bytes: int = 0,
+    on_progress: ProgressCallback | None = None,
+) -> ParsedBatch:
+    """A reading CSV (header: serial, read_at, value, source, and optionally register,
+    quality, reader_id, latitude, longitude, photo_sha256) as a typed batch, or refused."""
+    if not stream.seekable():  # a doubted file is read a second time, by COPY
+        stream = io.BytesIO(stream.read())
+    start = stream.tell()
+    table = _read_csv(stream)
+    if on_progress:
+        on_progress("copy", total_bytes, total_bytes)
+    parsed = _typed(table) if table is not None else None
+    if parsed is not None:
+        return parsed
+    stream.seek(start)
+    parse_exhaustive.stage_csv(session, stream, None, total_bytes)
+    return parse_exhaustive.parse_staged(session)
+
+
+def parse_rows(session: Session, rows: Iterable[Mapping[str, Any]]) -> ParsedBatch:
+    """In-memory rows (mappings with the CSV column names; ``read_at`` an aware datetime or
+    ISO text) as a typed batch, or refused like a file."""
+    listed = [_as_text(r) for r in rows]
+    columns: dict[str, list[str]] = {c: [] for c in CSV_COLUMNS}
+    for row in listed:
+        for c in CSV_COLUMNS:
+            v = row.get(c)
+            columns[c].append("" if v is None else str(v))
+    parsed = _typed(pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()}))
+    if parsed is not None:
+        return parsed
+    parse_exhaustive.stage_rows(session, listed)
+    return parse_exhaustive.parse_staged(session)
+
+
+def _as_text(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    read_at = out.get("read_at")
+    if hasattr(read_at, "isoformat"):
+        out["read_at"] = read_at.isoformat()
+    return out
+
+
+def _read_csv(stream: IO[bytes]) -> pa.Table | None:
     """Every column of a reading CSV as text ('' for an empty field); ``None`` when Arrow
     cannot read it (ragged lines, bad quoting, bad UTF-8: the exhaustive path names them)."""
     header = read_header(stream.readline().decode("utf-8-sig"))
@@ -66,16 +99,6 @@ def read_csv(stream: IO[bytes]) -> pa.Table | None:
         return None
 
 
-def rows_table(rows: Iterable[Mapping[str, Any]]) -> pa.Table:
-    """In-memory rows (mappings keyed by the CSV column names) as a text table."""
-    columns: dict[str, list[str]] = {c: [] for c in CSV_COLUMNS}
-    for row in rows:
-        for c in CSV_COLUMNS:
-            v = row.get(c)
-            columns[c].append("" if v is None else str(v))
-    return pa.table({c: pa.array(v, pa.string()) for c, v in columns.items()})
-
-
 def _column(table: pa.Table, name: str) -> pa.Array:
     if name in table.column_names:
         return table.column(name).combine_chunks()
@@ -90,7 +113,7 @@ def _empty_or(column: pa.Array, pattern: str) -> bool:
     return _all(pc.or_(pc.equal(column, ""), pc.match_substring_regex(column, pattern)))
 
 
-def type_rows(table: pa.Table) -> TypedRows | None:
+def _typed(table: pa.Table) -> ParsedBatch | None:
     """The typed rows, or ``None`` if any line would fail a check of the exhaustive path."""
     n = table.num_rows
     serial, read_at, value = (
@@ -104,15 +127,15 @@ def type_rows(table: pa.Table) -> TypedRows | None:
     quality = pc.if_else(pc.equal(quality, ""), "actual", quality)
     checks = (
         lambda: _all(pc.invert(pc.equal(serial, ""))),
-        lambda: _all(pc.match_substring_regex(read_at, _TIMESTAMP_RE)),
+        lambda: _all(pc.match_substring_regex(read_at, TIMESTAMP_RE)),
         lambda: _all(pc.invert(pc.starts_with(read_at, "0000"))),
-        lambda: _all(pc.match_substring_regex(value, _VALUE_RE)),
-        lambda: _all(pc.is_in(source, pa.array(FILE_SOURCES))),
-        lambda: _all(pc.is_in(quality, pa.array(QUALITIES))),
-        lambda: _empty_or(reader, _READER_RE),
-        lambda: _empty_or(photo, _PHOTO_RE),
+        lambda: _all(pc.match_substring_regex(value, VALUE_RE)),
+        lambda: _all(pc.is_in(source, pa.array(FILE_SOURCES.values))),
+        lambda: _all(pc.is_in(quality, pa.array(FILE_QUALITIES.values))),
+        lambda: _empty_or(reader, READER_RE),
+        lambda: _empty_or(photo, PHOTO_RE),
         lambda: _all(pc.equal(pc.equal(lat, ""), pc.equal(lon, ""))),
-        lambda: _empty_or(lat, _COORD_RE) and _empty_or(lon, _COORD_RE),
+        lambda: _empty_or(lat, COORD_RE) and _empty_or(lon, COORD_RE),
     )
     if not all(check() for check in checks):
         return None
@@ -120,6 +143,10 @@ def type_rows(table: pa.Table) -> TypedRows | None:
         stamps = pc.cast(read_at, pa.timestamp("us", tz="UTC"))
     except pa.ArrowInvalid:
         return None  # not a real date and time: the exhaustive path says which line
+    read_at_us = stamps.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    earliest, latest = bounds.bounds_us()
+    if n and (read_at_us.min() < earliest or read_at_us.max() > latest):
+        return None  # before any partition is made for it: the exhaustive path names it
     has_gps = pc.not_equal(lat, "")
     gps = pa.nulls(n, pa.string())
     if n and not _all(pc.invert(has_gps)):
@@ -127,7 +154,7 @@ def type_rows(table: pa.Table) -> TypedRows | None:
         lon_f = pc.cast(pc.if_else(has_gps, lon, "0"), pa.float64())
         if not (_all(pc.less_equal(pc.abs(lat_f), 90)) and _all(pc.less_equal(pc.abs(lon_f), 180))):
             return None
-        # Same double values as ST_MakePoint(lon::float8, lat::float8).
+        # Same double values as the exhaustive path's float8 text.
         point = pc.binary_join_element_wise(
             "SRID=4326;POINT(",
             pc.cast(lon_f, pa.string()),
@@ -140,37 +167,18 @@ def type_rows(table: pa.Table) -> TypedRows | None:
     register = _column(table, "register")
     register = pc.if_else(pc.equal(register, ""), "total", register)
     null_if_empty = lambda a: pc.if_else(pc.equal(a, ""), pa.nulls(n, pa.string()), a)  # noqa: E731
-    return TypedRows(
+    return ParsedBatch(
         line_no=np.arange(2, n + 2, dtype=np.int64),
         serial=serial,
         register=register,
-        read_at_us=stamps.cast(pa.int64()).to_numpy(zero_copy_only=False),
+        read_at_us=read_at_us,
         value_text=value,
         value=pc.cast(value, pa.float64()).to_numpy(zero_copy_only=False),
-        source=pc.index_in(source, pa.array(SOURCES))
+        source=pc.index_in(source, pa.array(SOURCES.values))
         .to_numpy(zero_copy_only=False)
         .astype(np.int8),
         quality=quality,
         reader_id=null_if_empty(reader),
         gps=gps,
         photo_sha256=null_if_empty(photo),
-    )
-
-
-def typed_from_staged(rows: list[tuple[Any, ...]]) -> TypedRows:
-    """Rows typed by the exhaustive SQL path (``staging.staged_rows``) in this shape."""
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in range(11)]
-    text = lambda i: pa.array(cols[i], pa.string())  # noqa: E731
-    return TypedRows(
-        line_no=np.array(cols[0], dtype=np.int64),
-        serial=text(1),
-        register=text(2),
-        read_at_us=np.array(cols[3], dtype=np.int64),
-        value_text=text(4),
-        value=np.array(cols[5], dtype=np.float64),
-        source=np.array([SOURCES.index(s) for s in cols[6]], dtype=np.int8),
-        quality=text(7),
-        reader_id=text(8),
-        gps=text(9),
-        photo_sha256=text(10),
     )
