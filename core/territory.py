@@ -22,8 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
-from sqlalchemy import ColumnElement, func, select, true
+from sqlalchemy import ColumnElement, exists, func, literal_column, select, true
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from core.auth.models import Agency
 from core.context import Actor
@@ -85,6 +87,54 @@ def visible(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
     if scope is None or rule is None:
         return true()
     return rule(scope)  # type: ignore[no-any-return]
+
+
+def through(model: type[Any], key: Any, scope: Scope) -> ColumnElement[bool]:
+    """Placed where the ``model`` row ``key`` (a foreign-key column or a value) is: a
+    usage point's reading, a party's phone. Applies ``model``'s own rule, never a copy."""
+    rule = model.__territory__
+    if rule is None:
+        return true()
+    # An alias, so that ``key`` may itself be a column of ``model`` in the outer query.
+    inner = model.__table__.alias()
+    condition = ClauseAdapter(inner).traverse(rule(scope))
+    return exists().where(inner.c.id == key, condition).correlate_except(inner)
+
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def rule_sql(actor: Actor, model: type[Any], alias: str = "x") -> str | None:
+    """``model``'s territory condition for ``actor`` as SQL over ``<table> AS <alias>``,
+    for hand-written statements (GeoJSON, vector tiles, exports built in the database);
+    None when the actor is unrestricted. Its only value (the agency id, an integer from the
+    signed-in principal) is rendered inline, so the fragment needs no parameters."""
+    if scope_of(actor) is None:
+        return None
+    table = model.__table__.alias(alias)
+    condition = ClauseAdapter(table).traverse(visible(actor, model))
+    # Rendered inside a query over the alias, so that the rule's EXISTS sub-queries
+    # correlate to it; the condition is what follows the query's one top-level WHERE.
+    query: Any = select(literal_column("1")).select_from(table).where(condition)
+    rendered = str(query.compile(dialect=_DIALECT, compile_kwargs={"literal_binds": True}))
+    return f"({rendered.split(chr(10) + 'WHERE ', 1)[1]})"
+
+
+def bounds(session: Session, actor: Actor) -> tuple[float, float, float, float] | None:
+    """The caller's territory as a lon/lat box (EPSG:4326: min lon, min lat, max lon, max
+    lat), or None when the caller is unrestricted (or the outline is empty)."""
+    scope = scope_of(actor)
+    if scope is None:
+        return None
+    box = func.Box2D(Agency.territory)
+    row = session.execute(
+        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
+            Agency.id == scope.agency_id
+        )
+    ).one_or_none()
+    if row is None or row[0] is None:
+        return None
+    return float(row[0]), float(row[1]), float(row[2]), float(row[3])
 
 
 def area_sql(actor: Actor, param: str = "territory_agency") -> tuple[str | None, dict[str, Any]]:

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, IdMixin, TimestampMixin
-from core.territory import Scope
+from core.territory import Scope, through
 
 # Territory (core.territory): premises are placed by their point; what hangs off them
 # (usage points, contracts, roles, cases) by its premises; a party by its agency or its
@@ -496,35 +496,19 @@ class Interaction(IdMixin, TimestampMixin, Base):
 
 
 def _party_seen(party_id: Any, scope: Scope) -> ColumnElement[bool]:
-    return exists().where(Party.id == party_id, Party.__territory__(scope)).correlate_except(Party)
+    return through(Party, party_id, scope)
 
 
 def _premises_seen(location_id: Any, scope: Scope) -> ColumnElement[bool]:
-    return (
-        exists()
-        .where(ServiceLocation.id == location_id, scope.covers(ServiceLocation.geom))
-        .correlate_except(ServiceLocation)
-    )
+    return through(ServiceLocation, location_id, scope)
 
 
 def _usage_point_seen(usage_point_id: Any, scope: Scope) -> ColumnElement[bool]:
-    return (
-        exists()
-        .where(
-            UsagePoint.id == usage_point_id,
-            ServiceLocation.id == UsagePoint.service_location_id,
-            scope.covers(ServiceLocation.geom),
-        )
-        .correlate_except(UsagePoint, ServiceLocation)
-    )
+    return through(UsagePoint, usage_point_id, scope)
 
 
 def _contract_seen(contract_id: Any, scope: Scope) -> ColumnElement[bool]:
-    return (
-        exists()
-        .where(Contract.id == contract_id, _usage_point_seen(Contract.usage_point_id, scope))
-        .correlate_except(Contract)
-    )
+    return through(Contract, contract_id, scope)
 
 
 # Created by migration 0003; numbers shown to people and default codes come from them.

@@ -3,7 +3,7 @@ filter, code-prefix search and keyset pagination, detail by code, all limited to
 caller's territory.
 
 Geometry is stored and returned in EPSG:4326 (lon, lat). What a caller sees is decided by
-each model's ``__territory__`` rule (``core.territory``, rendered by ``gis.territory``):
+each model's ``__territory__`` rule (``core.territory``, rendered by ``core.territory.rule_sql``):
 an unrestricted caller sees everything.
 """
 
@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from core.context import Actor
 from core.errors import FieldError, InputInvalidError
-from core.territory import visible
+from core.territory import rule_sql, visible
 from gis.models import Feeder, PowerTransformer, ServicePoint, Substation, Switch
-from gis.territory import rule_sql
 
 MAX_PAGE = 1000
 COORDINATE_DECIMALS = 7  # ~1 cm: more is noise

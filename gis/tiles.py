@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.context import Actor
+from core.territory import rule_sql
 from gis.models import LineSegment, PowerTransformer, ServicePoint, Switch
-from gis.territory import rule_sql
 
 EXTENT = 4096  # tile coordinate units
 BUFFER = 64  # units drawn beyond the edge, so symbols are not cut at tile seams

@@ -47,8 +47,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from core.models import Base, IdMixin, TimestampMixin
-from core.territory import GLOBAL, Scope
-from customers.models import ServiceLocation, UsagePoint
+from core.territory import GLOBAL, Scope, through
+from customers.models import UsagePoint
 from meters.zone_models import ZoneMeterInstallation, zone_in
 
 READING_ID_SEQUENCE = Sequence("meter_reading_id_seq", cache=1000)
@@ -60,14 +60,9 @@ READING_PARTITION_SCHEMA = "meter_reading_part"
 
 
 def usage_point_in(scope: Scope, usage_point_id: Any) -> ColumnElement[bool]:
-    """The usage point ``usage_point_id`` (a column or value) lies in the scope: by its
-    premises' point, as the customer domain places it."""
-    point, premises = aliased(UsagePoint), aliased(ServiceLocation)
-    return exists().where(
-        point.id == usage_point_id,
-        premises.id == point.service_location_id,
-        scope.covers(premises.geom),
-    )
+    """The usage point ``usage_point_id`` (a column or value) lies in the scope, by the
+    customer domain's own rule for usage points."""
+    return through(UsagePoint, usage_point_id, scope)
 
 
 def meter_in(scope: Scope, meter_id: Any) -> ColumnElement[bool]:

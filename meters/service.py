@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from core.context import SYSTEM, Actor
 from core.errors import FieldError, InputInvalidError
 from core.flush import by_constraint, flush_guarded
-from core.territory import OutsideTerritoryError, scope_of
+from core.territory import OutsideTerritoryError
 from meters import repository
 from meters.consumption.service import Consumption, consumption_for
 from meters.errors import (
@@ -328,15 +328,9 @@ def record_reading(session: Session, *, actor: Actor, reading: ReadingCreate) ->
 
 
 def import_readings(session: Session, *, actor: Actor, source: IO[bytes]) -> ImportReport:
-    """Bulk import a reading CSV. The bulk pipeline does not place its lines in a
-    territory yet, so only unrestricted staff may run it: a territory-bound caller could
-    otherwise write reads on another agency's meters."""
-    if scope_of(actor) is not None:
-        raise OutsideTerritoryError(
-            "bulk reading imports are limited to staff without a territory; "
-            "record reads one by one, or ask head office to import the file"
-        )
-    return import_readings_from_csv(session, source)
+    """Bulk import a reading CSV on behalf of ``actor``: lines of meters fitted outside
+    the actor's territory are reported (``outside_territory``) and nothing is written."""
+    return import_readings_from_csv(session, source, actor=actor)
 
 
 def estimate(session: Session, *, actor: Actor, register_id: int, at: datetime) -> Reading:

@@ -19,16 +19,15 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     ForeignKey,
-    exists,
     or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
-from sqlalchemy.orm import Mapped, aliased, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, IdMixin, TimestampMixin
-from core.territory import Scope
-from gis.models import Feeder, NetworkNode, PowerTransformer
+from core.territory import Scope, through
+from gis.models import Feeder, PowerTransformer
 
 _PERIOD = "tstzrange(installed_at, removed_at, '[)')"
 
@@ -81,12 +80,9 @@ class ZoneMeterInstallation(IdMixin, TimestampMixin, Base):
 
 
 def zone_in(scope: Scope, zone: Any) -> ColumnElement[bool]:
-    """The zone installation ``zone`` (the class or an alias of it) lies in the scope: its
-    transformer's point, or its feeder's head node, does."""
-    transformer, feeder, head = aliased(PowerTransformer), aliased(Feeder), aliased(NetworkNode)
+    """The zone installation ``zone`` (the class or an alias of it) lies in the scope where
+    its transformer, or its feeder, does (the network's own rules)."""
     return or_(
-        exists().where(transformer.id == zone.transformer_id, scope.covers(transformer.geom)),
-        exists().where(
-            feeder.id == zone.feeder_id, head.id == feeder.head_node_id, scope.covers(head.geom)
-        ),
+        through(PowerTransformer, zone.transformer_id, scope),
+        through(Feeder, zone.feeder_id, scope),
     )

@@ -13,8 +13,8 @@ from api.web.maps import render_map
 from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
 from core.settings import get_settings
+from core.territory import bounds as territory_bounds
 from gis import tiles
-from gis.territory import territory_bounds
 
 router = APIRouter(include_in_schema=False)
 register_nav_item(NavItem("Network", "/map/network", "network:read", order=10))

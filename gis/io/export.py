@@ -21,12 +21,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.context import Actor
-from core.territory import scope_of
+from core.territory import rule_sql, scope_of
 from gis.catalogue import is_visible
 from gis.errors import FeederNotFoundError, NetworkFormatUnsupportedError
 from gis.io.kinds import SERVICE_POINT_FILE_KIND
 from gis.models import Feeder, LineSegment, NetworkNode, PowerTransformer, ServicePoint, Switch
-from gis.territory import rule_sql
 
 EXPORT_FORMATS = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3"}
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -180,43 +180,6 @@ def _cumulative_kwh(values: list[Decimal], dial_digits: int, multiplier: Decimal
     steps = np.diff(np.array([float(v) for v in values]))
     steps = np.where(steps < 0, steps + capacity, steps)  # counted reads only roll over
     return np.concatenate([[0.0], np.cumsum(steps)]) * float(multiplier)
-
-
-def list_readings(
-    session: Session,
-    *,
-    meter_id: int | None = None,
-    usage_point_id: int | None = None,
-    before: tuple[datetime, int] | None = None,
-    limit: int = 100,
-) -> tuple[list[Reading], tuple[datetime, int] | None]:
-    """Newest first, keyset-paginated on (read_at, id)."""
-    query = select(Reading)
-    if meter_id is not None:
-        query = query.where(Reading.meter_id == meter_id)
-    if usage_point_id is not None:
-        # Through the usage point's registers, so the natural-key index serves the query.
-        registers = (
-            select(Register.id)
-            .join(MeterInstallation, MeterInstallation.meter_id == Register.meter_id)
-            .where(MeterInstallation.usage_point_id == usage_point_id)
-        )
-        query = query.where(
-            Reading.register_id.in_(registers), Reading.usage_point_id == usage_point_id
-        )
-    if before is not None:
-        query = query.where(
-            or_(
-                Reading.read_at < before[0],
-                and_(Reading.read_at == before[0], Reading.id < before[1]),
-            )
-        )
-    rows = list(
-        session.scalars(query.order_by(Reading.read_at.desc(), Reading.id.desc()).limit(limit + 1))
-    )
-    page = rows[:limit]
-    cursor = (page[-1].read_at, page[-1].id) if len(rows) > limit else None
-    return page, cursor
 
 
 import_readings_from_csv = importer.import_readings_from_csv

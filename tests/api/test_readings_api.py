@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,6 +11,12 @@ from sqlalchemy.orm import Session
 from customers.models import ServiceLocation, UsagePoint
 from meters.models import Meter, MeterInstallation, Reading
 from tests.conftest import bearer
+
+
+def _soon() -> str:
+    """Two hours from now: in the future (rejected as such), yet inside the bounds a read
+    may have at all (beyond them a read is refused before anything is stored)."""
+    return (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _usage_point(db: Session, category: str = "commercial") -> UsagePoint:
@@ -122,7 +129,7 @@ def test_recording_a_read_returns_its_outcome_and_rollover_consumption(client, d
         headers=bearer(token),
         json={
             "meter_serial": meter["serial"],
-            "read_at": "2099-01-01T00:00:00Z",
+            "read_at": _soon(),
             "value": 200,
             "source": "self_read",
         },
@@ -153,7 +160,7 @@ def test_csv_import_is_idempotent_and_reports_codes(client, db, make_user):
     csv = (
         f"serial,read_at,value,source\n{meter['serial']},2025-01-31T08:00:00Z,300,ami\n"
         f"{meter['serial']},2025-02-28T08:00:00Z,250,ami\n"
-        f"{meter['serial']},2099-02-28T08:00:00Z,900,ami\n"
+        f"{meter['serial']},{_soon()},900,ami\n"
     ).encode()
     first = client.post(
         "/api/v1/readings/imports",
