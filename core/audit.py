@@ -12,6 +12,8 @@ DELETE or TRUNCATE, whoever asks, so a compromised or buggy application cannot r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -130,6 +132,20 @@ def declare_bulk_job(session: Session, job_key: str) -> None:
     (table, job key, row count) instead of a row per changed record. For imports and
     generators that write millions of rows; ordinary edits never call this."""
     session.execute(text("SELECT set_config('kilowatch.audit_bulk', :key, true)"), {"key": job_key})
+
+
+@contextmanager
+def each_row_audited(session: Session) -> Iterator[None]:
+    """Inside a bulk job, audit the statements in this block row by row (before and after
+    values of each changed record): for bulk updates of existing records, whose replaced
+    values must stay recoverable. The job is declared again afterwards."""
+    job = session.scalar(text("SELECT current_setting('kilowatch.audit_bulk', true)"))
+    declare_bulk_job(session, "")  # the trigger reads an empty job as none
+    try:
+        yield
+    finally:
+        if job:
+            declare_bulk_job(session, job)
 
 
 def enable_audit_sql(table: str) -> list[str]:

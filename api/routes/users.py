@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
-from sqlalchemy import select
+from fastapi import APIRouter
 
 from api.deps import CurrentActor, DbSession
+from api.params import Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
 from core.auth import service
-from core.auth.models import User
 from core.auth.schemas import UserCreate, UserRead
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=PROBLEM_RESPONSES)
@@ -18,7 +17,7 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"], responses=PROBLEM_RES
 def create_user(
     body: UserCreate,
     session: DbSession,
-    _actor: CurrentActor("users:admin"),  # type: ignore[valid-type]
+    actor: CurrentActor("users:admin"),  # type: ignore[valid-type]
 ) -> UserRead:
     user = service.create_user(
         session,
@@ -27,6 +26,7 @@ def create_user(
         roles=[r.value for r in body.roles],
         agency_code=body.agency_code,
         full_name=body.full_name,
+        actor=actor,
     )
     return UserRead.model_validate(user)
 
@@ -34,9 +34,9 @@ def create_user(
 @router.get("", response_model=list[UserRead])
 def list_users(
     session: DbSession,
-    _actor: CurrentActor("users:admin"),  # type: ignore[valid-type]
-    offset: int = Query(0, ge=0),
-    limit: int = Query(50, ge=1, le=500),
+    actor: CurrentActor("users:admin"),  # type: ignore[valid-type]
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> list[UserRead]:
-    users = session.scalars(select(User).order_by(User.username).offset(offset).limit(limit))
+    users = service.list_users(session, actor=actor, offset=offset, limit=limit)
     return [UserRead.model_validate(u) for u in users]

@@ -23,6 +23,7 @@ from core.auth.throttle import hold_username, record_attempt, refuse_if_throttle
 from core.auth.tokens import decode_token, issue_token
 from core.context import Actor
 from core.errors import FieldError
+from core.territory import OutsideTerritoryError
 
 
 def actor_for(user: User) -> Actor:
@@ -48,6 +49,14 @@ def get_or_create_agency(session: Session, *, code: str, name: str | None = None
     return agency
 
 
+def list_users(session: Session, *, actor: Actor, offset: int, limit: int) -> list[User]:
+    """Staff accounts by username: all of them for head office, else the actor's agency's."""
+    query = select(User).order_by(User.username)
+    if actor.territory_agency_id is not None:
+        query = query.where(User.agency_id == actor.agency_id)
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
 def create_user(
     session: Session,
     *,
@@ -56,7 +65,10 @@ def create_user(
     roles: list[str],
     agency_code: str | None = None,
     full_name: str = "",
+    actor: Actor | None = None,
 ) -> User:
+    """A new staff account. An administrator bound to a territory (``actor``) creates
+    accounts of their own agency only: never head-office ones, never another agency's."""
     unknown = [r for r in roles if r not in Role.__members__.values()]
     if unknown or not roles:
         raise RoleUnknownError(
@@ -72,6 +84,11 @@ def create_user(
         if agency is None:
             raise AgencyNotFoundError(f"agency {agency_code!r} does not exist")
         agency_id = agency.id
+    if actor is not None and actor.territory_agency_id is not None and agency_id != actor.agency_id:
+        raise OutsideTerritoryError(
+            "you may create accounts of your own agency only",
+            errors=[FieldError("agency_code", "not your agency", "outside_territory")],
+        )
     user = User(
         username=username,
         full_name=full_name,

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from shapely import to_wkb
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from core.audit import declare_bulk_job
+from core.audit import each_row_audited
 from gis.io.bundle import Bundle, Record
 from gis.io.placement import DERIVED, Placed, table_of
 
@@ -33,18 +33,6 @@ def _wkb(geom: Any) -> bytes | None:
 
 def _json(values: dict[str, Any]) -> str:
     return json.dumps(values, sort_keys=True, default=str)
-
-
-@contextmanager
-def _audit_each_row(session: Session) -> Iterator[None]:
-    """Suspend the transaction's bulk-audit job (``core.audit.declare_bulk_job``) for the
-    statements inside: the audit trigger then writes one row per changed record, with its
-    before and after values. The job is declared again afterwards."""
-    job = session.scalar(text("SELECT current_setting('kilowatch.audit_bulk', true)"))
-    declare_bulk_job(session, "")  # the trigger reads an empty job as none
-    yield
-    if job:
-        declare_bulk_job(session, job)
 
 
 def _upsert(session: Session, sql: str, params: dict[str, Any]) -> tuple[dict[str, int], int]:
@@ -68,7 +56,7 @@ def _upsert(session: Session, sql: str, params: dict[str, Any]) -> tuple[dict[st
             else value
             for key, value in params.items()
         }
-        with _audit_each_row(session) if replacing else nullcontext():
+        with each_row_audited(session) if replacing else nullcontext():
             rows = session.execute(text(sql), part).all()
         ids.update({code: int(i) for i, code, _ins in rows})
         inserted += sum(1 for *_x, ins in rows if ins)
