@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from core.auth.scopes import SCOPE_DESCRIPTIONS
 from core.auth.service import actor_from_token
 from core.context import Actor
-from core.db import stamp_transaction
+from core.db import stamp_transaction, unit_of_work
 from core.errors import NotAuthenticatedError, PermissionDeniedError
 
 TOKEN_COOKIE = "kw_token"  # noqa: S105 - a cookie name
@@ -34,15 +34,8 @@ def get_session(request: Request) -> Iterator[Session]:
     reaches the exception handlers of ``api.problems`` and the client gets a problem+json
     (409 / 503 / 500), never a 2xx for a write that does not exist.
     """
-    session: Session = request.app.state.session_factory()
-    try:
+    with unit_of_work(request.app.state.session_factory()) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # One declaration for every route and page: FastAPI caches a dependency per request by

@@ -31,15 +31,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 console = Console(stderr=True)
-TABLES = (
-    "gis_substation",
-    "gis_feeder",
-    "gis_network_node",
-    "gis_power_transformer",
-    "gis_line_segment",
-    "gis_switch",
-    "gis_service_point",
-)
 
 
 def create_database() -> tuple[str, Callable[[], None]]:
@@ -284,6 +275,7 @@ def bench_tiles(samples: int, seed: int) -> dict:
 
 def sizes() -> dict:
     from core.db import session_scope
+    from gis.generator.writer import TABLES as NETWORK_TABLES
 
     with session_scope() as session:
         tables = {
@@ -297,7 +289,7 @@ def sizes() -> dict:
                     1,
                 ),
             }
-            for t in TABLES
+            for t in NETWORK_TABLES
         }
         database_mb = session.execute(
             text("SELECT pg_database_size(current_database())")

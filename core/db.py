@@ -54,9 +54,9 @@ def new_session(url: str | None = None) -> Session:
 
 
 @contextmanager
-def session_scope(url: str | None = None) -> Iterator[Session]:
-    """A unit of work: commit once at the end, roll back on any error."""
-    session = new_session(url)
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """Own ``session`` for one unit of work: commit once at the end, roll back on any
+    error, close it either way. The API request, the CLI command and the task use it."""
     try:
         yield session
         session.commit()
@@ -65,6 +65,13 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A unit of work on a new session of the configured database."""
+    with unit_of_work(new_session(url)) as session:
+        yield session
 
 
 _STAMP_SQL = text(
