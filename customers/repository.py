@@ -242,6 +242,10 @@ def rules_query(actor: Actor) -> Select[Any]:
     )
 
 
+def rules(session: Session, actor: Actor) -> list[CaseAssignmentRule]:
+    return list(session.scalars(rules_query(actor)))
+
+
 def interactions_query(
     actor: Actor, *, party_id: int | None = None, case_id: int | None = None
 ) -> Select[Any]:

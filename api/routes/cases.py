@@ -87,7 +87,7 @@ def list_rules(
     actor: CurrentActor("customers:read"),  # type: ignore[valid-type]
 ) -> list[AssignmentRuleRead]:
     """The rules of the caller's agency and the general ones (every agency)."""
-    rules = session.scalars(repository.rules_query(actor))
+    rules = repository.rules(session, actor)
     return [AssignmentRuleRead.model_validate(r) for r in rules]
 
 
