@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.models import Base
+from core.territory import GLOBAL
 
 _PENDING_KEY = "kilowatch_outbox_pending"
 
@@ -24,6 +25,7 @@ _PENDING_KEY = "kilowatch_outbox_pending"
 class OutboxEvent(Base):
     """A domain event (a posted payment, a closed case ...) waiting for or past dispatch."""
 
+    __territory__ = GLOBAL
     __tablename__ = "core_outbox_event"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -38,6 +40,7 @@ class OutboxEvent(Base):
 class EventDelivery(Base):
     """Proof that one handler has processed one event: the key of exactly-once handling."""
 
+    __territory__ = GLOBAL
     __tablename__ = "core_event_delivery"
 
     event_id: Mapped[uuid.UUID] = mapped_column(
