@@ -155,6 +155,9 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
         text("UPDATE gis_feeder SET substation_id = :s WHERE code LIKE :p"),
         {"s": substation.id, "p": code(s, "F%")},
     )
+    # The import audited the rest of the transaction as one bulk job; the world is one
+    # transaction (rolled back at the end), so end that here: later records get audit rows.
+    session.execute(text("SELECT set_config('kilowatch.audit_bulk', '', true)"))
     session.commit()
     ids.update(
         substation=code(s, "SUB"),

@@ -328,6 +328,7 @@ def test_the_world_holds_both_territories_for_head_office(matrix: Matrix) -> Non
         "/api/v1/network/search?q=KWM&limit=50",
         "/api/v1/meters?serial_prefix=KWM",
         f"/api/v1/premises/{matrix.world.other['location']}",
+        "/api/v1/audit?entity=customer_party",
         f"/api/v1/network/feeders/{matrix.world.other['feeder']}/export",
     ):
         response = client.get(url, headers=admin)
