@@ -139,6 +139,10 @@ def _ok(response: Any, what: str) -> Any:
 
 def _build_side(client: TestClient, session: Session, admin: dict[str, str], side: Side) -> None:
     s, ids = side.name, side.ids
+
+    def post(path: str, what: str, body: dict[str, Any]) -> Any:
+        return _ok(client.post(path, headers=admin, json=body), what)
+
     # -- network ---------------------------------------------------------------------------
     _ok(client.post("/api/v1/network/imports", headers=admin, files=geojson_upload(s)), "import")
     head = place(s, 2.40, 6.40)
@@ -172,165 +176,132 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     ids["service_point_id"] = point["id"]
     # -- customers -------------------------------------------------------------------------
     for key, first in (("party", "Kwm"), ("party2", "Kwmtwo")):
-        party = _ok(
-            client.post(
-                "/api/v1/customers",
-                headers=admin,
-                json={"kind": "person", "first_name": first, "last_name": tag(s)},
-            ),
+        party = post(
+            "/api/v1/customers",
             "party",
+            {"kind": "person", "first_name": first, "last_name": tag(s)},
         )
         ids[key] = party["id"]
     for n, key in enumerate(("location", "location2", "location3"), start=1):
         lon, lat = place(s, 2.41 + 0.01 * n, 6.40)
-        premises = _ok(
-            client.post(
-                "/api/v1/premises",
-                headers=admin,
-                json={
-                    "code": code(s, f"PRM{n}"),
-                    "address_line": f"Rue {n} {tag(s)}",
-                    "city": "Cotonou",
-                    "location": {"type": "Point", "coordinates": [lon, lat]},
-                    "service_point_id": ids["service_point_id"],
-                },
-            ),
+        premises = post(
+            "/api/v1/premises",
             "premises",
+            {
+                "code": code(s, f"PRM{n}"),
+                "address_line": f"Rue {n} {tag(s)}",
+                "city": "Cotonou",
+                "location": {"type": "Point", "coordinates": [lon, lat]},
+                "service_point_id": ids["service_point_id"],
+            },
         )
         ids[key] = premises["id"]
     # location3 keeps no usage point (so one can be created there).
     for n, key in enumerate(("usage_point", "usage_point2"), start=1):
-        up = _ok(
-            client.post(
-                "/api/v1/usage-points",
-                headers=admin,
-                json={
-                    "code": code(s, f"UP{n}"),
-                    "service_location_id": ids["location" if n == 1 else "location2"],
-                    "category": "residential",
-                    "subscribed_power_kva": "3.3",
-                },
-            ),
+        up = post(
+            "/api/v1/usage-points",
             "usage point",
+            {
+                "code": code(s, f"UP{n}"),
+                "service_location_id": ids["location" if n == 1 else "location2"],
+                "category": "residential",
+                "subscribed_power_kva": "3.3",
+            },
         )
         ids[key] = up["id"]
-    account = _ok(
-        client.post(
-            "/api/v1/accounts",
-            headers=admin,
-            json={
-                "payer_party_id": ids["party"],
-                "delivery_email": f"{tag(s).lower()}@example.com",
-            },
-        ),
+    account = post(
+        "/api/v1/accounts",
         "account",
+        {
+            "payer_party_id": ids["party"],
+            "delivery_email": f"{tag(s).lower()}@example.com",
+        },
     )
     ids["account"] = account["id"]
-    contract = _ok(
-        client.post(
-            "/api/v1/contracts/move-in",
-            headers=admin,
-            json={
-                "usage_point_id": ids["usage_point"],
-                "holder_party_id": ids["party"],
-                "account_id": ids["account"],
-                "tariff_code": "BT1-DOM",
-                "subscribed_power_kva": "3.3",
-                "start_date": "2025-01-01",
-                # The second party owns the premises: it is known in this territory.
-                "roles": [{"party_id": ids["party2"], "role": "owner"}],
-                "activate": True,
-            },
-        ),
+    contract = post(
+        "/api/v1/contracts/move-in",
         "contract",
+        {
+            "usage_point_id": ids["usage_point"],
+            "holder_party_id": ids["party"],
+            "account_id": ids["account"],
+            "tariff_code": "BT1-DOM",
+            "subscribed_power_kva": "3.3",
+            "start_date": "2025-01-01",
+            # The second party owns the premises: it is known in this territory.
+            "roles": [{"party_id": ids["party2"], "role": "owner"}],
+            "activate": True,
+        },
     )
     ids["contract"] = contract["id"]
-    case = _ok(
-        client.post(
-            "/api/v1/cases",
-            headers=admin,
-            json={
-                "case_type": "complaint",
-                "subject": f"Complaint {tag(s)}",
-                "party_id": ids["party"],
-                "service_location_id": ids["location"],
-                "usage_point_id": ids["usage_point"],
-                "agency_id": side.agency_id,
-            },
-        ),
+    case = post(
+        "/api/v1/cases",
         "case",
+        {
+            "case_type": "complaint",
+            "subject": f"Complaint {tag(s)}",
+            "party_id": ids["party"],
+            "service_location_id": ids["location"],
+            "usage_point_id": ids["usage_point"],
+            "agency_id": side.agency_id,
+        },
     )
     ids["case"] = case["id"]
-    interaction = _ok(
-        client.post(
-            "/api/v1/interactions",
-            headers=admin,
-            json={
-                "party_id": ids["party"],
-                "case_id": ids["case"],
-                "channel": "phone",
-                "direction": "in",
-                "subject": f"Call {tag(s)}",
-            },
-        ),
+    interaction = post(
+        "/api/v1/interactions",
         "interaction",
+        {
+            "party_id": ids["party"],
+            "case_id": ids["case"],
+            "channel": "phone",
+            "direction": "in",
+            "subject": f"Call {tag(s)}",
+        },
     )
     ids["interaction"] = interaction["id"]
-    rule = _ok(
-        client.post(
-            "/api/v1/cases/assignment-rules",
-            headers=admin,
-            json={
-                "case_type": "meter_check",
-                "agency_id": side.agency_id,
-                "assignee_group": "customer_desk",
-            },
-        ),
+    rule = post(
+        "/api/v1/cases/assignment-rules",
         "assignment rule",
+        {
+            "case_type": "meter_check",
+            "agency_id": side.agency_id,
+            "assignee_group": "customer_desk",
+        },
     )
     ids["rule"] = rule["id"]
     # -- meters ----------------------------------------------------------------------------
     for key, name in (("meter", "M1"), ("spare_meter", "M2")):
-        meter = _ok(
-            client.post(
-                "/api/v1/meters",
-                headers=admin,
-                json={
-                    "serial": code(s, name),
-                    "meter_type": "postpaid",
-                    "stock_location": f"store-{tag(s)}",
-                },
-            ),
+        meter = post(
+            "/api/v1/meters",
             "meter",
+            {
+                "serial": code(s, name),
+                "meter_type": "postpaid",
+                "stock_location": f"store-{tag(s)}",
+            },
         )
         ids[key] = meter["id"]
         ids[f"{key}_serial"] = meter["serial"]
         ids[f"{key}_register"] = meter["registers"][0]["id"]
-    _ok(
-        client.post(
-            f"/api/v1/meters/{ids['meter']}/install",
-            headers=admin,
-            json={
-                "usage_point_id": ids["usage_point"],
-                "installed_at": "2025-01-01T08:00:00Z",
-                "start_index": "0",
-            },
-        ),
+    post(
+        f"/api/v1/meters/{ids['meter']}/install",
         "install",
+        {
+            "usage_point_id": ids["usage_point"],
+            "installed_at": "2025-01-01T08:00:00Z",
+            "start_index": "0",
+        },
     )
     for month, value in ((2, "100"), (3, "230")):
-        _ok(
-            client.post(
-                "/api/v1/readings",
-                headers=admin,
-                json={
-                    "meter_serial": ids["meter_serial"],
-                    "read_at": f"2025-0{month}-01T08:00:00Z",
-                    "value": value,
-                    "source": "handheld",
-                },
-            ),
+        post(
+            "/api/v1/readings",
             "reading",
+            {
+                "meter_serial": ids["meter_serial"],
+                "read_at": f"2025-0{month}-01T08:00:00Z",
+                "value": value,
+                "source": "handheld",
+            },
         )
 
 

@@ -158,3 +158,48 @@ def test_fuzz(principals: Principals, label: str, who: str) -> None:
         case.validate_response(response, checks=CHECKS)
 
     _fuzz(OPERATIONS[label], call)
+
+
+def _integer_params(operation) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(location, name) of the operation's integer path and query parameters."""
+    found = []
+    for param in operation.definition.raw.get("parameters", []):
+        schema = param.get("schema", {})
+        types = {schema.get("type")} | {o.get("type") for o in schema.get("anyOf", [])}
+        if "integer" in types and param["in"] in ("path", "query"):
+            found.append((param["in"], param["name"]))
+    return found
+
+
+BEYOND_BIGINT = 2**63  # one past PostgreSQL's bigint
+OVERSIZED = [
+    (label, location, name)
+    for label, op in sorted(OPERATIONS.items())
+    for location, name in _integer_params(op)
+]
+
+
+@pytest.mark.parametrize(("label", "location", "name"), OVERSIZED)
+def test_numbers_beyond_bigint_are_a_problem_not_a_server_error(
+    principals: Principals, label: str, location: str, name: str
+) -> None:
+    """Ids, offsets, limits and cursors past bigint: a 4xx problem (422, or 404 for an id
+    no record can have), never a database error."""
+    operation = OPERATIONS[label]
+    path_parameters = {
+        p["name"]: (BEYOND_BIGINT if p["name"] == name else 1)
+        if p.get("schema", {}).get("type") == "integer"
+        else "x"
+        for p in operation.definition.raw.get("parameters", [])
+        if p["in"] == "path"
+    }
+    query = {name: BEYOND_BIGINT} if location == "query" else {}
+    case = operation.Case(path_parameters=path_parameters, query=query)
+    case.headers = principals.headers["bound"]
+    savepoint = principals.connection.begin_nested()
+    try:
+        response = case.call()
+    finally:
+        savepoint.rollback()
+    assert 400 <= response.status_code < 500, (label, name, response.status_code, response.text)
+    assert response.headers["content-type"][0].startswith("application/problem+json")

@@ -43,9 +43,7 @@ def _import_every_models_module() -> None:
 
 
 _import_every_models_module()
-MODELS = sorted(
-    (mapper.class_ for mapper in Base.registry.mappers), key=lambda c: c.__tablename__
-)
+MODELS = sorted((mapper.class_ for mapper in Base.registry.mappers), key=lambda c: c.__tablename__)
 
 
 AGENCY = 987_654_321  # an agency id no other bound value of a rule can equal
