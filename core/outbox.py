@@ -40,6 +40,7 @@ from core.db import get_engine
 from core.events import DomainEvent, handlers_for, parse_event
 from core.logging import get_logger
 from core.models import Base
+from core.territory import GLOBAL
 
 log = get_logger(__name__)
 
@@ -47,6 +48,7 @@ log = get_logger(__name__)
 class OutboxEvent(Base):
     """A domain event (a posted payment, a closed case ...) waiting for or past dispatch."""
 
+    __territory__ = GLOBAL
     __tablename__ = "core_outbox_event"
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -61,6 +63,7 @@ class OutboxEvent(Base):
 class EventDelivery(Base):
     """Proof that one handler has processed one event: the key of exactly-once handling."""
 
+    __territory__ = GLOBAL
     __tablename__ = "core_event_delivery"
 
     event_id: Mapped[uuid.UUID] = mapped_column(

@@ -14,6 +14,7 @@ from core.models import Base, IdMixin, TimestampMixin
 class Agency(IdMixin, TimestampMixin, Base):
     """A utility agency (branch office): the territory its staff work and see."""
 
+    __territory__ = None  # core.territory.GLOBAL (that module imports this one)
     __tablename__ = "core_agency"
 
     code: Mapped[str] = mapped_column(Text, unique=True)
@@ -27,6 +28,7 @@ class Agency(IdMixin, TimestampMixin, Base):
 class User(IdMixin, TimestampMixin, Base):
     """A member of staff who signs in: technician, analyst, cashier, manager, admin ..."""
 
+    __territory__ = None  # core.territory.GLOBAL (that module imports this one)
     __tablename__ = "core_user"
     __table_args__ = (Index("uq_core_user_username_lower", text("lower(username)"), unique=True),)
 
@@ -44,6 +46,7 @@ class User(IdMixin, TimestampMixin, Base):
 class LoginAttempt(Base):
     """One sign-in attempt, kept to rate-limit password guessing per username and address."""
 
+    __territory__ = None  # core.territory.GLOBAL (that module imports this one)
     __tablename__ = "core_login_attempt"
     __table_args__ = (
         Index("ix_core_login_attempt_username_at", "username", "at"),

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, IdMixin
+from core.territory import GLOBAL
 
 SUBJECTS = ("usage_point", "transformer", "feeder")
 ATTACKS = ("h1", "h2", "h3", "h4", "h5", "h6", "bypass", "meter_stopped", "meter_reversed")
@@ -40,6 +41,7 @@ class DemoBatch(IdMixin, Base):
     of its 24 months of readings, row counts and build timings. Its presence makes a
     re-run with the same seed a no-op."""
 
+    __territory__ = GLOBAL
     __tablename__ = "demo_batch"
 
     seed: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -62,6 +64,7 @@ class DemoGroundTruth(IdMixin, Base):
     h1..h6, bypass, meter_stopped, meter_reversed), the month it starts (and ends, for an
     on/off window) and its parameters. Never read by fraud models (see the module doc)."""
 
+    __territory__ = GLOBAL
     __tablename__ = "demo_ground_truth"
     __table_args__ = (
         CheckConstraint("subject IN ('usage_point', 'transformer', 'feeder')", name="subject"),

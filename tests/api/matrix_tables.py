@@ -1,0 +1,280 @@
+"""What the permission matrix needs to call every operation: how to get each path parameter's
+value in the own and the other territory, the required query values, and a valid body.
+
+A route whose path parameter, required query parameter or request body is missing here
+fails the matrix with a message saying what to add, so a new route cannot skip it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gis import tiles
+from tests.api.matrix_world import TILE_X, TILE_Y, TILE_Z, Side, geojson_upload, place
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A parameter naming a record of one side: ``Side.ids[key]``, stored in ``table`` where
+    ``column`` equals it (the record whose row must not change under a refused write)."""
+
+    key: str
+    table: str
+    column: str = "id"
+    # False: the record is not located (a meter in stock), so it has no "other territory";
+    # only a body naming the other territory's records is refused.
+    located: bool = True
+
+    def value(self, side: Side) -> Any:
+        return side.ids[self.key]
+
+
+# Path parameters naming records. ``code`` depends on the collection it follows.
+PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
+    "party_id": Ref("party", "customer_party"),
+    "location_id": Ref("location", "customer_service_location"),
+    "usage_point_id": Ref("usage_point", "customer_usage_point"),
+    "account_id": Ref("account", "customer_account"),
+    "contract_id": Ref("contract", "customer_contract"),
+    "case_id": Ref("case", "customer_case"),
+    "interaction_id": Ref("interaction", "customer_interaction"),
+    "rule_id": Ref("rule", "customer_case_assignment_rule"),
+    "meter_id": Ref("meter", "meter_asset"),
+    "code": {
+        "substations": Ref("substation", "gis_substation", "code"),
+        "feeders": Ref("feeder", "gis_feeder", "code"),
+        "transformers": Ref("transformer", "gis_power_transformer", "code"),
+        "switches": Ref("switch", "gis_switch", "code"),
+        "service-points": Ref("service_point", "gis_service_point", "code"),
+    },
+}
+
+# Where one route needs another record than the parameter's usual one.
+PATH_OVERRIDES: dict[tuple[str, str], dict[str, Ref]] = {
+    # Installing needs a meter in stock (the installed one answers 409 whatever the body).
+    ("POST", "/api/v1/meters/{meter_id}/install"): {
+        "meter_id": Ref("spare_meter", "meter_asset", located=False)
+    },
+}
+
+# Path parameters that name no record: one value (or several) shared by both sides. The tile
+# holds both territories, so what a bound user must not get is the other side's features.
+SHARED_PATH_PARAMS: dict[str, list[Any]] = {
+    "layer": sorted(tiles.LAYERS),
+    "z": [TILE_Z],
+    "x": [TILE_X],
+    "y": [TILE_Y],
+}
+
+# Required query parameters: one value matching both sides.
+REQUIRED_QUERY: dict[str, Any] = {
+    "q": "KWM",
+    "entity": "customer_party",
+    "period_from": "2025-01-01T00:00:00Z",
+    "period_to": "2025-06-01T00:00:00Z",
+}
+
+# Optional query parameters that filter by a record: called again with the other side's
+# value, the answer must still hold nothing of the other side.
+PROBE_QUERY: dict[str, Callable[[Side], Any]] = {
+    "party_id": lambda s: s["party"],
+    "payer_party_id": lambda s: s["party"],
+    "parent_party_id": lambda s: s["party"],
+    "usage_point_id": lambda s: s["usage_point"],
+    "service_location_id": lambda s: s["location"],
+    "account_id": lambda s: s["account"],
+    "case_id": lambda s: s["case"],
+    "agency_id": lambda s: s.agency_id,
+    "key": lambda s: str(s["party"]),
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    """A valid request body built from one side's ids. ``territorial``: the body itself
+    names located records (a usage point, a point, a meter serial), so built from the other
+    side it must be refused even on an own-territory path."""
+
+    build: Callable[[Side], dict[str, Any]]
+    territorial: bool
+    kind: str = "json"  # or "files" (multipart), "data" (form)
+
+
+def _json(build: Callable[[Side], dict[str, Any]], territorial: bool = False) -> Body:
+    return Body(build, territorial)
+
+
+AT = "2025-04-01T08:00:00Z"
+DATE = "2025-06-01"
+
+BODIES: dict[tuple[str, str], Body] = {
+    # -- customers --------------------------------------------------------------------------
+    ("POST", "/api/v1/customers"): _json(
+        lambda s: {"kind": "person", "first_name": "Nouveau", "last_name": "Client"}
+    ),
+    ("PATCH", "/api/v1/customers/{party_id}"): _json(lambda s: {"notes": "matrix"}),
+    ("POST", "/api/v1/customers/{party_id}/contacts"): _json(
+        lambda s: {"emails": ["contact@example.com"]}
+    ),
+    ("POST", "/api/v1/customers/{party_id}/merge"): _json(
+        lambda s: {"duplicate_id": s["party2"], "reason": "matrix"}, territorial=True
+    ),
+    ("POST", "/api/v1/premises"): _json(
+        lambda s: {
+            "address_line": "Rue nouvelle",
+            "location": {"type": "Point", "coordinates": place(s.name, 2.43, 6.40)},
+            "service_point_id": s["service_point_id"],
+        },
+        territorial=True,
+    ),
+    ("PATCH", "/api/v1/premises/{location_id}"): _json(
+        lambda s: {"landmark": "matrix", "service_point_id": s["service_point_id"]},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/usage-points"): _json(
+        lambda s: {
+            "service_location_id": s["location3"],
+            "category": "industrial",
+            "subscribed_power_kva": "10",
+        },
+        territorial=True,
+    ),
+    ("PATCH", "/api/v1/usage-points/{usage_point_id}"): _json(lambda s: {"phases": 3}),
+    ("POST", "/api/v1/accounts"): _json(lambda s: {"payer_party_id": s["party"]}, territorial=True),
+    ("PATCH", "/api/v1/accounts/{account_id}"): _json(
+        lambda s: {"delivery_email": "new@example.com"}
+    ),
+    ("POST", "/api/v1/contracts/move-in"): _json(
+        lambda s: {
+            "usage_point_id": s["usage_point2"],
+            "holder_party_id": s["party2"],
+            "tariff_code": "BT1-DOM",
+            "subscribed_power_kva": "3.3",
+            "start_date": "2025-02-01",
+            "activate": True,
+        },
+        territorial=True,
+    ),
+    ("PATCH", "/api/v1/contracts/{contract_id}"): _json(lambda s: {"tariff_code": "BT2-PRO"}),
+    ("POST", "/api/v1/contracts/{contract_id}/activate"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/contracts/{contract_id}/cancel"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/contracts/{contract_id}/move-out"): _json(lambda s: {"end_date": DATE}),
+    ("POST", "/api/v1/contracts/{contract_id}/transfer"): _json(
+        lambda s: {"new_holder_party_id": s["party2"], "transfer_date": DATE}, territorial=True
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/change-power"): _json(
+        lambda s: {"subscribed_power_kva": "6.6", "effective_date": DATE}
+    ),
+    ("POST", "/api/v1/contracts/{contract_id}/terminate"): _json(
+        lambda s: {"end_date": DATE, "reason": "matrix"}
+    ),
+    ("POST", "/api/v1/cases"): _json(
+        lambda s: {
+            "case_type": "dispute",
+            "subject": "Nouvelle réclamation",
+            "party_id": s["party"],
+            "service_location_id": s["location"],
+            "usage_point_id": s["usage_point"],
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/cases/assignment-rules"): _json(
+        lambda s: {
+            "case_type": "dispute",
+            "agency_id": s.agency_id,
+            "assignee_group": "customer_desk",
+        },
+        territorial=True,
+    ),
+    ("PATCH", "/api/v1/cases/{case_id}"): _json(lambda s: {"subject": "Sujet corrigé"}),
+    ("POST", "/api/v1/cases/{case_id}/transitions"): _json(lambda s: {"event": "start"}),
+    ("POST", "/api/v1/cases/{case_id}/assign"): _json(lambda s: {"assignee_group": "manager"}),
+    ("POST", "/api/v1/interactions"): _json(
+        lambda s: {
+            "party_id": s["party"],
+            "case_id": s["case"],
+            "channel": "desk",
+            "direction": "in",
+            "subject": "Visite",
+        },
+        territorial=True,
+    ),
+    # -- meters and readings ----------------------------------------------------------------
+    ("POST", "/api/v1/meters"): _json(
+        lambda s: {"serial": "KWM-NEW-0001", "meter_type": "postpaid"}
+    ),
+    ("PATCH", "/api/v1/meters/{meter_id}"): _json(lambda s: {"make": "Acme"}),
+    ("POST", "/api/v1/meters/{meter_id}/install"): _json(
+        lambda s: {"usage_point_id": s["usage_point2"], "installed_at": AT, "start_index": "0"},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/meters/{meter_id}/remove"): _json(
+        lambda s: {"removed_at": AT, "end_index": "300"}
+    ),
+    ("POST", "/api/v1/usage-points/{usage_point_id}/replace-meter"): _json(
+        # The new meter comes from stock: not located, so not territorial.
+        lambda s: {
+            "new_meter_id": s["spare_meter"],
+            "replaced_at": AT,
+            "old_end_index": "300",
+            "new_start_index": "0",
+        }
+    ),
+    ("POST", "/api/v1/readings"): _json(
+        lambda s: {
+            "meter_serial": s["meter_serial"],
+            "read_at": AT,
+            "value": "300",
+            "source": "handheld",
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/readings/imports"): Body(
+        lambda s: {
+            "file": (
+                "reads.csv",
+                f"serial,read_at,value,source\n{s['meter_serial']},{AT},300,handheld\n".encode(),
+                "text/csv",
+            )
+        },
+        territorial=True,
+        kind="files",
+    ),
+    ("POST", "/api/v1/readings/estimates"): _json(
+        lambda s: {"register_id": s["meter_register"], "at": AT}, territorial=True
+    ),
+    ("POST", "/api/v1/readings/rule-sets"): _json(lambda s: {"name": "matrix", "parameters": {}}),
+    # -- network ------------------------------------------------------------------------------
+    ("POST", "/api/v1/network/imports"): Body(
+        lambda s: geojson_upload(s.name), territorial=True, kind="files"
+    ),
+    ("POST", "/api/v1/network/switches/{code}/operate"): _json(lambda s: {"open": True}),
+    # -- staff ----------------------------------------------------------------------------------
+    ("POST", "/api/v1/users"): _json(
+        lambda s: {
+            "username": f"kwm-new-{s.name}",
+            "password": "a-long-enough-password",
+            "roles": ["technician"],
+        }
+    ),
+    ("POST", "/api/v1/auth/token"): Body(
+        lambda s: {"username": "kwm-matrix-head-office", "password": "correct-horse-battery"},
+        territorial=False,
+        kind="data",
+    ),
+}
+
+
+def record_ref(name: str, method: str, path: str) -> Ref | None:
+    """The Ref of path parameter ``name`` in ``path``; None when the tables lack it."""
+    override = PATH_OVERRIDES.get((method, path), {}).get(name)
+    if override is not None:
+        return override
+    entry = PATH_PARAMS.get(name)
+    if isinstance(entry, dict):
+        segments = path.split("/")
+        collection = segments[segments.index("{" + name + "}") - 1]
+        return entry.get(collection)
+    return entry

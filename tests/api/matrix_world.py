@@ -1,0 +1,339 @@
+"""The permission matrix's world: two agencies side by side, each with one of every kind of
+thing the API addresses, built through the API itself by an unrestricted admin.
+
+Agency A (``own``) and agency B (``other``) have adjacent territory outlines. Both halves of
+the world lie in ONE zoom-14 map tile, so a tile, a search or a list that ignores the
+territory shows the other half. Every object of B carries the marker ``ZZOTHER`` in its
+code, serial, name, subject or e-mail: no answer to a user bound to A may contain it.
+
+The network is the hand-drawn two-feeder network of ``tests.gis.networks`` shrunk tenfold
+and imported once per agency with prefixed codes; the rest (parties, premises, usage points,
+accounts, contracts, cases, interactions, assignment rules, meters, readings) is created
+through the same routes a customer desk would use.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from geoalchemy2 import WKTElement
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from core.auth import service as auth_service
+from core.auth.models import Agency
+from core.auth.scopes import Role
+from gis.models import Substation
+from tests.conftest import TEST_PASSWORD, bearer
+from tests.gis.networks import small_network, with_buses_prefixed
+
+MARKER = "ZZOTHER"
+OWN_TAG = "AAOWN"
+SIDES = ("own", "other")
+
+# One zoom-14 tile (XYZ, Web Mercator) over Cotonou holds both territories.
+TILE_Z = 14
+
+
+def tile_xy(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    lat_r = math.radians(lat)
+    y = int((1 - math.asinh(math.tan(lat_r)) / math.pi) / 2 * n)
+    return x, y
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees."""
+    n = 2**z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+
+
+TILE_X, TILE_Y = tile_xy(2.40, 6.40, TILE_Z)
+WEST, SOUTH, EAST, NORTH = tile_bounds(TILE_Z, TILE_X, TILE_Y)
+# Each half of the network spans 0.005 deg x 0.003 deg; A in the tile's west part, B east.
+ORIGIN = {"own": (WEST + 0.003, SOUTH + 0.005), "other": (WEST + 0.012, SOUTH + 0.005)}
+SPLIT_LON = WEST + 0.0095  # the border between the two territories
+SCALE = 0.1
+
+
+def _box(w: float, s: float, e: float, n: float) -> str:
+    return f"MULTIPOLYGON((({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s})))"
+
+
+TERRITORY = {
+    "own": _box(WEST - 0.5, SOUTH - 0.5, SPLIT_LON, NORTH + 0.5),
+    "other": _box(SPLIT_LON, SOUTH - 0.5, EAST + 0.5, NORTH + 0.5),
+}
+
+
+def place(side: str, lon: float, lat: float) -> list[float]:
+    """A point of the hand-drawn network (lon 2.40-2.45, lat 6.39-6.42) moved into ``side``."""
+    x0, y0 = ORIGIN[side]
+    return [round(x0 + (lon - 2.40) * SCALE, 7), round(y0 + (lat - 6.39) * SCALE, 7)]
+
+
+def _move(geometry: dict[str, Any] | None, side: str) -> dict[str, Any] | None:
+    if geometry is None:
+        return None
+    if geometry["type"] == "Point":
+        return {"type": "Point", "coordinates": place(side, *geometry["coordinates"])}
+    return {**geometry, "coordinates": [place(side, *xy) for xy in geometry["coordinates"]]}
+
+
+def tag(side: str) -> str:
+    return MARKER if side == "other" else OWN_TAG
+
+
+def code(side: str, name: str) -> str:
+    """An object's code: ``KWM-<tag>-<name>`` (the other side's holds the marker)."""
+    return f"KWM-{tag(side)}-{name}"
+
+
+def network_features(side: str) -> list[dict[str, Any]]:
+    features = with_buses_prefixed(small_network(code(side, "")), code(side, ""))
+    return [{**f, "geometry": _move(f["geometry"], side)} for f in features]
+
+
+def geojson_upload(side: str) -> dict[str, Any]:
+    body = json.dumps({"type": "FeatureCollection", "features": network_features(side)})
+    return {"file": (f"{tag(side)}.geojson", body.encode(), "application/geo+json")}
+
+
+@dataclass
+class Side:
+    """The ids and codes of one agency's half of the world."""
+
+    name: str
+    agency_id: int = 0
+    agency_code: str = ""
+    ids: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.ids[key]
+
+
+@dataclass
+class World:
+    own: Side
+    other: Side
+    admin: dict[str, str]  # unrestricted (no agency): sees both halves
+    role_headers: dict[Role, dict[str, str]]  # one user per role, bound to agency A
+
+    def side(self, name: str) -> Side:
+        return self.own if name == "own" else self.other
+
+
+def _ok(response: Any, what: str) -> Any:
+    assert response.status_code < 300, f"building the matrix world: {what}: {response.text}"
+    return response.json() if response.content else None
+
+
+def _build_side(client: TestClient, session: Session, admin: dict[str, str], side: Side) -> None:
+    s, ids = side.name, side.ids
+
+    def post(path: str, what: str, body: dict[str, Any]) -> Any:
+        return _ok(client.post(path, headers=admin, json=body), what)
+
+    # -- network ---------------------------------------------------------------------------
+    _ok(client.post("/api/v1/network/imports", headers=admin, files=geojson_upload(s)), "import")
+    head = place(s, 2.40, 6.40)
+    substation = Substation(
+        code=code(s, "SUB"),
+        name=f"Poste {tag(s)}",
+        primary_kv=63,
+        secondary_kv=13.8,
+        geom=WKTElement(f"POINT({head[0]} {head[1]})", srid=4326),
+    )
+    session.add(substation)
+    session.flush()
+    session.execute(
+        text("UPDATE gis_feeder SET substation_id = :s WHERE code LIKE :p"),
+        {"s": substation.id, "p": code(s, "F%")},
+    )
+    # The import audited the rest of the transaction as one bulk job; the world is one
+    # transaction (rolled back at the end), so end that here: later records get audit rows.
+    session.execute(text("SELECT set_config('kilowatch.audit_bulk', '', true)"))
+    session.commit()
+    ids.update(
+        substation=code(s, "SUB"),
+        feeder=code(s, "F1"),
+        transformer=code(s, "T1"),
+        switch=code(s, "S1"),
+        service_point=code(s, "B1"),
+    )
+    point = _ok(
+        client.get(f"/api/v1/network/service-points/{ids['service_point']}", headers=admin), "sp"
+    )
+    ids["service_point_id"] = point["id"]
+    # -- customers -------------------------------------------------------------------------
+    for key, first in (("party", "Kwm"), ("party2", "Kwmtwo")):
+        party = post(
+            "/api/v1/customers",
+            "party",
+            {"kind": "person", "first_name": first, "last_name": tag(s)},
+        )
+        ids[key] = party["id"]
+    for n, key in enumerate(("location", "location2", "location3"), start=1):
+        lon, lat = place(s, 2.41 + 0.01 * n, 6.40)
+        premises = post(
+            "/api/v1/premises",
+            "premises",
+            {
+                "code": code(s, f"PRM{n}"),
+                "address_line": f"Rue {n} {tag(s)}",
+                "city": "Cotonou",
+                "location": {"type": "Point", "coordinates": [lon, lat]},
+                "service_point_id": ids["service_point_id"],
+            },
+        )
+        ids[key] = premises["id"]
+    # location3 keeps no usage point (so one can be created there).
+    for n, key in enumerate(("usage_point", "usage_point2"), start=1):
+        up = post(
+            "/api/v1/usage-points",
+            "usage point",
+            {
+                "code": code(s, f"UP{n}"),
+                "service_location_id": ids["location" if n == 1 else "location2"],
+                "category": "residential",
+                "subscribed_power_kva": "3.3",
+            },
+        )
+        ids[key] = up["id"]
+    account = post(
+        "/api/v1/accounts",
+        "account",
+        {
+            "payer_party_id": ids["party"],
+            "delivery_email": f"{tag(s).lower()}@example.com",
+        },
+    )
+    ids["account"] = account["id"]
+    contract = post(
+        "/api/v1/contracts/move-in",
+        "contract",
+        {
+            "usage_point_id": ids["usage_point"],
+            "holder_party_id": ids["party"],
+            "account_id": ids["account"],
+            "tariff_code": "BT1-DOM",
+            "subscribed_power_kva": "3.3",
+            "start_date": "2025-01-01",
+            # The second party owns the premises: it is known in this territory.
+            "roles": [{"party_id": ids["party2"], "role": "owner"}],
+            "activate": True,
+        },
+    )
+    ids["contract"] = contract["id"]
+    case = post(
+        "/api/v1/cases",
+        "case",
+        {
+            "case_type": "complaint",
+            "subject": f"Complaint {tag(s)}",
+            "party_id": ids["party"],
+            "service_location_id": ids["location"],
+            "usage_point_id": ids["usage_point"],
+            "agency_id": side.agency_id,
+        },
+    )
+    ids["case"] = case["id"]
+    interaction = post(
+        "/api/v1/interactions",
+        "interaction",
+        {
+            "party_id": ids["party"],
+            "case_id": ids["case"],
+            "channel": "phone",
+            "direction": "in",
+            "subject": f"Call {tag(s)}",
+        },
+    )
+    ids["interaction"] = interaction["id"]
+    rule = post(
+        "/api/v1/cases/assignment-rules",
+        "assignment rule",
+        {
+            "case_type": "meter_check",
+            "agency_id": side.agency_id,
+            "assignee_group": "customer_desk",
+        },
+    )
+    ids["rule"] = rule["id"]
+    # -- meters ----------------------------------------------------------------------------
+    for key, name in (("meter", "M1"), ("spare_meter", "M2")):
+        meter = post(
+            "/api/v1/meters",
+            "meter",
+            {
+                "serial": code(s, name),
+                "meter_type": "postpaid",
+                "stock_location": f"store-{tag(s)}",
+            },
+        )
+        ids[key] = meter["id"]
+        ids[f"{key}_serial"] = meter["serial"]
+        ids[f"{key}_register"] = meter["registers"][0]["id"]
+    post(
+        f"/api/v1/meters/{ids['meter']}/install",
+        "install",
+        {
+            "usage_point_id": ids["usage_point"],
+            "installed_at": "2025-01-01T08:00:00Z",
+            "start_index": "0",
+        },
+    )
+    for month, value in ((2, "100"), (3, "230")):
+        post(
+            "/api/v1/readings",
+            "reading",
+            {
+                "meter_serial": ids["meter_serial"],
+                "read_at": f"2025-0{month}-01T08:00:00Z",
+                "value": value,
+                "source": "handheld",
+            },
+        )
+
+
+def _token(session: Session, username: str, roles: list[str], agency: str | None) -> str:
+    auth_service.create_user(
+        session, username=username, password=TEST_PASSWORD, roles=roles, agency_code=agency
+    )
+    _user, token, _ttl = auth_service.authenticate(
+        session, username=username, password=TEST_PASSWORD, client_address="matrix"
+    )
+    session.commit()
+    return token
+
+
+def build_world(client: TestClient, session: Session) -> World:
+    sides = {}
+    for name in SIDES:
+        agency = Agency(
+            code=f"KWM-{tag(name)}-AG",
+            name=f"Agence {tag(name)}",
+            territory=WKTElement(TERRITORY[name], srid=4326),
+        )
+        session.add(agency)
+        session.flush()
+        sides[name] = Side(name=name, agency_id=agency.id, agency_code=agency.code)
+    admin = bearer(_token(session, "kwm-matrix-head-office", [Role.ADMIN.value], None))
+    for side in sides.values():
+        _build_side(client, session, admin, side)
+    role_headers = {
+        role: bearer(
+            _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)
+        )
+        for role in Role
+    }
+    return World(own=sides["own"], other=sides["other"], admin=admin, role_headers=role_headers)
