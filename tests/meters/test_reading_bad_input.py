@@ -35,6 +35,7 @@ def _installed(db, make_meter, make_usage_point, point=None):
     service.install_meter(
         db, meter_id=meter.id, usage_point_id=point.id, installed_at=utc(2025, 1, 1), start_index=0
     )
+    db.commit()  # a refused request rolls its unit of work back: keep the fixture apart
     return meter
 
 
@@ -73,15 +74,16 @@ def test_a_far_future_single_read_is_a_422_and_makes_no_partition(
     client, db, make_user, make_meter, make_usage_point
 ) -> None:
     token = make_user("billing_officer")
-    meter = _installed(db, make_meter, make_usage_point)
+    serial = _installed(db, make_meter, make_usage_point).serial
     before = existing_partitions(db)
     for at in ("9999-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1960-06-01T00:00:00Z"):
         response = client.post(
             "/api/v1/readings",
             headers=bearer(token),
-            json={"meter_serial": meter.serial, "read_at": at, "value": 5, "source": "handheld"},
+            json={"meter_serial": serial, "read_at": at, "value": 5, "source": "handheld"},
         )
-        assert (response.status_code, response.json()["code"]) == (422, "read_at_out_of_bounds")
+        problem = (response.status_code, response.json()["code"])
+        assert problem == (422, "read_at_out_of_bounds"), response.text
     assert existing_partitions(db) == before
 
 
