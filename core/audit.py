@@ -17,11 +17,28 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Index,
+    Integer,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.models import Base
+from core.territory import Scope
 
 # Tables of the public schema deliberately left without the audit trigger, and why. Every
 # other table there is a business table and must be audited (``audit_coverage_gaps``).
@@ -40,6 +57,11 @@ MASKED_COLUMNS = ("password_hash",)
 
 class AuditLog(Base):
     """One recorded change to one business row: who changed what, when, and why."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """An entry is seen where the row it records is (its values are that row's)."""
+        return entries_located(scope)
 
     __tablename__ = "core_audit_log"
     __table_args__ = (Index("ix_core_audit_log_entity", "table_name", "entity_key", "id"),)
@@ -234,3 +256,49 @@ UNPROTECT_AUDIT_LOG_SQL = [
     "DROP TRIGGER append_only ON core_audit_log",
     "DROP FUNCTION core_audit_log_append_only()",
 ]
+
+
+# -- where an entry lies (the territory rule of the log) -----------------------------------
+
+
+def models_by_table() -> dict[str, type[Any]]:
+    """Each mapped table's model (the base of an inheritance tree), from the registry:
+    core never imports a domain, the domains' models register themselves."""
+    found: dict[str, type[Any]] = {}
+    for mapper in Base.registry.mappers:
+        table = getattr(mapper.local_table, "name", None)
+        if table is not None and mapper.inherits is None:
+            found[table] = mapper.class_
+    return found
+
+
+def _entries_of(scope: Scope, table: str, model: type[Any]) -> ColumnElement[bool]:
+    """The entries of ``table`` whose row lies in ``scope``. GLOBAL tables' entries lie
+    everywhere; a deleted row of a located table, or a bulk job's summary, lies nowhere
+    (nothing is left to place it by)."""
+    of_table = AuditLog.table_name == table
+    rule = model.__territory__
+    if rule is None:
+        return of_table
+    key = getattr(model, "id", None)
+    if key is None:
+        return false()
+    # An entry's key is the row's id as text, or a bulk job's key: only digits are cast.
+    as_id = case(
+        (AuditLog.entity_key.regexp_match("^[0-9]{1,18}$"), cast(AuditLog.entity_key, BigInteger)),
+        else_=None,
+    )
+    is_numeric = isinstance(getattr(key, "type", None), Integer)
+    matches = key == as_id if is_numeric else cast(key, Text) == AuditLog.entity_key
+    return and_(of_table, exists(select(key).where(matches, rule(scope))))
+
+
+def entries_located(scope: Scope) -> ColumnElement[bool]:
+    """The audit entries of rows in ``scope``: tables with no model or no declared rule
+    are hidden from territory-bound readers."""
+    clauses = [
+        _entries_of(scope, table, model)
+        for table, model in sorted(models_by_table().items())
+        if hasattr(model, "__territory__") and model is not AuditLog
+    ]
+    return or_(false(), *clauses)

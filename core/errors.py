@@ -40,6 +40,13 @@ class InputInvalidError(DomainError):
     title = "Input is invalid"
 
 
+class ReferenceUnknownError(InputInvalidError):
+    """A body field names a record that does not exist, or that the caller may not see:
+    the two look the same, so a reference never discloses what lies outside a territory."""
+
+    code = "reference_unknown"
+
+
 class EntityNotFoundError(DomainError):
     code = "not_found"
     status = 404

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.errors import EntityConflictError, EntityNotFoundError, InputInvalidError
+from core.errors import ReferenceUnknownError as ReferenceUnknownError  # the kit's, re-exported
 
 
 class PartyNotFoundError(EntityNotFoundError):
@@ -98,12 +99,6 @@ class InteractionNotFoundError(EntityNotFoundError):
 
 class AgencyUnknownError(InputInvalidError):
     code = "agency_unknown"
-
-
-class ReferenceUnknownError(InputInvalidError):
-    """A body field names a record that does not exist (or that the caller may not see)."""
-
-    code = "reference_unknown"
 
 
 class ValueOutOfRangeError(InputInvalidError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -30,7 +30,7 @@ class MeterCreate(BaseModel):
     meter_type: MeterType
     dial_digits: int = Field(5, ge=3, le=10)
     multiplier: Decimal = Field(Decimal(1), gt=0, le=100000, decimal_places=4)
-    phases: int = Field(1, ge=1, le=3)
+    phases: Literal[1, 3] = 1  # single- or three-phase: there is no two-phase meter
     stock_location: str | None = Field(None, max_length=100)
     registers: list[RegisterCode] = Field(
         default_factory=lambda: [RegisterCode.TOTAL], min_length=1, max_length=3

@@ -22,7 +22,7 @@ from typing import IO, Any
 from sqlalchemy.orm import Session
 
 from core.context import SYSTEM, Actor
-from core.errors import FieldError, InputInvalidError
+from core.errors import FieldError, InputInvalidError, ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
 from core.territory import OutsideTerritoryError
 from meters import repository
@@ -33,7 +33,6 @@ from meters.errors import (
     MeterInstallationConflictError,
     MeterNotFoundError,
     MeterSerialTakenError,
-    ReadingInvalidError,
     RegisterNotFoundError,
     UsagePointNotFoundError,
 )
@@ -318,9 +317,9 @@ def record_reading(session: Session, *, actor: Actor, reading: ReadingCreate) ->
     """Validate and store one read of a meter the actor sees; its outcome."""
     meter = repository.visible_meter_by_serial(session, actor, reading.meter_serial)
     if meter is None:  # unknown and unseen look the same
-        raise ReadingInvalidError(
+        raise ReferenceUnknownError(
             f"no meter with serial {reading.meter_serial}",
-            errors=[FieldError("meter_serial", "no meter with this serial")],
+            errors=[FieldError("meter_serial", "no meter with this serial", "reference_unknown")],
         )
     _require_place_at(session, actor, meter, reading.read_at)
     [outcome] = record_readings(session, readings=[reading], actor=actor)

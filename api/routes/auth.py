@@ -9,7 +9,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from api.deps import CurrentActor, DbSession
-from api.schemas import Problem
+from api.schemas import problem_response
 from core.auth.errors import CredentialsInvalidError
 from core.auth.scopes import scopes_for
 from core.auth.service import authenticate
@@ -35,10 +35,10 @@ class MeResponse(BaseModel):
     "/token",
     response_model=TokenResponse,
     responses={
-        401: {"model": Problem},
-        413: {"model": Problem},
-        422: {"model": Problem},
-        429: {"model": Problem},
+        401: problem_response("Username or password is wrong"),
+        413: problem_response("Body too large"),
+        422: problem_response("Input is invalid"),
+        429: problem_response("Too many failed attempts: try again later"),
     },
 )
 def issue_token(
@@ -61,7 +61,9 @@ def issue_token(
     )
 
 
-@router.get("/me", response_model=MeResponse, responses={401: {"model": Problem}})
+@router.get(
+    "/me", response_model=MeResponse, responses={401: problem_response("Not authenticated")}
+)
 def me(actor: CurrentActor()) -> MeResponse:  # type: ignore[valid-type]
     """Who the token belongs to and what it may do."""
     return MeResponse(

@@ -3,19 +3,14 @@ gathered from each domain's sections (``customers.customer_file``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from api.customer360.queries import customer_360, premises_360
 from api.customer360.schemas import Customer360, Premises360
 from api.deps import CurrentActor, DbSession
-from api.params import Id
-from api.schemas import PROBLEM_RESPONSES, Problem
+from api.params import NOT_FOUND, Id
+from api.schemas import PROBLEM_RESPONSES
 
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": Problem, "content": {"application/problem+json": {}}}
-}
 router = APIRouter(
     prefix="/api/v1", tags=["customer 360"], responses={**PROBLEM_RESPONSES, **NOT_FOUND}
 )

@@ -257,7 +257,9 @@ BODIES: dict[tuple[str, str], Body] = {
             "username": f"kwm-new-{s.name}",
             "password": "a-long-enough-password",
             "roles": ["technician"],
-        }
+            "agency_code": s.agency_code,
+        },
+        territorial=True,
     ),
     ("POST", "/api/v1/auth/token"): Body(
         lambda s: {"username": "kwm-matrix-head-office", "password": "correct-horse-battery"},

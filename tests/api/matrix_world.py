@@ -270,15 +270,13 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     )
     ids["rule"] = rule["id"]
     # -- meters ----------------------------------------------------------------------------
-    for key, name in (("meter", "M1"), ("spare_meter", "M2")):
+    # The spare meter stays in stock: stock has no place, so every agency's staff see it
+    # (meters.models) and its serial carries no marker; the installed one does.
+    for key, serial in (("meter", code(s, "M1")), ("spare_meter", f"KWM-SPARE-{side.agency_id}")):
         meter = post(
             "/api/v1/meters",
             "meter",
-            {
-                "serial": code(s, name),
-                "meter_type": "postpaid",
-                "stock_location": f"store-{tag(s)}",
-            },
+            {"serial": serial, "meter_type": "postpaid", "stock_location": "central-store"},
         )
         ids[key] = meter["id"]
         ids[f"{key}_serial"] = meter["serial"]

@@ -207,6 +207,10 @@ def _shows_marker(call: Call) -> bool:
     return MARKER.lower() in call.response.content.decode("utf-8", "replace").lower()
 
 
+# Line codes of a bulk import that refuse a record of another territory (or an unknown one).
+LINE_REFUSALS = {"outside_territory", "unknown_serial", "reference_unknown"}
+
+
 def _refused_reference(call: Call) -> bool:
     """A write naming records the caller cannot see is refused: 403/404, or the 422 a
     reference to a record that does not exist gets (the two must look the same)."""
@@ -215,8 +219,13 @@ def _refused_reference(call: Call) -> bool:
         return True
     if status != 422:
         return False
-    code = call.response.json().get("code", "")
-    return code == "reference_unknown" or code.endswith("_not_found")
+    problem = call.response.json()
+    code = problem.get("code", "")
+    if code == "reference_unknown" or code.endswith("_not_found"):
+        return True
+    # A file import refuses the whole file, naming each line it cannot take.
+    lines = [e.get("code") for e in problem.get("errors") or []]
+    return bool(lines) and all(c in LINE_REFUSALS for c in lines)
 
 
 def _describe(call: Call) -> str:

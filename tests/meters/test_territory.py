@@ -250,23 +250,34 @@ def test_own_agency_reads_and_estimates_are_accepted(client, db, world):
     assert (estimate["source"], estimate["usage_point_id"]) == ("estimated", world.up_in.id)
 
 
-def test_a_territory_bound_user_cannot_bulk_import_reads(client, db, world):
-    """The bulk pipeline does not place lines in a territory yet: refused outright, so a
-    file cannot carry reads of another agency's meters."""
+def test_a_territory_bound_user_imports_only_reads_of_own_meters(client, db, world):
+    """A file carrying a read of another agency's meter is refused whole, naming the line;
+    the same user's file of its own meter's reads goes in."""
     before = _reading_count(db)
-    csv = f"serial,read_at,value,source\n{world.meter_out['serial']},2025-03-31T08:00:00Z,300,ami\n"
-    refused = client.post(
-        "/api/v1/readings/imports",
-        headers=bearer(world.east),
-        files={"file": ("reads.csv", csv.encode(), "text/csv")},
-    )
-    assert (refused.status_code, refused.json()["code"]) == (403, "outside_territory")
+    header = "serial,read_at,value,source\n"
+    own = f"{world.meter_in['serial']},2025-03-31T08:00:00Z,300,ami\n"
+    other = f"{world.meter_out['serial']},2025-03-31T08:00:00Z,300,ami\n"
+
+    def send(csv: str):
+        return client.post(
+            "/api/v1/readings/imports",
+            headers=bearer(world.east),
+            files={"file": ("reads.csv", csv.encode(), "text/csv")},
+        )
+
+    refused = send(header + own + other)
+    assert (refused.status_code, refused.json()["code"]) == (422, "reading_import_invalid")
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("line 3", "outside_territory")
+    ]
     assert _reading_count(db) == before
+    accepted = send(header + own)
+    assert (accepted.status_code, accepted.json()["new"]) == (200, 1), accepted.text
 
 
 def test_zone_meters_are_placed_by_their_transformer_or_feeder_head(db):
     """A zone meter (no usage point) is seen where its transformer stands or where its
-    feeder's head node is; its installation likewise."""
+    feeder runs (the network's own rules); its installation likewise."""
     agency = Agency(code="EAST-Z", name="East", territory=WKTElement(EAST_OUTLINE, srid=4326))
     head_out = NetworkNode(code="N-Z-HEAD", geom=WKTElement(OUTSIDE, srid=4326))
     hv, lv = NetworkNode(code="N-Z-HV"), NetworkNode(code="N-Z-LV")
