@@ -4,12 +4,15 @@ in any CRS, transformed to EPSG:4326 with pyproj.
 GeoJSON is parsed here (``json`` + shapely), never by GDAL: the content must be a JSON
 FeatureCollection or Feature, and a feature whose geometry does not parse is a bad record
 (refused), not an asset without a position. A GeoPackage (checked by ``gis.io.sniff``) is
-read with pyogrio under the safe GDAL options set there.
+read with pyogrio under the safe GDAL options set there; a geometry blob GDAL cannot parse
+is refused too (found by comparing with the blobs SQLite holds).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,18 +52,51 @@ class _Features:
     bad: set[int] = field(default_factory=set)
 
 
-def _read_gpkg(path: Path) -> _Features:
+def _stored_geometries(path: Path, layer: str) -> set[int] | None:
+    """The feature ids of ``layer`` whose geometry blob is not NULL in the file, read with
+    SQLite itself (read-only): GDAL turns a blob it cannot parse into no geometry, which
+    must be refused, not stored as an asset without a position. None: no geometry column."""
+    uri = f"{path.resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as db:
+        found = db.execute(
+            "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)
+        ).fetchone()
+        if found is None:
+            return None
+        key = db.execute(f'SELECT name FROM pragma_table_info("{layer}") WHERE pk = 1').fetchone()
+        rows = db.execute(f'SELECT "{key[0]}" FROM "{layer}" WHERE "{found[0]}" IS NOT NULL')
+        return {int(fid) for (fid,) in rows}
+
+
+def _read_gpkg(path: Path, bundle: Bundle) -> _Features:
     # Process-wide options: stated again here, where they matter, in case a library
     # loaded since has changed them.
     pyogrio.set_gdal_config_options(GDAL_SAFE_OPTIONS)
     layers = [str(name) for name, _geom in pyogrio.list_layers(path)]
-    frames = [pyogrio.read_dataframe(path, layer=layer) for layer in layers]
-    frames = [f for f in frames if len(f)]
+    frames, bad_fids = [], []
+    for layer in layers:
+        frame = pyogrio.read_dataframe(path, layer=layer, fid_as_index=True)
+        stored = _stored_geometries(path, layer) or set()
+        unparsed = {int(fid) for fid in frame.index[frame.geometry.isna()] if int(fid) in stored}
+        bad_fids.append(unparsed)
+        frames.append(frame)
+    offset, bad = 0, set()
+    for frame, unparsed in zip(frames, bad_fids, strict=True):
+        for position, fid in enumerate(frame.index):
+            if int(fid) in unparsed:
+                props = frame.iloc[position].drop(frame.geometry.name).to_dict()
+                ref = clean(props.get("code")) or clean(props.get("name")) or f"fid {fid}"
+                what = str(clean(props.get("kind")) or "unknown")
+                message = "geometry does not parse (GeoPackage blob)"
+                bundle.problem(what, str(ref), message, "invalid_geometry")
+                bad.add(offset + position)
+        offset += len(frame)
+    frames = [f.reset_index(drop=True) for f in frames if len(f)]
     if not frames:
         return _Features([], gpd.GeoSeries([], crs=WGS84))
     frame = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
     props = frame.drop(columns=frame.geometry.name).to_dict("records")
-    return _Features(props, frame.geometry)
+    return _Features(props, frame.geometry, bad)
 
 
 def _numbers_only(coordinates: Any) -> bool:
@@ -147,7 +183,7 @@ def read_features(path: Path, *, fmt: str, crs: str | None) -> Bundle:
             return bundle
     else:
         try:
-            found = _read_gpkg(path)
+            found = _read_gpkg(path, bundle)
         except Exception as exc:  # GDAL says why in its message
             bundle.problem("file", path.name, f"cannot read the file: {exc}", "unreadable_file")
             return bundle

@@ -175,3 +175,29 @@ def test_a_reimport_keeps_what_it_replaced_in_the_audit_trail(db: Session, tmp_p
     assert (before["rated_kva"], after["rated_kva"]) == (100.0, 250.0)
     assert before["geom"]["coordinates"] == [2.42, 6.4]
     assert after["geom"]["coordinates"] == [2.425, 6.405]
+
+
+def test_a_geopackage_geometry_gdal_cannot_parse_is_refused(db: Session, tmp_path: Path) -> None:
+    """GDAL reads a broken GeoPackage geometry blob as no geometry at all; the import
+    compares with the blobs stored in the file and refuses the feature by name."""
+    import sqlite3
+
+    import geopandas as gpd
+
+    source = write(tmp_path / "a.geojson", small_network())
+    gpkg = tmp_path / "network.gpkg"
+    gpd.read_file(source).to_file(gpkg, driver="GPKG", layer="network")
+    with sqlite3.connect(gpkg) as sqlite:
+        column = sqlite.execute("SELECT column_name FROM gpkg_geometry_columns").fetchone()[0]
+        # The spatial-index triggers call SpatiaLite functions plain SQLite lacks.
+        triggers = sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        for (trigger,) in triggers.fetchall():
+            sqlite.execute(f'DROP TRIGGER "{trigger}"')
+        sqlite.execute(f"UPDATE network SET {column} = X'47500003DEADBEEF' WHERE code = 'T1'")
+    before = db.execute(text(ROW_COUNT)).scalar()
+    with pytest.raises(NetworkImportInvalidError) as caught:
+        service.import_network(db, actor=SYSTEM, path=gpkg)
+    assert [(e.field, e.code) for e in caught.value.errors] == [
+        ("distribution_transformer:T1", "invalid_geometry")
+    ]
+    assert db.execute(text(ROW_COUNT)).scalar() == before
