@@ -130,8 +130,12 @@ def measure(requests: int) -> dict:
             body = response.json()
             sizes.append(len(response.content))
             readings.append(sum(len(u["readings"]) for u in body["usage_points"]))
+    floor = _floor(chosen)
     arr = np.asarray(timings)
     return {
+        "floor_p50_ms": round(float(np.percentile(floor, 50)), 2),
+        "floor_p95_ms": round(float(np.percentile(floor, 95)), 2),
+        "p50_to_floor_ratio": round(float(np.percentile(arr, 50) / np.percentile(floor, 50)), 2),
         "requests": len(timings),
         "latency_p50_ms": round(float(np.percentile(arr, 50)), 2),
         "latency_p95_ms": round(float(np.percentile(arr, 95)), 2),
@@ -139,6 +143,34 @@ def measure(requests: int) -> dict:
         "response_mean_bytes": int(np.mean(sizes)),
         "readings_per_response_mean": round(float(np.mean(readings)), 1),
     }
+
+
+# The plainest way to fetch a customer's data: one statement from the party through its
+# contracts and meters to the readings of the window, rows only (no HTTP, no assembly).
+FLOOR_SQL = text(
+    "SELECT p.id, c.id, r.read_at, r.value FROM customer_party p "
+    "JOIN customer_contract_role cr ON cr.party_id = p.id "
+    "JOIN customer_contract c ON c.id = cr.contract_id "
+    "JOIN meter_installation i ON i.usage_point_id = c.usage_point_id "
+    "JOIN meter_register g ON g.meter_id = i.meter_id "
+    "JOIN meter_reading r ON r.register_id = g.id AND r.read_at >= now() - interval '25 months' "
+    "WHERE p.id = :p"
+)
+
+
+def _floor(chosen: list[int]) -> np.ndarray:
+    """Milliseconds of the floor statement for the same customers, in the same run."""
+    from core.db import session_scope
+
+    timings = []
+    with session_scope() as session:
+        for party_id in chosen[:20]:
+            session.execute(FLOOR_SQL, {"p": party_id}).all()
+        for party_id in chosen:
+            started = time.perf_counter()
+            session.execute(FLOOR_SQL, {"p": party_id}).all()
+            timings.append((time.perf_counter() - started) * 1000.0)
+    return np.asarray(timings)
 
 
 def main() -> None:
