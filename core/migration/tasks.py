@@ -17,9 +17,9 @@ from typing import IO
 from sqlalchemy import func, update
 from sqlalchemy.orm import Session
 
-from core.celery_app import celery_app
 from core.auth.models import User
 from core.auth.service import actor_for
+from core.celery_app import celery_app
 from core.context import Actor, acting_as
 from core.db import session_scope
 from core.errors import FieldError, InputInvalidError
