@@ -17,6 +17,8 @@ TASK_MODULES = ["core.tasks", "gis.tasks", "customers.tasks"]
 HANDLER_MODULES = ["kilowatch.handlers"]
 # Modules adding their domain's sections to the customer file (and search sources).
 CUSTOMER_FILE_MODULES = ["meters.customer_file"]
+# Modules registering their domain's files of the data-migration format (core.migration).
+MIGRATION_MODULES: list[str] = []
 
 _done = False
 
@@ -31,7 +33,7 @@ def bootstrap() -> None:
     for module in TASK_MODULES:
         __import__(module)
     load_handler_modules(HANDLER_MODULES)
-    for module in CUSTOMER_FILE_MODULES:
+    for module in CUSTOMER_FILE_MODULES + MIGRATION_MODULES:
         __import__(module)
     load_handler_modules(settings.event_handler_modules)
     install_dispatcher(CeleryDispatcher())

@@ -15,13 +15,15 @@ found in the row). Hooks read ``ctx.valid(entity)`` for the rows still ``ok``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.audit import each_row_audited
 from core.context import Actor
 
 # (entity, done, total) while staging, checking and writing.
@@ -148,6 +150,12 @@ class MigrationContext:
             {**(params or {}), "run": self.run_id},
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    @contextmanager
+    def each_row_audited(self) -> Iterator[None]:
+        """Audit the statements in this block row by row (updates of stored records)."""
+        with each_row_audited(self.session):
+            yield
 
     def tell(self, entity: str, done: int, total: int) -> None:
         if self.progress is not None:
