@@ -32,6 +32,7 @@ def party_key(id_sql: str) -> str:
     a party created in Kilowatch itself ``PTY-<id>`` (stable)."""
     return sql.key_of(ENTITY, id_sql, f"'PTY-' || {id_sql}")
 
+
 COLUMNS = (
     Column(KEY, required=True, doc="the legacy system's customer key", examples=("C0001", "C0002")),
     Column("kind", required=True, doc="person or organisation", examples=("person", "organisation")),

@@ -137,7 +137,7 @@ def checked_in_python(
         execute(
             ctx,
             f"UPDATE {ctx.staging(entity)} t SET {out} = nullif(v.value, '') "
-            "FROM unnest(CAST(:lines AS int[]), CAST(:values AS text[])) AS v (line, value) "
+            "FROM unnest(CAST(:lines AS bigint[]), CAST(:values AS text[])) AS v (line, value) "
             "WHERE t.line = v.line",
             {"lines": lines, "values": values},
         )
@@ -168,8 +168,9 @@ def assign_ids(
     ``table``'s sequence. New pairs are remembered in the key map at once."""
     name = f"migration_ids_{entity}"
     by_natural = (
-        f"LEFT JOIN {table} n ON n.{natural} = s.{key}::text" if natural else "LEFT JOIN "
-        f"(SELECT NULL::bigint AS id) n ON false"
+        f"LEFT JOIN {table} n ON n.{natural} = s.{key}::text"
+        if natural
+        else "LEFT JOIN (SELECT NULL::bigint AS id) n ON false"
     )
     execute(ctx, f"DROP TABLE IF EXISTS {name}")
     execute(

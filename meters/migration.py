@@ -1,0 +1,1 @@
+"""The meter domain's files of the data-migration format (in progress)."""
