@@ -193,7 +193,6 @@ JOIN customer_account a ON a.id = c.account_id
 LEFT JOIN LATERAL (SELECT min(party_id) FILTER (WHERE role = 'owner') AS owner_id,
                           min(party_id) FILTER (WHERE role = 'tenant') AS tenant_id
                    FROM customer_contract_role WHERE contract_id = c.id) r ON true
-ORDER BY 1 COLLATE "C"
 """
 
 
@@ -208,6 +207,7 @@ def export(session: Session) -> Iterable[Mapping[str, Any]]:
             owner=f"CASE WHEN r.owner_id IS NOT NULL THEN {parties.party_key('r.owner_id')} END",
             tenant=f"CASE WHEN r.tenant_id IS NOT NULL THEN {parties.party_key('r.tenant_id')} END",
         ),
+        KEY,
     )
 
 

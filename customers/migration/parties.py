@@ -166,7 +166,12 @@ def _exists_under_other_key(ctx: MigrationContext) -> None:
         "WHERE p.id IS DISTINCT FROM s.party_id ORDER BY s.line",
     )
     sql.duplicates(
-        ctx, ENTITY, "document_type, country, document_normalized", "document_number", code
+        ctx,
+        ENTITY,
+        "document_type, country, document_normalized",
+        "document_number",
+        code,
+        "s.document_normalized IS NOT NULL",
     )
     ctx.problems(
         ENTITY,
@@ -301,14 +306,13 @@ FROM customer_party p
 LEFT JOIN LATERAL (SELECT * FROM customer_identity_document x WHERE x.party_id = p.id
                    ORDER BY x.id LIMIT 1) d ON true
 WHERE p.status = 'active'
-ORDER BY 1 COLLATE "C"
 """.format(key=party_key("p.id"))
 
 
 def export(session: Session) -> Iterable[Mapping[str, Any]]:
     """Every active party (a merged one lives on in its survivor), keyed by its legacy key
     or, when created in Kilowatch, ``PTY-<id>``."""
-    return sql.export_rows(session, EXPORT_SQL)
+    return sql.export_rows(session, EXPORT_SQL, KEY)
 
 
 PARTIES = register(

@@ -243,13 +243,12 @@ SELECT {key} AS premises_key, l.address_line, l.unit, l.district, l.city, l.regi
        NULL AS crs, sp.code AS service_point_code
 FROM customer_service_location l
 LEFT JOIN gis_service_point sp ON sp.id = l.service_point_id
-ORDER BY 1 COLLATE "C"
 """
 
 
 def export(session: Session) -> Iterable[Mapping[str, Any]]:
     """Every premises in EPSG:4326 with its service point's code."""
-    return sql.export_rows(session, EXPORT_SQL.format(key=premises_key("l.id")))
+    return sql.export_rows(session, EXPORT_SQL.format(key=premises_key("l.id")), KEY)
 
 
 PREMISES = register(

@@ -146,13 +146,16 @@ def checked_in_python(
     return len(problems)
 
 
-def duplicates(ctx: MigrationContext, entity: str, columns: str, field: str, code: str) -> int:
-    """``code`` for the second and later valid rows sharing the values of ``columns``."""
+def duplicates(
+    ctx: MigrationContext, entity: str, columns: str, field: str, code: str, where: str = "true"
+) -> int:
+    """``code`` for the second and later valid rows (matching ``where``) sharing the values
+    of ``columns``."""
     return ctx.problems(
         entity,
         f"SELECT line, '{field}', '{code}', 'the same as line ' || first_line FROM ("
         f"SELECT line, min(line) OVER (PARTITION BY {columns}) AS first_line "
-        f"FROM {ctx.valid(entity)} s) d WHERE line > first_line",
+        f"FROM {ctx.valid(entity)} s WHERE {where}) d WHERE line > first_line",
     )
 
 
@@ -301,5 +304,8 @@ def counts(ctx: MigrationContext, ids: str, inserted: int, touched: set[int]) ->
     return WriteCounts(inserted=inserted, updated=changed, unchanged=total - inserted - changed)
 
 
-def export_rows(session: Session, query: str) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in session.execute(text(query))]
+def export_rows(session: Session, query: str, key: str) -> list[dict[str, Any]]:
+    """The rows of an export ``query``, in the order of their external ``key`` (byte
+    order, so that two exports of one base list the same rows in the same order)."""
+    ordered = f'SELECT * FROM ({query}) x ORDER BY x.{key} COLLATE "C"'
+    return [dict(r._mapping) for r in session.execute(text(ordered))]

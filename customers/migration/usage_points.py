@@ -83,7 +83,6 @@ EXPORT_SQL = """
 SELECT {key} AS usage_point_key, {premises} AS premises_key, u.category,
        u.subscribed_power_kva AS subscribed_kva, u.phases, u.connection_state
 FROM customer_usage_point u
-ORDER BY 1 COLLATE "C"
 """
 
 
@@ -93,6 +92,7 @@ def export(session: Session) -> Iterable[Mapping[str, Any]]:
         EXPORT_SQL.format(
             key=usage_point_key("u.id"), premises=premises.premises_key("u.service_location_id")
         ),
+        KEY,
     )
 
 

@@ -70,3 +70,19 @@ def audit_since(db: Session, since: int) -> list[tuple[str, str, dict | None, di
             {"since": since},
         )
     ]
+
+
+def service_point(db: Session, code: str, lon: float, lat: float) -> int:
+    """A network service point (pole) at lon/lat, EPSG:4326."""
+    from geoalchemy2 import WKTElement
+
+    from gis.models import NetworkNode, ServicePoint
+
+    point = WKTElement(f"POINT({lon} {lat})", srid=4326)
+    node = NetworkNode(code=f"N-{code}", geom=point)
+    db.add(node)
+    db.flush()
+    sp = ServicePoint(code=code, kind="pole", node_id=node.id, geom=point)
+    db.add(sp)
+    db.flush()
+    return int(sp.id)
