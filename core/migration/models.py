@@ -40,6 +40,10 @@ class MigrationRun(IdMixin, Base):
     partial: Mapped[bool] = mapped_column(Boolean, default=False)
     source_name: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(Text)
+    # The staff account that started it: the worker acts with its scopes and territory.
+    actor_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("core_user.id", ondelete="SET NULL")
+    )
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # {entity: {"done": n, "total": n}} while it runs

@@ -22,12 +22,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.audit import declare_bulk_job
 from core.context import Actor
-from core.errors import FieldError, InputInvalidError
+from core.errors import EntityNotFoundError, FieldError, InputInvalidError
 from core.migration.context import MigrationContext, MigrationSettings, Problem, Progress
 from core.migration.models import MigrationParked, MigrationRun
 from core.migration.source import Source, read_source
@@ -104,15 +104,22 @@ def problem_errors(problems: list[Problem]) -> list[FieldError]:
 
 
 def start_run(
-    session: Session, *, actor: Actor, source_name: str, dry_run: bool, partial: bool
+    session: Session,
+    *,
+    actor: Actor,
+    source_name: str,
+    dry_run: bool,
+    partial: bool,
+    status: str = "running",
 ) -> MigrationRun:
-    """Record a new run (status ``queued``) and flush it for its id."""
+    """Record a new run and flush it for its id."""
     run = MigrationRun(
-        status="queued",
+        status=status,
         dry_run=dry_run,
         partial=partial,
         source_name=source_name,
         actor=actor.username,
+        actor_id=actor.user_id,
         progress={},
     )
     session.add(run)
@@ -135,21 +142,19 @@ def run_import(
     ``run_id`` continues a run already recorded (an upload the worker processes)."""
     started = time.perf_counter()
     if run_id is None:
-        run = start_run(
+        run_id = start_run(
             session, actor=actor, source_name=source.name, dry_run=dry_run, partial=partial
-        )
-    else:
-        run = session.get_one(MigrationRun, run_id)
-    run.status = "running"
-    session.flush()
+        ).id
+    # A run recorded beforehand (an upload) is left untouched until the end: its progress
+    # is written meanwhile from other connections, which a lock held here would block.
     ctx = MigrationContext(
         session=session,
         actor=actor,
-        run_id=run.id,
+        run_id=run_id,
         settings=settings or MigrationSettings(),
-        progress=_recording(session, run.id, progress),
+        progress=progress,
     )
-    report = MigrationReport(run.id, "running", dry_run, partial)
+    report = MigrationReport(run_id, "running", dry_run, partial)
     read = read_source(source)
     ctx.found.extend(read.problems)
     order = entities()
@@ -168,7 +173,7 @@ def run_import(
         raise MigrationInvalidError(
             f"{len(ctx.found)} problems in {read.name}: nothing was imported",
             errors=problem_errors(ctx.found),
-            extra={"run_id": run.id, "problem_count": len(ctx.found), "_problems": ctx.found},
+            extra={"run_id": run_id, "problem_count": len(ctx.found), "_problems": ctx.found},
         )
     if not dry_run:
         if partial:
@@ -176,7 +181,7 @@ def run_import(
         _write(ctx, order, report)
     report.status = "dry" if dry_run else "done"
     report.seconds = time.perf_counter() - started
-    _finish(session, run, report)
+    _finish(session, session.get_one(MigrationRun, run_id), report)
     return report
 
 
@@ -249,32 +254,10 @@ def _write(ctx: MigrationContext, order: list[Entity], report: MigrationReport) 
 
 def _finish(session: Session, run: MigrationRun, report: MigrationReport) -> None:
     run.status = report.status
+    run.progress = {n: {"done": e.rows, "total": e.rows} for n, e in report.entities.items()}
     run.finished_at = datetime.now(UTC)
     run.report = report.as_dict()
     session.flush()
-
-
-def _recording(session: Session, run_id: int, progress: Progress | None) -> Progress:
-    """The progress callback: tells ``progress`` and keeps the run's ``progress`` column
-    (seen by the API) up to date at each stage's start and end."""
-
-    def tell(entity: str, done: int, total: int) -> None:
-        if progress is not None:
-            progress(entity, done, total)
-        if done in (0, total):
-            session.execute(
-                update(MigrationRun)
-                .where(MigrationRun.id == run_id)
-                .values(
-                    progress=func.jsonb_set(
-                        MigrationRun.progress,
-                        [entity],
-                        func.jsonb_build_object("done", done, "total", total),
-                    )
-                )
-            )
-
-    return tell
 
 
 def record_refusal(session: Session, run_id: int, error: MigrationInvalidError | Exception) -> None:
@@ -305,3 +288,19 @@ def parked_rows(session: Session, run_id: int) -> list[MigrationParked]:
             .order_by(MigrationParked.entity, MigrationParked.line)
         )
     )
+
+
+class MigrationRunNotFoundError(EntityNotFoundError):
+    code = "migration_run_not_found"
+
+
+def get_run(session: Session, run_id: int) -> MigrationRun:
+    run = session.get(MigrationRun, run_id)
+    if run is None:
+        raise MigrationRunNotFoundError(f"no migration run {run_id}")
+    return run
+
+
+def recent_runs(session: Session, limit: int = 50) -> list[MigrationRun]:
+    """The latest runs, newest first."""
+    return list(session.scalars(select(MigrationRun).order_by(MigrationRun.id.desc()).limit(limit)))

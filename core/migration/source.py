@@ -189,6 +189,8 @@ def _read_zip(path: Path) -> dict[str, Read]:
             name = Path(info.filename)
             if info.is_dir() or name.name.startswith(("~", ".")) or "__MACOSX" in name.parts:
                 continue
+            if name.suffix.lower() in (".md", ".txt"):
+                continue  # the reference the templates come with, notes
             data = archive.read(info)
             if name.suffix.lower() == ".xlsx":
                 found.update(_read_workbook(data))

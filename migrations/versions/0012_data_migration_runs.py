@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("partial", sa.Boolean(), nullable=False),
         sa.Column("source_name", sa.Text(), nullable=False),
         sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "started_at",
             sa.DateTime(timezone=True),
@@ -39,6 +40,12 @@ def upgrade() -> None:
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("progress", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("report", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["actor_id"],
+            ["core_user.id"],
+            ondelete="SET NULL",
+            name=op.f("fk_core_migration_run_actor_id_core_user"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_migration_run")),
     )
     op.create_table(

@@ -99,3 +99,28 @@ def gadgets_only(monkeypatch: pytest.MonkeyPatch, session: Session) -> Iterator[
         yield GADGETS
     finally:
         spec.unregister("gadgets")
+
+
+@contextmanager
+def committed_gadgets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Entity]:
+    """The format holding only "gadgets", with its table committed (for the CLI and the
+    API, whose work commits); the table, its keys and the runs are removed afterwards."""
+    from core.audit import enable_audit_sql
+    from core.db import session_scope
+
+    monkeypatch.setattr(spec, "_entities", {})
+    spec.register(GADGETS)
+    with session_scope() as session:
+        session.execute(text(TABLE_SQL))
+        for statement in enable_audit_sql("test_gadget"):
+            session.execute(text(statement))
+        before = session.execute(text("SELECT coalesce(max(id), 0) FROM core_migration_run"))
+        last_run = int(before.scalar_one())
+    try:
+        yield GADGETS
+    finally:
+        spec.unregister("gadgets")
+        with session_scope() as session:
+            session.execute(text("DROP TABLE IF EXISTS test_gadget"))
+            session.execute(text("DELETE FROM core_migration_key WHERE entity = 'gadgets'"))
+            session.execute(text("DELETE FROM core_migration_run WHERE id > :id"), {"id": last_run})
