@@ -18,7 +18,7 @@ HANDLER_MODULES = ["kilowatch.handlers"]
 # Modules adding their domain's sections to the customer file (and search sources).
 CUSTOMER_FILE_MODULES = ["meters.customer_file"]
 # Modules registering their domain's files of the data-migration format (core.migration).
-MIGRATION_MODULES: list[str] = []
+MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration"]
 
 _done = False
 
