@@ -95,7 +95,7 @@ def generate_base(
     starts = (np.datetime64("2014-01-01") + start_days).astype(str)
     return {
         "parties": {
-            "customer_key": parties,
+            "party_key": parties,
             "kind": np.where(organisation, "organisation", "person"),
             "first_name": np.where(organisation, "", first),
             "last_name": np.where(organisation, "", last),

@@ -185,7 +185,7 @@ def _later_duplicates(key: pa.Array) -> pa.Array:
     firsts = table.group_by("k", use_threads=False).aggregate([("i", "min")])
     first_of = pc.index_in(key, value_set=firsts.column("k"))
     first_index = pc.take(firsts.column("i_min"), first_of)
-    later = pc.greater(table.column("i"), first_index)
+    later = pc.and_(pc.greater(table.column("i"), first_index), pc.is_valid(key))
     return pc.fill_null(later, False).combine_chunks()
 
 

@@ -105,12 +105,14 @@ def test_each_type_names_its_bad_values_with_file_line_and_field(
 def test_missing_required_unknown_column_and_duplicate_key(
     db: Session, gadgets: None, tmp_path: Path
 ) -> None:
-    body = "G-1,Lamp,,x\nG-2,,,x\nG-1,Again,,x\n"
+    body = "G-1,Lamp,,x\nG-2,,,x\nG-1,Again,,x\n,Keyless,,x\n,Keyless too,,x\n"
     folder = _folder(tmp_path, body, header="code,name,count,colour\n")
     assert _refusal(db, folder) == {
         ("gadgets.csv", 1, "colour", "unknown_column"),
         ("gadgets.csv", 3, "name", "missing_required"),
         ("gadgets.csv", 4, "code", "duplicate_key"),
+        ("gadgets.csv", 5, "code", "missing_required"),
+        ("gadgets.csv", 6, "code", "missing_required"),
     }
     (folder / "widgets.csv").write_text("a\n1\n")
     (folder / "gadgets.csv").write_text("code,count\nG-1,1\n")
