@@ -267,8 +267,10 @@ def main() -> None:
                 "target_import_seconds": 60,
                 "floor_plain_copy_seconds": round(floor_seconds, 2),
                 "import_to_floor_ratio": round(first_seconds / floor_seconds, 2),
+                "reading_seconds": first["reading_seconds"],
                 "per_entity": first["entities"],
                 "second_import_seconds": round(second_seconds, 2),
+                "second_per_entity": second["entities"],
                 "second_import_changed": sum(
                     e["inserted"] + e["updated"] for e in second["entities"].values()
                 ),

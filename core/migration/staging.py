@@ -222,10 +222,12 @@ _CONTROL = [chr(c) for c in range(0x20) if chr(c) not in "\n\r\t"]
 
 def json_string(value: pa.Array) -> pa.Array:
     """Each string as a JSON string literal (quoted and escaped), computed column-wise."""
-    out = pc.replace_substring(value, "\\", "\\\\")
-    for char, escaped in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
-        out = pc.replace_substring(out, char, escaped)
-    if pc.any(pc.match_substring_regex(out, "[\x00-\x1f]")).as_py():
+    out = value
+    # Most columns hold nothing to escape: one scan decides.
+    if pc.any(pc.match_substring_regex(value, r'[\\"\x00-\x1f]')).as_py():
+        out = pc.replace_substring(out, "\\", "\\\\")
+        for char, escaped in (('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            out = pc.replace_substring(out, char, escaped)
         for char in _CONTROL:
             out = pc.replace_substring(out, char, f"\\u{ord(char):04x}")
     return pc.binary_join_element_wise('"', out, '"', "")

@@ -46,7 +46,7 @@ def test_import_commits_and_a_second_run_changes_nothing(gadgets: None, tmp_path
     assert _codes() == ["G-1", "G-2"]
     again = CliRunner().invoke(app, ["migrate", "import", str(folder), "--json"])
     report = json.loads(again.stdout.strip().splitlines()[-1])
-    assert report["entities"]["gadgets"] | {"seconds": 0} == {
+    assert report["entities"]["gadgets"] | {"seconds": 0, "staging_seconds": 0} == {
         "rows": 2,
         "inserted": 0,
         "updated": 0,
@@ -54,6 +54,7 @@ def test_import_commits_and_a_second_run_changes_nothing(gadgets: None, tmp_path
         "parked": 0,
         "problems": 0,
         "seconds": 0,
+        "staging_seconds": 0,
     }
 
 

@@ -210,3 +210,12 @@ def test_a_bom_and_an_xlsx_workbook_read_the_same(
     report = run_import(db, actor=ADMIN, source=tmp_path / "base.xlsx")
     assert report.entities["gadgets"].inserted == 2
     assert _gadgets(db) == first
+
+
+def test_a_parked_row_keeps_its_text_exactly(db: Session, gadgets: None, tmp_path: Path) -> None:
+    name = 'He said "hi" \\ then\ttab\x01 and\nnewline, é'
+    quoted = '"' + name.replace('"', '""') + '"'
+    body = f"G-1,{quoted},-1,,,,,\n"
+    report = run_import(db, actor=ADMIN, source=_folder(tmp_path, body), partial=True)
+    parked = db.scalars(select(MigrationParked).where(MigrationParked.run_id == report.run_id))
+    assert [p.data["name"] for p in parked] == [name]
