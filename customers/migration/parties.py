@@ -294,7 +294,7 @@ def write(ctx: MigrationContext) -> WriteCounts:
     return sql.counts(ctx, ids, inserted, updated | touched)
 
 
-EXPORT_SQL = """
+EXPORT_SQL = f"""
 SELECT pk.key AS party_key, p.kind, p.first_name,
        p.last_name, p.organisation_name, p.display_name, p.birth_date, p.language,
        d.document_type, d.number AS document_number, d.issuing_country AS document_country,
@@ -303,11 +303,11 @@ SELECT pk.key AS party_key, p.kind, p.first_name,
        (SELECT string_agg(email, ';' ORDER BY is_primary DESC, id)
         FROM customer_party_email WHERE party_id = p.id) AS emails
 FROM customer_party p
-JOIN {keys} pk ON pk.id = p.id
+JOIN {party_keys()} pk ON pk.id = p.id
 LEFT JOIN LATERAL (SELECT * FROM customer_identity_document x WHERE x.party_id = p.id
                    ORDER BY x.id LIMIT 1) d ON true
 WHERE p.status = 'active'
-""".format(keys=party_keys())
+"""
 
 
 def export(session: Session) -> Iterable[Mapping[str, Any]]:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from core.migration.context import MigrationContext
 from core.migration.spec import Column, Entity, WriteCounts, register
 from customers.migration import sql
-from meters.migration import fitting
 from meters.enums import MeterStatus, MeterType, RegisterCode
+from meters.migration import fitting
 
 ENTITY = "meters"
 KEY = "serial"
