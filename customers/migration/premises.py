@@ -179,23 +179,21 @@ def _attached(ctx: MigrationContext) -> None:
         "AND (s.service_point_id IS NULL OR s.attach_m > :max)",
         {"max": ctx.settings.attach_max_m},
     )
-    note = getattr(ctx, "note", None)
-    if note is not None:
-        found = sql.rows(
-            ctx,
-            "SELECT line, attach_m, (SELECT code FROM gis_service_point WHERE id = s.service_point_id) "
-            f"FROM {ctx.valid(ENTITY)} s WHERE s.attach_m IS NOT NULL ORDER BY line",
-        )
-        for line, metres, code in found:
-            note(
-                Problem(
-                    ENTITY,
-                    int(line),
-                    "service_point_code",
-                    "attached_to_nearest",
-                    f"attached to service point {code}, {metres:.1f} m away",
-                )
+    found = sql.rows(
+        ctx,
+        "SELECT line, attach_m, (SELECT code FROM gis_service_point WHERE id = s.service_point_id) "
+        f"FROM {ctx.valid(ENTITY)} s WHERE s.attach_m IS NOT NULL ORDER BY line",
+    )
+    for line, metres, code in found:
+        ctx.note(
+            Problem(
+                ENTITY,
+                int(line),
+                "service_point_code",
+                "attached_to_nearest",
+                f"attached to service point {code}, {metres:.1f} m away",
             )
+        )
 
 
 def validate(ctx: MigrationContext) -> None:
