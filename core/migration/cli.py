@@ -91,6 +91,8 @@ def _print_report(report: MigrationReport) -> None:
     console.print(table)
     for p in report.problems:
         console.print(f"  parked {p.file}:{p.line}:{p.field}: {p.message} [dim]({p.code})[/]")
+    for n in report.notes:
+        console.print(f"  note {n.file}:{n.line}:{n.field}: {n.message} [dim]({n.code})[/]")
 
 
 @migrate_app.command("export")

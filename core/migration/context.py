@@ -75,6 +75,9 @@ class MigrationContext:
     settings: MigrationSettings = field(default_factory=MigrationSettings)
     progress: Progress | None = None
     found: list[Problem] = field(default_factory=list)
+    # What the report tells without refusing a row (premises attached to the nearest
+    # service point, with the distance): same shape as a problem, never parks a row.
+    notes: list[Problem] = field(default_factory=list)
     staged: dict[str, str] = field(default_factory=dict)  # entity -> staging table
 
     # -- staging ---------------------------------------------------------------------------
@@ -124,6 +127,10 @@ class MigrationContext:
                 text(f"UPDATE {self.staging(entity)} SET ok = false WHERE line = ANY(:lines)"),
                 {"lines": sorted(lines)},
             )
+
+    def note(self, note: Problem) -> None:
+        """Tell the report something about a row that is not wrong with it."""
+        self.notes.append(note)
 
     # -- the key map -----------------------------------------------------------------------
 

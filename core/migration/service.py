@@ -74,6 +74,7 @@ class MigrationReport:
     partial: bool
     entities: dict[str, EntityReport] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    notes: list[Problem] = field(default_factory=list)  # told, not refused (see ctx.note)
     seconds: float = 0.0
     reading_seconds: float = 0.0
 
@@ -99,6 +100,7 @@ class MigrationReport:
                 for name, e in self.entities.items()
             },
             "problems": [p.as_dict() for p in self.problems],
+            "notes": [n.as_dict() for n in self.notes],
         }
 
 
@@ -174,6 +176,9 @@ def run_import(
     rank = {e.name: i for i, e in enumerate(order)}
     ctx.found.sort(key=lambda p: (rank.get(p.entity, -1), p.entity, p.line))
     report.problems = list(ctx.found)
+    # Notes on rows a problem refused say nothing true any more.
+    refused = {(p.entity, p.line) for p in ctx.found}
+    report.notes = [n for n in ctx.notes if (n.entity, n.line) not in refused]
     for problem in ctx.found:
         if problem.entity in report.entities:
             report.entities[problem.entity].problems += 1

@@ -119,8 +119,9 @@ def validate(ctx: MigrationContext) -> None:
     )
 
 
-def contract_key(id_sql: str) -> str:
-    return sql.key_of(ENTITY, id_sql, f"(SELECT number FROM customer_contract WHERE id = {id_sql})")
+def contract_keys() -> str:
+    """SQL of ``(id, key)``: a contract's legacy key, or its number."""
+    return sql.keys(ENTITY, "customer_contract", "t.number")
 
 
 def write(ctx: MigrationContext) -> WriteCounts:
@@ -184,15 +185,21 @@ def write(ctx: MigrationContext) -> WriteCounts:
 
 
 EXPORT_SQL = """
-SELECT {key} AS contract_key, {holder} AS holder_key, {payer} AS payer_key,
-       {usage_point} AS usage_point_key, c.tariff_code, c.start_date, c.end_date, c.status,
+SELECT ck.key AS contract_key, hk.key AS holder_key, pk.key AS payer_key,
+       uk.key AS usage_point_key, c.tariff_code, c.start_date, c.end_date, c.status,
        a.number AS account_number, c.subscribed_power_kva AS subscribed_kva,
-       {owner} AS owner_key, {tenant} AS tenant_key
+       ok.key AS owner_key, tk.key AS tenant_key
 FROM customer_contract c
 JOIN customer_account a ON a.id = c.account_id
+JOIN {contracts} ck ON ck.id = c.id
+JOIN {parties} hk ON hk.id = c.holder_party_id
+JOIN {parties} pk ON pk.id = a.payer_party_id
+JOIN {usage_points} uk ON uk.id = c.usage_point_id
 LEFT JOIN LATERAL (SELECT min(party_id) FILTER (WHERE role = 'owner') AS owner_id,
                           min(party_id) FILTER (WHERE role = 'tenant') AS tenant_id
                    FROM customer_contract_role WHERE contract_id = c.id) r ON true
+LEFT JOIN {parties} ok ON ok.id = r.owner_id
+LEFT JOIN {parties} tk ON tk.id = r.tenant_id
 """
 
 
@@ -200,12 +207,9 @@ def export(session: Session) -> Iterable[Mapping[str, Any]]:
     return sql.export_rows(
         session,
         EXPORT_SQL.format(
-            key=contract_key("c.id"),
-            holder=parties.party_key("c.holder_party_id"),
-            payer=parties.party_key("a.payer_party_id"),
-            usage_point=usage_points.usage_point_key("c.usage_point_id"),
-            owner=f"CASE WHEN r.owner_id IS NOT NULL THEN {parties.party_key('r.owner_id')} END",
-            tenant=f"CASE WHEN r.tenant_id IS NOT NULL THEN {parties.party_key('r.tenant_id')} END",
+            contracts=contract_keys(),
+            parties=parties.party_keys(),
+            usage_points=usage_points.usage_point_keys(),
         ),
         KEY,
     )

@@ -27,10 +27,10 @@ ENTITY = "parties"
 KEY = "party_key"
 
 
-def party_key(id_sql: str) -> str:
-    """SQL for the key a party is exported (and referenced) with: its legacy key, or for
-    a party created in Kilowatch itself ``PTY-<id>`` (stable)."""
-    return sql.key_of(ENTITY, id_sql, f"'PTY-' || {id_sql}")
+def party_keys() -> str:
+    """SQL of ``(id, key)``: the key each party is exported (and referenced) with: its
+    legacy key, or for a party created in Kilowatch itself ``PTY-<id>`` (stable)."""
+    return sql.keys(ENTITY, "customer_party", "'PTY-' || t.id")
 
 
 COLUMNS = (
@@ -294,8 +294,8 @@ def write(ctx: MigrationContext) -> WriteCounts:
     return sql.counts(ctx, ids, inserted, updated | touched)
 
 
-EXPORT_SQL = """
-SELECT {key} AS party_key, p.kind, p.first_name,
+EXPORT_SQL = f"""
+SELECT pk.key AS party_key, p.kind, p.first_name,
        p.last_name, p.organisation_name, p.display_name, p.birth_date, p.language,
        d.document_type, d.number AS document_number, d.issuing_country AS document_country,
        (SELECT string_agg(e164, ';' ORDER BY is_primary DESC, id)
@@ -303,10 +303,11 @@ SELECT {key} AS party_key, p.kind, p.first_name,
        (SELECT string_agg(email, ';' ORDER BY is_primary DESC, id)
         FROM customer_party_email WHERE party_id = p.id) AS emails
 FROM customer_party p
+JOIN {party_keys()} pk ON pk.id = p.id
 LEFT JOIN LATERAL (SELECT * FROM customer_identity_document x WHERE x.party_id = p.id
                    ORDER BY x.id LIMIT 1) d ON true
 WHERE p.status = 'active'
-""".format(key=party_key("p.id"))
+"""
 
 
 def export(session: Session) -> Iterable[Mapping[str, Any]]:

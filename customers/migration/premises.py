@@ -179,23 +179,21 @@ def _attached(ctx: MigrationContext) -> None:
         "AND (s.service_point_id IS NULL OR s.attach_m > :max)",
         {"max": ctx.settings.attach_max_m},
     )
-    note = getattr(ctx, "note", None)
-    if note is not None:
-        found = sql.rows(
-            ctx,
-            "SELECT line, attach_m, (SELECT code FROM gis_service_point WHERE id = s.service_point_id) "
-            f"FROM {ctx.valid(ENTITY)} s WHERE s.attach_m IS NOT NULL ORDER BY line",
-        )
-        for line, metres, code in found:
-            note(
-                Problem(
-                    ENTITY,
-                    int(line),
-                    "service_point_code",
-                    "attached_to_nearest",
-                    f"attached to service point {code}, {metres:.1f} m away",
-                )
+    found = sql.rows(
+        ctx,
+        "SELECT line, attach_m, (SELECT code FROM gis_service_point WHERE id = s.service_point_id) "
+        f"FROM {ctx.valid(ENTITY)} s WHERE s.attach_m IS NOT NULL ORDER BY line",
+    )
+    for line, metres, code in found:
+        ctx.note(
+            Problem(
+                ENTITY,
+                int(line),
+                "service_point_code",
+                "attached_to_nearest",
+                f"attached to service point {code}, {metres:.1f} m away",
             )
+        )
 
 
 def validate(ctx: MigrationContext) -> None:
@@ -203,13 +201,10 @@ def validate(ctx: MigrationContext) -> None:
     _attached(ctx)
 
 
-def premises_key(id_sql: str) -> str:
-    """SQL for the key premises are exported and referenced with (legacy key or code)."""
-    return sql.key_of(
-        ENTITY,
-        id_sql,
-        f"(SELECT code FROM customer_service_location WHERE id = {id_sql})",
-    )
+def premises_keys() -> str:
+    """SQL of ``(id, key)``: the key premises are exported and referenced with (legacy
+    key or code)."""
+    return sql.keys(ENTITY, "customer_service_location", "t.code")
 
 
 def write(ctx: MigrationContext) -> WriteCounts:
@@ -238,17 +233,18 @@ def write(ctx: MigrationContext) -> WriteCounts:
 
 
 EXPORT_SQL = """
-SELECT {key} AS premises_key, l.address_line, l.unit, l.district, l.city, l.region,
+SELECT lk.key AS premises_key, l.address_line, l.unit, l.district, l.city, l.region,
        l.postal_code, l.country, l.landmark, ST_X(l.geom) AS lon, ST_Y(l.geom) AS lat,
        NULL AS crs, sp.code AS service_point_code
 FROM customer_service_location l
+JOIN {keys} lk ON lk.id = l.id
 LEFT JOIN gis_service_point sp ON sp.id = l.service_point_id
 """
 
 
 def export(session: Session) -> Iterable[Mapping[str, Any]]:
     """Every premises in EPSG:4326 with its service point's code."""
-    return sql.export_rows(session, EXPORT_SQL.format(key=premises_key("l.id")), KEY)
+    return sql.export_rows(session, EXPORT_SQL.format(keys=premises_keys()), KEY)
 
 
 PREMISES = register(

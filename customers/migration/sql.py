@@ -286,13 +286,16 @@ def upsert(
     return inserted, updated
 
 
-def key_of(entity: str, id_sql: str, fallback: str) -> str:
-    """SQL for the external key an export gives the record ``id_sql`` of ``entity``: the
-    legacy key it came in with, else ``fallback`` (a key derived from the record itself,
-    stable across exports, for records created in Kilowatch)."""
+def keys(entity: str, table: str, fallback: str) -> str:
+    """SQL of ``(id, key)`` for every record of ``table``: the external key an export gives
+    it, the legacy key it came in with (the key map), else ``fallback`` (SQL over the
+    record ``t``: a key derived from the record itself, stable across exports, for records
+    created in Kilowatch). Exports join it (a hash join: the key map is indexed by external
+    key, not by Kilowatch id, so a lookup per row would scan it each time)."""
     return (
-        "coalesce((SELECT min(k.external_key) FROM core_migration_key k "
-        f"WHERE k.entity = '{entity}' AND k.kilowatch_id = {id_sql}), {fallback})"
+        f"(SELECT t.id, coalesce(k.key, {fallback}) AS key FROM {table} t "
+        "LEFT JOIN (SELECT kilowatch_id, min(external_key) AS key FROM core_migration_key "
+        f"WHERE entity = '{entity}' GROUP BY kilowatch_id) k ON k.kilowatch_id = t.id)"
     )
 
 

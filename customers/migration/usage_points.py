@@ -49,11 +49,10 @@ def validate(ctx: MigrationContext) -> None:
     )
 
 
-def usage_point_key(id_sql: str) -> str:
-    """SQL for the key a usage point is exported and referenced with (legacy key or code)."""
-    return sql.key_of(
-        ENTITY, id_sql, f"(SELECT code FROM customer_usage_point WHERE id = {id_sql})"
-    )
+def usage_point_keys() -> str:
+    """SQL of ``(id, key)``: the key a usage point is exported and referenced with (legacy
+    key or code)."""
+    return sql.keys(ENTITY, "customer_usage_point", "t.code")
 
 
 def write(ctx: MigrationContext) -> WriteCounts:
@@ -80,18 +79,18 @@ def write(ctx: MigrationContext) -> WriteCounts:
 
 
 EXPORT_SQL = """
-SELECT {key} AS usage_point_key, {premises} AS premises_key, u.category,
+SELECT uk.key AS usage_point_key, lk.key AS premises_key, u.category,
        u.subscribed_power_kva AS subscribed_kva, u.phases, u.connection_state
 FROM customer_usage_point u
+JOIN {keys} uk ON uk.id = u.id
+JOIN {premises} lk ON lk.id = u.service_location_id
 """
 
 
 def export(session: Session) -> Iterable[Mapping[str, Any]]:
     return sql.export_rows(
         session,
-        EXPORT_SQL.format(
-            key=usage_point_key("u.id"), premises=premises.premises_key("u.service_location_id")
-        ),
+        EXPORT_SQL.format(keys=usage_point_keys(), premises=premises.premises_keys()),
         KEY,
     )
 

@@ -35,6 +35,11 @@ def test_premises_in_utm_attach_to_the_nearest_service_point(db: Session, tmp_pa
     )
     report = load(db, base(tmp_path, premises=premises))
     assert report.entities["premises"].inserted == 3
+    assert [(n.line, n.code, n.message) for n in report.notes] == [
+        (2, "attached_to_nearest", "attached to service point SP-NEAR, 5.5 m away"),
+        (3, "attached_to_nearest", "attached to service point SP-NEAR, 5.5 m away"),
+    ]
+    assert report.as_dict()["notes"][0]["file"] == "premises.csv"
     rows = db.execute(
         text(
             "SELECT k.external_key, sp.code, round(ST_X(l.geom)::numeric, 5) "

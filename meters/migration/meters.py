@@ -1,6 +1,5 @@
-"""The meter domain's files of the data-migration format: ``meters`` (assets with their
-registers). A meter's serial is its key: a stored meter with that serial is the same
-meter, whoever created it. (Installations and zone meters: to come.)"""
+"""The ``meters`` file: meter assets with their registers. A meter's serial is its key: a
+stored meter with that serial is the same meter, whoever created it."""
 
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ from core.migration.context import MigrationContext
 from core.migration.spec import Column, Entity, WriteCounts, register
 from customers.migration import sql
 from meters.enums import MeterStatus, MeterType, RegisterCode
+from meters.migration import fitting
 
 ENTITY = "meters"
 KEY = "serial"
@@ -26,7 +26,7 @@ COLUMNS = (
     Column("multiplier", "decimal", doc="CT ratio (default 1)", examples=("1", "1")),
     Column("phases", "integer", doc="1 or 3 (default 1)", examples=("1", "3")),
     Column("registers", doc="register codes separated by ';' (default total): " + ", ".join(RegisterCode), examples=("total", "total;peak;off_peak")),
-    Column("status", doc=", ".join(MeterStatus) + " (default in_stock)"),
+    Column("status", doc=", ".join(MeterStatus) + " (default: as its installations say, else in_stock)"),
     Column("stock_location", doc="store holding it while not in the field"),
 )  # fmt: skip
 
@@ -62,7 +62,10 @@ def write(ctx: MigrationContext) -> WriteCounts:
             "dial_digits": "coalesce(s.dial_digits, 5)",
             "multiplier": "coalesce(s.multiplier, 1)",
             "phases": "coalesce(s.phases, 1)",
-            "status": "coalesce(s.status, 'in_stock')",
+            # Without a status, a stored meter's follows its fittings (what the
+            # installations file gives it after), a new one is in stock.
+            "status": "coalesce(s.status, "
+            f"(SELECT {fitting.status('x')} FROM meter_asset x WHERE x.id = i.id), 'in_stock')",
             "stock_location": "s.stock_location",
         },
     )
