@@ -32,8 +32,42 @@ import pyarrow.csv as pa_csv
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 SEED = 9
-FIRST_NAMES = ["Adjoa", "Koffi", "Afi", "Sènan", "Mahougnon", "Codjo", "Yétondé", "Rachidi"]
-LAST_NAMES = ["Houngbo", "Adjovi", "Dossou", "Agossou", "Quenum", "Ahouansou", "Tossou", "Zinsou"]
+FIRST_NAMES = [
+    "Adjoa", "Koffi", "Afi", "Sènan", "Mahougnon", "Codjo", "Yétondé", "Rachidi", "Awa",
+    "Kossi", "Aïcha", "Bienvenu", "Chantal", "Dieudonné", "Edwige", "Firmin", "Gisèle",
+    "Honoré", "Ines", "Jacques", "Léontine", "Mathieu", "Nafissatou", "Olivier",
+]  # fmt: skip
+# Family names built from syllables (as Fon and Yoruba names are): 2,197 of them.
+SYLLABLES = [
+    "Hou",
+    "Ad",
+    "Dos",
+    "Ago",
+    "Que",
+    "Ahoua",
+    "Tos",
+    "Zin",
+    "Gbe",
+    "Ko",
+    "Sa",
+    "Dji",
+    "Ay",
+]
+ENDINGS = [
+    "ngbo",
+    "jovi",
+    "sou",
+    "ssou",
+    "num",
+    "nsou",
+    "de",
+    "kpè",
+    "non",
+    "mey",
+    "ton",
+    "glo",
+    "vi",
+]
 DISTRICTS = ["Akpakpa", "Cadjèhoun", "Gbégamey", "Fidjrossè", "Zogbo", "Agla"]
 # Metres to degrees near the equator (enough for a jitter of a few metres).
 DEG_PER_M = 1 / 111_320
@@ -88,7 +122,12 @@ def generate_base(
     no_code = rng.random(n) < 0.1  # attached to the nearest by the import
     organisation = rng.random(n) < 0.05
     first = np.array(FIRST_NAMES, dtype=object)[rng.integers(0, len(FIRST_NAMES), n)]
-    last = np.array(LAST_NAMES, dtype=object)[rng.integers(0, len(LAST_NAMES), n)]
+    middle = np.array([s.lower() for s in SYLLABLES], dtype=object)
+    last = (
+        np.array(SYLLABLES, dtype=object)[rng.integers(0, len(SYLLABLES), n)]
+        + middle[rng.integers(0, len(middle), n)]
+        + np.array(ENDINGS, dtype=object)[rng.integers(0, len(ENDINGS), n)]
+    )
     phones = np.char.add("+229 01 9", np.char.zfill(np.arange(n).astype(str), 7))
     kva = np.where(organisation, "9.90", np.where(rng.random(n) < 0.3, "6.60", "3.30"))
     start_days = rng.integers(0, 3650, n).astype("timedelta64[D]")
@@ -99,7 +138,7 @@ def generate_base(
             "kind": np.where(organisation, "organisation", "person"),
             "first_name": np.where(organisation, "", first),
             "last_name": np.where(organisation, "", last),
-            "organisation_name": np.where(organisation, np.char.add("Ets ", last.astype(str)), ""),
+            "organisation_name": np.where(organisation, "Ets " + last, ""),
             "language": np.full(n, "fr"),
             "document_type": np.where(organisation, "tax_id", "national_id"),
             "document_number": np.char.add("7", np.char.zfill(np.arange(n).astype(str), 9)),
