@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     Text,
@@ -59,7 +60,11 @@ class MigrationKey(Base):
 
     __territory__ = GLOBAL
     __tablename__ = "core_migration_key"
-    __table_args__ = (PrimaryKeyConstraint("entity", "external_key"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("entity", "external_key"),
+        # Back from a record to its legacy key (exports, "already stored under key ...").
+        Index("ix_core_migration_key_entity_kilowatch_id", "entity", "kilowatch_id"),
+    )
 
     entity: Mapped[str] = mapped_column(Text)
     external_key: Mapped[str] = mapped_column(Text)

@@ -67,6 +67,12 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_core_migration_key_run_id"), "core_migration_key", ["run_id"], unique=False
     )
+    op.create_index(
+        "ix_core_migration_key_entity_kilowatch_id",
+        "core_migration_key",
+        ["entity", "kilowatch_id"],
+        unique=False,
+    )
     op.create_table(
         "core_migration_parked",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
