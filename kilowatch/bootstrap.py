@@ -12,11 +12,13 @@ from core.settings import get_settings
 from core.tasks import CeleryDispatcher
 
 # Modules holding Celery tasks (imported by workers so the tasks are registered).
-TASK_MODULES = ["core.tasks", "gis.tasks", "customers.tasks"]
+TASK_MODULES = ["core.tasks", "core.migration.tasks", "gis.tasks", "customers.tasks"]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
 # Modules adding their domain's sections to the customer file (and search sources).
 CUSTOMER_FILE_MODULES = ["meters.customer_file"]
+# Modules registering their domain's files of the data-migration format (core.migration).
+MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration"]
 
 _done = False
 
@@ -31,7 +33,7 @@ def bootstrap() -> None:
     for module in TASK_MODULES:
         __import__(module)
     load_handler_modules(HANDLER_MODULES)
-    for module in CUSTOMER_FILE_MODULES:
+    for module in CUSTOMER_FILE_MODULES + MIGRATION_MODULES:
         __import__(module)
     load_handler_modules(settings.event_handler_modules)
     install_dispatcher(CeleryDispatcher())

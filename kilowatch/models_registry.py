@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import core.audit
 import core.auth.models
+import core.migration.models
 import core.outbox
 import customers.models
 import gis.models

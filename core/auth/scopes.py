@@ -40,6 +40,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "dashboards:read": "See management dashboards",
     "audit:read": "Read the audit trail",
     "users:admin": "Manage users, roles and agencies",
+    "migration:run": "Import a legacy base (data migration) and follow its runs",
 }
 
 ALL_SCOPES = frozenset(SCOPE_DESCRIPTIONS)

@@ -15,13 +15,15 @@ found in the row). Hooks read ``ctx.valid(entity)`` for the rows still ``ok``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.audit import each_row_audited
 from core.context import Actor
 
 # (entity, done, total) while staging, checking and writing.
@@ -73,6 +75,9 @@ class MigrationContext:
     settings: MigrationSettings = field(default_factory=MigrationSettings)
     progress: Progress | None = None
     found: list[Problem] = field(default_factory=list)
+    # What the report tells without refusing a row (premises attached to the nearest
+    # service point, with the distance): same shape as a problem, never parks a row.
+    notes: list[Problem] = field(default_factory=list)
     staged: dict[str, str] = field(default_factory=dict)  # entity -> staging table
 
     # -- staging ---------------------------------------------------------------------------
@@ -123,6 +128,10 @@ class MigrationContext:
                 {"lines": sorted(lines)},
             )
 
+    def note(self, note: Problem) -> None:
+        """Tell the report something about a row that is not wrong with it."""
+        self.notes.append(note)
+
     # -- the key map -----------------------------------------------------------------------
 
     def key_map(self, entity: str) -> str:
@@ -148,6 +157,12 @@ class MigrationContext:
             {**(params or {}), "run": self.run_id},
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    @contextmanager
+    def each_row_audited(self) -> Iterator[None]:
+        """Audit the statements in this block row by row (updates of stored records)."""
+        with each_row_audited(self.session):
+            yield
 
     def tell(self, entity: str, done: int, total: int) -> None:
         if self.progress is not None:

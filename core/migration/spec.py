@@ -91,6 +91,11 @@ def register(entity: Entity) -> Entity:
     return entity
 
 
+def unregister(name: str) -> None:
+    """Take ``name`` out of the format (tests registering an entity of their own)."""
+    _entities.pop(name, None)
+
+
 def entities() -> list[Entity]:
     """Every registered entity, parents before children (``depends_on`` order)."""
     done: list[Entity] = []

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gis import tiles
-from tests.api.matrix_world import TILE_X, TILE_Y, TILE_Z, Side, geojson_upload, place
+from tests.api.matrix_world import (
+    TILE_X,
+    TILE_Y,
+    TILE_Z,
+    Side,
+    geojson_upload,
+    migration_upload,
+    place,
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "interaction_id": Ref("interaction", "customer_interaction"),
     "rule_id": Ref("rule", "customer_case_assignment_rule"),
     "meter_id": Ref("meter", "meter_asset"),
+    # A migration run is the whole base's, placed nowhere: both sides see every run.
+    "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -246,6 +256,8 @@ BODIES: dict[tuple[str, str], Body] = {
         lambda s: {"register_id": s["meter_register"], "at": AT}, territorial=True
     ),
     ("POST", "/api/v1/readings/rule-sets"): _json(lambda s: {"name": "matrix", "parameters": {}}),
+    # -- data migration (the base is processed later, by the worker, as its uploader) --------
+    ("POST", "/api/v1/migrations"): Body(lambda s: migration_upload(), False, kind="files"),
     # -- network ------------------------------------------------------------------------------
     ("POST", "/api/v1/network/imports"): Body(
         lambda s: geojson_upload(s.name), territorial=True, kind="files"

@@ -14,8 +14,10 @@ through the same routes a customer desk would use.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -301,6 +303,18 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
                 "source": "handheld",
             },
         )
+    # -- a data migration run: it stays queued (its task leaves only after a real commit)
+    upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
+    assert upload.status_code == 202, f"migration upload: {upload.text}"
+    ids["migration_run"] = upload.json()["run_id"]
+
+
+def migration_upload() -> dict[str, Any]:
+    """A (trivial) base to upload: a zip of the format holding only a note."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("notes.txt", "nothing to import")
+    return {"file": ("base.zip", out.getvalue(), "application/zip")}
 
 
 def _token(session: Session, username: str, roles: list[str], agency: str | None) -> str:
