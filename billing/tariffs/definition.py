@@ -207,13 +207,14 @@ class Threshold(_Part):
 
 
 class Tax(Component):
-    """A tax or levy at ``rate`` on the lines named by ``on`` (line kinds such as ``energy``,
+    """A tax or levy at ``rate`` on the lines named by ``base`` (line kinds such as ``energy``,
     component codes, or earlier taxes' codes: taxes on taxes, in list order). ``included``:
     the tariff prices are net and the tax is "por dentro": grossed up so that it is ``rate``
     of the gross (all included taxes together: gross = net / (1 - sum of rates))."""
 
     rate: TaxRate
-    on: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    # Not "on": YAML 1.1 reads that key as the boolean true.
+    base: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
         min_length=1, max_length=30
     )
     included: bool = False
@@ -267,12 +268,12 @@ class TariffDefinition(_Part):
 
     def _check_taxes(self, component_codes: set[str]) -> None:
         earlier: set[str] = set()
-        included_bases = {tuple(sorted(t.on)) for t in self.taxes if t.included}
+        included_bases = {tuple(sorted(t.base)) for t in self.taxes if t.included}
         if len(included_bases) > 1:
             raise ValueError("included (grossed-up) taxes must share one base")
         taxable = {k.value for k in TAXABLE_KINDS}
         for tax in self.taxes:
-            for item in tax.on:
+            for item in tax.base:
                 if item in taxable or item in component_codes:
                     continue
                 if item in earlier:

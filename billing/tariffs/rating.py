@@ -424,7 +424,7 @@ class _SegmentRater:
         return Fraction(1) if threshold.basis == "whole" else (monthly - limit) / monthly
 
     def _base(self, tax: Tax) -> int:
-        named = set(tax.on)
+        named = set(tax.base)
         return sum(
             line.amount
             for line in self.out
