@@ -41,7 +41,7 @@ VersionNumber = Annotated[int, Path(ge=1, le=1_000_000)]
 def _read(session: Session, tariff: Tariff) -> TariffRead:
     versions = repository.versions_of(session, tariff.id)
     reads = []
-    for version, following in zip(versions, [*versions[1:], None], strict=True):
+    for version, following in zip(versions, [*versions[1:], None], strict=False):
         read = TariffVersionRead.model_validate(version)
         reads.append(
             read.model_copy(update={"effective_to": following and following.effective_from})
