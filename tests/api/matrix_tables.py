@@ -111,7 +111,7 @@ def _json(build: Callable[[Side], dict[str, Any]], territorial: bool = False) ->
 
 
 AT = "2025-04-01T08:00:00Z"
-MATRIX_TARIFF = {"energy": [{"code": "energy", "blocks": [{"price": "100"}]}]}
+MATRIX_TARIFF = {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]}
 DATE = "2025-06-01"
 
 BODIES: dict[tuple[str, str], Body] = {
