@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from billing.tariffs.definition import TariffDefinition
-from billing.tariffs.errors import TariffNotFoundError
+from billing.tariffs.errors import TariffNotFoundError, TariffNotInForceError
 from billing.tariffs.models import Tariff, TariffVersion
 from billing.tariffs.proration import DatedVersion, TariffVersions
 from core.pages import paginate
@@ -85,5 +85,5 @@ def versions_for(session: Session, code: str, period: Period | None = None) -> T
         )
     versions = session.scalars(query.order_by(TariffVersion.effective_from)).all()
     if not versions:
-        raise TariffNotFoundError(f"tariff {code} has no version in force for that period")
+        raise TariffNotInForceError(f"tariff {code} has no version in force for that period")
     return TariffVersions(tariff.code, tariff.currency, tuple(as_dated(v) for v in versions))
