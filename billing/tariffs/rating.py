@@ -332,39 +332,23 @@ class _SegmentRater:
         months = self.segment.months
         monthly = kwh / months
         granted = self._granted(energy.blocks, monthly)
-        label = energy.label or f"Energy ({energy.register_name})"
         if energy.mode == "block_reached":
             index, _lower, block = next(
                 (g for g in granted if g[2].up_to is None or monthly <= g[2].up_to), granted[-1]
             )
-            if kwh > 0:
-                amount = self.money(kwh * Fraction(block.price), energy.rounding)
-                self.add(
-                    LineKind.ENERGY,
-                    energy.code,
-                    block.label or label,
-                    kwh,
-                    "kWh",
-                    block.price,
-                    amount,
-                    block=index,
-                )
+            self._block_line(energy, index, block, kwh)
             return
         for index, lower, block in granted:
             top = kwh if block.up_to is None else min(kwh, Fraction(block.up_to) * months)
-            quantity = top - lower * months
-            if quantity > 0:
-                amount = self.money(quantity * Fraction(block.price), energy.rounding)
-                self.add(
-                    LineKind.ENERGY,
-                    energy.code,
-                    block.label or label,
-                    quantity,
-                    "kWh",
-                    block.price,
-                    amount,
-                    block=index,
-                )
+            self._block_line(energy, index, block, top - lower * months)
+
+    def _block_line(self, energy: EnergyCharge, index: int, block: Block, kwh: Fraction) -> None:
+        """``kwh`` of ``energy`` at the price of its block ``index`` (nothing when none)."""
+        if kwh <= 0:
+            return
+        amount = self.money(kwh * Fraction(block.price), energy.rounding)
+        label = block.label or energy.label or f"Energy ({energy.register_name})"
+        self.add(LineKind.ENERGY, energy.code, label, kwh, "kWh", block.price, amount, block=index)
 
     def _surcharges(self, kwh: dict[str, Fraction]) -> None:
         for surcharge in self.definition.surcharges:
