@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import billing.tariffs.models
 import core.audit
 import core.auth.models
 import core.migration.models
@@ -15,4 +16,4 @@ from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["core", "customers", "gis", "kilowatch", "metadata", "meters"]
+__all__ = ["billing", "core", "customers", "gis", "kilowatch", "metadata", "meters"]

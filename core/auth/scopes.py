@@ -34,6 +34,8 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "rp:read": "See NTL cases and campaigns",
     "rp:write": "Manage NTL cases, cut and restore campaigns",
     "billing:read": "See tariffs, invoices and accounts",
+    "tariffs:read": "See tariffs and simulate bills with them",
+    "tariffs:write": "Create tariffs, publish versions, import tariff documents",
     "billing:run": "Prepare and simulate billing runs",
     "billing:issue": "Approve and issue invoices and credit notes",
     "payments:write": "Take payments and run a cash desk",
@@ -51,6 +53,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     ),
     Role.RECOVERY_AGENT: frozenset(
         {
+            "tariffs:read",
             "network:read",
             "customers:read",
             "meters:read",
@@ -64,6 +67,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     ),
     Role.FRAUD_ANALYST: frozenset(
         {
+            "tariffs:read",
             "network:read",
             "customers:read",
             "meters:read",
@@ -78,6 +82,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
     ),
     Role.MANAGER: frozenset(
         {
+            "tariffs:read",
             "network:read",
             "customers:read",
             "meters:read",
@@ -99,12 +104,15 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "billing:read",
             "billing:run",
             "billing:issue",
+            "tariffs:read",
+            "tariffs:write",
             "dashboards:read",
         }
     ),
-    Role.CASHIER: frozenset({"customers:read", "billing:read", "payments:write"}),
+    Role.CASHIER: frozenset({"customers:read", "billing:read", "tariffs:read", "payments:write"}),
     Role.CUSTOMER_DESK: frozenset(
         {
+            "tariffs:read",
             "network:read",
             "customers:read",
             "customers:write",

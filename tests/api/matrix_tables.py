@@ -7,6 +7,7 @@ fails the matrix with a message saying what to add, so a new route cannot skip i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
         "transformers": Ref("transformer", "gis_power_transformer", "code"),
         "switches": Ref("switch", "gis_switch", "code"),
         "service-points": Ref("service_point", "gis_service_point", "code"),
+        # Tariffs are GLOBAL: one tariff book, no other territory.
+        "tariffs": Ref("tariff", "billing_tariff", "code", located=False),
     },
 }
 
@@ -76,6 +79,7 @@ SHARED_PATH_PARAMS: dict[str, list[Any]] = {
     "z": [TILE_Z],
     "x": [TILE_X],
     "y": [TILE_Y],
+    "version": [1],  # a tariff's first version
 }
 
 # Required query parameters: one value matching both sides.
@@ -117,6 +121,7 @@ def _json(build: Callable[[Side], dict[str, Any]], territorial: bool = False) ->
 
 
 AT = "2025-04-01T08:00:00Z"
+MATRIX_TARIFF = {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]}
 DATE = "2025-06-01"
 
 BODIES: dict[tuple[str, str], Body] = {
@@ -263,6 +268,39 @@ BODIES: dict[tuple[str, str], Body] = {
         lambda s: geojson_upload(s.name), territorial=True, kind="files"
     ),
     ("POST", "/api/v1/network/switches/{code}/operate"): _json(lambda s: {"open": True}),
+    # -- tariffs (GLOBAL: no body names a located record) --------------------------------------
+    ("POST", "/api/v1/tariffs"): _json(
+        lambda s: {
+            "code": "KWM-NEW-TARIFF",
+            "name": "Nouveau tarif",
+            "currency": "XOF",
+            "versions": [{"effective_from": "2025-01-01", "definition": MATRIX_TARIFF}],
+        }
+    ),
+    ("POST", "/api/v1/tariffs/{code}/versions"): _json(
+        lambda s: {"effective_from": "2030-01-01", "definition": MATRIX_TARIFF}
+    ),
+    ("POST", "/api/v1/tariffs/{code}/simulate"): _json(
+        lambda s: {"start": "2025-03-01", "end": "2025-04-01", "kwh": {"total": "150"}}
+    ),
+    ("POST", "/api/v1/tariffs/imports"): Body(
+        lambda s: {
+            "file": (
+                "tariff.json",
+                json.dumps(
+                    {
+                        "code": "KWM-IMPORTED",
+                        "name": "Importé",
+                        "currency": "XOF",
+                        "versions": [{"effective_from": "2025-01-01", "definition": MATRIX_TARIFF}],
+                    }
+                ).encode(),
+                "application/json",
+            )
+        },
+        territorial=False,
+        kind="files",
+    ),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(
         lambda s: {

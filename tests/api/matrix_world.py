@@ -19,6 +19,7 @@ import json
 import math
 import zipfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -26,12 +27,15 @@ from geoalchemy2 import WKTElement
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+import billing.tariffs
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import Role
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
+
+TARIFF_FIXTURES = Path(billing.tariffs.__file__).parent / "fixtures"
 
 MARKER = "ZZOTHER"
 OWN_TAG = "AAOWN"
@@ -103,6 +107,12 @@ def code(side: str, name: str) -> str:
 def network_features(side: str) -> list[dict[str, Any]]:
     features = with_buses_prefixed(small_network(code(side, "")), code(side, ""))
     return [{**f, "geometry": _move(f["geometry"], side)} for f in features]
+
+
+def tariff_upload() -> dict[str, Any]:
+    """The illustrative SBEE fixture (prices the ``total`` register, nothing per kVA)."""
+    path = TARIFF_FIXTURES / "sbee_bt_domestique.yaml"
+    return {"file": (path.name, path.read_bytes(), "application/yaml")}
 
 
 def geojson_upload(side: str) -> dict[str, Any]:
@@ -342,6 +352,12 @@ def build_world(client: TestClient, session: Session) -> World:
     admin = bearer(_token(session, "kwm-matrix-head-office", [Role.ADMIN.value], None))
     for side in sides.values():
         _build_side(client, session, admin, side)
+    # Tariffs are GLOBAL: one tariff, the same code on both sides.
+    tariff = _ok(
+        client.post("/api/v1/tariffs/imports", headers=admin, files=tariff_upload()), "tariff"
+    )
+    for side in sides.values():
+        side.ids["tariff"] = tariff["code"]
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)

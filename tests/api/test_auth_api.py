@@ -140,6 +140,7 @@ def test_password_flow_issues_a_token_carrying_the_role_scopes(
     assert set(response.json()["scope"].split()) == {
         "customers:read",
         "billing:read",
+        "tariffs:read",  # a cashier explains a bill with the calculator
         "payments:write",
     }
     me = client.get("/api/v1/auth/me", headers=bearer(token))
