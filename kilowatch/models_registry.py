@@ -6,6 +6,7 @@ import core.audit
 import core.auth.models
 import core.outbox
 import customers.models
+import fraud.models
 import gis.models
 import kilowatch.demo_utility.models
 import meters.models
@@ -14,4 +15,4 @@ from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["core", "customers", "gis", "kilowatch", "metadata", "meters"]
+__all__ = ["core", "customers", "fraud", "gis", "kilowatch", "metadata", "meters"]
