@@ -48,6 +48,15 @@ def _require_whole_network(actor: Actor) -> None:
         raise PermissionDeniedError("zone balances are computed for the whole network")
 
 
+def parse_month(value: str) -> date:
+    """``YYYY-MM`` -> the month's first day (local calendar)."""
+    try:
+        year, month = (int(part) for part in value.split("-"))
+        return date(year, month, 1)
+    except ValueError as exc:
+        raise PeriodRangeError(f"{value!r} is not a month (YYYY-MM)") from exc
+
+
 def month_range(first: date, last: date) -> list[date]:
     """The month starts from ``first``'s month to ``last``'s, inclusive."""
     count = months_between(first, last) + 1
@@ -175,7 +184,7 @@ def compute_balances(
     now = datetime.now(UTC)
     for i, month in enumerate(months):
         if progress:
-            progress(f"{month:%Y-%m}", i, len(months))
+            progress("zone balances (months)", i, len(months))
         rows = _month(session, month, rules, zone_losses, unmetered)
         period = Period.month(month)
         repository.store_month(session, rows, period.start, period.end, now)
@@ -187,7 +196,7 @@ def compute_balances(
             else:
                 report.by_reason[row.reason.value] = report.by_reason.get(row.reason.value, 0) + 1
     if progress:
-        progress("flags", len(months), len(months))
+        progress("zone balances (months)", len(months), len(months))
     apply_flag_rule(session, flag_rule)
     session.flush()
     report.flagged = int(
