@@ -200,3 +200,21 @@ def visible_zone_id(session: Session, actor: Actor, kind: ZoneKind, code: str) -
     """The id of the transformer or feeder ``code`` if the actor sees it."""
     model: Any = PowerTransformer if kind is ZoneKind.TRANSFORMER else Feeder
     return session.scalar(select(model.id).where(model.code == code, visible(actor, model)))
+
+
+def zone_codes(
+    session: Session, rows: Sequence[ZoneBalance]
+) -> dict[tuple[int | None, int | None], str]:
+    """The transformer or feeder code of each balance's zone."""
+    transformer_ids = {r.transformer_id for r in rows if r.transformer_id}
+    feeder_ids = {r.feeder_id for r in rows if r.feeder_id}
+    codes: dict[tuple[int | None, int | None], str] = {}
+    for i, code in session.execute(
+        select(PowerTransformer.id, PowerTransformer.code).where(
+            PowerTransformer.id.in_(transformer_ids)
+        )
+    ):
+        codes[(i, None)] = code
+    for i, code in session.execute(select(Feeder.id, Feeder.code).where(Feeder.id.in_(feeder_ids))):
+        codes[(None, i)] = code
+    return codes

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -27,7 +28,8 @@ from fraud.enums import LossMethod, ZoneKind
 from fraud.errors import PeriodRangeError, ZoneNotFoundError
 from fraud.flags import FlagRule, apply_flag_rule
 from fraud.loadflow import LoadFlowResult, solve_feeder
-from fraud.models import LossCalibration, ZoneBalance, ZoneLossModel
+from fraud.models import LossCalibration, ZoneLossModel
+from fraud.schemas import ZoneBalancePage, ZoneBalanceRead
 from gis.models import Feeder, PowerTransformer
 
 MAX_MONTHS = 120
@@ -281,17 +283,39 @@ def _recalibrate(session: Session) -> None:
         session.flush()
 
 
+def _page(session: Session, query: Select[Any], offset: int, limit: int) -> ZoneBalancePage:
+    rows, total = paginate(session, query, offset=offset, limit=limit)
+    codes = repository.zone_codes(session, rows)
+    items = [
+        ZoneBalanceRead.model_validate(
+            {
+                **{c: getattr(row, c) for c in ZoneBalanceRead.model_fields if hasattr(row, c)},
+                "zone_kind": ZoneKind.TRANSFORMER if row.transformer_id else ZoneKind.FEEDER,
+                "zone_code": codes[(row.transformer_id, row.feeder_id)],
+            }
+        )
+        for row in rows
+    ]
+    return ZoneBalancePage(items=items, total=total, offset=offset, limit=limit)
+
+
 def list_balances(
     session: Session,
     *,
     actor: Actor,
     offset: int,
     limit: int,
-    **filters: object,
-) -> tuple[list[ZoneBalance], int]:
-    return paginate(
-        session, repository.balances_query(actor, **filters), offset=offset, limit=limit
-    )  # type: ignore[arg-type]
+    kind: ZoneKind | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    analysable: bool | None = None,
+    flagged: bool | None = None,
+) -> ZoneBalancePage:
+    """The balances the actor sees (its territory's zones), newest month first."""
+    query = repository.balances_query(
+        actor, kind=kind, first=first, last=last, analysable=analysable, flagged=flagged
+    )
+    return _page(session, query, offset, limit)
 
 
 def zone_balances(
@@ -304,11 +328,11 @@ def zone_balances(
     last: date | None,
     offset: int,
     limit: int,
-) -> tuple[list[ZoneBalance], int]:
+) -> ZoneBalancePage:
     """One zone's balances, newest month first; an unknown or unseen zone is a 404."""
     zone_id = repository.visible_zone_id(session, actor, kind, code)
     if zone_id is None:
         raise ZoneNotFoundError(f"no {kind.value} {code!r}")
     key = "transformer_id" if kind is ZoneKind.TRANSFORMER else "feeder_id"
-    query = repository.balances_query(actor, first=first, last=last, **{key: zone_id})
-    return paginate(session, query, offset=offset, limit=limit)
+    query = repository.balances_query(actor, first=first, last=last, **{key: zone_id})  # type: ignore[arg-type]
+    return _page(session, query, offset, limit)
