@@ -11,13 +11,14 @@ Two methods (``fraud.enums.LossMethod``):
   physics of I²R on a three-phase line, ``loss = P² R / (V² cos²φ)``, with the zone's
   average power ``P = energy in / hours``, summed over what the zone holds:
 
-      loss_kW = no_load_kW + c x [ copper x S x (P / (S cosφ))² x F
-                                   + L_km x r x d x F / (n² V² 1000 cos²φ) x P² ]
+      loss_kW = a x no_load_kW + c x [ copper x S x (P / (S cosφ))² x F
+                                       + L_km x r x d x F / (n² V² 1000 cos²φ) x P² ]
 
   for a transformer zone (S its rating in kVA, L its LV length, V its LV voltage), and for a
   feeder zone its MV lines at the feeder's power plus each of its transformers' zones at
-  theirs. ``c`` is the calibration (``LossCalibration``: fitted on the zones of load-flow
-  feeders, 1 without any); the other constants are :class:`LoadLengthConstants`.
+  theirs. ``a`` and ``c`` are the calibration (``LossCalibration``, :func:`fit_calibration`:
+  fitted on the transformer zones of load-flow feeders; 1 and 1 without any); the other
+  constants are :class:`LoadLengthConstants`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -81,21 +84,30 @@ def transformer_terms(
     return k.no_load_kw(zone.rated_kva), copper + lines * power_kw**2
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """Scales of the model's two terms, fitted on load flows (1, 1: the constants alone)."""
+
+    no_load_factor: float = 1.0
+    load_factor: float = 1.0
+    zones: int = 0  # zones it was fitted on (0: the constants alone)
+
+
 def transformer_loss_kwh(
-    zone: TransformerZone, energy_kwh: float, hours: float, factor: float = 1.0
+    zone: TransformerZone, energy_kwh: float, hours: float, calibration: Calibration = Calibration()
 ) -> float:
     """Load-and-length losses of a transformer zone taking ``energy_kwh`` over ``hours``."""
     no_load, load = transformer_terms(zone, energy_kwh / hours)
-    return hours * (no_load + factor * load)
+    return hours * (calibration.no_load_factor * no_load + calibration.load_factor * load)
 
 
 def feeder_line_loss_kwh(
-    mv_km: float, kv: float | None, energy_kwh: float, hours: float, factor: float = 1.0
+    mv_km: float, kv: float | None, energy_kwh: float, hours: float, load_factor: float = 1.0
 ) -> float:
     """Load-and-length losses of a feeder's MV lines carrying ``energy_kwh`` over ``hours``."""
     k = CONSTANTS
     per_kw2 = mv_km * k.line_k(k.mv_ohm_per_km, kv or k.mv_kv, k.mv_branches)
-    return hours * factor * per_kw2 * (energy_kwh / hours) ** 2
+    return hours * load_factor * per_kw2 * (energy_kwh / hours) ** 2
 
 
 def interpolated_loss_kwh(
@@ -118,11 +130,29 @@ def interpolated_loss_kwh(
     return days * max(loss, 0.0)
 
 
-def fit_factor(pairs: Sequence[tuple[float, float]]) -> float | None:
-    """Least-squares factor ``c`` (through the origin) making ``c x model_load`` match
-    ``load-flow loss - model no-load`` over ``pairs`` of (model_load, target); None when
-    the pairs cannot tell (no load at all)."""
-    den = sum(m * m for m, _ in pairs)
-    if den <= 0:
+def fit_calibration(
+    zones: Sequence[tuple[TransformerZone, Sequence[Sequence[float]]]],
+) -> Calibration | None:
+    """Fit the model's two scales on load-flow samples ``(kWh in per day, kWh lost per
+    day)`` of transformer zones. Each zone's samples are regressed on ``a + b x E²`` (the
+    load flow's no-load and load parts); then ``no_load_factor = sum a / sum model no-load``
+    and ``load_factor`` is the least-squares ratio of the ``b`` to the model's. Zones whose
+    energy in does not grow with the load level (a transformer with nothing downstream: its
+    "energy in" is its own no-load loss) tell nothing and are left out. None when no zone
+    is left."""
+    a_flow = a_model = bb = mm = 0.0
+    used = 0
+    for zone, samples in zones:
+        energies = np.array([float(e) for e, _ in samples])
+        lost = np.array([float(loss) for _, loss in samples])
+        if len(samples) < 2 or not np.all(np.diff(energies) > 0) or lost[-1] > energies[-1] / 2:
+            continue
+        (a, b), *_ = np.linalg.lstsq(np.column_stack([np.ones_like(energies), energies**2]), lost)
+        no_load, load = transformer_terms(zone, energies[-1] / 24)
+        b_model = 24 * load / energies[-1] ** 2 if energies[-1] else 0.0
+        a_flow, a_model = a_flow + a, a_model + 24 * no_load
+        bb, mm = bb + b * b_model, mm + b_model * b_model
+        used += 1
+    if a_model <= 0 or mm <= 0:
         return None
-    return max(sum(m * t for m, t in pairs) / den, 0.0)
+    return Calibration(max(a_flow / a_model, 0.0), max(bb / mm, 0.0), used)

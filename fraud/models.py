@@ -148,13 +148,15 @@ class ZoneLossModel(IdMixin, TimestampMixin, Base):
 
 class LossCalibration(IdMixin, Base):
     """A calibration of the load-and-length loss model (``fraud.losses``) against load
-    flows: ``load_factor`` scales its load (I²R) term so that, over the transformer zones of
-    the feeders named in ``source``, it reproduces the losses OpenDSS computed. The newest
-    row is the one used; with none, the documented constants stand."""
+    flows: ``no_load_factor`` scales its iron-loss term and ``load_factor`` its load (I²R)
+    term so that, over the transformer zones of the feeders named in ``source``, it
+    reproduces the losses OpenDSS computed. The newest row is the one used; with none, the
+    documented constants stand."""
 
     __tablename__ = "fraud_loss_calibration"
     __territory__ = GLOBAL  # one set of constants for the whole network
 
+    no_load_factor: Mapped[float] = mapped_column(Float)
     load_factor: Mapped[float] = mapped_column(Float)
     zones: Mapped[int] = mapped_column(Integer)  # zones it was fitted on
     source: Mapped[str] = mapped_column(Text)

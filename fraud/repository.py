@@ -16,6 +16,7 @@ from core.context import Actor
 from core.territory import visible
 from fraud.balance import ZoneMonth
 from fraud.enums import ZoneKind
+from fraud.losses import Calibration
 from fraud.models import LossCalibration, ZoneBalance
 from gis.models import Feeder, PowerTransformer
 
@@ -122,10 +123,12 @@ def loss_models(session: Session) -> dict[tuple[str, int], list[list[float]]]:
     return {(k, int(z)): samples for k, z, samples in session.execute(text(_MODELS_SQL))}
 
 
-def calibration_factor(session: Session) -> float | None:
-    return session.scalar(
-        select(LossCalibration.load_factor).order_by(LossCalibration.id.desc()).limit(1)
-    )
+def calibration(session: Session) -> Calibration:
+    """The newest calibration of the load-and-length model (the constants alone if none)."""
+    row = session.scalars(
+        select(LossCalibration).order_by(LossCalibration.id.desc()).limit(1)
+    ).first()
+    return Calibration(row.no_load_factor, row.load_factor, row.zones) if row else Calibration()
 
 
 def _num(value: Decimal | None) -> str | None:

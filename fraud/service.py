@@ -74,7 +74,7 @@ class _Losses:
 
     def __init__(self, session: Session) -> None:
         self.models = repository.loss_models(session)
-        self.factor = repository.calibration_factor(session) or 1.0
+        self.calibration = repository.calibration(session)
         self.transformers = repository.transformers(session)
         self.feeders = repository.feeders(session)
 
@@ -85,7 +85,9 @@ class _Losses:
         if samples:
             return losses.interpolated_loss_kwh(samples, kwh, hours / 24), LossMethod.OPENDSS
         zone = losses.TransformerZone(t.rated_kva, t.lv_km, t.secondary_kv)
-        return losses.transformer_loss_kwh(zone, kwh, hours, self.factor), LossMethod.LOAD_LENGTH
+        return losses.transformer_loss_kwh(
+            zone, kwh, hours, self.calibration
+        ), LossMethod.LOAD_LENGTH
 
     def of_feeder(
         self, f: repository.FeederRow, kwh: float, hours: float, transformer_kwh: dict[int, float]
@@ -93,7 +95,9 @@ class _Losses:
         samples = self.models.get((ZoneKind.FEEDER.value, f.id))
         if samples:
             return losses.interpolated_loss_kwh(samples, kwh, hours / 24), LossMethod.OPENDSS
-        total = losses.feeder_line_loss_kwh(f.mv_km, f.nominal_kv, kwh, hours, self.factor)
+        total = losses.feeder_line_loss_kwh(
+            f.mv_km, f.nominal_kv, kwh, hours, self.calibration.load_factor
+        )
         for t in self.transformers:
             if t.feeder_id == f.id:
                 total += self.of_transformer(t, transformer_kwh.get(t.id, 0.0), hours)[0]
@@ -259,26 +263,28 @@ def measure_losses(session: Session, *, actor: Actor, folder: Path) -> LoadFlowR
 
 
 def _recalibrate(session: Session) -> None:
-    """Fit the load-and-length model's load factor on every transformer zone with a
-    load-flow model, at the sample nearest its nominal load (multiplier 1)."""
+    """Fit the load-and-length model on every transformer zone with a load-flow model
+    (``losses.fit_calibration``) and store the fit as the calibration in force."""
     transformers = {t.id: t for t in repository.transformers(session)}
-    pairs: list[tuple[float, float]] = []
-    sources = set()
+    zones, sources = [], set()
     for model in session.scalars(
         select(ZoneLossModel).where(ZoneLossModel.transformer_id.is_not(None))
     ):
         t = transformers.get(model.transformer_id or 0)
-        if t is None or not model.samples:
-            continue
-        energy, loss = model.samples[len(model.samples) // 2]
-        zone = losses.TransformerZone(t.rated_kva, t.lv_km, t.secondary_kv)
-        no_load, load = losses.transformer_terms(zone, energy / 24)
-        pairs.append((24 * load, loss - 24 * no_load))
-        sources.add(model.source)
-    factor = losses.fit_factor(pairs)
-    if factor is not None:
+        if t is not None and model.samples:
+            zones.append(
+                (losses.TransformerZone(t.rated_kva, t.lv_km, t.secondary_kv), model.samples)
+            )
+            sources.add(model.source)
+    fitted = losses.fit_calibration(zones)
+    if fitted is not None:
         session.add(
-            LossCalibration(load_factor=factor, zones=len(pairs), source=", ".join(sorted(sources)))
+            LossCalibration(
+                no_load_factor=fitted.no_load_factor,
+                load_factor=fitted.load_factor,
+                zones=fitted.zones,
+                source=", ".join(sorted(sources)),
+            )
         )
         session.flush()
 

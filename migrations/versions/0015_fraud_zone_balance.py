@@ -137,6 +137,7 @@ def upgrade() -> None:
     op.create_table(
         "fraud_loss_calibration",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("no_load_factor", sa.Float(), nullable=False),
         sa.Column("load_factor", sa.Float(), nullable=False),
         sa.Column("zones", sa.Integer(), nullable=False),
         sa.Column("source", sa.Text(), nullable=False),
