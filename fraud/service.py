@@ -124,6 +124,20 @@ def _month(
             return None
         return float(seen.kwh)
 
+    def balance(kind: ZoneKind, zone_id: int, stale: bool, loss: Any) -> ZoneMonth:
+        key = (kind.value, zone_id)
+        return zone_month(
+            kind=kind,
+            zone_id=zone_id,
+            zone_in=zone_in.get(key),
+            down=down.get(key, empty),
+            unmetered_kwh=unmetered_kwh(key),
+            loss=loss,
+            period_s=period_s,
+            stale=stale,
+            rules=rules,
+        )
+
     # What each transformer zone takes: its meter, else what its customers were metered.
     transformer_kwh: dict[int, float] = {}
     rows = []
@@ -134,38 +148,13 @@ def _month(
             energy if energy is not None else float(down.get(key, empty).kwh + unmetered_kwh(key))
         )
         loss = zone_losses.of_transformer(t, energy, hours) if energy is not None else None
-        rows.append(
-            zone_month(
-                kind=ZoneKind.TRANSFORMER,
-                zone_id=t.id,
-                zone_in=zone_in.get(key),
-                down=down.get(key, empty),
-                unmetered_kwh=unmetered_kwh(key),
-                loss=loss,
-                period_s=period_s,
-                stale=t.stale,
-                rules=rules,
-            )
-        )
+        rows.append(balance(ZoneKind.TRANSFORMER, t.id, t.stale, loss))
     for f in zone_losses.feeders:
-        key = (ZoneKind.FEEDER.value, f.id)
-        energy = measured(key)
+        energy = measured((ZoneKind.FEEDER.value, f.id))
         loss = (
             zone_losses.of_feeder(f, energy, hours, transformer_kwh) if energy is not None else None
         )
-        rows.append(
-            zone_month(
-                kind=ZoneKind.FEEDER,
-                zone_id=f.id,
-                zone_in=zone_in.get(key),
-                down=down.get(key, empty),
-                unmetered_kwh=unmetered_kwh(key),
-                loss=loss,
-                period_s=period_s,
-                stale=f.stale,
-                rules=rules,
-            )
-        )
+        rows.append(balance(ZoneKind.FEEDER, f.id, f.stale, loss))
     return rows
 
 
