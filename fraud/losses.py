@@ -54,7 +54,7 @@ class LoadLengthConstants:
     def no_load_kw(self, rated_kva: float) -> float:
         """Iron losses of a distribution transformer: 6.5 W x kVA^0.75, a fit of the
         EN 50464-1 class values (25 kVA: 72 W, 100: 206 W, 400: 735 W, 1000: 1156 W)."""
-        return 6.5 * max(rated_kva, 0.0) ** 0.75 / 1000.0
+        return float(6.5 * max(rated_kva, 0.0) ** 0.75 / 1000.0)
 
     def line_k(self, ohm_per_km: float, kv: float, branches: float) -> float:
         """kW of loss per km per kW² of average power carried."""

@@ -105,7 +105,11 @@ class _Losses:
 
 
 def _month(
-    session: Session, month: date, rules: BalanceRules, zone_losses: _Losses, unmetered: dict
+    session: Session,
+    month: date,
+    rules: BalanceRules,
+    zone_losses: _Losses,
+    unmetered: dict[tuple[str, int], Decimal],
 ) -> list[ZoneMonth]:
     period = Period.month(month)
     p_from, p_to = period.bounds_utc()
@@ -227,7 +231,9 @@ def measure_losses(session: Session, *, actor: Actor, folder: Path) -> LoadFlowR
             )
         )
     }
-    zones = [(None, feeder.id, result.feeder_zone.samples())]
+    zones: list[tuple[int | None, int | None, list[list[float]]]] = [
+        (None, feeder.id, result.feeder_zone.samples())
+    ]
     zones += [
         (codes[c], None, flow.samples()) for c, flow in result.transformers.items() if c in codes
     ]
