@@ -12,7 +12,7 @@ from core.auth.models import Agency
 from core.context import SYSTEM
 from fraud.service import compute_balances
 from tests.conftest import bearer
-from tests.fraud.conftest import Net
+from tests.fraud.conftest import Net, local
 
 URL = "/api/v1/fraud/balances"
 # Around transformers T1 (2.42, 6.40) and T2 (2.44, 6.40) and feeder F1's line m2, leaving
@@ -95,3 +95,39 @@ def test_a_month_that_is_not_one_is_a_422(client: TestClient, make_user) -> None
     for bad in ("2025-13", "2025-1", "0000-01", "march"):
         answer = client.get(URL, headers=manager, params={"from_month": bad})
         assert answer.status_code == 422, bad
+
+
+def test_the_loss_map_shows_the_zones_of_the_users_territory(
+    client: TestClient, db: Session, net: Net, make_user
+) -> None:
+    # T1 metered with 20 % NTL-ish: 1000 in, its customer 700, losses ~153 kWh.
+    net.zone_meter(local(date(2025, 1, 1)), transformer="T1").reads(
+        (local(date(2025, 2, 1)), 0), (local(date(2025, 3, 1)), 1000)
+    )
+    net.customer("B1", local(date(2025, 1, 1))).reads(
+        (local(date(2025, 2, 1)), 0), (local(date(2025, 3, 1)), 700)
+    )
+    net.customer("B2", local(date(2025, 1, 1))).reads(
+        (local(date(2025, 2, 1)), 0), (local(date(2025, 3, 1)), 0)
+    )
+    _computed(db, net)
+    p = net.prefix
+    client.cookies.set("kw_token", make_user("manager"))
+    page = client.get("/map/losses")
+    assert page.status_code == 200
+    assert 'href="/map/losses"' in page.text and "2025-02" in page.text
+    zones = client.get("/map/losses/zones.geojson", params={"month": "2025-02"}).json()
+    by_code = {f["properties"]["code"]: f for f in zones["features"]}
+    assert set(by_code) == {f"{p}T1", f"{p}T2", f"{p}T3"}
+    t1 = by_code[f"{p}T1"]
+    assert t1["geometry"]["type"] == "Polygon"
+    assert t1["properties"]["analysable"] is True and t1["properties"]["ntl_share"] > 0.1
+    assert by_code[f"{p}T3"]["properties"]["reason"] == "no_zone_meter"
+
+    db.add(Agency(code="MID2", name="Middle", territory=WKTElement(MIDDLE, srid=4326)))
+    db.commit()
+    client.cookies.set("kw_token", make_user("fraud_analyst", agency="MID2"))
+    bound = client.get("/map/losses/zones.geojson", params={"month": "2025-02"}).json()
+    assert {f["properties"]["code"] for f in bound["features"]} == {f"{p}T1", f"{p}T2"}
+    client.cookies.set("kw_token", make_user("technician"))
+    assert client.get("/map/losses").status_code == 403
