@@ -240,12 +240,8 @@ def measure_losses(session: Session, *, actor: Actor, folder: Path) -> LoadFlowR
     for transformer_id, feeder_id, samples in zones:
         model = session.scalar(
             select(ZoneLossModel).where(
-                ZoneLossModel.transformer_id.is_(None)
-                if transformer_id is None
-                else ZoneLossModel.transformer_id == transformer_id,
-                ZoneLossModel.feeder_id.is_(None)
-                if feeder_id is None
-                else ZoneLossModel.feeder_id == feeder_id,
+                ZoneLossModel.transformer_id.is_not_distinct_from(transformer_id),
+                ZoneLossModel.feeder_id.is_not_distinct_from(feeder_id),
             )
         )
         if model is None:

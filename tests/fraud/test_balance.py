@@ -22,12 +22,8 @@ APRIL = date(2025, 4, 1)
 def _balance(db: Session, *, transformer_id=None, feeder_id=None, month=MARCH) -> ZoneBalance:
     return db.scalars(
         select(ZoneBalance).where(
-            ZoneBalance.transformer_id.is_(None)
-            if transformer_id is None
-            else ZoneBalance.transformer_id == transformer_id,
-            ZoneBalance.feeder_id.is_(None)
-            if feeder_id is None
-            else ZoneBalance.feeder_id == feeder_id,
+            ZoneBalance.transformer_id.is_not_distinct_from(transformer_id),
+            ZoneBalance.feeder_id.is_not_distinct_from(feeder_id),
             ZoneBalance.period_start == month,
         )
     ).one()
