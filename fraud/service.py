@@ -77,6 +77,10 @@ class _Losses:
         self.calibration = repository.calibration(session)
         self.transformers = repository.transformers(session)
         self.feeders = repository.feeders(session)
+        self.on_feeder: dict[int, list[repository.TransformerRow]] = {}
+        for t in self.transformers:
+            if t.feeder_id is not None:
+                self.on_feeder.setdefault(t.feeder_id, []).append(t)
 
     def of_transformer(
         self, t: repository.TransformerRow, kwh: float, hours: float
@@ -98,9 +102,8 @@ class _Losses:
         total = losses.feeder_line_loss_kwh(
             f.mv_km, f.nominal_kv, kwh, hours, self.calibration.load_factor
         )
-        for t in self.transformers:
-            if t.feeder_id == f.id:
-                total += self.of_transformer(t, transformer_kwh.get(t.id, 0.0), hours)[0]
+        for t in self.on_feeder.get(f.id, []):
+            total += self.of_transformer(t, transformer_kwh.get(t.id, 0.0), hours)[0]
         return total, LossMethod.LOAD_LENGTH
 
 
