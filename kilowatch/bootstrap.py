@@ -12,7 +12,13 @@ from core.settings import get_settings
 from core.tasks import CeleryDispatcher
 
 # Modules holding Celery tasks (imported by workers so the tasks are registered).
-TASK_MODULES = ["core.tasks", "core.migration.tasks", "gis.tasks", "customers.tasks"]
+TASK_MODULES = [
+    "core.tasks",
+    "core.migration.tasks",
+    "gis.tasks",
+    "customers.tasks",
+    "fraud.tasks",
+]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
 # Modules adding their domain's sections to the customer file (and search sources).

@@ -7,6 +7,7 @@ import typer
 from core.cli import db_app, outbox_app, user_app
 from core.migration.cli import migrate_app
 from customers.cli import customers_app
+from fraud.cli import fraud_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
 from meters.cli import readings_app
@@ -23,6 +24,7 @@ app.add_typer(network_app, name="network")
 app.add_typer(customers_app, name="customers")
 app.add_typer(readings_app, name="readings")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(fraud_app, name="fraud")
 
 
 @app.callback()

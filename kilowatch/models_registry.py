@@ -8,6 +8,7 @@ import core.auth.models
 import core.migration.models
 import core.outbox
 import customers.models
+import fraud.models
 import gis.models
 import kilowatch.demo_utility.models
 import meters.models
@@ -16,4 +17,4 @@ from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["billing", "core", "customers", "gis", "kilowatch", "metadata", "meters"]
+__all__ = ["billing", "core", "customers", "fraud", "gis", "kilowatch", "metadata", "meters"]

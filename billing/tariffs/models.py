@@ -2,7 +2,7 @@
 
 A ``Tariff`` is a published rate schedule ("BT1 domestique", "B1 residencial"); each
 ``TariffVersion`` is what it says from ``effective_from`` until the next version's date.
-A version is never edited (a trigger of migration 0014 refuses it): a price change is a new
+A version is never edited (a trigger of migration 0008 refuses it): a price change is a new
 version, so every bill ever issued can be rated again with exactly what was in force.
 Tariffs are the same for every agency (``GLOBAL``).
 """

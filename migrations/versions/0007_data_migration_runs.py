@@ -1,6 +1,6 @@
 """data migration: runs, the legacy key map and parked rows (issue 9)
 
-Revision ID: 0012
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-02 03:00:00
 """
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 from core.audit import enable_audit_sql
 
-revision = "0012"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """billing: tariffs and their dated versions (a version is never edited)
 
-Revision ID: 0014
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-28 09:00:00
 """
 
@@ -15,8 +15,8 @@ from core.audit import enable_audit_sql
 
 TARIFF_TABLES = ("billing_tariff", "billing_tariff_version")
 
-revision = "0014"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

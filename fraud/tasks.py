@@ -1,0 +1,28 @@
+"""Background jobs of the fraud domain (thin: open a session, call a service, commit)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from core.celery_app import celery_app
+from core.context import SYSTEM, acting_as
+from core.db import session_scope
+from fraud import service
+
+
+@celery_app.task(name="fraud.compute_balances")
+def compute_balances(first_month: str, last_month: str) -> dict[str, Any]:
+    """Compute (or recompute: idempotent, the balances are replaced) every zone's balance
+    for the months ``first_month``..``last_month`` (``YYYY-MM``), and re-judge flags."""
+    with (
+        acting_as(SYSTEM, request_id=f"fraud.compute_balances:{first_month}:{last_month}"),
+        session_scope() as session,
+    ):
+        report = service.compute_balances(
+            session,
+            actor=SYSTEM,
+            first=service.parse_month(first_month),
+            last=service.parse_month(last_month),
+        )
+        return asdict(report)
