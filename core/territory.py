@@ -18,9 +18,8 @@ writes that would create or link something outside it raise :class:`OutsideTerri
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from sqlalchemy import ColumnElement, exists, func, literal_column, select, true
 from sqlalchemy.dialects import postgresql
@@ -57,12 +56,6 @@ class Scope:
     def covers(self, geom: Any) -> ColumnElement[bool]:
         """``geom`` (EPSG:4326) intersects the territory; a NULL geometry never does."""
         return func.ST_Intersects(geom, self.area)
-
-
-class Located(Protocol):
-    """A model class that states how its rows are placed in a territory."""
-
-    __territory__: Callable[[Scope], ColumnElement[bool]] | None
 
 
 # ``__territory__ = GLOBAL``: the table holds nothing located (tariffs, rule sets ...).

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from core.context import Actor
 from core.pages import next_cursor, paginate
-from core.territory import scope_of, visible
+from core.territory import visible
 from customers.models import UsagePoint
-from meters.models import Meter, MeterInstallation, Reading, Register, usage_point_in
+from meters.models import Meter, MeterInstallation, Reading, Register
 
 
 def meter_by_serial(session: Session, serial: str) -> Meter | None:
@@ -48,10 +48,7 @@ def usage_point_exists(session: Session, usage_point_id: int) -> bool:
 
 def usage_point_visible(session: Session, actor: Actor, usage_point_id: int) -> bool:
     """Whether ``actor`` sees the usage point (always, when unrestricted and it exists)."""
-    query = select(UsagePoint.id).where(UsagePoint.id == usage_point_id)
-    scope = scope_of(actor)
-    if scope is not None:
-        query = query.where(usage_point_in(scope, UsagePoint.id))
+    query = select(UsagePoint.id).where(UsagePoint.id == usage_point_id, visible(actor, UsagePoint))
     return session.scalar(query) is not None
 
 

@@ -141,7 +141,7 @@ def _check_free(
 
 def _require_usage_point(session: Session, actor: Actor, usage_point_id: int) -> None:
     """A usage point a meter is linked to: unknown is a 404, outside the territory a
-    refusal (``core.territory.require_visible``'s rule)."""
+    refusal."""
     if not repository.usage_point_exists(session, usage_point_id):
         raise UsagePointNotFoundError(f"no usage point {usage_point_id}")
     if not repository.usage_point_visible(session, actor, usage_point_id):
