@@ -77,6 +77,9 @@ def validate(ctx: MigrationContext) -> None:
         sql.known_keys(ctx, "usage_points", usage_points.KEY),
         "usage point",
     )
+    sql.resolve(
+        ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points")
+    )
     code = "usage_point_two_active_contracts"
     valid = ctx.valid(ENTITY)
     ctx.problems(
@@ -91,8 +94,7 @@ def validate(ctx: MigrationContext) -> None:
         ENTITY,
         f"SELECT DISTINCT ON (s.line) s.line, 'usage_point_key', '{code}', "
         "'the usage point already has contract ' || c.number || ' then' "
-        f"FROM {valid} s JOIN {sql.resolved(ctx, 'usage_points')} u ON u.key = s.usage_point_key "
-        "JOIN customer_contract c ON c.usage_point_id = u.id "
+        f"FROM {valid} s JOIN customer_contract c ON c.usage_point_id = s.usage_point_id "
         f"WHERE {_conflict('s', 'c')} AND NOT EXISTS "
         f"(SELECT 1 FROM {sql.restated(ctx, ENTITY, KEY)} r WHERE r.id = c.id) "
         "ORDER BY s.line",

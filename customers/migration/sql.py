@@ -199,6 +199,22 @@ def resolved(ctx: MigrationContext, entity: str) -> str:
     return f"(SELECT external_key AS key, kilowatch_id AS id FROM {ctx.key_map(entity)} m)"
 
 
+def resolve(ctx: MigrationContext, entity: str, column: str, out: str, keys_sql: str) -> None:
+    """Store in the staging column ``out`` the id of the stored record that ``column``
+    names through ``keys_sql`` (SQL of ``(key, id)``, e.g. :func:`resolved`; NULL for a
+    record not stored yet), and refresh the staging table's statistics. A check against
+    stored records then joins them on that id: row counts the planner knows on both
+    sides, where a join through the key map, right after the import that filled it and
+    before autovacuum analysed it, was planned as a nested loop over every stored row."""
+    add_column(ctx, entity, out, "bigint")
+    execute(
+        ctx,
+        f"UPDATE {ctx.staging(entity)} s SET {out} = r.id FROM ({keys_sql}) r "
+        f"WHERE r.key = s.{column}::text",
+    )
+    execute(ctx, f"ANALYZE {ctx.staging(entity)}")
+
+
 def restated(ctx: MigrationContext, entity: str, key: str) -> str:
     """A temporary table ``(id)`` of the stored records that rows of ``entity``'s file name
     by their key (valid or not): a check against stored records leaves those out, the file
