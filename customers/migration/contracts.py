@@ -77,9 +77,7 @@ def validate(ctx: MigrationContext) -> None:
         sql.known_keys(ctx, "usage_points", usage_points.KEY),
         "usage point",
     )
-    sql.resolve(
-        ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points")
-    )
+    sql.resolve(ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points"))
     code = "usage_point_two_active_contracts"
     valid = ctx.valid(ENTITY)
     ctx.problems(

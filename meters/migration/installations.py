@@ -68,9 +68,7 @@ def validate(ctx: MigrationContext) -> None:
         "usage point",
     )
     sql.reference(ctx, ENTITY, "replaces_key", sql.known_keys(ctx, ENTITY, KEY), "installation")
-    sql.resolve(
-        ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points")
-    )
+    sql.resolve(ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points"))
     fitting.overlaps(
         ctx,
         ENTITY,
