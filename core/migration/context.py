@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 from core.audit import each_row_audited
 from core.context import Actor
 
+# Fewer rows added to a table than this never make a run refresh its statistics.
+ANALYZE_AFTER_ROWS = 1000
+
 # (entity, done, total) while staging, checking and writing.
 Progress = Callable[[str, int, int], None]
 
@@ -156,7 +159,25 @@ class MigrationContext:
             ),
             {**(params or {}), "run": self.run_id},
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        added = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        self.grown("core_migration_key", added)
+        return added
+
+    def grown(self, table: str, added: int) -> None:
+        """Refresh the planner's statistics of ``table`` once this run added ``added`` rows
+        to it, when that is enough to change plans (a tenth of what it held, as autovacuum
+        judges, but at least ``ANALYZE_AFTER_ROWS``). Autovacuum only sees a run's rows after
+        the commit: without this, the later entities of a first import, and a re-import
+        right after it, would plan on the empty tables the base started from (a nested loop
+        rescanning a table believed to hold one row)."""
+        if added < ANALYZE_AFTER_ROWS:
+            return
+        held = self.session.execute(
+            text("SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+            {"t": table},
+        ).scalar()
+        if added >= 0.1 * float(held or 0):
+            self.session.execute(text(f"ANALYZE {_literal(table)}"))
 
     @contextmanager
     def each_row_audited(self) -> Iterator[None]:

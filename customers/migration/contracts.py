@@ -77,6 +77,7 @@ def validate(ctx: MigrationContext) -> None:
         sql.known_keys(ctx, "usage_points", usage_points.KEY),
         "usage point",
     )
+    sql.resolve(ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points"))
     code = "usage_point_two_active_contracts"
     valid = ctx.valid(ENTITY)
     ctx.problems(
@@ -91,10 +92,9 @@ def validate(ctx: MigrationContext) -> None:
         ENTITY,
         f"SELECT DISTINCT ON (s.line) s.line, 'usage_point_key', '{code}', "
         "'the usage point already has contract ' || c.number || ' then' "
-        f"FROM {valid} s JOIN {sql.resolved(ctx, 'usage_points')} u ON u.key = s.usage_point_key "
-        "JOIN customer_contract c ON c.usage_point_id = u.id "
-        f"WHERE {_conflict('s', 'c')} AND NOT EXISTS (SELECT 1 FROM {staging} f "
-        f"JOIN {sql.resolved(ctx, ENTITY)} m ON m.key = f.{KEY} WHERE m.id = c.id) "
+        f"FROM {valid} s JOIN customer_contract c ON c.usage_point_id = s.usage_point_id "
+        f"WHERE {_conflict('s', 'c')} AND NOT EXISTS "
+        f"(SELECT 1 FROM {sql.restated(ctx, ENTITY, KEY)} r WHERE r.id = c.id) "
         "ORDER BY s.line",
     )
     # One account, one payer: in the file, and against the stored account.
@@ -127,7 +127,7 @@ def contract_keys() -> str:
 def write(ctx: MigrationContext) -> WriteCounts:
     valid = ctx.valid(ENTITY)
     party = sql.resolved(ctx, "parties")
-    sql.execute(
+    accounts = sql.execute(
         ctx,
         "INSERT INTO customer_account (number, payer_party_id, language) "
         "SELECT DISTINCT ON (s.account_number) s.account_number, p.id, pp.language "
@@ -135,6 +135,7 @@ def write(ctx: MigrationContext) -> WriteCounts:
         "JOIN customer_party pp ON pp.id = p.id "
         "ORDER BY s.account_number, s.line ON CONFLICT (number) DO NOTHING",
     )
+    ctx.grown("customer_account", accounts)
     ids = sql.assign_ids(ctx, ENTITY, KEY, "customer_contract")
     source = (
         f"{valid} s JOIN {ids} i ON i.key = s.{KEY} "
@@ -171,16 +172,20 @@ def write(ctx: MigrationContext) -> WriteCounts:
             ("tenant", "s.tenant_key"),
         )
     )
+    # An anti-join, not NOT IN: a NOT IN list too large for work_mem is rescanned per row.
     touched = sql.returned_ids(
         ctx,
         f"DELETE FROM customer_contract_role r WHERE r.contract_id IN (SELECT id FROM {ids}) "
-        f"AND (r.contract_id, r.party_id, r.role) NOT IN ({roles}) RETURNING r.contract_id",
+        f"AND NOT EXISTS (SELECT 1 FROM ({roles}) d WHERE d.contract_id = r.contract_id "
+        "AND d.party_id = r.party_id AND d.role = r.role) RETURNING r.contract_id",
     )
-    touched |= sql.returned_ids(
+    added = sql.rows(
         ctx,
         f"INSERT INTO customer_contract_role (contract_id, party_id, role) SELECT * FROM ({roles}) d "
         "ON CONFLICT (contract_id, party_id, role) DO NOTHING RETURNING contract_id",
     )
+    ctx.grown("customer_contract_role", len(added))
+    touched |= {int(r[0]) for r in added}
     return sql.counts(ctx, ids, inserted, updated | touched)
 
 

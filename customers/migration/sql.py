@@ -199,6 +199,39 @@ def resolved(ctx: MigrationContext, entity: str) -> str:
     return f"(SELECT external_key AS key, kilowatch_id AS id FROM {ctx.key_map(entity)} m)"
 
 
+def resolve(ctx: MigrationContext, entity: str, column: str, out: str, keys_sql: str) -> None:
+    """Store in the staging column ``out`` the id of the stored record that ``column``
+    names through ``keys_sql`` (SQL of ``(key, id)``, e.g. :func:`resolved`; NULL for a
+    record not stored yet), and refresh the staging table's statistics. A check against
+    stored records then joins them on that id: row counts the planner knows on both
+    sides, where a join through the key map, right after the import that filled it and
+    before autovacuum analysed it, was planned as a nested loop over every stored row."""
+    add_column(ctx, entity, out, "bigint")
+    execute(
+        ctx,
+        f"UPDATE {ctx.staging(entity)} s SET {out} = r.id FROM ({keys_sql}) r "
+        f"WHERE r.key = s.{column}::text",
+    )
+    execute(ctx, f"ANALYZE {ctx.staging(entity)}")
+
+
+def restated(ctx: MigrationContext, entity: str, key: str) -> str:
+    """A temporary table ``(id)`` of the stored records that rows of ``entity``'s file name
+    by their key (valid or not): a check against stored records leaves those out, the file
+    giving them their new values. Built once, indexed and analysed, so that the checks
+    anti-join it (a hash) instead of looking the file up again per stored record."""
+    name = f"migration_restated_{entity}"
+    execute(ctx, f"DROP TABLE IF EXISTS {name}")
+    execute(
+        ctx,
+        f"CREATE TEMPORARY TABLE {name} ON COMMIT DROP AS SELECT DISTINCT m.id "
+        f"FROM {ctx.staging(entity)} f JOIN {resolved(ctx, entity)} m ON m.key = f.{key}::text",
+    )
+    execute(ctx, f"CREATE UNIQUE INDEX ON {name} (id)")
+    execute(ctx, f"ANALYZE {name}")
+    return name
+
+
 def returned_ids(ctx: MigrationContext, sql: str, params: dict[str, Any] | None = None) -> set[int]:
     """The ids an ``UPDATE ... RETURNING <id>`` (or INSERT / DELETE) touched."""
     return {int(r[0]) for r in rows(ctx, sql, params)}
@@ -244,13 +277,14 @@ def sync_positions(
     extra = on_insert or {}
     names = ", ".join([parent, *columns, *extra])
     values = ", ".join(["d.parent", *(f"d.{c}" for c in columns), *extra.values()])
-    touched |= returned_ids(
+    added = rows(
         ctx,
         f"INSERT INTO {table} ({names}) SELECT {values} FROM {desired_sql} d "
         f"WHERE NOT EXISTS (SELECT 1 FROM {stored} st "
         f"WHERE st.parent = d.parent AND st.pos = d.pos) RETURNING {parent}",
     )
-    return touched
+    ctx.grown(table, len(added))
+    return touched | {int(r[0]) for r in added}
 
 
 def upsert(
@@ -283,6 +317,7 @@ def upsert(
     inserted = execute(
         ctx, f"INSERT INTO {table} ({names}) SELECT {exprs} FROM {source} WHERE i.is_new"
     )
+    ctx.grown(table, inserted)
     return inserted, updated
 
 

@@ -61,8 +61,7 @@ def overlaps(
         f"SELECT DISTINCT ON (s.line) s.line, '{field}', '{code}', "
         f"'{what} (stored, from ' || x.installed_at || ') at the same time' "
         f"FROM {valid} s {stored} WHERE {period('s')} && {period('x')} "
-        f"AND NOT EXISTS (SELECT 1 FROM {ctx.staging(entity)} f "
-        f"JOIN {sql.resolved(ctx, entity)} m ON m.key = f.{key}::text WHERE m.id = x.id) "
+        f"AND NOT EXISTS (SELECT 1 FROM {sql.restated(ctx, entity, key)} r WHERE r.id = x.id) "
         "ORDER BY s.line, x.installed_at",
     )
 

@@ -68,6 +68,7 @@ def validate(ctx: MigrationContext) -> None:
         "usage point",
     )
     sql.reference(ctx, ENTITY, "replaces_key", sql.known_keys(ctx, ENTITY, KEY), "installation")
+    sql.resolve(ctx, ENTITY, "usage_point_key", "usage_point_id", sql.resolved(ctx, "usage_points"))
     fitting.overlaps(
         ctx,
         ENTITY,
@@ -88,8 +89,7 @@ def validate(ctx: MigrationContext) -> None:
         what="the usage point has a meter of that register set",
         same="b.usage_point_key = a.usage_point_key "
         "AND coalesce(b.register_set, 'main') = coalesce(a.register_set, 'main')",
-        stored=f"JOIN {sql.resolved(ctx, 'usage_points')} u ON u.key = s.usage_point_key "
-        "JOIN meter_installation x ON x.usage_point_id = u.id "
+        stored="JOIN meter_installation x ON x.usage_point_id = s.usage_point_id "
         "AND x.register_set = coalesce(s.register_set, 'main')",
     )
 

@@ -70,7 +70,7 @@ def write(ctx: MigrationContext) -> WriteCounts:
         },
     )
     # Registers are only added: readings point at the stored ones.
-    touched = sql.returned_ids(
+    added = sql.rows(
         ctx,
         "INSERT INTO meter_register (meter_id, code) "
         "SELECT i.id, trim(r.code) "
@@ -79,7 +79,8 @@ def write(ctx: MigrationContext) -> WriteCounts:
         "WITH ORDINALITY AS r (code, pos) ORDER BY i.id, r.pos "
         "ON CONFLICT (meter_id, code) DO NOTHING RETURNING meter_id",
     )
-    return sql.counts(ctx, ids, inserted, updated | touched)
+    ctx.grown("meter_register", len(added))
+    return sql.counts(ctx, ids, inserted, updated | {int(r[0]) for r in added})
 
 
 EXPORT_SQL = """
