@@ -1,5 +1,8 @@
 """The generated network as the demo builder needs it: service points with their
-electrical address, transformers with their rating, feeders (numpy columns)."""
+electrical address, transformers with their rating and LV length, feeders with their MV
+length (numpy columns). Lengths and voltages are read through the fraud balance's own
+queries, so the demo's technical losses and the balance's expectation rest on the same
+network."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from fraud import repository as fraud_network
 
 CATEGORY_CODES = {"residential": 0, "commercial": 1, "industrial": 2}
 
@@ -27,7 +32,11 @@ class NetworkInput:
     tr_id: np.ndarray
     tr_kva: np.ndarray
     tr_feeder: np.ndarray
+    tr_lv_km: np.ndarray  # LV conductor length of the transformer's zone
+    tr_lv_kv: np.ndarray  # secondary voltage, NaN when not stated
     fd_id: np.ndarray
+    fd_mv_km: np.ndarray  # MV conductor length of the feeder
+    fd_kv: np.ndarray  # nominal voltage, NaN when not stated
     centre: tuple[float, float]
 
     @property
@@ -41,6 +50,10 @@ def _positions(ids: np.ndarray, known: np.ndarray) -> np.ndarray:
         return np.full(len(ids), -1, dtype=np.int64)
     pos = np.clip(np.searchsorted(known, ids), 0, len(known) - 1)
     return np.where((ids >= 0) & (known[pos] == ids), pos, -1)
+
+
+def _kv(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def load_network(session: Session, prefix: str) -> NetworkInput:
@@ -67,6 +80,8 @@ def load_network(session: Session, prefix: str) -> NetworkInput:
     ).all()
     fd_id = np.array([r[0] for r in fd], dtype=np.int64)
     tr_id = np.array([r[0] for r in tr], dtype=np.int64)
+    tr_rows = {t.id: t for t in fraud_network.transformers(session)}
+    fd_rows = {f.id: f for f in fraud_network.feeders(session)}
     sp_cols = list(zip(*sp, strict=True)) if sp else [[]] * 7
     lon = np.asarray(sp_cols[1], dtype=float)
     lat = np.asarray(sp_cols[2], dtype=float)
@@ -81,6 +96,10 @@ def load_network(session: Session, prefix: str) -> NetworkInput:
         tr_id=tr_id,
         tr_kva=np.array([r[1] for r in tr], dtype=float),
         tr_feeder=_positions(np.array([r[2] for r in tr], dtype=np.int64), fd_id),
+        tr_lv_km=np.array([tr_rows[i].lv_km for i in tr_id.tolist()], dtype=float),
+        tr_lv_kv=np.array([_kv(tr_rows[i].secondary_kv) for i in tr_id.tolist()]),
         fd_id=fd_id,
+        fd_mv_km=np.array([fd_rows[i].mv_km for i in fd_id.tolist()], dtype=float),
+        fd_kv=np.array([_kv(fd_rows[i].nominal_kv) for i in fd_id.tolist()]),
         centre=(float(np.median(lon)), float(np.median(lat))) if len(lon) else (0.0, 0.0),
     )

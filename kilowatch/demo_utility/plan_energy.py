@@ -3,8 +3,8 @@
 Time is in days from the first local midnight of the window (the utility's calendar); month m runs from
 ``bounds[m]`` to ``bounds[m + 1]``. Energy is integer Wh internally so that sums are
 exact: a zone meter's monthly advance is exactly the true energy downstream plus the
-technical loss. Within a month a usage point draws at a constant rate, so the index at any
-instant is the cumulative registered energy up to it.
+technical loss (``plan_losses``). Within a month a usage point draws at a constant rate, so
+the index at any instant is the cumulative registered energy up to it.
 """
 
 from __future__ import annotations
@@ -18,18 +18,16 @@ from kilowatch.demo_utility.copying import days_from
 from kilowatch.demo_utility.names import METER_MODELS
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_customers import CustomerPlan
+from kilowatch.demo_utility.plan_losses import plan_zones
 from kilowatch.demo_utility.profiles import (
     COM,
     IND,
-    LV_LOSS_RANGE,
     MONTHLY_NOISE,
-    MV_LOSS_RANGE,
     PL,
     RES,
     base_kwh_per_day,
     effective_days,
     month_starts,
-    no_load_w,
     season_factor,
 )
 from kilowatch.demo_utility.thefts import ATTACKS, TheftPlan, inject_thefts
@@ -81,13 +79,17 @@ class EnergyPlan:
     rd_time: np.ndarray
     rd_value: np.ndarray
     rd_source: np.ndarray  # object: handheld / ami
-    # Zones: true downstream energy and technical loss per month (Wh).
+    # Zones: true downstream energy and technical loss per month (Wh), and what the loss
+    # rests on (``plan_losses``): the model's coefficients and each zone's factors.
     tr_true_wh: np.ndarray
     tr_loss_wh: np.ndarray
     fd_true_wh: np.ndarray
     fd_loss_wh: np.ndarray
-    tr_lv_loss: np.ndarray
-    fd_mv_loss: np.ndarray
+    tr_no_load_kw: np.ndarray
+    tr_load_kw_per_kw2: np.ndarray
+    tr_loss_factors: np.ndarray  # (T, 2): no-load, load
+    fd_load_kw_per_kw2: np.ndarray
+    fd_loss_factor: np.ndarray
     tr_start_index_wh: np.ndarray
     fd_start_index_wh: np.ndarray
     stats: dict[str, int] = field(default_factory=dict)
@@ -176,45 +178,6 @@ def _special(rng: np.random.Generator, pool: np.ndarray, share: float, n: int) -
     return np.sort(rng.choice(pool, size=count, replace=False)) if count else pool[:0]
 
 
-def _zones(
-    rng: np.random.Generator,
-    net: NetworkInput,
-    cust: CustomerPlan,
-    true_wh: np.ndarray,
-    bounds: np.ndarray,
-) -> dict:
-    """True energy downstream of each transformer and feeder, and their technical losses:
-    LV share + no-load loss (transformer), MV share (feeder), all in integer Wh."""
-    months = true_wh.shape[1]
-    n_tr, n_fd = len(net.tr_id), len(net.fd_id)
-    up_tr = net.sp_transformer[cust.sp_index]
-    up_fd = net.sp_feeder[cust.sp_index]
-    tr_true = np.zeros((n_tr, months), dtype=np.int64)
-    np.add.at(tr_true, up_tr[up_tr >= 0], true_wh[up_tr >= 0])
-    lv = rng.uniform(*LV_LOSS_RANGE, n_tr)
-    hours = np.diff(bounds) * 24.0
-    tr_loss = np.rint(lv[:, None] * tr_true).astype(np.int64)
-    tr_loss += np.rint(no_load_w(net.tr_kva)[:, None] * hours[None, :]).astype(np.int64)
-    fd_true = np.zeros((n_fd, months), dtype=np.int64)
-    # Energy entering a feeder: its transformers' zone energy and any MV-connected customer.
-    on_tr = net.tr_feeder >= 0
-    np.add.at(fd_true, net.tr_feeder[on_tr], (tr_true + tr_loss)[on_tr])
-    direct = (up_tr < 0) & (up_fd >= 0)
-    np.add.at(fd_true, up_fd[direct], true_wh[direct])
-    mv = rng.uniform(*MV_LOSS_RANGE, n_fd)
-    fd_loss = np.rint(mv[:, None] * fd_true).astype(np.int64)
-    return {
-        "tr_true_wh": tr_true,
-        "tr_loss_wh": tr_loss,
-        "fd_true_wh": fd_true,
-        "fd_loss_wh": fd_loss,
-        "tr_lv_loss": lv,
-        "fd_mv_loss": mv,
-        "tr_start_index_wh": rng.integers(0, 5_000_000, n_tr) * 1000,
-        "fd_start_index_wh": rng.integers(0, 50_000_000, n_fd) * 1000,
-    }
-
-
 def plan_energy(
     net: NetworkInput, cust: CustomerPlan, *, seed: int, first_month: date, months: int
 ) -> EnergyPlan:
@@ -292,7 +255,8 @@ def plan_energy(
     source = np.where(smart, "ami", "handheld").astype(object)
     all_meters = np.concatenate([rows, replaced])
     models = meters["models"] + [meters["models"][u] for u in replaced.tolist()]
-    zones = _zones(rng, net, cust, true_wh, bounds)
+    up_tr, up_fd = net.sp_transformer[cust.sp_index], net.sp_feeder[cust.sp_index]
+    zones = plan_zones(rng, net, up_tr, up_fd, true_wh, bounds)
     return EnergyPlan(
         bounds=bounds,
         meter_usage_point=all_meters,

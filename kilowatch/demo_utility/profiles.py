@@ -1,4 +1,5 @@
-"""How much electricity each kind of customer uses, and when; what the network loses.
+"""How much electricity each kind of customer uses, and when (what the network loses is
+``plan_losses``).
 
 Energies are kWh, powers kVA or W, months are the utility's local calendar months. The climate is
 Cotonou's: the hot season (February to April) brings the cooling peak, the long rainy
@@ -100,27 +101,3 @@ def base_kwh_per_day(rng: np.random.Generator, category: np.ndarray, kva: np.nda
     )
     sigma = np.array([0.55, 0.6, 0.5, 0.08])[category]
     return median * np.exp(rng.normal(0.0, sigma))
-
-
-# Distribution transformer no-load (iron) losses by rating, W (IEC 60076 / EN 50464 class).
-NO_LOAD_W = {
-    25: 70,
-    50: 110,
-    100: 210,
-    160: 300,
-    250: 425,
-    400: 610,
-    630: 860,
-    800: 930,
-    1000: 1100,
-}
-LV_LOSS_RANGE = (0.03, 0.07)  # load losses of the transformer and LV lines, share of the LV energy
-MV_LOSS_RANGE = (0.02, 0.04)  # MV lines, share of the energy entering the feeder
-
-
-def no_load_w(rated_kva: np.ndarray) -> np.ndarray:
-    """Iron losses (W) of each transformer: the table's value for the nearest rating."""
-    ratings = np.array(sorted(NO_LOAD_W))
-    watts = np.array([NO_LOAD_W[r] for r in ratings], dtype=float)
-    index = np.abs(np.asarray(rated_kva, dtype=float)[:, None] - ratings[None, :]).argmin(axis=1)
-    return watts[index]

@@ -203,9 +203,10 @@ def write_zone_meters(
     job_key: str,
     progress: Progress,
 ) -> ZoneIds:
-    """A smart meter at every transformer (LV side) and feeder head, installed a day before
-    the window; it reads at local midnight on the 1st of each month. Its monthly advance is the
-    zone's true energy plus the technical loss, to the watt-hour."""
+    """A smart meter at every transformer and feeder head, installed a day before the
+    window; it reads at local midnight on the 1st of each month. Its monthly advance is the
+    zone's true energy plus the technical loss (the transformer's own losses included, as
+    the zone balance counts them), to the watt-hour."""
     n_tr, n_fd = len(net.tr_id), len(net.fd_id)
     meter = reserve_ids(session, "meter_asset", n_tr + n_fd)
     kinds = ["transformer"] * n_tr + ["feeder"] * n_fd

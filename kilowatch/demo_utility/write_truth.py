@@ -15,7 +15,7 @@ from kilowatch.demo_utility.copying import Progress, ints
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_customers import CustomerPlan
 from kilowatch.demo_utility.plan_energy import EnergyPlan
-from kilowatch.demo_utility.profiles import CATEGORIES, month_starts, no_load_w
+from kilowatch.demo_utility.profiles import CATEGORIES, month_starts
 from kilowatch.demo_utility.thefts import ATTACKS
 
 
@@ -84,11 +84,27 @@ def write_truth(
 ) -> int:
     rows = _usage_points(cust, energy, first_month, usage_points)
     n_tr, n_fd = len(net.tr_id), len(net.fd_id)
+    # What each zone's loss rests on: the model's coefficients and the zone's own factors.
     zone_events = [
-        json.dumps({"lv_loss_share": float(s), "no_load_w": float(w)})
-        for s, w in zip(energy.tr_lv_loss, no_load_w(net.tr_kva), strict=True)
+        json.dumps(
+            {
+                "no_load_kw": float(n),
+                "load_kw_per_kw2": float(k),
+                "no_load_factor": float(a),
+                "load_factor": float(b),
+            }
+        )
+        for n, k, (a, b) in zip(
+            energy.tr_no_load_kw,
+            energy.tr_load_kw_per_kw2,
+            energy.tr_loss_factors.tolist(),
+            strict=True,
+        )
     ]
-    zone_events += [json.dumps({"mv_loss_share": float(s)}) for s in energy.fd_mv_loss]
+    zone_events += [
+        json.dumps({"load_kw_per_kw2": float(k), "load_factor": float(b)})
+        for k, b in zip(energy.fd_load_kw_per_kw2, energy.fd_loss_factor, strict=True)
+    ]
     tr_feeder = [net.fd_id[f] if f >= 0 else None for f in net.tr_feeder.tolist()]
     zones = {
         "subject": ["transformer"] * n_tr + ["feeder"] * n_fd,

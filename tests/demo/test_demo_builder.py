@@ -13,7 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.context import SYSTEM, acting_as
+from fraud.losses import TransformerZone, feeder_line_loss_kwh, transformer_terms
 from kilowatch.demo_utility.builder import build_demo_utility
+from kilowatch.demo_utility.plan_losses import LOAD_SPREAD, NO_LOAD_SPREAD
 from kilowatch.demo_utility.profiles import month_starts
 from kilowatch.demo_utility.removal import delete_demo_utility
 from kilowatch.demo_utility.thefts import ATTACKS, THEFT_SHARE
@@ -151,7 +153,9 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
           FROM meter_reading WHERE import_job = :job AND usage_point_id IS NULL
         )
         SELECT z.transformer_id, d.month, d.kwh AS true_kwh, z.true_kwh[d.month] AS truth,
-               z.loss_kwh[d.month] AS loss, a.kwh AS zone_kwh, z.events, t.rated_kva
+               z.loss_kwh[d.month] AS loss, a.kwh AS zone_kwh, z.events, t.rated_kva,
+               (SELECT sum(s.length_m) / 1000 FROM gis_line_segment s
+                WHERE s.transformer_id = t.id AND s.voltage_level = 'lv') AS lv_km
         FROM demo_ground_truth z
         JOIN downstream d ON d.transformer_id = z.transformer_id
         JOIN advance a ON a.meter_id = z.meter_id AND a.month = d.month
@@ -165,13 +169,22 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
     for r in rows:
         assert r.true_kwh == r.truth
         assert r.zone_kwh == r.true_kwh + r.loss  # exact, to the watt-hour
-        lv_share, no_load_w = r.events["lv_loss_share"], r.events["no_load_w"]
-        lv = Decimal(round(lv_share * float(r.true_kwh) * 1000)) / 1000
-        assert abs(r.loss - lv - Decimal(no_load_w * hours[r.month - 1]) / 1000) <= Decimal("0.002")
+        # The loss the energy in causes: iron losses round the clock plus I²R at the month's
+        # average power (fraud's load-and-length terms), each times the zone's own factor.
+        e, h = r.events, hours[r.month - 1]
+        assert abs(e["no_load_factor"] - 1) <= NO_LOAD_SPREAD
+        assert abs(e["load_factor"] - 1) <= LOAD_SPREAD
+        no_load, load = transformer_terms(TransformerZone(r.rated_kva, r.lv_km, None), 1.0)
+        assert (e["no_load_kw"], e["load_kw_per_kw2"]) == pytest.approx((no_load, load))
+        power = float(r.zone_kwh) / h
+        expected = h * (e["no_load_factor"] * no_load + e["load_factor"] * load * power**2)
+        assert float(r.loss) == pytest.approx(expected, abs=0.002)
         assert r.loss > 0
     feeders = db.execute(
         text("""
-        SELECT f.feeder_id, f.true_kwh AS fin, f.loss_kwh AS floss,
+        SELECT f.feeder_id, f.true_kwh AS fin, f.loss_kwh AS floss, f.events,
+               (SELECT sum(s.length_m) / 1000 FROM gis_line_segment s
+                WHERE s.feeder_id = f.feeder_id AND s.voltage_level = 'mv') AS mv_km,
                (SELECT array_agg(x ORDER BY i) FROM (
                   SELECT i, sum(t.metered_kwh[i]) AS x FROM demo_ground_truth t,
                          generate_series(1, 24) AS i
@@ -184,8 +197,17 @@ def test_zone_meters_record_true_energy_plus_losses(db: Session, built) -> None:
     assert feeders
     for f in feeders:
         assert f.fin == f.transformers_in  # feeder head = its transformers' zones (+ MV loss)
-        share = f.floss[0] / f.fin[0]
-        assert Decimal("0.019") < share < Decimal("0.041")
+        e = f.events
+        assert abs(e["load_factor"] - 1) <= LOAD_SPREAD
+        assert e["load_kw_per_kw2"] == pytest.approx(
+            feeder_line_loss_kwh(float(f.mv_km), None, 1, 1)
+        )
+        for month, (taken, loss) in enumerate(zip(f.fin, f.floss, strict=True)):
+            h = hours[month]
+            power = float(taken + loss) / h  # the MV lines carry the feeder's energy in
+            expected = h * e["load_factor"] * e["load_kw_per_kw2"] * power**2
+            assert float(loss) == pytest.approx(expected, abs=0.002)
+            assert 0 < loss < Decimal("0.02") * taken  # MV I²R: a fraction of a percent to 2 %
 
 
 def test_same_seed_same_truth_and_a_rerun_adds_nothing(db: Session, built) -> None:
