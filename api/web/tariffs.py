@@ -89,7 +89,7 @@ def summary(definition: TariffDefinition) -> list[str]:
         ("levy", definition.levies),
     ]
     out += [f"{len(items)} {name}(s)" for name, items in counted if items]
-    out += [f"{t.label or t.code} {rate_shown(t.rate)}" for t in definition.taxes]
+    out += [f"tax {t.code} {rate_shown(t.rate)}" for t in definition.taxes]
     return out
 
 

@@ -151,3 +151,47 @@ def test_calculator_explains_bad_input_instead_of_failing(
         f"/tariffs/{sbee}", params={"kwh.total": "3", "start": "2025-02-01", "end": "2025-01-01"}
     )
     assert "the end after the start" in backwards.text
+
+
+def _import(client: TestClient, make_user, name: str) -> None:
+    path = FIXTURES / name
+    officer = bearer(make_user("billing_officer"))
+    files = {"file": (path.name, path.read_bytes(), "application/yaml")}
+    assert client.post("/api/v1/tariffs/imports", headers=officer, files=files).status_code == 200
+
+
+def test_calculator_bills_per_kva_and_taxes_on_taxes(
+    client: TestClient, db: Session, make_user
+) -> None:
+    _import(client, make_user, "fr_bleu_base.yaml")
+    _sign_in(client, db, "desk.fr", "customer_desk")
+    form = {"kwh.total": "200", "start": "2025-03-01", "end": "2025-04-01"}
+    missing = client.get("/tariffs/FR-BLEU-BASE", params=form)
+    assert "abonnement is charged per subscribed kVA: give the power" in missing.text
+    page = client.get("/tariffs/FR-BLEU-BASE", params={**form, "subscribed_kva": "6"})
+    # 6 kVA x 2.0733 = 12.44; 200 x 0.2016 = 40.32; accise 200 x 0.0225 = 4.50;
+    # CTA 15 % of 12.44 = 1.866 -> 1.87; VAT 20 % of 12.44 + 40.32 + 4.50 + 1.87 = 59.13
+    # -> 11.826 -> 11.83; total 70.96 EUR.
+    assert _lines(page.text) == [
+        ("fixed", "abonnement", 1244),
+        ("energy", "energie", 4032),
+        ("surcharge", "accise", 450),
+        ("tax", "cta", 187),
+        ("tax", "tva", 1183),
+    ]
+    assert format_money(7096, "EUR") in page.text
+    assert format_money(5913, "EUR") in page.text  # the VAT's base, CTA included
+
+
+def test_surcharges_and_minimums_read_in_words(client: TestClient, db: Session, make_user) -> None:
+    _import(client, make_user, "br_b1_residencial.yaml")
+    _sign_in(client, db, "desk.br", "customer_desk")
+    text = re.sub(r"\s+", " ", client.get("/tariffs/BR-B1-RES").text)
+    assert "<td>2024-09-01</td><td>2024-11-01</td>" in text.replace("</td> <td>", "</td><td>")
+    assert "30 kWh/month billed on total" in text
+    assert "included in the prices (grossed up)" in text
+    form = {"kwh.total": "310", "start": "2024-08-16", "end": "2024-09-16"}
+    split = client.get("/tariffs/BR-B1-RES", params=form).text
+    # The bandeira starts on 1 September: the period is cut there, each line shows its days.
+    assert "16/08 to 31/08" in split and "01/09 to 15/09" in split
+    assert [c for k, c, _ in _lines(split) if k == "surcharge"] == ["bandeira-vermelha-1"]

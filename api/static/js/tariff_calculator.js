@@ -46,7 +46,7 @@
         tooltip: { callbacks: { label: (c) => `${c.parsed.x.toLocaleString()} kWh: ${money(c.parsed.y)}` } },
       },
       scales: {
-        x: { type: "linear", beginAtZero: true, title: { display: true, text: "kWh over the period" } },
+        x: { type: "linear", beginAtZero: true, max: curve.points[curve.points.length - 1].x, title: { display: true, text: "kWh over the period" } },
         y: { beginAtZero: true, title: { display: true, text: `Bill total (${curve.currency})` } },
       },
     },
