@@ -10,32 +10,26 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from core.auth.service import create_user
 from core.money import format_money
+from tests.api.test_pages import _sign_in
 from tests.billing.tariffs import FIXTURES
-from tests.conftest import TEST_PASSWORD, bearer
+from tests.conftest import bearer
 
 SBEE = "SBEE-BT-DOM"
 
 
-def _sign_in(client: TestClient, db: Session, username: str, role: str) -> None:
-    create_user(db, username=username, password=TEST_PASSWORD, roles=[role])
-    db.commit()
-    response = client.post(
-        "/login", data={"username": username, "password": TEST_PASSWORD}, follow_redirects=False
-    )
-    assert response.status_code == 303
+def _import(client: TestClient, make_user, name: str) -> None:
+    path = FIXTURES / name
+    officer = bearer(make_user("billing_officer"))
+    files = {"file": (path.name, path.read_bytes(), "application/yaml")}
+    assert client.post("/api/v1/tariffs/imports", headers=officer, files=files).status_code == 200
 
 
 @pytest.fixture()
 def sbee(client: TestClient, make_user) -> str:
     """The illustrative SBEE domestic tariff (social block 0-20 kWh lost above 20 kWh/month,
     109 then 115 XOF/kWh, 400 XOF fixed, 100 XOF levy, 18 % VAT above 20 kWh, total to 5)."""
-    path = FIXTURES / "sbee_bt_domestique.yaml"
-    officer = bearer(make_user("billing_officer"))
-    files = {"file": (path.name, path.read_bytes(), "application/yaml")}
-    response = client.post("/api/v1/tariffs/imports", headers=officer, files=files)
-    assert response.status_code == 200, response.text
+    _import(client, make_user, "sbee_bt_domestique.yaml")
     return SBEE
 
 
@@ -151,13 +145,6 @@ def test_calculator_explains_bad_input_instead_of_failing(
         f"/tariffs/{sbee}", params={"kwh.total": "3", "start": "2025-02-01", "end": "2025-01-01"}
     )
     assert "the end after the start" in backwards.text
-
-
-def _import(client: TestClient, make_user, name: str) -> None:
-    path = FIXTURES / name
-    officer = bearer(make_user("billing_officer"))
-    files = {"file": (path.name, path.read_bytes(), "application/yaml")}
-    assert client.post("/api/v1/tariffs/imports", headers=officer, files=files).status_code == 200
 
 
 def test_calculator_bills_per_kva_and_taxes_on_taxes(
