@@ -5,9 +5,9 @@ service point they hang on.
 Premises given coordinates but no service point are attached to the nearest service point
 within ``attach_max_m`` metres, measured in the deployment's projected CRS; the distance
 is kept in the staging table (``attach_m``) for the report (``attached_to_nearest``).
-With no service point within reach but a distribution transformer, a new service point is
-derived from the nearest transformer at the premises' position (``gis.service.
-derive_service_points``, ``location_precision`` = derived), noted with the distance
+With no service point within reach but a distribution transformer, a new service point
+is derived from the nearest transformer at the premises' position (``location_precision``
+derived; ``gis.service.derive_service_points``), noted with the distance
 (``service_point_derived``); the export names it, so a re-import finds it by its code.
 Beyond both they are refused (``no_service_point_within``): a wrong guess would put the
 customer on the wrong transformer's energy balance, which is worse than no link.
