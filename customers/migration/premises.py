@@ -229,9 +229,10 @@ def _derivable(ctx: MigrationContext, projected: int | None) -> None:
     staging = ctx.staging(ENTITY)
     sql.add_column(ctx, ENTITY, "derive_transformer_id", "bigint")
     sql.add_column(ctx, ENTITY, "derive_m", "double precision")
+    # On s2, the row the lateral measures from: only the few rows beyond reach are measured.
     beyond = (
-        "s.ok AND s.geom IS NOT NULL AND s.service_point_code IS NULL "
-        "AND (s.service_point_id IS NULL OR s.attach_m > :max)"
+        "s2.ok AND s2.geom IS NOT NULL AND s2.service_point_code IS NULL "
+        "AND (s2.service_point_id IS NULL OR s2.attach_m > :max)"
     )
     sql.execute(
         ctx,
