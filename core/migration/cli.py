@@ -11,6 +11,7 @@ from rich.table import Table
 
 from core.context import SYSTEM, acting_as
 from core.db import session_scope
+from core.errors import DomainError
 from core.migration.context import MigrationSettings
 from core.migration.export import (
     FileFormat,
@@ -19,7 +20,8 @@ from core.migration.export import (
     run_export,
     write_templates,
 )
-from core.migration.service import MigrationInvalidError, MigrationReport, run_import
+from core.migration.runner import import_committed
+from core.migration.service import MigrationInvalidError, MigrationReport, get_run
 from core.progress import stage_bars
 
 migrate_app = typer.Typer(help="Data migration: import a legacy base, export, templates.")
@@ -44,39 +46,55 @@ def import_base(
     attach_max_m: float = typer.Option(
         50.0, "--attach-max-m", help="Premises farther from any service point are reported"
     ),
+    resume: int | None = typer.Option(
+        None,
+        "--resume",
+        metavar="RUN_ID",
+        help="Continue run RUN_ID (cut short) from its first unwritten entity",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
-    """Import a legacy base: every file checked before anything is written; re-running
-    the same files changes nothing."""
+    """Import a legacy base: every file checked before anything is written, then each
+    entity committed on its own; re-running the same files changes nothing, and a run cut
+    short is continued with --resume RUN_ID (the same files)."""
     bars, progress = stage_bars(console)
     settings = MigrationSettings(attach_max_m=attach_max_m)
     try:
-        with (
-            bars,
-            acting_as(SYSTEM, reason=f"data migration {source.name}"),
-            session_scope() as session,
-        ):
-            report = run_import(
-                session,
+        if resume is not None:
+            _check_resumable(resume, source)
+        with bars, acting_as(SYSTEM, reason=f"data migration {source.name}"):
+            report = import_committed(
                 actor=SYSTEM,
                 source=source,
                 dry_run=dry_run,
                 partial=partial,
                 settings=settings,
                 progress=progress,
+                run_id=resume,
+                resume=resume is not None,
             )
     except MigrationInvalidError as refused:
         console.print(f"[bold red]refused:[/] {refused.detail}")
         for p in refused.problems:
             console.print(f"  {p.file}:{p.line}:{p.field}: {p.message} [dim]({p.code})[/]")
         raise typer.Exit(1) from refused
-    except ValueError as bad:
+    except (ValueError, DomainError) as bad:
         console.print(f"[bold red]error:[/] {bad}")
         raise typer.Exit(2) from bad
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
     else:
         _print_report(report)
+
+
+def _check_resumable(run_id: int, source: Path) -> None:
+    """Only a run cut short, of the same files, is continued."""
+    with session_scope() as session:
+        run = get_run(session, run_id)
+        if run.source_name != source.name:
+            raise ValueError(f"run {run_id} imported {run.source_name!r}, not {source.name!r}")
+        if run.status not in ("running", "failed"):
+            raise ValueError(f"run {run_id} is {run.status}: nothing to resume")
 
 
 def _print_report(report: MigrationReport) -> None:
@@ -89,6 +107,8 @@ def _print_report(report: MigrationReport) -> None:
             *(str(v) for v in (e.rows, e.inserted, e.updated, e.unchanged, e.parked, e.problems)),
         )
     console.print(table)
+    if report.resumed:
+        console.print(f"  resumed: {', '.join(report.resumed)} written by the run cut short")
     for p in report.problems:
         console.print(f"  parked {p.file}:{p.line}:{p.field}: {p.message} [dim]({p.code})[/]")
     for n in report.notes:

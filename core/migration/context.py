@@ -1,10 +1,11 @@
 """What an entity's hooks work with during one migration run: its typed staging table, the
 problem report, the key map of legacy external keys to Kilowatch ids.
 
-A run is one transaction: every file is staged (COPY into a temporary table), typed and
-checked, then the entities write in dependency order; a killed run leaves nothing, and
-running it again is cheap because writes skip what has not changed (the key map and each
-row's values decide). Staging tables are temporary (``ON COMMIT DROP``).
+A run stages every file (COPY into a temporary table), types and checks it whole, then
+the entities write in dependency order (committed one by one by ``core.migration.runner``:
+a run killed half-way keeps its finished entities and resumes from the next); running it
+again is cheap because writes skip what has not changed (the key map and each row's
+values decide). Staging tables are temporary, kept across commits, dropped at the end.
 
 A staging table ``ctx.staging(entity)`` has ``line`` (the file's line number: the header
 is line 1), one column per entity column typed as declared (NULL when empty, or when the

@@ -1,16 +1,20 @@
-"""Importing a legacy base: read, stage, check everything, then write, in one transaction.
+"""Importing a legacy base: read, stage, check everything, then write.
 
-``run_import`` records a run, stages every file (``core.migration.staging``), runs each
-entity's ``validate`` in dependency order, and then:
+``prepare_import`` records a run, stages every file (``core.migration.staging``), runs
+each entity's ``validate`` in dependency order, and then:
 
 - problems found and not ``partial``: :class:`MigrationInvalidError` (422, every problem a
   field error ``file:line:field``); nothing is written (the caller rolls back);
 - ``dry_run``: the report only, the run recorded as ``dry``;
-- otherwise (``partial`` parks the bad rows in ``core_migration_parked`` first): each
-  entity's ``write`` in order, its counts and time in the report.
+- otherwise it returns an :class:`ImportRun` whose ``pending()`` steps (``partial`` parks
+  the bad rows in ``core_migration_parked`` first, then each entity's ``write`` in order)
+  the caller writes, then ``finish()``.
 
-The caller commits. Running the same files again changes nothing: the entities' writes
-compare with what is stored through the key map.
+Services never commit: ``run_import`` writes every step in the caller's one transaction
+(tests, the API's own session); ``core.migration.runner`` (the CLI, the worker, the bench)
+commits after each step, so a run killed half-way keeps its finished entities and resumes
+from the first unwritten one. Running the same files again changes nothing: the entities'
+writes compare with what is stored through the key map.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core.audit import declare_bulk_job
+from core.bulk import drop_tables
 from core.context import Actor
 from core.errors import EntityNotFoundError, FieldError, InputInvalidError
 from core.migration.context import MigrationContext, MigrationSettings, Problem, Progress
@@ -75,6 +80,8 @@ class MigrationReport:
     entities: dict[str, EntityReport] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     notes: list[Problem] = field(default_factory=list)  # told, not refused (see ctx.note)
+    written: list[str] = field(default_factory=list)  # steps written (see ImportRun)
+    resumed: list[str] = field(default_factory=list)  # of those, by the run cut short
     seconds: float = 0.0
     reading_seconds: float = 0.0
 
@@ -101,6 +108,8 @@ class MigrationReport:
             },
             "problems": [p.as_dict() for p in self.problems],
             "notes": [n.as_dict() for n in self.notes],
+            "written": list(self.written),
+            "resumed": list(self.resumed),
         }
 
 
@@ -136,6 +145,10 @@ def start_run(
     return run
 
 
+# The step of a partial run that parks its bad rows, before the entities write.
+PARK_STEP = "parked"
+
+
 def run_import(
     session: Session,
     *,
@@ -147,13 +160,48 @@ def run_import(
     progress: Progress | None = None,
     run_id: int | None = None,
 ) -> MigrationReport:
-    """Import the base at ``source`` (a folder of CSV files, an XLSX workbook, a zip);
-    ``run_id`` continues a run already recorded (an upload the worker processes)."""
+    """Import the base at ``source`` (a folder of CSV files, an XLSX workbook, a zip) in
+    the caller's one transaction; ``run_id`` continues a run already recorded (an upload
+    the worker processes). ``core.migration.runner`` commits entity by entity instead."""
+    run = prepare_import(
+        session,
+        actor=actor,
+        source=source,
+        dry_run=dry_run,
+        partial=partial,
+        settings=settings,
+        progress=progress,
+        run_id=run_id,
+    )
+    for step in run.pending():
+        run.write(step)
+    return run.finish()
+
+
+def prepare_import(
+    session: Session,
+    *,
+    actor: Actor,
+    source: Path,
+    dry_run: bool = False,
+    partial: bool = False,
+    settings: MigrationSettings | None = None,
+    progress: Progress | None = None,
+    run_id: int | None = None,
+    resume: bool = False,
+) -> ImportRun:
+    """Read, stage and check the whole base; raise :class:`MigrationInvalidError` when a
+    problem refuses it. What is left to write is the returned run's ``pending()`` steps.
+    ``resume`` continues run ``run_id`` cut short after some entities were written (they
+    are recorded in its report's ``written``): those are not written again."""
     started = time.perf_counter()
+    earlier: dict[str, Any] = {}
     if run_id is None:
         run_id = start_run(
             session, actor=actor, source_name=source.name, dry_run=dry_run, partial=partial
         ).id
+    elif resume:
+        earlier = get_run(session, run_id).report or {}
     # A run recorded beforehand (an upload) is left untouched until the end: its progress
     # is written meanwhile from other connections, which a lock held here would block.
     ctx = MigrationContext(
@@ -188,14 +236,96 @@ def run_import(
             errors=problem_errors(ctx.found),
             extra={"run_id": run_id, "problem_count": len(ctx.found), "_problems": ctx.found},
         )
-    if not dry_run:
-        if partial:
-            _park(ctx, order, report)
-        _write(ctx, order, report)
-    report.status = "dry" if dry_run else "done"
-    report.seconds = time.perf_counter() - started
-    _finish(session, session.get_one(MigrationRun, run_id), report)
-    return report
+    run = ImportRun(ctx, order, report, started)
+    run.resume_from(earlier)
+    return run
+
+
+@dataclass
+class ImportRun:
+    """A checked import and the writes it has left: the parked rows (partial runs), then
+    each entity in dependency order. Each step records itself as ``written`` on the run
+    (``core_migration_run.report``), so a caller committing after every step can resume a
+    run cut short from its first unwritten step."""
+
+    ctx: MigrationContext
+    order: list[Entity]
+    report: MigrationReport
+    started: float
+
+    def resume_from(self, earlier: dict[str, Any]) -> None:
+        """Take the steps ``earlier`` (the report of the run cut short) wrote as done:
+        their counts and notes are the ones they had then (the stored records now match
+        the file, so checking again would note nothing)."""
+        done = list(earlier.get("written", []))
+        self.report.written = done
+        self.report.resumed = list(done)
+        for name in done:
+            if name in self.report.entities and name in earlier.get("entities", {}):
+                before = earlier["entities"][name]
+                line = self.report.entities[name]
+                for count in ("inserted", "updated", "unchanged", "parked"):
+                    setattr(line, count, int(before.get(count, 0)))
+        self.report.notes = [n for n in self.report.notes if n.entity not in done] + [
+            Problem(**_problem_fields(n))
+            for n in earlier.get("notes", [])
+            if str(n["file"]).removesuffix(".csv") in done
+        ]
+
+    def pending(self) -> list[str]:
+        """The steps still to write, in order (none for a dry run)."""
+        if self.report.dry_run:
+            return []
+        steps = [PARK_STEP] if self.report.partial else []
+        steps += [e.name for e in self.order]
+        return [s for s in steps if s not in self.report.written]
+
+    def write(self, step: str) -> None:
+        """Write one step (flushes, never commits) and record it as written."""
+        ctx = self.ctx
+        # Inserts of a whole base are audited as one summary row per statement; an entity
+        # audits its updates of existing records row by row (``ctx.each_row_audited()``).
+        declare_bulk_job(ctx.session, f"migration:{ctx.run_id}")
+        try:
+            if step == PARK_STEP:
+                _park(ctx, self.order, self.report)
+            else:
+                began = time.perf_counter()
+                counts = next(e for e in self.order if e.name == step).write(ctx)
+                line = self.report.entities[step]
+                line.inserted, line.updated, line.unchanged = (
+                    counts.inserted,
+                    counts.updated,
+                    counts.unchanged,
+                )
+                line.seconds += time.perf_counter() - began
+        finally:
+            declare_bulk_job(ctx.session, "")
+        self.report.written.append(step)
+        run = ctx.session.get_one(MigrationRun, ctx.run_id)
+        run.report = {**self.report.as_dict(), "settings": asdict(ctx.settings)}
+        ctx.session.flush()
+
+    def finish(self) -> MigrationReport:
+        """Close the run (its status, report and progress) and drop the staging tables."""
+        report = self.report
+        report.status = "dry" if report.dry_run else "done"
+        report.seconds = time.perf_counter() - self.started
+        session = self.ctx.session
+        _finish(session, session.get_one(MigrationRun, self.ctx.run_id), report)
+        drop_tables(session, *self.ctx.staged.values())
+        return report
+
+
+def _problem_fields(stored: dict[str, Any]) -> dict[str, Any]:
+    """A problem or note as the report stored it, back to :class:`Problem`'s fields."""
+    return {
+        "entity": str(stored["file"]).removesuffix(".csv"),
+        "line": int(stored["line"]),
+        "field": stored["field"],
+        "code": stored["code"],
+        "message": stored["message"],
+    }
 
 
 def _stage(
@@ -249,25 +379,6 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _write(ctx: MigrationContext, order: list[Entity], report: MigrationReport) -> None:
-    # Inserts of a whole base are audited as one summary row per statement; an entity
-    # audits its updates of existing records row by row (``ctx.each_row_audited()``).
-    declare_bulk_job(ctx.session, f"migration:{ctx.run_id}")
-    try:
-        for entity in order:
-            began = time.perf_counter()
-            counts = entity.write(ctx)
-            line = report.entities[entity.name]
-            line.inserted, line.updated, line.unchanged = (
-                counts.inserted,
-                counts.updated,
-                counts.unchanged,
-            )
-            line.seconds += time.perf_counter() - began
-    finally:
-        declare_bulk_job(ctx.session, "")
-
-
 def _finish(session: Session, run: MigrationRun, report: MigrationReport) -> None:
     run.status = report.status
     run.progress = {n: {"done": e.rows, "total": e.rows} for n, e in report.entities.items()}
@@ -288,9 +399,14 @@ def record_refusal(session: Session, run_id: int, error: MigrationInvalidError |
             "detail": error.detail,
             "problems": [p.as_dict() for p in error.problems],
         }
-    else:
+    else:  # what the steps committed before the failure stays said (a resume needs it)
         run.status = "failed"
-        run.report = {"run_id": run_id, "status": "failed", "detail": str(error)[:2000]}
+        run.report = {
+            **(run.report or {}),
+            "run_id": run_id,
+            "status": "failed",
+            "detail": str(error)[:2000],
+        }
     run.finished_at = datetime.now(UTC)
     session.flush()
 

@@ -56,14 +56,16 @@ def staging_name(entity: str) -> str:
 
 
 def create_staging(session: Session, entity: Entity) -> str:
-    """The entity's empty staging table (a temporary table dropped at commit)."""
+    """The entity's empty staging table: a temporary table kept across commits (a run
+    committing entity by entity writes from it after the first commit), dropped when
+    the run finishes (``ImportRun.finish``, ``core.migration.runner``)."""
     name = staging_name(entity.name)
     drop_tables(session, name)  # a second run in the same transaction starts afresh
     columns = ", ".join(f"{c.name} {SQL_TYPES[c.type]}" for c in entity.columns)
     session.execute(
         text(
             f"CREATE TEMPORARY TABLE {name} (line bigint PRIMARY KEY, {columns}, "
-            "raw jsonb NOT NULL, ok boolean NOT NULL DEFAULT true) ON COMMIT DROP"
+            "raw jsonb NOT NULL, ok boolean NOT NULL DEFAULT true) ON COMMIT PRESERVE ROWS"
         )
     )
     return name

@@ -2,9 +2,11 @@
 in the data folder (``uploads``), then ``process_run`` imports it in its own transaction.
 
 While it works, the run's ``progress`` is written from a second connection (committed at
-once, so ``GET /api/v1/migrations/{id}`` sees it). A refused or failed import is rolled
-back whole and the run says why (``refused`` with its problems, or ``failed``). A run
-found already finished is left alone, so a redelivered message does nothing.
+once, so ``GET /api/v1/migrations/{id}`` sees it). Each entity's write is committed on its
+own (``core.migration.runner``): a refused import writes nothing and says so with its
+problems; a failed one keeps the entities it finished (its report's ``written``) and its
+upload, and continues from there when handed again (a redelivered message after its
+worker died, or :func:`resume_run`). A run found already finished is left alone.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ from core.auth.service import actor_for
 from core.celery_app import celery_app
 from core.context import Actor, acting_as
 from core.db import session_scope
-from core.errors import FieldError, InputInvalidError
+from core.errors import EntityConflictError, FieldError, InputInvalidError
 from core.logging import get_logger
 from core.migration.context import MigrationSettings, Progress
 from core.migration.models import MigrationRun
+from core.migration.runner import import_committed
 from core.migration.service import (
     MigrationInvalidError,
+    get_run,
     record_refusal,
-    run_import,
     start_run,
 )
 from core.settings import get_settings
@@ -121,19 +124,21 @@ def _progress_writer(run_id: int) -> Progress:
 
 @celery_app.task(name="core.migration.process_run", acks_late=True)
 def process_run(run_id: int, source: str, attach_max_m: float = 50.0) -> str:
-    """Import the upload of run ``run_id``; its final status."""
+    """Import the upload of run ``run_id``, entity by entity (``core.migration.runner``);
+    its final status. A run found ``running`` (the message handed again after its worker
+    died) or ``failed`` (handed again by :func:`resume_run`) continues from its first
+    unwritten entity; a finished one is left alone."""
+    path = Path(source)
     with session_scope() as session:
         run = session.get_one(MigrationRun, run_id)
-        if run.status not in ("queued", "running"):
+        if run.status not in ("queued", "running", "failed") or not path.exists():
             return run.status
         user = session.get(User, run.actor_id) if run.actor_id is not None else None
         actor = actor_for(user) if user is not None else Actor(None, run.actor)
-        dry_run, partial = run.dry_run, run.partial
-    path = Path(source)
+        dry_run, partial, resume = run.dry_run, run.partial, run.status != "queued"
     try:
-        with acting_as(actor, reason=f"data migration run {run_id}"), session_scope() as session:
-            report = run_import(
-                session,
+        with acting_as(actor, reason=f"data migration run {run_id}"):
+            report = import_committed(
                 actor=actor,
                 source=path,
                 dry_run=dry_run,
@@ -141,13 +146,34 @@ def process_run(run_id: int, source: str, attach_max_m: float = 50.0) -> str:
                 settings=MigrationSettings(attach_max_m=attach_max_m),
                 progress=_progress_writer(run_id),
                 run_id=run_id,
+                resume=resume,
             )
         status = report.status
-    except Exception as error:  # the import rolled back: say why on the run
+    except Exception as error:  # the step under way rolled back: say why on the run
         if not isinstance(error, MigrationInvalidError):
             log.error("migration.failed", run_id=run_id, error=repr(error))
         with acting_as(actor), session_scope() as session:
             record_refusal(session, run_id, error)
         status = "refused" if isinstance(error, MigrationInvalidError) else "failed"
-    path.unlink(missing_ok=True)
+    if status != "failed":  # a failed run keeps its upload, to be resumed
+        path.unlink(missing_ok=True)
     return status
+
+
+def resume_run(session: Session, *, run_id: int, attach_max_m: float = 50.0) -> MigrationRun:
+    """Queue a failed upload's run again (sent once this transaction commits): the worker
+    continues it from its first unwritten entity."""
+    run = get_run(session, run_id)
+    kept = [p for p in uploads().glob(f"run-{run_id}.*") if p.suffix in UPLOAD_SUFFIXES]
+    if run.status != "failed" or not kept:
+        raise RunNotResumableError(
+            f"run {run_id} is {run.status}"
+            + ("" if kept else " and its upload is gone")
+            + ": only a failed upload is resumed"
+        )
+    send_after_commit(session, process_run, run.id, str(kept[0]), attach_max_m)
+    return run
+
+
+class RunNotResumableError(EntityConflictError):
+    code = "migration_not_resumable"

@@ -4,9 +4,13 @@ service point they hang on.
 
 Premises given coordinates but no service point are attached to the nearest service point
 within ``attach_max_m`` metres, measured in the deployment's projected CRS; the distance
-is kept in the staging table (``attach_m``) for the report. Beyond it they are refused
-(``no_service_point_within``): a wrong guess would put the customer on the wrong
-transformer's energy balance, which is worse than no link.
+is kept in the staging table (``attach_m``) for the report (``attached_to_nearest``).
+With no service point within reach but a distribution transformer, a new service point
+is derived from the nearest transformer at the premises' position (``location_precision``
+derived; ``gis.service.derive_service_points``), noted with the distance
+(``service_point_derived``); the export names it, so a re-import finds it by its code.
+Beyond both they are refused (``no_service_point_within``): a wrong guess would put the
+customer on the wrong transformer's energy balance, which is worse than no link.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from core.migration.context import MigrationContext, Problem
 from core.migration.spec import Column, Entity, WriteCounts, register
 from core.settings import get_settings
 from customers.migration import sql
+from gis.service import derive_service_points
 
 ENTITY = "premises"
 KEY = "premises_key"
@@ -169,13 +174,17 @@ def _attached(ctx: MigrationContext) -> None:
         "WHERE s2.line = s.line AND s.ok AND s.service_point_id IS NULL AND s.geom IS NOT NULL",
         {"srid": projected},
     )
+    _derivable(ctx, projected)
     ctx.problems(
         ENTITY,
         "SELECT line, 'service_point_code', 'no_service_point_within', "
         "CASE WHEN s.attach_m IS NULL THEN 'no service point on the network' "
         "ELSE 'the nearest service point is ' || round(s.attach_m::numeric, 1) "
         "|| ' m away, beyond ' || :max || ' m' END "
+        "|| coalesce(', the nearest transformer ' || round(s.derive_m::numeric, 1) "
+        "|| ' m away', ', no transformer on the network') "
         f"FROM {ctx.valid(ENTITY)} s WHERE s.geom IS NOT NULL AND s.service_point_code IS NULL "
+        "AND s.derive_transformer_id IS NULL "
         "AND (s.service_point_id IS NULL OR s.attach_m > :max)",
         {"max": ctx.settings.attach_max_m},
     )
@@ -194,6 +203,58 @@ def _attached(ctx: MigrationContext) -> None:
                 f"attached to service point {code}, {metres:.1f} m away",
             )
         )
+    derived = sql.rows(
+        ctx,
+        "SELECT line, derive_m, "
+        "(SELECT code FROM gis_power_transformer WHERE id = s.derive_transformer_id) "
+        f"FROM {ctx.valid(ENTITY)} s WHERE s.derive_transformer_id IS NOT NULL ORDER BY line",
+    )
+    for line, metres, code in derived:
+        ctx.note(
+            Problem(
+                ENTITY,
+                int(line),
+                "service_point_code",
+                "service_point_derived",
+                f"a new service point hanging on transformer {code}, {metres:.1f} m away",
+            )
+        )
+
+
+def _derivable(ctx: MigrationContext, projected: int | None) -> None:
+    """Rows no service point lies within reach of, but a distribution transformer does:
+    a service point is derived from that transformer at the premises when written
+    (``derive_transformer_id``, ``derive_m``). Only the nearest transformer, as with
+    service points: the customer is most likely supplied from it."""
+    staging = ctx.staging(ENTITY)
+    sql.add_column(ctx, ENTITY, "derive_transformer_id", "bigint")
+    sql.add_column(ctx, ENTITY, "derive_m", "double precision")
+    # On s2, the row the lateral measures from: only the few rows beyond reach are measured.
+    beyond = (
+        "s2.ok AND s2.geom IS NOT NULL AND s2.service_point_code IS NULL "
+        "AND (s2.service_point_id IS NULL OR s2.attach_m > :max)"
+    )
+    sql.execute(
+        ctx,
+        f"UPDATE {staging} s SET derive_transformer_id = n.id, derive_m = n.metres "
+        f"FROM {staging} s2 CROSS JOIN LATERAL ("
+        "SELECT c.id, c.metres FROM (SELECT t.id, ST_Distance(ST_Transform(t.geom, :srid), "
+        "ST_Transform(s2.geom, :srid)) AS metres FROM gis_power_transformer t "
+        "ORDER BY t.geom <-> s2.geom LIMIT 8) c ORDER BY c.metres, c.id LIMIT 1) n "
+        f"WHERE s2.line = s.line AND {beyond}",
+        {"srid": projected, "max": ctx.settings.attach_max_m},
+    )
+    # Within reach: derived (the far service point forgotten); beyond: kept for the report.
+    sql.execute(
+        ctx,
+        f"UPDATE {staging} s SET service_point_id = NULL, attach_m = NULL WHERE s.derive_m <= :max",
+        {"max": ctx.settings.attach_max_m},
+    )
+    sql.execute(
+        ctx,
+        f"UPDATE {staging} s SET derive_transformer_id = NULL WHERE s.derive_m > :max",
+        {"max": ctx.settings.attach_max_m},
+    )
 
 
 def validate(ctx: MigrationContext) -> None:
@@ -207,7 +268,35 @@ def premises_keys() -> str:
     return sql.keys(ENTITY, "customer_service_location", "t.code")
 
 
+def _derive(ctx: MigrationContext) -> None:
+    """Create the service points checks decided to derive from a transformer, and hang the
+    rows on them."""
+    rows = sql.rows(
+        ctx,
+        "SELECT line, derive_transformer_id, ST_X(geom), ST_Y(geom) "
+        f"FROM {ctx.valid(ENTITY)} s WHERE s.derive_transformer_id IS NOT NULL "
+        "AND s.service_point_id IS NULL",
+    )
+    if not rows:
+        return
+    made = derive_service_points(
+        ctx.session,
+        refs=[int(r[0]) for r in rows],
+        transformer_ids=[int(r[1]) for r in rows],
+        lons=[float(r[2]) for r in rows],
+        lats=[float(r[3]) for r in rows],
+    )
+    sql.execute(
+        ctx,
+        f"UPDATE {ctx.staging(ENTITY)} s SET service_point_id = u.sp "
+        "FROM unnest(CAST(:lines AS bigint[]), CAST(:sps AS bigint[])) AS u (line, sp) "
+        "WHERE s.line = u.line",
+        {"lines": list(made), "sps": list(made.values())},
+    )
+
+
 def write(ctx: MigrationContext) -> WriteCounts:
+    _derive(ctx)
     ids = sql.assign_ids(ctx, ENTITY, KEY, "customer_service_location")
     inserted, updated = sql.upsert(
         ctx,

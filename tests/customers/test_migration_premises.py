@@ -4,11 +4,15 @@ active contract per usage point, and the round trip through the export."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.migration.service import MigrationInvalidError
 from core.migration.spec import entity
 from tests.customers.migration_files import base, count, load, refused, service_point
 
@@ -156,3 +160,93 @@ def test_a_second_active_contract_against_a_stored_one_is_refused(
     load(db, _customer_base(tmp_path, GOOD_CONTRACTS[:1]))
     found = refused(db, _customer_base(tmp_path, ["K9,C2,,U1,BT1,2022-01-01,,active,A-900"]))
     assert found == {("contracts.csv", 2, "usage_point_key", "usage_point_two_active_contracts")}
+
+
+def _transformer(db: Session, code: str, lon: float, lat: float) -> tuple[int, int]:
+    """A distribution transformer at lon/lat on a feeder: (transformer id, feeder id)."""
+    from geoalchemy2 import WKTElement
+
+    from gis.models import Feeder, NetworkNode, PowerTransformer
+
+    point = WKTElement(f"POINT({lon} {lat})", srid=4326)
+    feeder = Feeder(code=f"F-{code}")
+    hv, lv = NetworkNode(code=f"N-{code}-HV", geom=point), NetworkNode(code=f"N-{code}-LV")
+    db.add_all([feeder, hv, lv])
+    db.flush()
+    tr = PowerTransformer(
+        code=code,
+        rated_kva=100,
+        hv_node_id=hv.id,
+        lv_node_id=lv.id,
+        geom=point,
+        feeder_id=feeder.id,
+    )
+    db.add(tr)
+    db.flush()
+    return int(tr.id), int(feeder.id)
+
+
+def test_premises_beyond_service_points_hang_on_one_derived_from_the_nearest_transformer(
+    db: Session, tmp_path: Path
+) -> None:
+    service_point(db, "SP-NEAR", 2.4183, 6.3676)
+    transformer_id, feeder_id = _transformer(db, "T-EAST", 2.4400, 6.3676)  # 2.4 km east
+    near_sp = "L1,Rue 1,Cotonou,2.41835,6.3676,,"  # 5.5 m from SP-NEAR
+    near_tr = "L2,Rue 2,Cotonou,2.4402,6.3676,,"  # 22.1 m from T-EAST, 2.4 km from SP-NEAR
+    far = "L3,Rue 3,Cotonou,2.4600,6.3676,,"  # 2.2 km from T-EAST
+    service_points = count(db, "gis_service_point")
+    with pytest.raises(MigrationInvalidError) as error:
+        load(db, base(tmp_path, premises="\n".join([PREMISES_HEADER, near_sp, near_tr, far])))
+    assert [(p.line, p.code, p.message) for p in error.value.problems] == [
+        (
+            4,
+            "no_service_point_within",
+            "the nearest service point is 4611.9 m away, beyond 50 m, "
+            "the nearest transformer 2212.0 m away",
+        )
+    ]
+    assert count(db, "gis_service_point") == service_points
+
+    folder = base(tmp_path, premises="\n".join([PREMISES_HEADER, near_sp, near_tr]))
+    report = load(db, folder)
+    assert report.entities["premises"].inserted == 2
+    assert [(n.line, n.code, n.message) for n in report.notes] == [
+        (2, "attached_to_nearest", "attached to service point SP-NEAR, 5.5 m away"),
+        (3, "service_point_derived", "a new service point hanging on transformer T-EAST, 22.1 m away"),
+    ]  # fmt: skip
+    assert count(db, "gis_service_point") == service_points + 1
+    derived = db.execute(
+        text(
+            "SELECT sp.code, sp.kind, sp.location_precision, sp.transformer_id, sp.feeder_id, "
+            "sp.node_id = t.lv_node_id, ST_Equals(sp.geom, l.geom) "
+            "FROM customer_service_location l JOIN core_migration_key k "
+            "ON k.kilowatch_id = l.id AND k.entity = 'premises' AND k.external_key = 'L2' "
+            "JOIN gis_service_point sp ON sp.id = l.service_point_id "
+            "JOIN gis_power_transformer t ON t.id = sp.transformer_id"
+        )
+    ).one()
+    code = derived[0]
+    assert code.startswith("SPD-")
+    assert tuple(derived[1:]) == ("connection", "derived", transformer_id, feeder_id, True, True)
+
+    # The same file again, and the exported one (naming the derived service point): nothing.
+    exported = list(entity("premises").export(db))
+    assert [(r["premises_key"], r["service_point_code"]) for r in exported] == [
+        ("L1", "SP-NEAR"),
+        ("L2", code),
+    ]
+    again = load(db, folder)
+    assert (again.entities["premises"].inserted, again.entities["premises"].updated) == (0, 0)
+    assert again.notes == []
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(exported[0]))
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in exported)
+    round_trip = load(db, base(tmp_path, premises=out.getvalue()))
+    assert round_trip.entities["premises"].unchanged == 2
+    assert (round_trip.entities["premises"].inserted, round_trip.entities["premises"].updated) == (
+        0,
+        0,
+    )
+    assert count(db, "gis_service_point") == service_points + 1
+    assert list(entity("premises").export(db)) == exported
