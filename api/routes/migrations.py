@@ -7,12 +7,12 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import CurrentActor, DbSession
-from api.params import NOT_FOUND, Id, Limit
+from api.params import CONFLICT, NOT_FOUND, Id, Limit
 from api.schemas import PROBLEM_RESPONSES
 from core.migration import service
 from core.migration.export import templates_zip
 from core.migration.schemas import MigrationAccepted, MigrationRunRead, ParkedRowRead
-from core.migration.tasks import accept_upload
+from core.migration.tasks import accept_upload, resume_run
 
 router = APIRouter(prefix="/api/v1", tags=["migrations"], responses=PROBLEM_RESPONSES)
 
@@ -86,3 +86,20 @@ def parked(
     """The rows a partial run set aside, with their text and problems."""
     service.get_run(session, run_id)
     return [ParkedRowRead.model_validate(p) for p in service.parked_rows(session, run_id)]
+
+
+@router.post(
+    "/migrations/{run_id}/resume",
+    response_model=MigrationAccepted,
+    status_code=202,
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def resume(
+    run_id: Id,
+    session: DbSession,
+    actor: CurrentActor(SCOPE),  # type: ignore[valid-type]
+) -> MigrationAccepted:
+    """Queue a failed run again: the worker continues from its first unwritten entity
+    (409 for a run that did not fail, or whose upload is gone)."""
+    run = resume_run(session, run_id=run_id)
+    return MigrationAccepted(run_id=run.id, status=run.status)

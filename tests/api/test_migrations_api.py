@@ -79,6 +79,18 @@ def test_an_upload_is_accepted_then_imported_and_reported(
     assert listed[0]["id"] == run_id
 
 
+def test_only_a_failed_run_is_resumed(api: TestClient, admin: dict[str, str]) -> None:
+    """A finished run cannot be queued again (409); an unknown one is a 404. (Resuming a
+    failed run to the uninterrupted state: tests/core/test_migration_resume.py.)"""
+    run_id = _upload(api, admin, GOOD)
+    again = api.post(f"/api/v1/migrations/{run_id}/resume", headers=admin)
+    assert (again.status_code, again.json()["code"]) == (409, "migration_not_resumable")
+    with session_scope() as session:
+        assert session.scalar(text("SELECT count(*) FROM test_gadget")) == 2
+    missing = api.post(f"/api/v1/migrations/{run_id + 10_000}/resume", headers=admin)
+    assert missing.status_code == 404
+
+
 def test_a_refused_upload_records_its_problems_and_writes_nothing(
     api: TestClient, admin: dict[str, str]
 ) -> None:
