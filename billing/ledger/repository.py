@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from billing.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
@@ -42,11 +42,11 @@ class Statement:
     closing: dict[str, int] = field(default_factory=dict)
 
 
-def _receivable(customer_account_ids: list[int]) -> list[object]:
+def _receivable(customer_account_ids: list[int]) -> list[ColumnElement[bool]]:
     return [
         LedgerPosting.customer_account_id.in_(customer_account_ids),
         LedgerAccount.id == LedgerPosting.account_id,
-        LedgerAccount.per_customer_account,
+        LedgerAccount.per_customer_account.is_(True),
         LedgerTransaction.id == LedgerPosting.transaction_id,
     ]
 
@@ -73,7 +73,8 @@ def balances(session: Session, customer_account_ids: list[int]) -> dict[int, dic
     )
     result: dict[int, dict[str, int]] = {}
     for account_id, currency, total in rows:
-        result.setdefault(account_id, {})[currency] = int(total)
+        if account_id is not None:  # always: receivable postings name their account
+            result.setdefault(account_id, {})[currency] = int(total)
     return result
 
 
@@ -123,8 +124,8 @@ def statement(
             StatementLine(txn_id, entry_date, kind, ref, memo, currency, amount, balance)
         )
         result.closing[currency] = balance
-    for currency, opening in result.opening.items():
-        result.closing.setdefault(currency, opening)
+    for currency, before in result.opening.items():
+        result.closing.setdefault(currency, before)
     return result
 
 
@@ -185,7 +186,7 @@ def check(session: Session) -> CheckReport:
     gaps = session.execute(
         select(
             LedgerAccount.code,
-            LedgerAccount.per_customer_account,
+            LedgerAccount.per_customer_account.is_(True),
             func.sum(LedgerPosting.amount),
             func.sum(named),
             func.count().filter(LedgerPosting.customer_account_id.is_(None)),
