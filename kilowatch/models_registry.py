@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import billing.ledger.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models

@@ -1,0 +1,1 @@
+"""The customer ledger: a chart of accounts and double-entry, append-only postings."""
