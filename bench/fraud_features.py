@@ -135,9 +135,10 @@ def main() -> None:
         fixture_seconds = time.perf_counter() - started
         print(f"fixtures ready in {fixture_seconds:.1f} s", file=sys.stderr)
 
+        load_steps: dict[str, float] = {}
         started = time.perf_counter()
         with core_db.session_scope(url) as session:
-            history = load_history(session, PERIOD, MONTHS)
+            history = load_history(session, PERIOD, MONTHS, timings=load_steps)
         load_seconds = time.perf_counter() - started
         steps: dict[str, float] = {}
         parts = []
@@ -168,6 +169,7 @@ def main() -> None:
                 "features": len(matrix.columns),
                 "fixture_seconds": round(fixture_seconds, 2),
                 "load_seconds": round(load_seconds, 2),
+                "load_step_seconds": load_steps,
                 "family_seconds": steps,
                 "features_seconds": round(features_seconds, 2),
                 "floor_isolation_forest_seconds": round(floor_seconds, 2),

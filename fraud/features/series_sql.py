@@ -8,11 +8,25 @@ only partly covered while the meter was fitted is scaled up to the fitted time),
 usage point's months and its zone's balance add up the same way.
 """
 
-MONTHS = """mo AS (
-  SELECT k - 1 AS k, p_from, p_to
-  FROM unnest(CAST(:m_from AS timestamptz[]), CAST(:m_to AS timestamptz[]))
-    WITH ORDINALITY AS x(p_from, p_to, k)
-)"""
+
+def month_no(instant: str) -> str:
+    """SQL: the window's month number (0 = the first) of a timestamptz, in local time
+    (arithmetic, not a join against the months: an interval touches one or two)."""
+    local = f"(({instant}) AT TIME ZONE :tz)"
+    return f"(extract(year FROM {local})::int * 12 + extract(month FROM {local})::int - :base)"
+
+
+# The months an instant span [t0, t1) touches inside the window, with their UTC bounds.
+def months_of(t0: str, t1: str) -> str:
+    first = f"greatest({month_no(t0)}, 0)"
+    end = month_no(t1 + " - interval '1 microsecond'")  # t1 is exclusive
+    last = f"least({end}, :months - 1)"
+    return (
+        f"CROSS JOIN LATERAL generate_series({first}, {last}) AS mo(k) "
+        "CROSS JOIN LATERAL (SELECT (CAST(:m_from AS timestamptz[]))[mo.k + 1] AS p_from, "
+        "(CAST(:m_to AS timestamptz[]))[mo.k + 1] AS p_to) b"
+    )
+
 
 INSTALLATIONS = """inst AS (
   SELECT i.id AS installation_id, i.usage_point_id, i.installed_at, i.removed_at,
@@ -28,7 +42,7 @@ INSTALLATIONS = """inst AS (
 )"""
 
 ENERGY = f"""
-WITH {MONTHS}, {INSTALLATIONS}, points AS (
+WITH {INSTALLATIONS}, points AS (
   SELECT installation_id, installed_at AS at, 0 AS kind, start_index AS value
   FROM inst WHERE installed_at >= :w_from
   UNION ALL
@@ -50,17 +64,18 @@ WITH {MONTHS}, {INSTALLATIONS}, points AS (
   FROM steps WHERE t0 IS NOT NULL AND t1 > t0
 ), shares AS (
   SELECT s.owner, mo.k,
-         sum(s.kwh * extract(epoch FROM least(s.t1, mo.p_to) - greatest(s.t0, mo.p_from))
+         sum(s.kwh * extract(epoch FROM least(s.t1, b.p_to) - greatest(s.t0, b.p_from))
              / s.span_s) AS kwh,
-         sum(extract(epoch FROM least(s.t1, mo.p_to) - greatest(s.t0, mo.p_from))) AS covered_s
-  FROM intervals s JOIN mo ON s.t0 < mo.p_to AND s.t1 > mo.p_from
+         sum(extract(epoch FROM least(s.t1, b.p_to) - greatest(s.t0, b.p_from))) AS covered_s
+  FROM intervals s {months_of("s.t0", "s.t1")}
+  WHERE s.t0 < :f_to AND s.t1 > :f_from
   GROUP BY s.owner, mo.k
 ), fitted AS (
   SELECT inst.usage_point_id, mo.k,
-         sum(extract(epoch FROM least(coalesce(inst.removed_at, mo.p_to), mo.p_to)
-                              - greatest(inst.installed_at, mo.p_from))) AS fitted_s
-  FROM inst JOIN mo ON inst.installed_at < mo.p_to
-   AND (inst.removed_at IS NULL OR inst.removed_at > mo.p_from)
+         sum(extract(epoch FROM least(coalesce(inst.removed_at, b.p_to), b.p_to)
+                              - greatest(inst.installed_at, b.p_from))) AS fitted_s
+  FROM inst {months_of("inst.installed_at", "coalesce(inst.removed_at, :f_to)")}
+  WHERE inst.installed_at < :f_to AND (inst.removed_at IS NULL OR inst.removed_at > :f_from)
   GROUP BY inst.usage_point_id, mo.k
 )
 SELECT f.usage_point_id, f.k, (sh.kwh * f.fitted_s / sh.covered_s)::float8 AS kwh
@@ -69,8 +84,8 @@ FROM fitted f LEFT JOIN shares sh ON sh.owner = f.usage_point_id AND sh.k = f.k
 
 # Every read stored for the usage point's main registers, whatever its outcome.
 READS = f"""
-WITH {MONTHS}, {INSTALLATIONS}
-SELECT inst.usage_point_id, mo.k,
+WITH {INSTALLATIONS}
+SELECT inst.usage_point_id, {month_no("rd.read_at")} AS k,
        count(*) FILTER (WHERE rd.status IN ('accepted', 'flagged') AND rd.source <> 'estimated')
          AS actual,
        count(*) FILTER (WHERE rd.source = 'estimated' AND rd.status IN ('accepted', 'flagged'))
@@ -79,9 +94,8 @@ SELECT inst.usage_point_id, mo.k,
        count(*) FILTER (WHERE rd.status = 'flagged') AS flagged
 FROM inst JOIN meter_reading rd ON rd.register_id = inst.register_id
  AND rd.installation_id = inst.installation_id
-JOIN mo ON rd.read_at >= mo.p_from AND rd.read_at < mo.p_to
 WHERE rd.read_at >= :f_from AND rd.read_at < :f_to
-GROUP BY inst.usage_point_id, mo.k
+GROUP BY 1, 2
 """
 
 # What a usage point is and where it hangs: zone, category, subscribed power, distance to
