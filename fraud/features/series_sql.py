@@ -5,7 +5,9 @@ keeps the scan to the months asked plus a margin).
 Energy follows ``fraud.alignment``'s rule (each interval between consecutive index points
 spread at a constant rate; a month gets the share of the advance falling inside it; a month
 only partly covered while the meter was fitted is scaled up to the fitted time), so a
-usage point's months and its zone's balance add up the same way.
+usage point's months and its zone's balance add up the same way. Shares are computed in
+float8 (``date_part``, not ``extract``'s numeric): features need no exact kWh, and numeric
+aggregation over a network's months costs several times more.
 """
 
 
@@ -59,20 +61,21 @@ WITH {INSTALLATIONS}, points AS (
   FROM points p JOIN inst i USING (installation_id)
   WINDOW w AS (PARTITION BY p.installation_id ORDER BY p.at, p.kind)
 ), intervals AS (
-  SELECT owner, t0, t1, extract(epoch FROM t1 - t0) AS span_s,
-         (CASE WHEN delta >= 0 THEN delta ELSE delta + capacity END) * multiplier AS kwh
+  SELECT owner, t0, t1, date_part('epoch', t1 - t0) AS span_s,
+         ((CASE WHEN delta >= 0 THEN delta ELSE delta + capacity END) * multiplier)::float8
+           AS kwh
   FROM steps WHERE t0 IS NOT NULL AND t1 > t0
 ), shares AS (
   SELECT s.owner, mo.k,
-         sum(s.kwh * extract(epoch FROM least(s.t1, b.p_to) - greatest(s.t0, b.p_from))
+         sum(s.kwh * date_part('epoch', least(s.t1, b.p_to) - greatest(s.t0, b.p_from))
              / s.span_s) AS kwh,
-         sum(extract(epoch FROM least(s.t1, b.p_to) - greatest(s.t0, b.p_from))) AS covered_s
+         sum(date_part('epoch', least(s.t1, b.p_to) - greatest(s.t0, b.p_from))) AS covered_s
   FROM intervals s {months_of("s.t0", "s.t1")}
   WHERE s.t0 < :f_to AND s.t1 > :f_from
   GROUP BY s.owner, mo.k
 ), fitted AS (
   SELECT inst.usage_point_id, mo.k,
-         sum(extract(epoch FROM least(coalesce(inst.removed_at, b.p_to), b.p_to)
+         sum(date_part('epoch', least(coalesce(inst.removed_at, b.p_to), b.p_to)
                               - greatest(inst.installed_at, b.p_from))) AS fitted_s
   FROM inst {months_of("inst.installed_at", "coalesce(inst.removed_at, :f_to)")}
   WHERE inst.installed_at < :f_to AND (inst.removed_at IS NULL OR inst.removed_at > :f_from)
