@@ -229,32 +229,50 @@ def audit_coverage_gaps(session: Session) -> dict[str, list[str]]:
     return gaps
 
 
-# The log is append-only: the audit function INSERTs; nobody UPDATEs, DELETEs or TRUNCATEs.
-# Privileges alone do not hold (the application's role owns the table, and may be a
-# superuser), so a trigger refuses; ENABLE ALWAYS keeps it firing under
-# session_replication_role = replica, the usual way round ordinary triggers.
-PROTECT_AUDIT_LOG_SQL = [
-    """CREATE FUNCTION core_audit_log_append_only() RETURNS trigger
+# Append-only tables (the audit log, the ledger's books): rows are inserted, never updated,
+# deleted or truncated. Privileges alone do not hold (the application's role owns its
+# tables, and may be a superuser), so triggers refuse; ENABLE ALWAYS keeps them firing
+# under session_replication_role = replica, the usual way round ordinary triggers. The
+# trigger's argument is the advice the refusal gives (what to do instead).
+APPEND_ONLY_FUNCTION_SQL = """CREATE OR REPLACE FUNCTION core_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'core_audit_log is append-only: % refused', TG_OP
+  RAISE EXCEPTION '% is append-only: % refused (%)', TG_TABLE_NAME, TG_OP, TG_ARGV[0]
     USING ERRCODE = 'insufficient_privilege';
 END
-$$""",
-    "CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON core_audit_log "
-    "FOR EACH STATEMENT EXECUTE FUNCTION core_audit_log_append_only()",
-    "CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON core_audit_log "
-    "FOR EACH STATEMENT EXECUTE FUNCTION core_audit_log_append_only()",
-    "ALTER TABLE core_audit_log ENABLE ALWAYS TRIGGER append_only",
-    "ALTER TABLE core_audit_log ENABLE ALWAYS TRIGGER append_only_truncate",
+$$"""
+
+
+def append_only_sql(table: str, advice: str) -> list[str]:
+    """The statements making ``table`` append-only (a migration runs them)."""
+    quoted = advice.replace("'", "''")
+    return [
+        APPEND_ONLY_FUNCTION_SQL,
+        f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {table} "
+        f"FOR EACH ROW EXECUTE FUNCTION core_append_only('{quoted}')",
+        f"CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON {table} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION core_append_only('{quoted}')",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER append_only",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER append_only_truncate",
+    ]
+
+
+def drop_append_only_sql(table: str) -> list[str]:
+    return [
+        f"DROP TRIGGER append_only_truncate ON {table}",
+        f"DROP TRIGGER append_only ON {table}",
+    ]
+
+
+PROTECT_AUDIT_LOG_SQL = [
+    *append_only_sql("core_audit_log", "the log records what happened"),
     "REVOKE UPDATE, DELETE, TRUNCATE ON core_audit_log FROM PUBLIC, CURRENT_USER",
 ]
 
 UNPROTECT_AUDIT_LOG_SQL = [
     "GRANT UPDATE, DELETE, TRUNCATE ON core_audit_log TO CURRENT_USER",
-    "DROP TRIGGER append_only_truncate ON core_audit_log",
-    "DROP TRIGGER append_only ON core_audit_log",
-    "DROP FUNCTION core_audit_log_append_only()",
+    *drop_append_only_sql("core_audit_log"),
+    "DROP FUNCTION core_append_only()",
 ]
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from core.audit import enable_audit_sql
+from core.audit import append_only_sql, enable_audit_sql
 
 revision = "0010"
 down_revision = "0009"
@@ -78,23 +78,10 @@ LEDGER_SQL = [
     "CREATE CONSTRAINT TRIGGER balanced AFTER INSERT ON billing_ledger_transaction "
     "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION billing_ledger_balanced()",
     # -- the books are append-only ------------------------------------------------------
-    """
-    CREATE FUNCTION billing_ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        RAISE EXCEPTION '% is append-only: post a reversing transaction instead', TG_TABLE_NAME
-            USING ERRCODE = 'integrity_constraint_violation',
-                  CONSTRAINT = 'billing_ledger_append_only';
-    END $$
-    """,
     *(
-        f"CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON {table} "
-        f"FOR EACH ROW EXECUTE FUNCTION billing_ledger_append_only()"
+        statement
         for table in ("billing_ledger_transaction", "billing_ledger_posting")
-    ),
-    *(
-        f"CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON {table} "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION billing_ledger_append_only()"
-        for table in ("billing_ledger_transaction", "billing_ledger_posting")
+        for statement in append_only_sql(table, "post a reversing transaction instead")
     ),
     # -- a receivable posting names its customer account, no other posting does ----------
     """
@@ -268,5 +255,5 @@ def downgrade() -> None:
     op.drop_table("billing_ledger_posting")
     op.drop_table("billing_ledger_transaction")
     op.drop_table("billing_ledger_account")
-    for function in ("balanced", "append_only", "subledger"):
+    for function in ("balanced", "subledger"):  # core_append_only is migration 0006's
         op.execute(f"DROP FUNCTION billing_ledger_{function}()")
