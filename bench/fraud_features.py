@@ -115,12 +115,10 @@ def main() -> None:
 
     from core import db as core_db
     from core.migrate import upgrade
-    from core.settings import get_settings
+    from core.scratch_db import use_database
 
     url, drop = _database()
-    os.environ["KILOWATCH_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    core_db.get_engine.cache_clear()
+    use_database(url)
     try:
         upgrade(url)
         from fraud.features.build import FAMILIES

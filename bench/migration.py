@@ -263,13 +263,11 @@ def main() -> None:
 
     from core import db as core_db
     from core.migrate import upgrade
-    from core.settings import get_settings
+    from core.scratch_db import use_database
 
     n = args.scale
     url, drop = _database()
-    os.environ["KILOWATCH_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    core_db.get_engine.cache_clear()
+    use_database(url)
     try:
         upgrade(url)
         from kilowatch.bootstrap import bootstrap

@@ -160,14 +160,12 @@ def main() -> None:
 
     from core import db as core_db
     from core.migrate import upgrade
-    from core.settings import get_settings
+    from core.scratch_db import use_database
 
     meters = max(args.scale // args.reads_per_meter, 1)
     rows = meters * args.reads_per_meter
     url, drop = _database()
-    os.environ["KILOWATCH_DATABASE_URL"] = url
-    get_settings.cache_clear()
-    core_db.get_engine.cache_clear()
+    use_database(url)
     try:
         upgrade(url)
         from kilowatch.bootstrap import bootstrap
