@@ -102,6 +102,16 @@ def bench_traces(samples: int, seed: int) -> dict:
             result = topology.trace(session, feeder_code=code, direction="downstream")
             times.append((time.perf_counter() - t0) * 1000)
             reached.append(result.counts["service_points"])
+        # Floor: the plainest answer to "what is downstream of this feeder": one indexed
+        # count over the materialised electrical address (no graph, no switch states).
+        floor_times = []
+        for feeder_id, _code in chosen:
+            t0 = time.perf_counter()
+            session.execute(
+                text("SELECT count(*) FROM gis_service_point WHERE feeder_id = :f"),
+                {"f": feeder_id},
+            ).scalar_one()
+            floor_times.append((time.perf_counter() - t0) * 1000)
         # Sanity: the trace agrees with the materialised electrical address.
         feeder_id, code = chosen[0]
         expected = session.execute(
@@ -113,9 +123,13 @@ def bench_traces(samples: int, seed: int) -> dict:
             ]
             == expected
         )
+    trace_p50 = float(np.percentile(times, 50))
+    floor_p50 = float(np.percentile(floor_times, 50))
     return {
         "graph_load_s": round(graph_s, 2),
         "trace_ms": percentiles(times),
+        "floor_materialised_address_count_ms": percentiles(floor_times),
+        "trace_to_floor_p50_ratio": round(trace_p50 / max(floor_p50, 1e-6), 1),
         "service_points_per_feeder_mean": round(float(np.mean(reached)), 1),
         "trace_matches_materialised_address": bool(agrees),
     }
@@ -206,6 +220,16 @@ def bench_nearest() -> dict:
         started = time.perf_counter()
         session.execute(text(NEAREST_SQL))
         elapsed = time.perf_counter() - started
+        # Floor: writing the same number of (service point, transformer) rows from the
+        # materialised address, with no spatial search at all.
+        started = time.perf_counter()
+        session.execute(
+            text(
+                "CREATE UNLOGGED TABLE bench_nearest_floor AS "
+                "SELECT id AS service_point_id, transformer_id FROM gis_service_point"
+            )
+        )
+        floor_s = time.perf_counter() - started
         rows, same = session.execute(
             text(
                 "SELECT count(*), count(*) FILTER (WHERE n.transformer_id = sp.transformer_id) "
@@ -214,11 +238,22 @@ def bench_nearest() -> dict:
         ).one()
     return {
         "nearest_transformer_assignment_s": round(elapsed, 2),
+        "floor_plain_copy_of_assignment_s": round(floor_s, 2),
+        "nearest_to_floor_ratio": round(elapsed / max(floor_s, 1e-6), 1),
         "assigned_rows": int(rows),
         "same_as_generated_lv_zone_share": round(same / max(rows, 1), 4),
         "method": "one INSERT..SELECT: LATERAL KNN (ORDER BY geom <-> geom LIMIT 1, GiST) "
         "per service point, written to an unlogged table",
     }
+
+
+TILE_FLOOR_SQL = """
+SELECT ST_AsMVT(q, 'service_points') FROM (
+    SELECT sp.id, ST_AsMVTGeom(ST_Transform(sp.geom, 3857), ST_TileEnvelope(:z, :x, :y)) AS geom
+    FROM gis_service_point sp
+    WHERE sp.geom && ST_Transform(ST_TileEnvelope(:z, :x, :y), 4326)
+) AS q
+"""
 
 
 def bench_tiles(samples: int, seed: int) -> dict:
@@ -258,7 +293,14 @@ def bench_tiles(samples: int, seed: int) -> dict:
             client.get(
                 f"/tiles/service_points/{z}/{coords[0][0]}/{coords[0][1]}.mvt", headers=headers
             )
-            times, sizes = [], []
+            times, sizes, floor_times = [], [], []
+            with session_scope() as session:
+                for x, y in coords:
+                    # Floor: the bare MVT statement for the same tile, no HTTP, auth or
+                    # territory rule.
+                    t0 = time.perf_counter()
+                    session.execute(text(TILE_FLOOR_SQL), {"z": z, "x": x, "y": y}).scalar_one()
+                    floor_times.append((time.perf_counter() - t0) * 1000)
             for x, y in coords:
                 t0 = time.perf_counter()
                 answer = client.get(f"/tiles/service_points/{z}/{x}/{y}.mvt", headers=headers)
@@ -267,6 +309,12 @@ def bench_tiles(samples: int, seed: int) -> dict:
                 sizes.append(len(answer.content))
             out[f"z{z}"] = {
                 "tile_ms": percentiles(times),
+                "floor_bare_mvt_sql_ms": percentiles(floor_times),
+                "tile_to_floor_p50_ratio": round(
+                    float(np.percentile(times, 50))
+                    / max(float(np.percentile(floor_times, 50)), 1e-6),
+                    1,
+                ),
                 "tile_bytes_mean": int(np.mean(sizes)),
                 "tiles": len(coords),
             }
