@@ -25,6 +25,7 @@ class App {
       onChange: () => this.refresh(),
       onStatus: (status) => this.renderStatus(status),
       onAuthLost: () => this.authLost(),
+      onDeviceUnknown: () => this.reenroll(),
     });
     this.root = document.getElementById("app");
     this.statusBar = document.getElementById("status");
@@ -146,6 +147,18 @@ class App {
     const answer = await this.api.enroll(deviceUuid, label);
     this.device = { device_id: answer.device_id, device_secret: answer.device_secret, device_uuid: deviceUuid, username };
     await db.kv.set("device", this.device);
+  }
+
+  /** Enroll again after "device_unknown" (at most once a minute, so a loop cannot form). */
+  async reenroll() {
+    if (!this.session || (this.reenrolledAt && Date.now() - this.reenrolledAt < 60000)) return false;
+    this.reenrolledAt = Date.now();
+    try {
+      await this.enroll(this.session.username);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The server no longer accepts the token (expired): sign in again; the outbox stays. */

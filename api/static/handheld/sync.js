@@ -10,9 +10,10 @@ const PERIOD_MS = 60000;
 const MAX_PULL_PAGES = 1000;
 
 export class Syncer {
-  constructor({ api, onChange = () => {}, onStatus = () => {}, onAuthLost = () => {} }) {
+  constructor({ api, onChange = () => {}, onStatus = () => {}, onAuthLost = () => {}, onDeviceUnknown = async () => false }) {
     this.api = api;
     this.onAuthLost = onAuthLost;
+    this.onDeviceUnknown = onDeviceUnknown;
     this.onChange = onChange;
     this.onStatus = onStatus;
     this.running = false;
@@ -62,7 +63,7 @@ export class Syncer {
       this.attempt = 0;
       this.report({ error: null, lastSyncAt: new Date().toISOString() });
     } catch (error) {
-      this.failed(error);
+      await this.failed(error);
     } finally {
       this.running = false;
       this.report({ syncing: false });
@@ -74,7 +75,12 @@ export class Syncer {
     }
   }
 
-  failed(error) {
+  async failed(error) {
+    // The server does not know this device (its registry was reset): enroll again, once.
+    if (error instanceof ApiError && error.code === "device_unknown" && (await this.onDeviceUnknown())) {
+      this.timer = setTimeout(() => this.kick(), 0);
+      return;
+    }
     if (error instanceof ApiError && (error.signInAgain || error.deviceRefused)) {
       // Retrying cannot help: the technician (or the office) must act. Nothing is dropped.
       this.report({ error: error.deviceRefused ? `Device refused (${error.code})` : "Sign in again to sync" });
