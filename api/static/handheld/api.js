@@ -104,6 +104,8 @@ export class SyncApi {
     });
     if (response.status === 404) return false;
     // A partial upload answers with how far it got: complete only when it reached the end.
+    const complete = response.headers.get("Upload-Complete");
+    if (complete !== null) return complete.toLowerCase() === "true";
     const offset = response.headers.get("Upload-Offset");
     return offset === null || Number(offset) >= size;
   }

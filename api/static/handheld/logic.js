@@ -21,30 +21,76 @@ export const STATE_LABELS = Object.freeze({
   [STATE.REJECTED]: "Rejected",
 });
 
-// Why a meter could not be read. The server checks the code; these are the usual ones.
+// Why a meter could not be read (field's SkipCode: the codes of the paper round sheet).
 export const SKIP_CODES = Object.freeze([
-  ["no_access", "No access to the meter"],
-  ["premises_closed", "Premises closed, nobody home"],
-  ["dog", "Dangerous animal"],
-  ["refused", "Customer refused access"],
+  ["no_access", "No access (locked, nobody home)"],
+  ["dog", "Dangerous dog"],
   ["meter_not_found", "Meter not found"],
-  ["meter_damaged", "Meter damaged or unreadable"],
+  ["dial_unreadable", "Dial unreadable"],
+  ["meter_damaged", "Meter damaged"],
+  ["premises_demolished", "Premises demolished"],
+  ["refused", "Occupant refused access"],
   ["unsafe", "Unsafe installation"],
 ]);
 
+// Seal events at a meter (field's visit seal events).
 export const SEAL_EVENTS = Object.freeze([
-  ["applied", "Applied"],
-  ["verified", "Verified intact"],
-  ["removed", "Removed"],
+  ["apply", "Applied"],
+  ["verify", "Verified intact"],
+  ["break", "Broken for the work"],
+  ["remove", "Removed"],
   ["found_broken", "Found broken"],
   ["found_missing", "Found missing"],
   ["found_foreign", "Foreign seal found"],
+]);
+
+export const SEAL_POSITIONS = Object.freeze([
+  ["terminal_cover", "Terminal cover"],
+  ["meter_cover", "Meter cover"],
+  ["cabinet", "Cabinet"],
+  ["breaker", "Breaker"],
+  ["ct_box", "CT box"],
 ]);
 
 export const OUTCOMES = Object.freeze([
   ["completed", "Completed"],
   ["failed", "Failed"],
 ]);
+
+// Why a work order could not be done (field's FailureCode).
+export const FAILURE_CODES = Object.freeze([
+  ["no_access", "No access"],
+  ["customer_refused", "Customer refused"],
+  ["meter_not_found", "Meter not found"],
+  ["material_missing", "Material missing"],
+  ["unsafe", "Unsafe"],
+  ["wrong_address", "Wrong address"],
+  ["other", "Other"],
+]);
+
+/** Registers as a list of {register_id, code, previous_value, previous_read_at,
+ * expected_min, expected_max}, whether the server sent that list or a map by code of
+ * {previous, previous_at, low, high}. */
+export function registersOf(data) {
+  const raw = data?.registers;
+  if (Array.isArray(raw)) return raw;
+  if (!raw || typeof raw !== "object") return [];
+  return Object.entries(raw).map(([code, r]) => ({
+    register_id: r.register_id ?? null,
+    code: r.code ?? code,
+    previous_value: r.previous_value ?? r.previous ?? null,
+    previous_read_at: r.previous_read_at ?? r.previous_at ?? null,
+    expected_min: r.expected_min ?? r.low ?? null,
+    expected_max: r.expected_max ?? r.high ?? null,
+  }));
+}
+
+/** The meter's location {lon, lat}, nested or flat, or null. */
+export function locationOf(data) {
+  if (data?.location && data.location.lon != null) return data.location;
+  if (data?.lon != null && data?.lat != null) return { lon: data.lon, lat: data.lat };
+  return null;
+}
 
 /**
  * The on-device plausibility check of one register's read.

@@ -2,8 +2,8 @@
 // the app (its state and actions) and returns an element; forms keep their own state so
 // that a background sync never wipes what the technician is typing.
 import {
-  OUTCOMES, SEAL_EVENTS, SKIP_CODES, STATE_LABELS, checkReading, distanceM, itemStatus,
-  parseSealNumbers, progress, walkingOrder,
+  FAILURE_CODES, OUTCOMES, SEAL_EVENTS, SEAL_POSITIONS, SKIP_CODES, STATE_LABELS, checkReading,
+  distanceM, itemStatus, locationOf, parseSealNumbers, progress, registersOf, walkingOrder,
 } from "./logic.js";
 
 /** h("div.card", {onclick}, child, ...): an element with classes, attributes and children. */
@@ -85,10 +85,10 @@ export function itemView(app, id) {
   const d = item.data;
   const photo = photoField(app);
   const notice = h("div.notice", { hidden: true, role: "alert" });
-  const inputs = (d.registers || []).map((register) => ({
+  const inputs = registersOf(d).map((register) => ({
     register,
     input: h("input", {
-      name: `register-${register.register_id}`, inputMode: "decimal", autocomplete: "off",
+      name: `register-${register.register_id ?? register.code}`, inputMode: "decimal", autocomplete: "off",
       placeholder: register.previous_value != null ? `previous ${register.previous_value}` : "index",
       dataset: { registerId: register.register_id },
     }),
@@ -96,8 +96,7 @@ export function itemView(app, id) {
   const serial = h("input", { name: "scanned_serial", autocomplete: "off", placeholder: d.meter_serial || "" });
   const seals = h("textarea", { name: "seals", rows: 2, placeholder: "seal numbers, e.g. A10021" });
   const sealEvent = h("select", { name: "seal_event" }, SEAL_EVENTS.map(([v, l]) => h("option", { value: v }, l)));
-  const sealPosition = h("input", { name: "seal_position", placeholder: "position (e.g. terminal cover)" });
-  const issued = (app.items.seal || []).map((s) => h("option", { value: s.data.seal_number || s.data.number || "" }));
+  const sealPosition = h("select", { name: "seal_position" }, SEAL_POSITIONS.map(([v, l]) => h("option", { value: v }, l)));
 
   const save = async (confirmed) => {
     notice.hidden = true;
@@ -119,15 +118,16 @@ export function itemView(app, id) {
       readings: checks.map((c) => ({ register: c.register, value: c.check.value, confirmed: c.check.kind !== "ok" })),
       scannedSerial: serial.value.trim() || null,
       photo: photo.value(),
-      seals: parseSealNumbers(seals.value).map((n) => ({ seal_number: n, event: sealEvent.value, position: sealPosition.value.trim() || null })),
+      seals: parseSealNumbers(seals.value).map((n) => ({ seal_number: n, event: sealEvent.value, position: sealPosition.value })),
     });
   };
 
   const skipCode = h("select", { name: "skip_code" }, h("option", { value: "" }, "Why not read?"),
     SKIP_CODES.map(([v, l]) => h("option", { value: v }, l)));
   const distance = h("small.muted");
-  if (d.location) app.position().then((p) => {
-    if (p) distance.textContent = ` · ${Math.round(distanceM(p, d.location))} m away (±${Math.round(p.accuracy_m)} m)`;
+  const location = locationOf(d);
+  if (location) app.position().then((p) => {
+    if (p) distance.textContent = ` · ${Math.round(distanceM(p, location))} m away (±${Math.round(p.accuracy_m)} m)`;
   });
 
   return h("section.item", { dataset: { itemId: item.id } },
@@ -143,8 +143,7 @@ export function itemView(app, id) {
       h("label", {}, "Serial on the meter (if different or scanned)", serial),
       photo.element,
       h("details", {}, h("summary", {}, "Seals"),
-        h("datalist", { id: "issued-seals" }, issued),
-        seals, sealEvent, sealPosition),
+        h("small.muted", {}, issuedSeals(app)), seals, sealEvent, sealPosition),
       notice,
       h("button.primary", { type: "submit", dataset: { action: "save-reading" } }, "Save reading")),
     h("form.stack.skip", {
@@ -155,6 +154,11 @@ export function itemView(app, id) {
       },
     }, h("h3", {}, "Cannot read"), skipCode, h("button", { type: "submit", dataset: { action: "skip" } }, "Save skip")),
   );
+}
+
+function issuedSeals(app) {
+  const numbers = (app.items.seal || []).map((s) => s.data.seal_number || s.data.number).filter(Boolean);
+  return numbers.length ? `In your bag: ${numbers.slice(0, 12).join(", ")}${numbers.length > 12 ? " …" : ""}` : "";
 }
 
 function rangeText(register) {
@@ -200,13 +204,13 @@ function photoField(app) {
 }
 
 export function ordersView(app) {
-  const orders = [...app.items.work_order].sort((a, b) => String(a.data.code ?? a.id).localeCompare(String(b.data.code ?? b.id)));
+  const orders = [...app.items.work_order].sort((a, b) => String(a.data.planned_date ?? "").localeCompare(String(b.data.planned_date ?? "")) || a.id - b.id);
   const records = app.allRecords();
   return h("section", {},
     orders.length ? h("ol.items", {}, orders.map((o) => {
       const done = records.some((r) => r.kind === "work_order_outcome" && r.data.work_order_id === o.id);
       return h("li", {}, h("a.item", { href: `#/order/${o.id}`, dataset: { orderId: o.id } },
-        h("span.main", {}, h("strong", {}, o.data.code || o.data.number || `#${o.id}`), " · ", o.data.kind || o.data.type || "",
+        h("span.main", {}, h("strong", {}, o.data.number || o.data.code || `#${o.id}`), " · ", o.data.kind || o.data.type || "",
           h("small", {}, [o.data.usage_point_code, o.data.address].filter(Boolean).join(" · "))),
         h(`span.badge.${done ? "read" : "pending"}`, {}, done ? "done" : (o.data.status || "open"))));
     })) : h("p.muted.empty", {}, "No work orders."));
@@ -219,12 +223,15 @@ export function orderView(app, id) {
   const photo = photoField(app);
   const notice = h("div.notice", { hidden: true });
   const outcome = h("select", { name: "outcome" }, OUTCOMES.map(([v, l]) => h("option", { value: v }, l)));
-  const code = h("input", { name: "code", placeholder: "outcome code (optional)" });
+  const code = h("select", { name: "code" }, h("option", { value: "" }, "Failure code (if failed)"),
+    FAILURE_CODES.map(([v, l]) => h("option", { value: v }, l)));
   const notes = h("textarea", { name: "notes", rows: 3 });
   const seals = h("textarea", { name: "seals", rows: 2, placeholder: "seal numbers" });
   const sealEvent = h("select", { name: "seal_event" }, SEAL_EVENTS.map(([v, l]) => h("option", { value: v }, l)));
-  const registers = d.registers || [];
-  const inputs = registers.map((register) => ({ register, input: h("input", { inputMode: "decimal", dataset: { registerId: register.register_id } }) }));
+  const inputs = registersOf(d).map((register) => ({
+    register, input: h("input", { inputMode: "decimal", dataset: { registerId: register.register_id ?? register.code } }),
+  }));
+  const sealPosition = h("select", { name: "seal_position" }, SEAL_POSITIONS.map(([v, l]) => h("option", { value: v }, l)));
   const details = Object.entries(d).filter(([, v]) => v !== null && typeof v !== "object");
 
   const save = async (confirmed) => {
@@ -241,20 +248,23 @@ export function orderView(app, id) {
       outcome: outcome.value,
       code: code.value.trim() || null,
       notes: notes.value.trim() || null,
-      readings: checks.map((c) => ({ register_id: c.register.register_id, value: c.check.value, confirmed_implausible: c.check.kind !== "ok" })),
-      seals: parseSealNumbers(seals.value).map((n) => ({ seal_number: n, event: sealEvent.value })),
+      readings: checks.map((c) => ({
+        register_id: c.register.register_id, register_code: c.register.code,
+        value: c.check.value, confirmed_implausible: c.check.kind !== "ok",
+      })),
+      seals: parseSealNumbers(seals.value).map((n) => ({ seal_number: n, event: sealEvent.value, position: sealPosition.value })),
       photo: photo.value(),
     });
   };
   return h("section.order", {},
     backLink("#/orders", "← Work orders"),
-    h("h2", {}, d.code || `Work order ${order.id}`),
+    h("h2", {}, d.number || d.code || `Work order ${order.id}`),
     h("dl", {}, details.map(([k, v]) => [h("dt", {}, k.replaceAll("_", " ")), h("dd", {}, String(v))])),
     h("form.stack", { onsubmit: (e) => { e.preventDefault(); save(false); } },
       h("label", {}, "Outcome", outcome),
       h("label", {}, "Code", code),
       inputs.map(({ register, input }) => h("label.register", {}, h("span", {}, register.code, " ", h("small.muted", {}, rangeText(register))), input)),
-      h("label", {}, "Seals", seals, sealEvent),
+      h("label", {}, "Seals", seals, sealEvent, sealPosition),
       photo.element,
       h("label", {}, "Notes", notes),
       notice,
