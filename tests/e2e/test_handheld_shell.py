@@ -12,19 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.handheld_support import PHONE, CountingApp, wait_for_service_worker
-from tests.support.processes import live_server
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def counted(database_url: str) -> Iterator[tuple[str, CountingApp]]:
-    """A live server that counts the requests it receives (to prove offline is offline)."""
-    from kilowatch.app import build_app
-
-    app = CountingApp(build_app())
-    with live_server(app) as url:
-        yield url, app
 
 
 @pytest.fixture()
@@ -35,9 +24,9 @@ def phone(browser) -> Iterator[object]:
 
 
 def test_the_shell_installs_and_reloads_with_no_network(
-    phone, counted: tuple[str, CountingApp], output_dir: Path
+    phone, counted_server: tuple[str, CountingApp], output_dir: Path
 ) -> None:
-    url, server = counted
+    url, server = counted_server
     page = phone.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
