@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from core.auth.models import User
+from core.auth.service import create_user
+from core.db import session_scope
 from tests.e2e.handheld_support import PHONE, CountingApp, wait_for_service_worker
 
 pytestmark = pytest.mark.e2e
+PASSWORD = "handheld-pass-123"
 
 
 @pytest.fixture()
@@ -58,6 +62,25 @@ def test_the_shell_installs_and_reloads_with_no_network(
     phone.set_offline(False)
     assert errors == []
     assert offsite == []
+
+
+def test_a_technician_finds_the_handheld_on_the_home_page(phone, live_url: str) -> None:
+    with session_scope() as session:
+        user = create_user(session, username="e2e.hh", password=PASSWORD, roles=["technician"])
+        user_id = user.id
+    try:
+        page = phone.new_page()
+        page.goto(f"{live_url}/login")
+        page.fill("input[name=username]", "e2e.hh")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_url}/")
+        page.click("a.card[href='/handheld/']")
+        page.wait_for_selector("form input[name=username]")
+        assert page.title() == "Kilowatch handheld"
+    finally:
+        with session_scope() as session:
+            session.delete(session.get(User, user_id))
 
 
 def test_the_on_device_rules(phone, live_url: str) -> None:
