@@ -281,7 +281,8 @@ export function outboxView(app) {
       h("span.main", {}, h("strong", {}, r.kind.replaceAll("_", " ")), " ", summary(r),
         h("small", {}, when(r.captured_at), r.photos?.length ? ` · 📷 ${r.photos.length}` : "",
           r.gps ? ` · ±${Math.round(r.gps.accuracy_m)} m` : " · no GPS",
-          r.receipt?.code ? ` · ${r.receipt.code}` : "", r.receipt?.detail ? ` · ${r.receipt.detail}` : "")),
+          r.receipt?.code ? ` · ${r.receipt.code}` : "", r.receipt?.detail ? ` · ${r.receipt.detail}` : "",
+          r.receipt?.flags?.length ? ` · ⚑ ${r.receipt.flags.join(", ")}` : "")),
       h(`span.badge.${r.state.replace(" ", "-")}`, {}, STATE_LABELS[r.state] || r.state)))));
 }
 
