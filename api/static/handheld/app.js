@@ -32,6 +32,8 @@ class App {
   }
 
   async start() {
+    // Ask the browser never to evict the outbox to make room (installed apps usually get it).
+    navigator.storage?.persist?.().catch(() => false);
     this.session = (await db.kv.get("session")) || null;
     this.device = (await db.kv.get("device")) || null;
     this.lastUsername = (await db.kv.get("last_username")) || "";

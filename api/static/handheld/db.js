@@ -165,6 +165,14 @@ export function prunePhotos() {
   });
 }
 
+/** Forget what the pulls gave (before pulling everything again). */
+export function clearItems() {
+  return inTransaction(["items", "kv"], "readwrite", (s) => {
+    s.items.clear();
+    s.kv.delete("cursor");
+  });
+}
+
 /** Forget the day's downloaded work (not the outbox): used when another technician signs in. */
 export function clearWork() {
   return inTransaction(["items", "kv", "journal"], "readwrite", (s) => {

@@ -146,7 +146,16 @@ export class Syncer {
   async pullAll() {
     let cursor = await db.kv.get("cursor");
     for (let page = 0; page < MAX_PULL_PAGES; page += 1) {
-      const answer = await this.api.pull(cursor);
+      let answer;
+      try {
+        answer = await this.api.pull(cursor);
+      } catch (error) {
+        // A cursor the server no longer takes (a new enrollment): download everything again.
+        if (!(error instanceof ApiError && error.code === "cursor_invalid") || !cursor) throw error;
+        await db.clearItems();
+        cursor = null;
+        answer = await this.api.pull(null);
+      }
       await db.applyChanges(answer.changes || [], answer.cursor ?? cursor, answer.route_version);
       cursor = answer.cursor ?? cursor;
       if (!answer.has_more) break;
