@@ -14,8 +14,9 @@ import gis.models
 import kilowatch.demo_utility.models
 import meters.models
 import meters.zone_models
+import mobile_sync.models
 from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["billing", "core", "customers", "fraud", "gis", "kilowatch", "metadata", "meters"]
+__all__ = ["billing", "core", "customers", "fraud", "gis", "kilowatch", "metadata", "meters", "mobile_sync"]
