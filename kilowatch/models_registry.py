@@ -19,4 +19,14 @@ from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["billing", "core", "customers", "fraud", "gis", "kilowatch", "metadata", "meters", "mobile_sync"]
+__all__ = [
+    "billing",
+    "core",
+    "customers",
+    "fraud",
+    "gis",
+    "kilowatch",
+    "metadata",
+    "meters",
+    "mobile_sync",
+]

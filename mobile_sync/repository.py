@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, any_, func, select
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -77,14 +77,14 @@ def missing_photos(session: Session, hashes: Iterable[str]) -> set[str]:
 
 
 def _photo_missing() -> Any:
-    """SQL: the operation lists a photo that is not stored whole."""
-    photo = func.unnest(SyncOperation.photos).table_valued("sha").alias("p")
-    return (
-        select(1)
-        .select_from(photo)
-        .where(~select(1).where(SyncAttachment.sha256 == photo.c.sha).exists())
-        .exists()
+    """SQL: the operation lists a photo that is not stored whole (fewer stored photos
+    among its hashes than it lists; a device lists each photo once)."""
+    stored = (
+        select(func.count())
+        .where(SyncAttachment.sha256 == any_(SyncOperation.photos))
+        .scalar_subquery()
     )
+    return func.cardinality(SyncOperation.photos) > stored
 
 
 def incomplete_operations(
