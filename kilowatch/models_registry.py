@@ -9,6 +9,7 @@ import core.auth.models
 import core.migration.models
 import core.outbox
 import customers.models
+import field.models
 import fraud.models
 import gis.models
 import kilowatch.demo_utility.models
@@ -23,6 +24,7 @@ __all__ = [
     "billing",
     "core",
     "customers",
+    "field",
     "fraud",
     "gis",
     "kilowatch",

@@ -3,9 +3,6 @@
 Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02 06:30:00
-
-NOTE: chained to 0010 while field's 0011 is written on another branch; the coordinator
-re-chains it to "0011" at merge.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from core.audit import append_only_sql, drop_append_only_sql, enable_audit_sql
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
