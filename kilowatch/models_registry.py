@@ -15,6 +15,7 @@ import gis.models
 import kilowatch.demo_utility.models
 import meters.models
 import meters.zone_models
+import mobile_sync.models
 from core.models import Base
 
 metadata = Base.metadata
@@ -29,4 +30,5 @@ __all__ = [
     "kilowatch",
     "metadata",
     "meters",
+    "mobile_sync",
 ]

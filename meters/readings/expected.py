@@ -198,7 +198,9 @@ def _index(
     """The dial index ``kwh`` after ``previous``, in whole units, wrapped past capacity."""
     if np.isnan(kwh):
         return None
-    advance = (Decimal(repr(kwh)) / Decimal(repr(multiplier))).quantize(Decimal(1), rounding)
+    advance = (Decimal(repr(float(kwh))) / Decimal(repr(float(multiplier)))).quantize(
+        Decimal(1), rounding
+    )
     return (previous + advance) % capacity
 
 
