@@ -35,13 +35,13 @@ def _sync_wired() -> str | None:
     """Why the round trip cannot run on this tree (None: it can)."""
     try:
         from kilowatch.app import build_app
-        from mobile_sync import pull, reading_kind
+        from mobile_sync import pull
     except ImportError as exc:
         return f"the sync server is missing ({exc})"
     if not {"/api/v1/sync/pull", "/api/v1/sync/push"} <= set(build_app().openapi()["paths"]):
         return "the sync endpoints (h-sync) are not mounted"
-    if not pull._source or not reading_kind._guard:  # the wiring is the point
-        return "field is not wired into mobile_sync (pull source, round-item guard)"
+    if not pull._source:  # the wiring is the point
+        return "field is not wired into mobile_sync (no pull source: mobile_sync.field_kinds)"
     return None
 
 
@@ -123,10 +123,10 @@ def test_a_reader_works_offline_and_every_record_arrives_once_with_its_photo(
     attachments_dir: Path,
     output_dir: Path,
 ) -> None:
-    from mobile_sync.attachments import file_matches
-    from mobile_sync.models import SyncAttachment, SyncDevice, SyncOperation
-
+    from field.models import RoundItem
     from meters.models import Reading
+    from mobile_sync.attachments import file_matches
+    from mobile_sync.models import SyncAttachment, SyncOperation
 
     url, server = counted_server
     context = browser.new_context(**PHONE)
@@ -153,27 +153,31 @@ def test_a_reader_works_offline_and_every_record_arrives_once_with_its_photo(
     # A meter fitted at index 0 and read 0 again: "no consumption", confirmed by the reader.
     _capture(page, items[0], "0", photos[0], confirm=True)
     _capture(page, items[1], "152.5", photos[1], confirm=False)
-    assert page.inner_text("[data-testid=progress]").startswith("2 read · 0 skipped · 2 pending")
+    page.click(f"a.item[data-item-id='{items[2]}']")
+    page.select_option("select[name=skip_code]", "dog")
+    page.click("button[data-action=skip]")
+    page.wait_for_selector("[data-testid=progress]")
+    assert page.inner_text("[data-testid=progress]").startswith("2 read · 1 skipped · 1 pending")
     page.click("a[href='#/outbox']")
     page.wait_for_selector("li.record")
-    assert page.eval_on_selector_all("li.record", "els => els.map(e => e.dataset.state)") == [
-        "waiting",
-        "waiting",
-    ]
+    assert (
+        page.eval_on_selector_all("li.record", "els => els.map(e => e.dataset.state)")
+        == ["waiting"] * 3
+    )
     page.screenshot(path=str(output_dir / "e2e-handheld-outbox-offline.png"), full_page=True)
     assert requests_since(server, offline_from) == []  # offline was offline
 
     # The network returns: the app syncs on its own (the "online" event).
     context.set_offline(False)
     page.wait_for_function(
-        "document.querySelectorAll('li.record[data-state=applied]').length === 2"
+        "document.querySelectorAll('li.record[data-state=applied]').length === 3"
         " && document.body.dataset.outbox === '0'",
         timeout=30000,
     )
     page.screenshot(path=str(output_dir / "e2e-handheld-outbox-synced.png"), full_page=True)
     journal = page.evaluate(
         "async () => (await window.kilowatch.db.journalAll())"
-        ".map(r => ({uuid: r.uuid, photos: r.photos, value: r.data.value,"
+        ".map(r => ({uuid: r.uuid, kind: r.kind, photos: r.photos, value: r.data.value,"
         " item: r.data.round_item_id, confirmed: r.data.confirmed_implausible}))"
     )
     device_id = page.evaluate("async () => (await window.kilowatch.db.kv.get('device')).device_id")
@@ -182,28 +186,35 @@ def test_a_reader_works_offline_and_every_record_arrives_once_with_its_photo(
 
     # The server holds each record once, with its photo, as the device captured it.
     # The photos on the wire are the device's JPEGs, not the camera's PNGs.
-    hashes = {r["uuid"]: r["photos"][0] for r in journal}
+    reads = [r for r in journal if r["kind"] == "reading"]
+    (skip,) = [r for r in journal if r["kind"] == "skip"]
+    hashes = {r["uuid"]: r["photos"][0] for r in reads}
     assert len(set(hashes.values())) == 2
     assert set(hashes.values()).isdisjoint(hashlib.sha256(p).hexdigest() for p in photos)
     with session_scope() as session:
-        device = session.get(SyncDevice, device_id)
         operations = session.scalars(
             select(SyncOperation).where(SyncOperation.device_id == device_id)
         ).all()
-        assert sorted(str(o.uuid) for o in operations) == sorted(hashes)
+        assert sorted(str(o.uuid) for o in operations) == sorted([*hashes, skip["uuid"]])
         assert {o.status for o in operations} == {"applied"}
-        assert {str(o.uuid): o.photos for o in operations} == {u: [h] for u, h in hashes.items()}
-        for operation in operations:
-            assert operation.gps_accuracy_m == pytest.approx(8)
+        assert {str(o.uuid): o.photos for o in operations} == {
+            **{u: [h] for u, h in hashes.items()},
+            skip["uuid"]: [],
+        }
+        assert {o.gps_accuracy_m for o in operations} == {8.0}  # the phone's fix
         stored = session.scalars(
             select(SyncAttachment).where(SyncAttachment.sha256.in_(hashes.values()))
         ).all()
         assert len(stored) == 2
-        assert all(file_matches(a.sha256) for a in stored)
-        assert all(a.device_id == device.id for a in stored)
-        reads = session.scalars(
-            select(Reading).where(Reading.id.in_([o.server_id for o in operations]))
-        ).all()
-        assert sorted(r.value for r in reads) == [Decimal("0"), Decimal("152.5")]
-        assert {r.photo_sha256 for r in reads} == set(hashes.values())
-        assert {r["value"]: r["confirmed"] for r in journal} == {0: True, 152.5: False}
+        assert all(file_matches(a.sha256) and a.device_id == device_id for a in stored)
+        read_ids = [o.server_id for o in operations if o.kind == "reading"]
+        stored_reads = session.scalars(select(Reading).where(Reading.id.in_(read_ids))).all()
+        assert sorted(r.value for r in stored_reads) == [Decimal("0"), Decimal("152.5")]
+        assert {r.photo_sha256 for r in stored_reads} == set(hashes.values())
+        statuses = dict(
+            session.execute(
+                select(RoundItem.id, RoundItem.status).where(RoundItem.id.in_(items))
+            ).all()
+        )
+        assert [statuses[i] for i in items] == ["read", "read", "skipped", "pending"]
+    assert {r["value"]: r["confirmed"] for r in reads} == {0: True, 152.5: False}
