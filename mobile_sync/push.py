@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from core.context import Actor
 from core.errors import DomainError
 from core.locks import LockSpace, int32_key, xact_lock
-from mobile_sync import reading_kind as _reading_kind  # noqa: F401 - registers the kind
+from mobile_sync import field_kinds as _field_kinds  # noqa: F401 - registers the kinds
 from mobile_sync import repository
 from mobile_sync.enums import CLOCK_TOLERANCE_S, Flag, ReceiptStatus
 from mobile_sync.errors import RecordConflictError, RecordRejectedError
