@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.context import SYSTEM, acting_as
 from core.db import session_scope
@@ -218,3 +218,66 @@ def test_a_reader_works_offline_and_every_record_arrives_once_with_its_photo(
         )
         assert [statuses[i] for i in items] == ["read", "read", "skipped", "pending"]
     assert {r["value"]: r["confirmed"] for r in reads} == {0: True, 152.5: False}
+
+
+def test_a_photo_the_server_could_not_take_shows_missing_until_it_arrives(
+    browser, counted_server: tuple[str, CountingApp], reader_round: dict, attachments_dir: Path
+) -> None:
+    """The server answers 503 to photo uploads for a while: the read still goes (its
+    receipt names the missing photo), the app shows "photo missing", and the photo goes
+    on the next sync, after which the record is applied."""
+    from mobile_sync.attachments import file_matches
+    from mobile_sync.models import SyncAttachment, SyncOperation
+
+    url, _server = counted_server
+    # Routing sees the app's requests only without a service worker in between.
+    context = browser.new_context(**{**PHONE, "service_workers": "block"})
+    refusing = {"on": True}
+
+    def photos(route) -> None:
+        if refusing["on"] and route.request.method == "PUT":
+            route.fulfill(
+                status=503,
+                content_type="application/problem+json",
+                body='{"title": "busy", "status": 503, "code": "unavailable"}',
+            )
+        else:
+            route.continue_()
+
+    context.route("**/api/v1/sync/attachments/**", photos)
+    page = context.new_page()
+    page.goto(f"{url}/handheld/")
+    page.fill("input[name=username]", reader_round["username"])
+    page.fill("input[name=password]", reader_round["password"])
+    page.click("button[type=submit]")
+    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    first = page.get_attribute("a.item", "data-item-id")
+    _capture(page, int(first), "75", camera_png(640, 480), confirm=False)
+    page.click("a[href='#/outbox']")
+    page.wait_for_selector("li.record[data-state='photo missing']", timeout=30000)
+    (record,) = page.evaluate("async () => await window.kilowatch.db.outboxAll()")
+    sha256 = record["photos"][0]
+    with session_scope() as session:
+        operation = session.scalars(
+            select(SyncOperation).where(SyncOperation.uuid == uuid.UUID(record["uuid"]))
+        ).one()
+        assert operation.status == "applied"  # the read is stored, its photo is not
+        assert (
+            session.scalars(select(SyncAttachment).where(SyncAttachment.sha256 == sha256)).all()
+            == []
+        )
+
+    refusing["on"] = False
+    page.click("button.sync")
+    page.wait_for_selector("li.record[data-state=applied]", timeout=30000)
+    assert page.evaluate("async () => (await window.kilowatch.db.outboxAll()).length") == 0
+    context.close()
+    with session_scope() as session:
+        (stored,) = session.scalars(select(SyncAttachment).where(SyncAttachment.sha256 == sha256))
+        assert file_matches(stored.sha256)
+        count = session.scalar(
+            select(func.count())
+            .select_from(SyncOperation)
+            .where(SyncOperation.uuid == uuid.UUID(record["uuid"]))
+        )
+        assert count == 1

@@ -95,28 +95,40 @@ export class Syncer {
   }
 
   async syncOnce() {
+    // A photo the server will not take now must not hold its record back: the record goes,
+    // its receipt says the photo is missing, and the photo is tried again on the next run.
     await this.uploadPhotos();
     await this.pushOutbox();
-    await this.uploadPhotos(); // what the receipts said is missing
+    const photosSent = await this.uploadPhotos(); // what the receipts said is missing
     await this.pullAll();
     await db.prunePhotos();
+    if (!photosSent) throw new Error("Some photos are not sent yet");
   }
 
-  /** Every photo the server does not hold yet: asked first (HEAD), sent whole if absent. */
+  /** Every photo the server does not hold yet: asked first (HEAD), sent whole if absent.
+   * True when all went; a lost network or a refused sign-in stops the run at once. */
   async uploadPhotos() {
     const records = await db.outboxAll();
     const wanted = new Set();
     for (const r of records) if (r.state === STATE.PHOTO_MISSING) for (const h of r.missing || []) wanted.add(h);
     for (const photo of await db.photosAll()) if (!photo.uploaded) wanted.add(photo.sha256);
+    let allSent = true;
     for (const sha256 of wanted) {
       const photo = await db.getPhoto(sha256);
       if (!photo) continue; // not on this device (any more): the record stays "photo missing"
-      if (!(await this.api.hasAttachment(sha256, photo.blob.size))) {
-        await this.api.putAttachment(sha256, photo.blob);
+      try {
+        if (!(await this.api.hasAttachment(sha256, photo.blob.size))) {
+          await this.api.putAttachment(sha256, photo.blob);
+        }
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.signInAgain || error.deviceRefused) throw error;
+        allSent = false;
+        continue;
       }
       await db.photoUploaded(sha256);
       this.onChange();
     }
+    return allSent;
   }
 
   /** Push waiting and sent records; each receipt settles its own record. */
