@@ -74,7 +74,7 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
         technician = create_technician(
             session,
             actor=SYSTEM,
-            data=TechnicianCreate(user_id=user.id, code=f"T-{tag}", skills=["reading"]),
+            data=TechnicianCreate(user_id=user.id, code=f"T-{tag}", skills=["reading", "sealing"]),
         )
         lons = [p.lon for p in world.points]
         lats = [p.lat for p in world.points]
@@ -98,7 +98,15 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
             ),
         )
         round_id = reading_round.id
-    yield {"username": username, "password": PASSWORD, "round_id": round_id, "world": world}
+        technician_id = technician.id
+    yield {
+        "username": username,
+        "password": PASSWORD,
+        "round_id": round_id,
+        "world": world,
+        "technician_id": technician_id,
+        "tag": tag,
+    }
 
 
 def _capture(page, item_id: int, value: str, photo: bytes, *, confirm: bool) -> None:
@@ -281,3 +289,104 @@ def test_a_photo_the_server_could_not_take_shows_missing_until_it_arrives(
             .where(SyncOperation.uuid == uuid.UUID(record["uuid"]))
         )
         assert count == 1
+
+
+@pytest.fixture()
+def final_read_order(reader_round: dict) -> dict:
+    """A final-read order on one of the reader's usage points, assigned to them, and two
+    seals in their bag."""
+    from core.auth.models import Agency
+    from field import service as field
+    from field.schemas import SealBatchCreate, SealIssue, WorkOrderCreate
+
+    tag, technician_id = reader_round["tag"], reader_round["technician_id"]
+    now = datetime.now(UTC)
+    with acting_as(SYSTEM, request_id="e2e-handheld"), session_scope() as session:
+        agency_id = session.scalars(
+            select(Agency.id).where(Agency.code == reader_round["world"].agency_code)
+        ).one()
+        order = field.create_work_order(
+            session,
+            actor=SYSTEM,
+            data=WorkOrderCreate(
+                kind="final_read",
+                usage_point_id=reader_round["world"].points[-1].usage_point_id,
+                planned_date=now.date(),
+                reason="move-out",
+                agency_id=agency_id,
+            ),
+        )
+        field.assign_work_order(
+            session, actor=SYSTEM, work_order_id=order.id, technician_id=technician_id
+        )
+        field.receive_seal_batch(
+            session,
+            actor=SYSTEM,
+            data=SealBatchCreate(
+                code=f"B-{tag}",
+                kind="plastic",
+                prefix=f"S{tag}",
+                first_number=1,
+                last_number=2,
+                digits=3,
+                received_at=now,
+                agency_id=agency_id,
+            ),
+        )
+        seals = [f"S{tag}001", f"S{tag}002"]
+        field.issue_seals(
+            session,
+            actor=SYSTEM,
+            data=SealIssue(technician_id=technician_id, numbers=seals, at=now),
+        )
+        return {"id": order.id, "number": order.number, "seals": seals}
+
+
+def test_a_final_read_order_and_a_seal_completed_on_the_handheld(
+    browser, counted_server: tuple[str, CountingApp], reader_round: dict, final_read_order: dict
+) -> None:
+    from field.models import Seal, WorkOrder
+    from meters.models import Reading
+
+    url, _server = counted_server
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{url}/handheld/")
+    page.fill("input[name=username]", reader_round["username"])
+    page.fill("input[name=password]", reader_round["password"])
+    page.click("button[type=submit]")
+    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    page.click("a[href='#/orders']")
+    page.click(f"a.item[data-order-id='{final_read_order['id']}']")
+    assert final_read_order["seals"][0] in page.inner_text("section.order")  # in the bag
+    page.fill("label.register input", "88")
+    page.fill("textarea[name=seals]", final_read_order["seals"][0].lower())
+    page.select_option("select[name=seal_event]", "apply")
+    page.select_option("select[name=seal_position]", "terminal_cover")
+    page.click("button[data-action=save-outcome]")
+    if page.locator("button[data-action=confirm]").count():  # outside the expected range
+        page.click("button[data-action=confirm]")
+    page.wait_for_selector(f"a.item[data-order-id='{final_read_order['id']}']")
+    page.click("a[href='#/outbox']")
+    page.wait_for_function(
+        "document.querySelector('li.record[data-kind=work_order_outcome]')"
+        " && document.body.dataset.outbox === '0'",
+        timeout=30000,
+    )
+    (record,) = page.evaluate("async () => await window.kilowatch.db.journalAll()")
+    assert (record["state"], record["receipt"].get("code")) == ("applied", None), record
+    context.close()
+    assert errors == []
+    with session_scope() as session:
+        order = session.get(WorkOrder, final_read_order["id"])
+        assert order.status == "completed"
+        (reading,) = session.scalars(
+            select(Reading).where(Reading.id.in_(order.outcome["reading_ids"]))
+        ).all()
+        assert reading.value == Decimal("88")
+        seal = session.scalars(
+            select(Seal).where(Seal.number == final_read_order["seals"][0])
+        ).one()
+        assert seal.status == "applied"

@@ -242,7 +242,7 @@ export function orderView(app, id) {
     const doubtful = checks.filter((c) => c.check.kind !== "ok");
     if (doubtful.length && !confirmed) {
       return show(notice, "warn", doubtful.map((c) => `${c.register.code}: ${c.check.message}`),
-        h("button.primary", { type: "button", onclick: () => save(true) }, "Confirm and save"));
+        h("button.primary", { type: "button", dataset: { action: "confirm" }, onclick: () => save(true) }, "Confirm and save"));
     }
     await app.saveOutcome(order, {
       outcome: outcome.value,
@@ -264,11 +264,11 @@ export function orderView(app, id) {
       h("label", {}, "Outcome", outcome),
       h("label", {}, "Code", code),
       inputs.map(({ register, input }) => h("label.register", {}, h("span", {}, register.code, " ", h("small.muted", {}, rangeText(register))), input)),
-      h("label", {}, "Seals", seals, sealEvent, sealPosition),
+      h("label", {}, "Seals", h("small.muted", {}, issuedSeals(app)), seals, sealEvent, sealPosition),
       photo.element,
       h("label", {}, "Notes", notes),
       notice,
-      h("button.primary", { type: "submit" }, "Save outcome")));
+      h("button.primary", { type: "submit", dataset: { action: "save-outcome" } }, "Save outcome")));
 }
 
 export function outboxView(app) {
