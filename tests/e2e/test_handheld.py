@@ -66,7 +66,7 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
 
     tag = uuid.uuid4().hex[:6].upper()
     with acting_as(SYSTEM, request_id="e2e-handheld"), session_scope() as session:
-        world = build_world(session, technicians=1, points=POINTS, tag=tag)
+        world = build_world(session, technicians=2, points=POINTS, tag=tag)
         username = world.technicians[0]
         from core.auth.models import User
 
@@ -76,8 +76,15 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
             actor=SYSTEM,
             data=TechnicianCreate(user_id=user.id, code=f"T-{tag}", skills=["reading", "sealing"]),
         )
-        lons = [p.lon for p in world.points]
-        lats = [p.lat for p in world.points]
+        colleague = session.scalars(select(User).where(User.username == world.technicians[1])).one()
+        colleague_id = create_technician(
+            session,
+            actor=SYSTEM,
+            data=TechnicianCreate(user_id=colleague.id, code=f"T2-{tag}", skills=["reading"]),
+        ).id
+        mine = world.points_of[username]  # the colleague's block lies further east
+        lons = [p.lon for p in mine]
+        lats = [p.lat for p in mine]
         ring = [
             [min(lons) - 0.001, min(lats) - 0.001],
             [max(lons) + 0.001, min(lats) - 0.001],
@@ -104,7 +111,9 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
         "password": PASSWORD,
         "round_id": round_id,
         "world": world,
+        "points": mine,
         "technician_id": technician_id,
+        "colleague_id": colleague_id,
         "tag": tag,
     }
 
@@ -310,7 +319,7 @@ def final_read_order(reader_round: dict) -> dict:
             actor=SYSTEM,
             data=WorkOrderCreate(
                 kind="final_read",
-                usage_point_id=reader_round["world"].points[-1].usage_point_id,
+                usage_point_id=reader_round["points"][-1].usage_point_id,
                 planned_date=now.date(),
                 reason="move-out",
                 agency_id=agency_id,
@@ -390,3 +399,49 @@ def test_a_final_read_order_and_a_seal_completed_on_the_handheld(
             select(Seal).where(Seal.number == final_read_order["seals"][0])
         ).one()
         assert seal.status == "applied"
+
+
+def test_a_read_on_a_stop_the_office_took_back_is_kept_as_a_conflict(
+    browser, counted_server: tuple[str, CountingApp], reader_round: dict
+) -> None:
+    """The office gives the round to a colleague while the reader is offline: the reader's
+    read is not lost, it waits in the conflict queue, and the app says so."""
+    from field import service as field
+    from mobile_sync.models import SyncConflict, SyncOperation
+
+    url, _server = counted_server
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{url}/handheld/")
+    page.fill("input[name=username]", reader_round["username"])
+    page.fill("input[name=password]", reader_round["password"])
+    page.click("button[type=submit]")
+    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    first = int(page.get_attribute("a.item", "data-item-id"))
+    context.set_offline(True)
+    with acting_as(SYSTEM, request_id="e2e-handheld"), session_scope() as session:
+        field.assign_round(
+            session,
+            actor=SYSTEM,
+            round_id=reader_round["round_id"],
+            technician_id=reader_round["colleague_id"],
+        )
+    _capture(page, first, "152.5", camera_png(320, 240), confirm=False)
+    context.set_offline(False)
+    page.click("a[href='#/outbox']")
+    page.wait_for_selector("li.record[data-state=conflict]", timeout=30000)
+    assert "round_item_reassigned" in page.inner_text("li.record[data-state=conflict]")
+    # The pull that followed took the stops away from this phone.
+    page.click("a[href='#/round']")
+    page.wait_for_function("document.querySelectorAll('a.item').length === 0")
+    (record,) = page.evaluate("async () => await window.kilowatch.db.journalAll()")
+    context.close()
+    with session_scope() as session:
+        operation = session.scalars(
+            select(SyncOperation).where(SyncOperation.uuid == uuid.UUID(record["uuid"]))
+        ).one()
+        assert (operation.status, operation.code) == ("conflict", "round_item_reassigned")
+        conflict = session.scalars(
+            select(SyncConflict).where(SyncConflict.operation_id == operation.id)
+        ).one()
+        assert (conflict.status, conflict.entity_id) == ("open", first)
