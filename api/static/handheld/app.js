@@ -83,8 +83,9 @@ class App {
       account: () => accountView(this),
     }[route] || (() => roundView(this));
     document.body.dataset.view = route;
+    const tab = `#/${{ item: "round", order: "orders" }[route] || route}`;
     const tabs = h("nav.tabs", {}, TABS.map(([href, label]) =>
-      h("a", { href, class: `#/${route}`.startsWith(href) ? "active" : null }, label, h("span.count", { dataset: { tab: href.slice(2) } }))));
+      h("a", { href, class: tab === href ? "active" : null }, label, h("span.count", { dataset: { tab: href.slice(2) } }))));
     this.root.replaceChildren(tabs, view());
     this.renderCounts();
   }

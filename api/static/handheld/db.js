@@ -165,6 +165,20 @@ export function prunePhotos() {
   });
 }
 
+/** Forget settled records older than ``days`` (the outbox itself is never pruned). */
+export function pruneJournal(days = 7) {
+  const before = new Date(Date.now() - days * 86400000).toISOString();
+  return inTransaction(["journal"], "readwrite", (s) => {
+    s.journal.index("settled_at").openCursor(IDBKeyRange.upperBound(before)).onsuccess = (event) => {
+      const cursor = event.target.result;
+      if (cursor) {
+        cursor.delete();
+        cursor.continue();
+      }
+    };
+  });
+}
+
 /** Forget what the pulls gave (before pulling everything again). */
 export function clearItems() {
   return inTransaction(["items", "kv"], "readwrite", (s) => {

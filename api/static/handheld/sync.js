@@ -102,6 +102,7 @@ export class Syncer {
     const photosSent = await this.uploadPhotos(); // what the receipts said is missing
     await this.pullAll();
     await db.prunePhotos();
+    await db.pruneJournal();
     if (!photosSent) throw new Error("Some photos are not sent yet");
   }
 
