@@ -200,7 +200,7 @@ function photoField(app) {
       }
     },
   });
-  return { element: h("label.photo", {}, "📷 Photo", input, preview), value: () => current };
+  return { element: h("label.photo", {}, "Photo", input, preview), value: () => current };
 }
 
 export function ordersView(app) {
@@ -279,7 +279,7 @@ export function outboxView(app) {
     h("p.progress", {}, Object.entries(counts).map(([s, n]) => `${n} ${STATE_LABELS[s] || s}`).join(" · ") || "Nothing captured yet."),
     h("ol.records", {}, records.map((r) => h("li.record", { dataset: { uuid: r.uuid, state: r.state, kind: r.kind } },
       h("span.main", {}, h("strong", {}, r.kind.replaceAll("_", " ")), " ", summary(r),
-        h("small", {}, when(r.captured_at), r.photos?.length ? ` · 📷 ${r.photos.length}` : "",
+        h("small", {}, when(r.captured_at), r.photos?.length ? ` · ${r.photos.length} photo${r.photos.length > 1 ? "s" : ""}` : "",
           r.gps ? ` · ±${Math.round(r.gps.accuracy_m)} m` : " · no GPS",
           r.receipt?.code ? ` · ${r.receipt.code}` : "", r.receipt?.detail ? ` · ${r.receipt.detail}` : "",
           r.receipt?.flags?.length ? ` · ⚑ ${r.receipt.flags.join(", ")}` : "")),
