@@ -88,8 +88,10 @@ class Device:
         batch_size: int = 50,
         deadline_s: float = 120.0,
         timeout_s: float = 30.0,
+        photo_every: int = 4,
     ) -> None:
         self.spec = spec
+        self.photo_every = photo_every
         self.faults = faults
         self.batch_size = batch_size
         self.deadline_s = deadline_s
@@ -208,7 +210,7 @@ class Device:
             record = self._record(n, stops, captured, rng)
             if record is None:
                 break
-            if n % 4 == 1:
+            if self.photo_every and n % self.photo_every == 1:
                 data = PNG_MAGIC + rng.randbytes(rng.randint(2_000, 9_000))
                 sha = hashlib.sha256(data).hexdigest()
                 photos[sha] = data

@@ -31,6 +31,7 @@ def _run_one(
     batch_size: int,
     phase: str,
     deadline_s: float,
+    photo_every: int,
 ) -> DeviceReport:
     faults = Faults(None if faults_seed is None else faults_seed * 10_007 + spec.index)
     device = Device(
@@ -40,6 +41,7 @@ def _run_one(
         faults=faults,
         batch_size=batch_size,
         deadline_s=deadline_s,
+        photo_every=photo_every,
     )
     try:
         device.sign_in()
@@ -74,6 +76,7 @@ def simulate(
     concurrency: int = 8,
     phase: str = "all",
     deadline_s: float = 120.0,
+    photo_every: int = 4,
 ) -> dict[str, Any]:
     """Run ``specs`` (one simulated device each) and summarise."""
     started = time.perf_counter()
@@ -89,6 +92,7 @@ def simulate(
                 batch_size=batch_size,
                 phase=phase,
                 deadline_s=deadline_s,
+                photo_every=photo_every,
             )
             for spec in specs
         ]
