@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from core.pages import BIGINT_MAX
 from mobile_sync.enums import ChangeKind, ConflictAction, ReceiptStatus, RecordKind
@@ -62,6 +62,13 @@ class GpsFix(BaseModel):
     lon: float = Field(ge=-180, le=180)
     lat: float = Field(ge=-90, le=90)
     accuracy_m: float | None = Field(None, ge=0, le=1_000_000)
+
+    @field_validator("lon", "lat")
+    @classmethod
+    def _centimetres(cls, value: float) -> float:
+        """A phone's float (7.600599999999999) to 7 decimals (~1 cm): the precision GPS
+        has, and what the readings pipeline takes (at most 12 decimals, no exponent)."""
+        return round(value, 7)
 
 
 class PushRecord(BaseModel):

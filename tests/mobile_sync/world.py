@@ -15,7 +15,7 @@ from geoalchemy2 import WKTElement
 from sqlalchemy.orm import Session
 
 from core.auth import service as auth_service
-from core.auth.models import Agency
+from core.auth.models import Agency, User
 from core.context import Actor
 from customers.models import ServiceLocation, UsagePoint
 from field import service as field_service
@@ -54,6 +54,7 @@ class FieldWorld:
     points_of: dict[str, list[Point]] = field(default_factory=dict)
     round_of: dict[str, int] = field(default_factory=dict)
     technician_id: dict[str, int] = field(default_factory=dict)  # field technician ids
+    user_id: dict[str, int] = field(default_factory=dict)
 
 
 def _square(lon: float, lat: float, size: float) -> dict[str, object]:
@@ -68,11 +69,12 @@ def build_world(
     points: int,
     tag: str | None = None,
     rounds: bool = False,
+    origin: tuple[float, float] = ORIGIN,
 ) -> FieldWorld:
     """``technicians`` technicians of one agency and ``points`` metered usage points per
     technician on a grid (about 11 m apart) in the technician's block."""
     tag = tag or uuid.uuid4().hex[:6].upper()
-    lon0, lat0 = ORIGIN
+    lon0, lat0 = origin
     agency = Agency(
         code=f"SYNC-{tag}",
         name=f"Sync {tag}",
@@ -86,15 +88,28 @@ def build_world(
     session.flush()
     world = FieldWorld(agency_code=agency.code)
     side = max(1, int(points**0.5))
+    password_hash: str | None = None
     for k in range(technicians):
         username = f"tech-{tag.lower()}-{k}"
-        user = auth_service.create_user(
-            session,
-            username=username,
-            password=PASSWORD,
-            roles=["technician"],
-            agency_code=agency.code,
-        )
+        if password_hash is None:
+            user = auth_service.create_user(
+                session,
+                username=username,
+                password=PASSWORD,
+                roles=["technician"],
+                agency_code=agency.code,
+            )
+            password_hash = user.password_hash
+        else:  # the same password: hashed once (Argon2 takes half a second a hash)
+            user = User(
+                username=username,
+                password_hash=password_hash,
+                roles=["technician"],
+                agency_id=agency.id,
+            )
+            session.add(user)
+            session.flush()
+        world.user_id[username] = user.id
         world.technicians.append(username)
         technician = None
         if rounds:
