@@ -29,6 +29,7 @@ from tests.e2e.handheld_support import (
 
 pytestmark = pytest.mark.e2e
 POINTS = 4
+EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]  # the test runs on any day of the week
 
 
 def _sync_wired() -> str | None:
@@ -74,13 +75,20 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
         technician = create_technician(
             session,
             actor=SYSTEM,
-            data=TechnicianCreate(user_id=user.id, code=f"T-{tag}", skills=["reading", "sealing"]),
+            data=TechnicianCreate(
+                user_id=user.id,
+                code=f"T-{tag}",
+                skills=["reading", "sealing"],
+                working_days=EVERY_DAY,
+            ),
         )
         colleague = session.scalars(select(User).where(User.username == world.technicians[1])).one()
         colleague_id = create_technician(
             session,
             actor=SYSTEM,
-            data=TechnicianCreate(user_id=colleague.id, code=f"T2-{tag}", skills=["reading"]),
+            data=TechnicianCreate(
+                user_id=colleague.id, code=f"T2-{tag}", skills=["reading"], working_days=EVERY_DAY
+            ),
         ).id
         mine = world.points_of[username]  # the colleague's block lies further east
         lons = [p.lon for p in mine]
