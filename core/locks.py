@@ -22,6 +22,7 @@ class LockSpace(IntEnum):
     READING_IMPORT_FILE = 7_311_004  # one import of one file at a time (second key: hash)
     DEMO_BUILD = 7_311_010  # building the demo utility (second key: seed)
     LOGIN_USERNAME = 7_311_020  # sign-in attempts for one username (second key: its hash)
+    SYNC_DEVICE_PUSH = 7_311_030  # one push of one handheld at a time (second key: device)
 
 
 def xact_lock(session: Session, space: LockSpace, key: int = 0) -> None:

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     locale: str = "fr_BJ"
     log_level: str = "INFO"
     log_json: bool = False
+    # Photos received from handhelds (mobile_sync), content-addressed by sha256; empty:
+    # ``<data_dir>/attachments``. One photo may not pass ``sync_attachment_max_bytes``.
+    sync_attachments_dir: Path | None = None
+    sync_attachment_max_bytes: int = Field(default=20 * MIB, ge=1)
     # Extra modules that register event handlers (plugins, tests); comma-separated.
     event_handler_modules: str = ""
 

@@ -12,6 +12,7 @@ from fraud.cli import fraud_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
 from meters.cli import readings_app
+from mobile_sync.cli import handheld_app
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -27,6 +28,7 @@ app.add_typer(readings_app, name="readings")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(ledger_app, name="ledger")
+app.add_typer(handheld_app, name="handheld")
 
 
 @app.callback()

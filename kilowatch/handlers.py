@@ -7,8 +7,11 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
+from customers.events import FinalReadingRequested
+from field import service as field_service
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
 
@@ -20,3 +23,17 @@ def retrace_after_switch(session: Session, event: SwitchOperated, _event_id: uui
     a redelivered event does no harm)."""
     for feeder_id in event.feeder_ids:
         send_after_commit(session, retrace_feeder, feeder_id)
+
+
+@handles(FinalReadingRequested, name="field.final_read_order")
+def final_read_order(session: Session, event: FinalReadingRequested, _event_id: uuid.UUID) -> None:
+    """A contract process (move-out, transfer, termination) needs a final reading: a
+    final-read work order for that day (one per contract and date, however often asked)."""
+    field_service.order_final_reading(
+        session,
+        actor=SYSTEM,
+        contract_id=event.contract_id,
+        usage_point_id=event.usage_point_id,
+        reading_date=event.reading_date,
+        process=event.process,
+    )

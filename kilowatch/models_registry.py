@@ -9,13 +9,26 @@ import core.auth.models
 import core.migration.models
 import core.outbox
 import customers.models
+import field.models
 import fraud.models
 import gis.models
 import kilowatch.demo_utility.models
 import meters.models
 import meters.zone_models
+import mobile_sync.models
 from core.models import Base
 
 metadata = Base.metadata
 
-__all__ = ["billing", "core", "customers", "fraud", "gis", "kilowatch", "metadata", "meters"]
+__all__ = [
+    "billing",
+    "core",
+    "customers",
+    "field",
+    "fraud",
+    "gis",
+    "kilowatch",
+    "metadata",
+    "meters",
+    "mobile_sync",
+]

@@ -38,6 +38,8 @@ from meters.errors import (
 )
 from meters.lifecycle import METER_LIFECYCLE
 from meters.models import Meter, MeterInstallation, Reading, Register
+from meters.readings.expected import ExpectedRead, RegisterExpectation
+from meters.readings.expected import expected_reads as _expected_reads
 from meters.readings.importer import ImportReport, import_readings_from_csv
 from meters.readings.rules import dial_capacity
 from meters.readings.service import estimate_reading, record_readings
@@ -387,3 +389,16 @@ def usage_point_consumption(
     if not repository.usage_point_visible(session, actor, usage_point_id):
         raise UsagePointNotFoundError(f"no usage point {usage_point_id}")
     return consumption_for(session, [usage_point_id], period_from, period_to)
+
+
+def expected_reads(
+    session: Session, *, usage_point_ids: list[int], at: datetime
+) -> dict[int, ExpectedRead]:
+    """What the next read of each usage point's main meter should show at ``at``: per
+    register, the previous counted index and the range validation accepts unflagged (the
+    judge's own rule, ``meters.readings.expected``). Usage points without a meter fitted
+    then are absent. For rounds and handhelds: no territory check (the caller's)."""
+    return _expected_reads(session, usage_point_ids=usage_point_ids, at=at)
+
+
+__all__ = ["ExpectedRead", "RegisterExpectation"]

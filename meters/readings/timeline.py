@@ -67,6 +67,33 @@ def expected_range(
     return low, high
 
 
+def history_rate(
+    first: np.ndarray, t: np.ndarray, kwh: np.ndarray, p: RuleParameters
+) -> np.ndarray:
+    """Mean daily kWh of the history of each read (NaN without enough of it).
+
+    Rows are timelines one after another (``first`` marks each timeline's first read),
+    ``t`` in microseconds, ``kwh`` what each read added since the one before it. A read's
+    history is the up to ``history_reads`` reads before it in its timeline; their mean
+    daily kWh = kWh added after the first of them / days between it and the previous read.
+    Also what a read not taken yet is expected against (``meters.readings.expected``).
+    """
+    n = len(t)
+    has_prev = ~first
+    prev_t = np.roll(t, 1)
+    starts = np.flatnonzero(first)
+    position = np.arange(n) - starts[np.cumsum(first) - 1]
+    hist_n = np.minimum(p.history_reads, position)
+    hist_kwh = np.zeros(n)
+    for k in range(1, p.history_reads):
+        inside = hist_n[k:] - 1 >= k
+        hist_kwh[k:] += np.where(inside, kwh[:-k], 0.0)
+    hist_t0 = t[np.arange(n) - hist_n]
+    rated = has_prev & (hist_n >= p.min_history_reads) & (prev_t > hist_t0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(rated, hist_kwh / ((prev_t - hist_t0) / US_PER_DAY), np.nan)
+
+
 def statuses(codes: np.ndarray, p: RuleParameters) -> np.ndarray:
     """Each read's status code (``codes.JUDGED_STATUSES``): the worst severity among its
     reason codes decides, reject > flag > info/none (accepted)."""
@@ -112,19 +139,8 @@ def _judge_once(tl: Timeline, rows: np.ndarray, p: RuleParameters) -> tuple[np.n
     no_adv = np.isnan(adv)
     days = (t - base_t) / US_PER_DAY
     kwh = np.where(no_adv, 0.0, adv) * tl.multiplier[rows]
-    # History: the up to ``history_reads`` reads before this one in its timeline; their
-    # mean daily kWh = kWh added after the first of them / days between it and the previous.
-    starts = np.flatnonzero(first)
-    position = np.arange(n) - starts[np.cumsum(first) - 1]
-    hist_n = np.minimum(p.history_reads, position)
-    hist_kwh = np.zeros(n)
-    for k in range(1, p.history_reads):
-        inside = hist_n[k:] - 1 >= k
-        hist_kwh[k:] += np.where(inside, kwh[:-k], 0.0)
-    hist_t0 = t[np.arange(n) - hist_n]
-    rated = has_prev & (hist_n >= p.min_history_reads) & (prev_t > hist_t0)
+    rate = history_rate(first, t, kwh, p)
     with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(rated, hist_kwh / ((prev_t - hist_t0) / US_PER_DAY), np.nan)
         low, high = expected_range(days, rate, tl.kwh_day[rows], p)
         codes = tl.pre_codes[rows].copy()
         for code, hit in (

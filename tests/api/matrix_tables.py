@@ -14,6 +14,8 @@ from typing import Any
 
 from gis import tiles
 from tests.api.matrix_world import (
+    MATRIX_PHOTO,
+    MATRIX_PHOTO_SHA,
     TILE_X,
     TILE_Y,
     TILE_Z,
@@ -53,6 +55,9 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "meter_id": Ref("meter", "meter_asset"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
+    # A handheld and a queued sync conflict: placed by the technician's agency.
+    "device_id": Ref("device", "sync_device"),
+    "conflict_id": Ref("conflict", "sync_conflict"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -80,6 +85,7 @@ SHARED_PATH_PARAMS: dict[str, list[Any]] = {
     "x": [TILE_X],
     "y": [TILE_Y],
     "version": [1],  # a tariff's first version
+    "sha256": [MATRIX_PHOTO_SHA],  # a photo (addressed by its hash: GLOBAL)
 }
 
 # Required query parameters: one value matching both sides.
@@ -300,6 +306,35 @@ BODIES: dict[tuple[str, str], Body] = {
         },
         territorial=False,
         kind="files",
+    ),
+    # -- mobile sync ------------------------------------------------------------------------------
+    ("POST", "/api/v1/sync/devices"): _json(
+        lambda s: {"device_uuid": "matrix-new-phone", "label": "matrix"}
+    ),
+    ("POST", "/api/v1/sync/devices/{device_id}/revoke"): _json(lambda s: {"reason": "matrix"}),
+    # A push answers 200 with a receipt per record: a record naming another territory's
+    # register is answered "rejected" (reference_unknown) in its receipt, not refused with
+    # the batch (tests/mobile_sync/test_push.py checks it), so the body is not territorial.
+    ("POST", "/api/v1/sync/push"): _json(
+        lambda s: {
+            "device_time": AT,
+            "records": [
+                {
+                    "uuid": "00000000-0000-4000-8000-00000000a001",
+                    "kind": "reading",
+                    "captured_at": "2025-03-20T08:00:00Z",
+                    "data": {"register_id": s["meter_register"], "value": 240},
+                }
+            ],
+        }
+    ),
+    ("PUT", "/api/v1/sync/attachments/{sha256}"): Body(
+        lambda s: MATRIX_PHOTO,  # type: ignore[arg-type, return-value]
+        territorial=False,
+        kind="content",
+    ),
+    ("POST", "/api/v1/sync/conflicts/{conflict_id}/resolve"): _json(
+        lambda s: {"action": "discard", "note": "matrix"}
     ),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(

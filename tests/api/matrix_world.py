@@ -14,9 +14,11 @@ through the same routes a customer desk would use.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +26,13 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from geoalchemy2 import WKTElement
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import billing.tariffs
 from core.auth import service as auth_service
 from core.auth.models import Agency
-from core.auth.scopes import Role
+from core.auth.scopes import ROLE_SCOPES, Role
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
@@ -364,4 +366,95 @@ def build_world(client: TestClient, session: Session) -> World:
         )
         for role in Role
     }
+    _build_sync(client, session, sides, role_headers)
     return World(own=sides["own"], other=sides["other"], admin=admin, role_headers=role_headers)
+
+
+# -- mobile sync: devices, a photo, a queued conflict per side ---------------------------------
+
+MATRIX_PHOTO = b"\x89PNG\r\n\x1a\n" + b"kilowatch matrix photo"
+MATRIX_PHOTO_SHA = hashlib.sha256(MATRIX_PHOTO).hexdigest()
+
+
+def _enroll(client: TestClient, headers: dict[str, str], device_uuid: str, label: str) -> str:
+    """Enroll a device; the value of its ``X-Kilowatch-Device`` header."""
+    body = _ok(
+        client.post(
+            "/api/v1/sync/devices",
+            headers=headers,
+            json={"device_uuid": device_uuid, "label": label},
+        ),
+        "enroll device",
+    )
+    return f"{body['device_id']}.{body['device_secret']}"
+
+
+def _build_sync(
+    client: TestClient,
+    session: Session,
+    sides: dict[str, Side],
+    role_headers: dict[Role, dict[str, str]],
+) -> None:
+    """Every role holding ``sync`` gets an enrolled device in its headers (sync calls need
+    one); each side gets a technician's device (the other's labelled with the marker) with
+    a pushed record waiting for a photo and one queued conflict; one photo is stored."""
+    from mobile_sync.models import SyncConflict, SyncOperation
+
+    for role, headers in role_headers.items():
+        if "sync" in ROLE_SCOPES[role]:
+            headers["X-Kilowatch-Device"] = _enroll(
+                client, headers, f"matrix-{role.value}", f"{role.value} phone"
+            )
+    for name, side in sides.items():
+        token = _token(
+            session, f"kwm-matrix-tech-{tag(name).lower()}", ["technician"], side.agency_code
+        )
+        headers = bearer(token)
+        headers["X-Kilowatch-Device"] = _enroll(
+            client, headers, f"matrix-tech-{name}", f"Phone {tag(name)}"
+        )
+        device_id = int(headers["X-Kilowatch-Device"].split(".")[0])
+        side.ids["device"] = device_id
+        record = {
+            "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kwm-matrix-{name}")),
+            "kind": "reading",
+            "base_version": None,
+            "captured_at": "2025-03-15T08:00:00Z",
+            "gps": None,
+            "scanned_serial": f"{tag(name)}-SERIAL",
+            "photos": ["0" * 64],  # never uploaded: an incomplete record
+            "data": {"register_id": side.ids["meter_register"], "value": 150, "note": tag(name)},
+        }
+        receipt = _ok(
+            client.post(
+                "/api/v1/sync/push",
+                headers=headers,
+                json={"device_time": "2025-03-15T08:00:00Z", "records": [record]},
+            ),
+            "push",
+        )["receipts"][0]
+        assert receipt["status"] == "applied", receipt
+        operation = session.scalar(
+            select(SyncOperation).where(SyncOperation.uuid == uuid.UUID(record["uuid"]))
+        )
+        assert operation is not None
+        conflict = SyncConflict(
+            operation_id=operation.id,
+            device_id=device_id,
+            kind="reading",
+            code="matrix_conflict",
+            detail=f"queued for the matrix {tag(name)}",
+        )
+        session.add(conflict)
+        session.flush()
+        side.ids["conflict"] = conflict.id
+        session.commit()
+    technician = role_headers[Role.TECHNICIAN]
+    _ok(
+        client.put(
+            f"/api/v1/sync/attachments/{MATRIX_PHOTO_SHA}",
+            headers={**technician, "Content-Type": "image/png"},
+            content=MATRIX_PHOTO,
+        ),
+        "photo",
+    )

@@ -51,3 +51,15 @@ def live_url(database_url: str) -> Iterator[str]:
 
     with live_server(build_app()) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def counted_server(database_url: str) -> Iterator[tuple[str, object]]:
+    """A live server of its own whose requests are counted (``.requests``): to show that
+    an offline browser really reached nothing."""
+    from kilowatch.app import build_app
+    from tests.e2e.handheld_support import CountingApp
+
+    app = CountingApp(build_app())
+    with live_server(app) as url:
+        yield url, app
