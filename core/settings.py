@@ -67,6 +67,20 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Extra modules that register event handlers (plugins, tests); comma-separated.
     event_handler_modules: str = ""
+    # Messages to customers (core.notify): a gateway per channel. "recording" sends
+    # nothing and keeps messages in memory (tests, demos, a machine without a mail server).
+    email_backend: str = "recording"  # smtp | recording
+    email_from: str = "billing@kilowatch.invalid"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_implicit_tls: bool = False
+    sms_backend: str = "recording"  # http | recording
+    sms_gateway_url: str = ""
+    sms_gateway_token: str | None = None
+    sms_sender: str = "KILOWATCH"
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

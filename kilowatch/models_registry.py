@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import billing.documents.models
 import billing.ledger.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models
 import core.migration.models
+import core.notify.models
 import core.outbox
 import customers.models
 import fraud.models
