@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import billing.documents.models
+import billing.invoices.models
 import billing.ledger.models
+import billing.runs.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models

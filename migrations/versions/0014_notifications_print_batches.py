@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 from core.audit import append_only_sql, drop_append_only_sql, enable_audit_sql
 
 revision = "0014"
-down_revision = "0010"  # the coordinator re-chains it onto 0013 at merge
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
