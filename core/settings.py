@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     sms_gateway_url: str = ""
     sms_gateway_token: str | None = None
     sms_sender: str = "KILOWATCH"
+    # The issuer printed on invoices (billing.documents); address lines separated by ";".
+    utility_name: str = "Kilowatch Electricity"
+    utility_address: str = ""
+    utility_tax_id: str = ""
+    utility_phone: str = ""
+    utility_email: str = ""
+    utility_website: str = ""
+    utility_bank_account: str = ""
+    utility_bic: str = ""
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

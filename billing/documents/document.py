@@ -66,8 +66,8 @@ class Reading:
     """A register's indexes on the invoice (``estimated``: the closing one is estimated)."""
 
     register: str
-    previous: Decimal
-    current: Decimal
+    previous: Decimal | None
+    current: Decimal | None
     kwh: Decimal
     estimated: bool = False
 

@@ -1,8 +1,9 @@
-"""Thin Celery tasks of invoice documents: render a print batch."""
+"""Thin Celery tasks of invoice documents: render a print batch, deliver invoices."""
 
 from __future__ import annotations
 
-from billing.documents import batches
+from billing.documents import batches, delivery
+from billing.documents import from_invoice as from_invoice  # registers the batches' source
 from core.celery_app import celery_app
 from core.context import SYSTEM, acting_as
 from core.db import session_scope
@@ -26,3 +27,18 @@ def render_print_batch(batch_id: int) -> int:
             with session_scope() as failure:
                 batches.mark_failed(failure, batch_id, f"{type(exc).__name__}: {exc}")
             raise
+
+
+@celery_app.task(name="billing.deliver_invoices")
+def deliver_invoices(invoice_ids: list[int]) -> int:
+    """Send each invoice as its account asks, each in its own transaction (one bad address
+    never stops the others; every outcome is logged); the number of sends recorded."""
+    sent = 0
+    with acting_as(SYSTEM, request_id="task:deliver-invoices"):
+        for invoice_id in invoice_ids:
+            try:
+                with session_scope() as session:
+                    sent += len(delivery.deliver_invoice(session, SYSTEM, invoice_id))
+            except delivery.InvoiceDeliveryUnavailableError:
+                continue  # said in the invoice page: the account lacks an address
+    return sent

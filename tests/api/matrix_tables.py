@@ -51,6 +51,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "interaction_id": Ref("interaction", "customer_interaction"),
     "rule_id": Ref("rule", "customer_case_assignment_rule"),
     "meter_id": Ref("meter", "meter_asset"),
+    "invoice_id": Ref("invoice", "billing_invoice"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {

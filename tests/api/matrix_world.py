@@ -19,6 +19,8 @@ import json
 import math
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import billing.tariffs
+from billing.invoices.enums import InvoiceReason
+from billing.invoices.service import issue_bill
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import Role
+from core.context import SYSTEM
+from core.periods import Period
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
@@ -237,7 +243,8 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
             "usage_point_id": ids["usage_point"],
             "holder_party_id": ids["party"],
             "account_id": ids["account"],
-            "tariff_code": "BT1-DOM",
+            # The tariff the world imports (below, once for both sides): invoices rate on it.
+            "tariff_code": "SBEE-BT-DOM",
             "subscribed_power_kva": "3.3",
             "start_date": "2025-01-01",
             # The second party owns the premises: it is known in this territory.
@@ -358,6 +365,18 @@ def build_world(client: TestClient, session: Session) -> World:
     )
     for side in sides.values():
         side.ids["tariff"] = tariff["code"]
+        # An invoice of February's 100 kWh, issued through the billing service.
+        bill = issue_bill(
+            session,
+            SYSTEM,
+            contract_id=side.ids["contract"],
+            period=Period(date(2025, 2, 1), date(2025, 3, 1)),
+            kwh={"total": Decimal(100)},
+            reason=InvoiceReason.CYCLE,
+            issue_date=date(2025, 3, 3),
+        )
+        session.commit()
+        side.ids["invoice"] = bill.id
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)

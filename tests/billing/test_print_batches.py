@@ -26,9 +26,10 @@ def numbered(_session: Session, ids: Sequence[int]) -> Iterator[InvoiceDocument]
 @pytest.fixture()
 def source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    before = list(batches._source)
     batches.set_document_source(numbered)
     yield
-    batches.set_document_source(None)
+    batches.set_document_source(before[0] if before else None)
 
 
 def test_a_batch_renders_once_into_its_file(db: Session, source: None) -> None:
