@@ -7,6 +7,9 @@ from billing.documents import from_invoice as from_invoice  # registers the batc
 from core.celery_app import celery_app
 from core.context import SYSTEM, acting_as
 from core.db import session_scope
+from core.logging import get_logger
+
+log = get_logger(__name__)
 
 
 def _report(batch_id: int, done: int) -> None:
@@ -41,4 +44,6 @@ def deliver_invoices(invoice_ids: list[int]) -> int:
                     sent += len(delivery.deliver_invoice(session, SYSTEM, invoice_id))
             except delivery.InvoiceDeliveryUnavailableError:
                 continue  # said in the invoice page: the account lacks an address
+            except Exception as exc:  # one invoice's trouble never stops the others
+                log.error("billing.deliver_failed", invoice_id=invoice_id, error=repr(exc))
     return sent
