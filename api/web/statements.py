@@ -31,15 +31,26 @@ KIND_LABELS = {
 }
 
 
+def _day(text: str, field: str) -> date | None:
+    if not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError as exc:
+        raise InputInvalidError(f"{field}: not a date (YYYY-MM-DD)") from exc
+
+
 @router.get("/accounts/{account_id}", response_class=HTMLResponse)
 def account_statement_page(
     request: Request,
     session: DbSession,
     account_id: Id,
-    date_from: date | None = Query(None),
-    date_to: date | None = Query(None),
+    date_from_text: str = Query("", alias="date_from", max_length=10),
+    date_to_text: str = Query("", alias="date_to", max_length=10),
 ) -> Response:
     actor = page_actor(request, session, "billing:read")
+    # The form sends empty fields as "": no bound, not a bad date.
+    date_from, date_to = _day(date_from_text, "date_from"), _day(date_to_text, "date_to")
     if date_from and date_to and date_from > date_to:
         raise InputInvalidError("date_from is after date_to")
     header = account_header(session, actor, account_id)
