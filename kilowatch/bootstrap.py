@@ -19,6 +19,7 @@ TASK_MODULES = [
     "customers.tasks",
     "fraud.tasks",
     "billing.runs.tasks",
+    "billing.invoices.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]

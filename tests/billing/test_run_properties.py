@@ -44,8 +44,9 @@ def test_simulated_is_issued_is_rated(db: Session, consumptions: list[int]) -> N
         [bill] = invoices.invoices_page(db, db_actor(), usage_point_id=who.usage_point_id)[0]
         expected = rate(
             versions,
-            BillableUsage(january, {"total": Decimal(kwh)}, "residential", "single_phase",
-                          Decimal(3)),
+            BillableUsage(
+                january, {"total": Decimal(kwh)}, "residential", "single_phase", Decimal(3)
+            ),
         )
         assert items[who.usage_point_id] == bill.total == expected.total
         stored = [
