@@ -20,6 +20,7 @@ TASK_MODULES = [
     "fraud.tasks",
     "billing.documents.tasks",
     "billing.runs.tasks",
+    "billing.invoices.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]

@@ -7,8 +7,11 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from billing.invoices.service import final_bill_if_ready
+from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
+from customers.events import FinalReadingRequested
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
 
@@ -20,3 +23,13 @@ def retrace_after_switch(session: Session, event: SwitchOperated, _event_id: uui
     a redelivered event does no harm)."""
     for feeder_id in event.feeder_ids:
         send_after_commit(session, retrace_feeder, feeder_id)
+
+
+@handles(FinalReadingRequested, name="billing.final_bill_after_contract_end")
+def final_bill_after_contract_end(
+    session: Session, event: FinalReadingRequested, _event_id: uuid.UUID
+) -> None:
+    """A contract ended (move-out, transfer, termination): issue its final bill now if
+    the final reading is already in (taken at the desk); otherwise the sweep
+    ``billing.issue_pending_final_bills`` issues it once the reading arrives."""
+    final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)

@@ -165,6 +165,8 @@ def simulate_chunk(
     """Measure, rate and check the items of one chunk (again, if simulated before); the
     number of items looked at. Marks the chunk simulated."""
     rater = rater or Rater(session)
+    # The items are the run's working rows: one audit summary per statement, not per row.
+    declare_bulk_job(session, f"billing-run-{run.id}-simulate-{chunk_no}")
     params = {"run": run.id, "chunk": chunk_no}
     rows = session.execute(
         text(_ITEMS), {**params, "statuses": ["selected", "ready", "parked", "skipped"]}

@@ -19,8 +19,6 @@ import json
 import math
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +28,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import billing.tariffs
-from billing.invoices.enums import InvoiceReason
-from billing.invoices.service import issue_bill
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import Role
-from core.context import SYSTEM
-from core.periods import Period
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
@@ -243,8 +237,7 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
             "usage_point_id": ids["usage_point"],
             "holder_party_id": ids["party"],
             "account_id": ids["account"],
-            # The tariff the world imports (below, once for both sides): invoices rate on it.
-            "tariff_code": "SBEE-BT-DOM",
+            "tariff_code": "BT1-DOM",
             "subscribed_power_kva": "3.3",
             "start_date": "2025-01-01",
             # The second party owns the premises: it is known in this territory.
@@ -345,6 +338,55 @@ def _token(session: Session, username: str, roles: list[str], agency: str | None
     return token
 
 
+def _bill_sides(
+    client: TestClient, session: Session, admin: dict[str, str], sides: dict[str, Side]
+) -> None:
+    """Each side's February billed by a run of its agency (prepared by head office,
+    approved by a second head-office user), so each has a billing run and an invoice."""
+    _ok(
+        client.post(
+            "/api/v1/tariffs",
+            headers=admin,
+            json={
+                "code": "BT1-DOM",  # the contracts' tariff
+                "name": "Domestique",
+                "currency": "XOF",
+                "versions": [
+                    {
+                        "effective_from": "2020-01-01",
+                        "definition": {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]},
+                    }
+                ],
+            },
+        ),
+        "tariff BT1-DOM",
+    )
+    second = bearer(_token(session, "kwm-matrix-head-office-2", [Role.ADMIN.value], None))
+    for side in sides.values():
+        run = _ok(
+            client.post(
+                "/api/v1/billing-runs",
+                headers=admin,
+                json={
+                    "period_start": "2025-02-01",
+                    "period_end": "2025-03-01",
+                    "selection": {"agency": side.agency_code},
+                },
+            ),
+            "billing run",
+        )
+        path = f"/api/v1/billing-runs/{run['id']}"
+        _ok(client.post(f"{path}/simulate", headers=admin), "simulate")
+        _ok(client.post(f"{path}/approve", headers=second, json={}), "approve")
+        issued = _ok(client.post(f"{path}/issue", headers=second), "issue")
+        assert issued["invoices"] == 1, f"building the matrix world: billing run: {issued}"
+        invoices = _ok(
+            client.get(f"/api/v1/invoices?billing_run_id={run['id']}", headers=admin), "invoices"
+        )
+        side.ids["billing_run"] = run["id"]
+        side.ids["invoice"] = invoices["items"][0]["id"]
+
+
 def build_world(client: TestClient, session: Session) -> World:
     sides = {}
     for name in SIDES:
@@ -365,18 +407,7 @@ def build_world(client: TestClient, session: Session) -> World:
     )
     for side in sides.values():
         side.ids["tariff"] = tariff["code"]
-        # An invoice of February's 100 kWh, issued through the billing service.
-        bill = issue_bill(
-            session,
-            SYSTEM,
-            contract_id=side.ids["contract"],
-            period=Period(date(2025, 2, 1), date(2025, 3, 1)),
-            kwh={"total": Decimal(100)},
-            reason=InvoiceReason.CYCLE,
-            issue_date=date(2025, 3, 3),
-        )
-        session.commit()
-        side.ids["invoice"] = bill.id
+    _bill_sides(client, session, admin, sides)
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)

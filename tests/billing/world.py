@@ -176,6 +176,7 @@ def estimate(db: Session, who: Customer, day: date) -> Decimal:
 def ledger_is_clean(db: Session) -> None:
     """``kilowatch ledger check``'s report: zero imbalance (deferred checks fired too)."""
     db.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+    db.execute(text("SET CONSTRAINTS ALL DEFERRED"))  # back to the books' own setting
     report = ledger.check(db)
     assert report.ok, report
     assert report.total_imbalance == 0
