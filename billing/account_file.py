@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.invoices.models import Invoice
 from billing.ledger import repository
 from billing.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction, TransactionKind
 from core.context import Actor
@@ -76,8 +77,10 @@ def recent_documents(
             LedgerTransaction.currency,
             LedgerTransaction.reverses_id,
             LedgerPosting.amount,
+            Invoice.id.label("invoice_id"),
         )
         .join(LedgerTransaction, LedgerTransaction.id == LedgerPosting.transaction_id)
+        .outerjoin(Invoice, Invoice.ledger_transaction_id == LedgerTransaction.id)
         .join(LedgerAccount, LedgerAccount.id == LedgerPosting.account_id)
         .where(
             LedgerPosting.customer_account_id.in_(account_ids),

@@ -229,6 +229,7 @@ class LedgerDocumentOut(BaseModel):
     currency: str
     reverses_id: int | None
     amount: int
+    invoice_id: int | None = None  # the invoice page, for an invoice or credit note
 
 
 class AccountBillingOut(BaseModel):

@@ -29,8 +29,10 @@ from billing.invoices import repository
 from billing.invoices.models import Invoice
 from billing.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
 from core.context import SYSTEM, Actor
+from core.periods import add_months, local_midnight, month_start
 from core.settings import get_settings
 from customers.models import Account, Party, ServiceLocation, UsagePoint
+from meters.consumption.service import consumption_for, total_kwh
 from meters.models import Meter, MeterInstallation
 
 HISTORY_PERIODS = 13
@@ -76,23 +78,42 @@ def _meter_serial(session: Session, invoice: Invoice) -> str:
 
 
 def _history(session: Session, invoice: Invoice) -> tuple[HistoryPoint, ...]:
-    """The usage point's billed kWh per period, up to this invoice (issued bills; a
-    credited bill's re-bill stands for its period)."""
-    rows = session.execute(
-        select(Invoice.period_start, Invoice.kwh, Invoice.estimated)
-        .where(
-            Invoice.usage_point_id == invoice.usage_point_id,
-            Invoice.kind == "invoice",
-            or_(Invoice.status == "issued", Invoice.id == invoice.id),
-            Invoice.period_start <= invoice.period_start,
+    """The usage point's kWh per month for the ``HISTORY_PERIODS`` months up to this
+    invoice's: what was billed where an issued bill covers the month (a credited bill's
+    re-bill stands for it), else what the meter measured (``meters.consumption``); months
+    with neither (before supply began) are left out."""
+    first = add_months(month_start(invoice.period_start), -(HISTORY_PERIODS - 1))
+    billed = {
+        start.strftime("%Y-%m"): (kwh, bool(estimated))
+        for start, kwh, estimated in session.execute(
+            select(Invoice.period_start, Invoice.kwh, Invoice.estimated)
+            .where(
+                Invoice.usage_point_id == invoice.usage_point_id,
+                Invoice.kind == "invoice",
+                or_(Invoice.status == "issued", Invoice.id == invoice.id),
+                Invoice.period_start >= first,
+                Invoice.period_start <= invoice.period_start,
+            )
+            .order_by(Invoice.period_start, Invoice.id)
         )
-        .order_by(Invoice.period_start.desc(), Invoice.id.desc())
-        .limit(HISTORY_PERIODS)
-    ).all()
-    return tuple(
-        HistoryPoint(start.strftime("%Y-%m"), kwh, bool(estimated))
-        for start, kwh, estimated in reversed(rows)
-    )
+    }
+    points = []
+    for k in range(HISTORY_PERIODS):
+        month = add_months(first, k)
+        label = month.strftime("%Y-%m")
+        if label in billed:
+            kwh, estimated = billed[label]
+            points.append(HistoryPoint(label, kwh, estimated))
+            continue
+        measured = consumption_for(
+            session,
+            [invoice.usage_point_id],
+            local_midnight(month),
+            local_midnight(add_months(month, 1)),
+        )
+        if measured:
+            points.append(HistoryPoint(label, total_kwh(measured)))
+    return tuple(points)
 
 
 def _owed_before(session: Session, invoice: Invoice) -> int:

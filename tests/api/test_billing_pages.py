@@ -57,6 +57,11 @@ def test_a_run_from_the_screen_to_the_invoice(client: TestClient, db: Session) -
     assert 'data-testid="invoices-count">1<' in page
     invoice_id = int(re.search(r'href="/invoices/(\d+)"', page).group(1))
 
+    # The customer's file lists the invoice with a link to its page.
+    billed_rows = client.get(f"/billing/runs/{run_id}?status=issued").text
+    party_id = re.search(r'href="/customers/(\d+)" data-testid="drill-down"', billed_rows).group(1)
+    assert f'href="/invoices/{invoice_id}"' in client.get(f"/customers/{party_id}").text
+
     invoice = client.get(f"/invoices/{invoice_id}").text
     assert format_money(11210, "XOF") in invoice
     assert f'href="/api/v1/invoices/{invoice_id}/pdf"' in invoice
