@@ -38,9 +38,10 @@ from billing.tariffs.errors import TariffNotFoundError, TariffNotInForceError, U
 from core.audit import declare_bulk_job
 from core.auth.models import Agency
 from core.context import Actor
-from core.errors import FieldError
+from core.errors import FieldError, ReferenceUnknownError
 from core.periods import Period, local_date
 from core.territory import OutsideTerritoryError, scope_of, visible
+from customers.models import UsagePoint
 
 
 def get_run(session: Session, actor: Actor, run_id: int, *, lock: bool = False) -> BillingRun:
@@ -70,9 +71,27 @@ def _agency_id(session: Session, actor: Actor, code: str | None) -> int | None:
     return agency_id
 
 
+def _require_usage_points(session: Session, actor: Actor, ids: list[int] | None) -> None:
+    """Every usage point named exists and is seen (one unseen looks like one missing)."""
+    if not ids:
+        return
+    wanted = set(ids)
+    seen = session.scalar(
+        select(func.count()).where(UsagePoint.id.in_(wanted), visible(actor, UsagePoint))
+    )
+    if seen != len(wanted):
+        raise ReferenceUnknownError(
+            f"{len(wanted) - (seen or 0)} of the usage points named do not exist",
+            errors=[
+                FieldError("selection.usage_point_ids", "unknown usage point", "reference_unknown")
+            ],
+        )
+
+
 def create_run(session: Session, actor: Actor, data: RunCreate) -> BillingRun:
     """Prepare a run (status ``draft``): its items and chunks are selected at once."""
     agency_id = _agency_id(session, actor, data.selection.agency)
+    _require_usage_points(session, actor, data.selection.usage_point_ids)
     run = BillingRun(
         label=data.label,
         period_start=data.period_start,
