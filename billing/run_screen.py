@@ -113,12 +113,12 @@ def print_label(run_id: int) -> str:
     return f"run {run_id}"
 
 
-def print_batches(session: Session, run_id: int, limit: int = 5) -> list[PrintBatch]:
-    """The latest print batches made from run ``run_id``."""
+def print_batches(session: Session, actor: Actor, run_id: int, limit: int = 5) -> list[PrintBatch]:
+    """The latest print batches made from run ``run_id`` that the caller sees."""
     return list(
         session.scalars(
             select(PrintBatch)
-            .where(PrintBatch.label == print_label(run_id))
+            .where(PrintBatch.label == print_label(run_id), visible(actor, PrintBatch))
             .order_by(PrintBatch.id.desc())
             .limit(limit)
         )

@@ -22,7 +22,6 @@ from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
 from billing import run_screen
 from billing.documents import batches, delivery
-from billing.documents.models import PrintBatch
 from billing.documents.tasks import deliver_invoices, render_print_batch
 from billing.invoices import repository as invoices
 from billing.runs import runner, service
@@ -107,7 +106,7 @@ def run_page(
         offset=offset,
         limit=PAGE,
     )
-    prints = run_screen.print_batches(session, run_id)
+    prints = run_screen.print_batches(session, actor, run_id)
     return render(
         request,
         "billing_run.html",
@@ -194,10 +193,10 @@ def print_page(
 
 @router.get("/billing/print-batches/{batch_id}/file")
 def print_file_page(request: Request, session: DbSession, batch_id: Id) -> Response:
-    page_actor(request, session, "billing:read")
-    batch = session.get(PrintBatch, batch_id)
-    path = batches.file_of(batch) if batch is not None else None
-    if batch is None or path is None or not path.exists():
+    actor = page_actor(request, session, "billing:read")
+    batch = batches.get_batch(session, actor, batch_id)
+    path = batches.file_of(batch)
+    if path is None or not path.exists():
         raise batches.PrintBatchNotFoundError(f"no finished print batch {batch_id}")
     media = "application/pdf" if batch.output == "pdf" else "application/zip"
     return FileResponse(path, media_type=media, filename=path.name)

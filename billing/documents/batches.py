@@ -17,15 +17,22 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from billing.documents.document import InvoiceDocument
 from billing.documents.models import PrintBatch
 from billing.documents.render import render_many, render_pdf
+from billing.invoices.models import Invoice
 from core.context import Actor
-from core.errors import EntityNotFoundError, InputInvalidError
+from core.errors import (
+    EntityNotFoundError,
+    FieldError,
+    InputInvalidError,
+    ReferenceUnknownError,
+)
 from core.settings import get_settings
+from core.territory import visible
 
 # invoice ids -> their documents, in the same order.
 DocumentSource = Callable[[Session, Sequence[int]], Iterable[InvoiceDocument]]
@@ -43,6 +50,20 @@ class PrintBatchInvalidError(InputInvalidError):
     """No invoice, too many, or the same invoice twice."""
 
     code = "print_batch_invalid"
+
+
+class PrintBatchInvoiceUnknownError(ReferenceUnknownError):
+    """An invoice chosen does not exist or lies outside the caller's territory."""
+
+
+def get_batch(session: Session, actor: Actor, batch_id: int) -> PrintBatch:
+    """A batch the caller sees (404 otherwise)."""
+    batch = session.scalars(
+        select(PrintBatch).where(PrintBatch.id == batch_id, visible(actor, PrintBatch))
+    ).one_or_none()
+    if batch is None:
+        raise PrintBatchNotFoundError(f"no print batch {batch_id}")
+    return batch
 
 
 def set_document_source(source: DocumentSource | None) -> None:
@@ -81,6 +102,17 @@ def create_batch(
         raise PrintBatchInvalidError(f"a print batch holds 1 to {MAX_INVOICES} invoices")
     if len(set(invoice_ids)) != len(invoice_ids):
         raise PrintBatchInvalidError("an invoice appears twice in the batch")
+    seen = set(
+        session.scalars(
+            select(Invoice.id).where(Invoice.id.in_(list(invoice_ids)), visible(actor, Invoice))
+        )
+    )
+    unseen = [i for i in invoice_ids if i not in seen]
+    if unseen:
+        raise PrintBatchInvoiceUnknownError(
+            f"no invoice {', '.join(map(str, unseen[:10]))}",
+            errors=[FieldError("invoice_ids", "no such invoice", "reference_unknown")],
+        )
     batch = PrintBatch(
         label=label,
         output=output,
@@ -88,6 +120,7 @@ def create_batch(
         invoice_ids=list(invoice_ids),
         total=len(invoice_ids),
         done=0,
+        agency_id=actor.territory_agency_id,
         created_by=actor.user_id,
     )
     session.add(batch)

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Integer, Text, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ColumnElement,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, IdMixin
-from core.territory import GLOBAL
+from core.territory import Scope
 
 
 class PrintBatch(IdMixin, Base):
@@ -24,9 +33,11 @@ class PrintBatch(IdMixin, Base):
         CheckConstraint("done BETWEEN 0 AND total", name="done_counted"),
     )
 
-    # A head-office job over invoices of any agency (the print shop prints them all); the
-    # invoices chosen were each checked against the caller's territory when it was made.
-    __territory__ = GLOBAL
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """A batch belongs to the territory of whoever made it (its invoices were each
+        checked against it); head office's batches (no agency) stay with head office."""
+        return PrintBatch.agency_id == scope.agency_id
 
     label: Mapped[str] = mapped_column(Text, default="", server_default="")
     output: Mapped[str] = mapped_column(Text)
@@ -37,6 +48,9 @@ class PrintBatch(IdMixin, Base):
     file_name: Mapped[str | None] = mapped_column(Text)
     file_bytes: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
+    agency_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("core_agency.id", ondelete="RESTRICT"), index=True
+    )
     created_by: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("core_user.id", ondelete="SET NULL")
     )

@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("file_name", sa.Text(), nullable=True),
         sa.Column("file_bytes", sa.BigInteger(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("agency_id", sa.BigInteger(), nullable=True),
         sa.Column("created_by", sa.BigInteger(), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
@@ -91,8 +92,15 @@ def upgrade() -> None:
             name=op.f("fk_billing_print_batch_created_by_core_user"),
             ondelete="SET NULL",
         ),
+        sa.ForeignKeyConstraint(
+            ["agency_id"],
+            ["core_agency.id"],
+            name=op.f("fk_billing_print_batch_agency_id_core_agency"),
+            ondelete="RESTRICT",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_print_batch")),
     )
+    op.create_index(op.f("ix_billing_print_batch_agency_id"), "billing_print_batch", ["agency_id"])
     for statement in enable_audit_sql("billing_print_batch"):
         op.execute(statement)
 

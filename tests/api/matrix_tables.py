@@ -53,6 +53,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "meter_id": Ref("meter", "meter_asset"),
     "billing_run_id": Ref("billing_run", "billing_run"),
     "invoice_id": Ref("invoice", "billing_invoice"),
+    "batch_id": Ref("print_batch", "billing_print_batch"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {
@@ -127,6 +128,9 @@ MATRIX_TARIFF = {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]}
 DATE = "2025-06-01"
 
 BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/api/v1/print-batches"): _json(
+        lambda s: {"invoice_ids": [s["invoice"]], "output": "pdf"}, territorial=True
+    ),
     # -- customers --------------------------------------------------------------------------
     ("POST", "/api/v1/customers"): _json(
         lambda s: {"kind": "person", "first_name": "Nouveau", "last_name": "Client"}

@@ -28,6 +28,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import billing.tariffs
+from billing.documents import batches as print_batches
+from billing.documents.models import PrintBatch
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import Role
@@ -387,6 +389,29 @@ def _bill_sides(
         side.ids["invoice"] = invoices["items"][0]["id"]
 
 
+def _print_sides(session: Session, sides: dict[str, Side]) -> None:
+    """Each side's print batch of its invoice, made by its agency and finished (its file
+    in the data folder), so reading it and its file succeeds in its own territory."""
+    for side in sides.values():
+        batch = PrintBatch(
+            label=f"matrix {side.name}",
+            output="pdf",
+            status="done",
+            invoice_ids=[side.ids["invoice"]],
+            total=1,
+            done=1,
+            agency_id=side.agency_id,
+        )
+        session.add(batch)
+        session.flush()
+        batch.file_name = f"print-batch-{batch.id}.pdf"
+        content = b"%PDF-1.4 matrix"
+        (print_batches.folder() / batch.file_name).write_bytes(content)
+        batch.file_bytes = len(content)
+        session.commit()
+        side.ids["print_batch"] = batch.id
+
+
 def build_world(client: TestClient, session: Session) -> World:
     sides = {}
     for name in SIDES:
@@ -408,6 +433,7 @@ def build_world(client: TestClient, session: Session) -> World:
     for side in sides.values():
         side.ids["tariff"] = tariff["code"]
     _bill_sides(client, session, admin, sides)
+    _print_sides(session, sides)
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)

@@ -143,3 +143,36 @@ def test_a_refused_send_is_logged_and_shown_over_the_api(
     ]
     listed = client.get(f"/api/v1/invoices/{invoice.id}/deliveries", headers=officer).json()
     assert [d["status"] for d in listed] == ["failed"]
+
+
+def test_a_print_batch_over_the_api(
+    client: TestClient, db: Session, make_user, tmp_path, monkeypatch
+) -> None:
+    from billing.documents import batches
+    from core.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "data_dir", tmp_path)
+    _who, invoice = january_invoice(db, 150)
+    db.commit()
+    officer = bearer(make_user("billing_officer"))
+    queued = client.post(
+        "/api/v1/print-batches",
+        headers=officer,
+        json={"invoice_ids": [invoice.id], "output": "zip"},
+    )
+    assert queued.status_code == 202, queued.text
+    batch = queued.json()
+    assert (batch["status"], batch["total"], batch["done"]) == ("queued", 1, 0)
+    path = f"/api/v1/print-batches/{batch['id']}"
+    assert client.get(f"{path}/file", headers=officer).status_code == 404  # not rendered yet
+    # The worker's part (its task leaves only after a real commit; run it here).
+    batches.run_batch(db, batch["id"])
+    db.commit()
+    done = client.get(path, headers=officer).json()
+    assert (done["status"], done["done"]) == ("done", 1)
+    archive = client.get(f"{path}/file", headers=officer)
+    assert archive.status_code == 200 and archive.headers["content-type"] == "application/zip"
+    unknown = client.post(
+        "/api/v1/print-batches", headers=officer, json={"invoice_ids": [987654321]}
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "reference_unknown"
