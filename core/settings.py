@@ -71,6 +71,29 @@ class Settings(BaseSettings):
     sync_attachment_max_bytes: int = Field(default=20 * MIB, ge=1)
     # Extra modules that register event handlers (plugins, tests); comma-separated.
     event_handler_modules: str = ""
+    # Messages to customers (core.notify): a gateway per channel. "recording" sends
+    # nothing and keeps messages in memory (tests, demos, a machine without a mail server).
+    email_backend: str = "recording"  # smtp | recording
+    email_from: str = "billing@kilowatch.invalid"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_implicit_tls: bool = False
+    sms_backend: str = "recording"  # http | recording
+    sms_gateway_url: str = ""
+    sms_gateway_token: str | None = None
+    sms_sender: str = "KILOWATCH"
+    # The issuer printed on invoices (billing.documents); address lines separated by ";".
+    utility_name: str = "Kilowatch Electricity"
+    utility_address: str = ""
+    utility_tax_id: str = ""
+    utility_phone: str = ""
+    utility_email: str = ""
+    utility_website: str = ""
+    utility_bank_account: str = ""
+    utility_bic: str = ""
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -18,13 +18,16 @@ TASK_MODULES = [
     "gis.tasks",
     "customers.tasks",
     "fraud.tasks",
+    "billing.documents.tasks",
+    "billing.runs.tasks",
+    "billing.invoices.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
 # Modules adding their domain's sections to the customer file (and search sources).
-CUSTOMER_FILE_MODULES = ["meters.customer_file"]
+CUSTOMER_FILE_MODULES = ["meters.customer_file", "billing.account_file"]
 # Modules registering their domain's files of the data-migration format (core.migration).
-MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration"]
+MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration", "billing.migration"]
 
 _done = False
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from billing.cli import ledger_app
+from billing.runs.cli import run_app
 from core.cli import db_app, outbox_app, user_app
 from core.migration.cli import migrate_app
 from customers.cli import customers_app
@@ -29,6 +30,7 @@ app.add_typer(migrate_app, name="migrate")
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(handheld_app, name="handheld")
+app.add_typer(run_app, name="billing-run")
 
 
 @app.callback()

@@ -20,6 +20,7 @@ from core.context import SYSTEM, acting_as
 from core.db import session_scope
 from core.settings import get_settings
 from gis.generator.demo import build_demo_network
+from kilowatch.demo_billing import build_demo_billing
 from kilowatch.demo_utility.builder import service_points_for
 from kilowatch.demo_utility.step import build_demo_customers
 
@@ -88,6 +89,7 @@ DEMO_STEPS: list[tuple[str, Callable[[Session, DemoOptions], str]]] = [
     ("Staff accounts", build_staff),
     ("Network (real feeder ULAS628 + a generated town)", build_demo_network),
     ("Customers, meters and 24 months of reads", build_demo_customers),
+    ("Tariffs, billing runs of the recent months, payments", build_demo_billing),
 ]
 
 

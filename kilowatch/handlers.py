@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from billing.invoices.service import final_bill_if_ready
 from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
@@ -37,3 +38,13 @@ def final_read_order(session: Session, event: FinalReadingRequested, _event_id: 
         reading_date=event.reading_date,
         process=event.process,
     )
+
+
+@handles(FinalReadingRequested, name="billing.final_bill_after_contract_end")
+def final_bill_after_contract_end(
+    session: Session, event: FinalReadingRequested, _event_id: uuid.UUID
+) -> None:
+    """A contract ended (move-out, transfer, termination): issue its final bill now if
+    the final reading is already in (taken at the desk); otherwise the sweep
+    ``billing.issue_pending_final_bills`` issues it once the reading arrives."""
+    final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)

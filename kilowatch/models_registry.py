@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import billing.documents.models
+import billing.invoices.models
 import billing.ledger.models
+import billing.runs.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models
 import core.migration.models
+import core.notify.models
 import core.outbox
 import customers.models
 import field.models

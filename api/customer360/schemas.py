@@ -218,6 +218,35 @@ class Window(BaseModel):
     months: list[str]
 
 
+class LedgerDocumentOut(BaseModel):
+    """An invoice, credit note or payment on an account's ledger: its amount on the
+    receivable in minor units (positive owed, negative paid or credited)."""
+
+    transaction_id: int
+    entry_date: date
+    kind: str
+    source_ref: str | None
+    currency: str
+    reverses_id: int | None
+    amount: int
+    invoice_id: int | None = None  # the invoice page, for an invoice or credit note
+
+
+class AccountBillingOut(BaseModel):
+    """An account's balance per currency (minor units; positive: owed) and its latest
+    invoices and payments."""
+
+    account_id: int
+    number: str
+    balance: dict[str, int]
+    invoices: list[LedgerDocumentOut]
+    payments: list[LedgerDocumentOut]
+
+
+class BillingOut(BaseModel):
+    accounts: list[AccountBillingOut]
+
+
 class Customer360(BaseModel):
     """Everything known about one customer."""
 
@@ -228,6 +257,7 @@ class Customer360(BaseModel):
     cases: list[CaseOut]
     interactions: list[InteractionOut]
     window: Window
+    billing: BillingOut | None = None
 
 
 class Premises360(BaseModel):

@@ -53,6 +53,9 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "interaction_id": Ref("interaction", "customer_interaction"),
     "rule_id": Ref("rule", "customer_case_assignment_rule"),
     "meter_id": Ref("meter", "meter_asset"),
+    "billing_run_id": Ref("billing_run", "billing_run"),
+    "invoice_id": Ref("invoice", "billing_invoice"),
+    "batch_id": Ref("print_batch", "billing_print_batch"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     # A handheld and a queued sync conflict: placed by the technician's agency.
@@ -131,6 +134,9 @@ MATRIX_TARIFF = {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]}
 DATE = "2025-06-01"
 
 BODIES: dict[tuple[str, str], Body] = {
+    ("POST", "/api/v1/print-batches"): _json(
+        lambda s: {"invoice_ids": [s["invoice"]], "output": "pdf"}, territorial=True
+    ),
     # -- customers --------------------------------------------------------------------------
     ("POST", "/api/v1/customers"): _json(
         lambda s: {"kind": "person", "first_name": "Nouveau", "last_name": "Client"}
@@ -268,6 +274,21 @@ BODIES: dict[tuple[str, str], Body] = {
     ),
     ("POST", "/api/v1/readings/rule-sets"): _json(lambda s: {"name": "matrix", "parameters": {}}),
     # -- data migration (the base is processed later, by the worker, as its uploader) --------
+    # -- billing runs and invoices ----------------------------------------------------------
+    ("POST", "/api/v1/billing-runs"): _json(
+        lambda s: {
+            "period_start": "2025-03-01",
+            "period_end": "2025-04-01",
+            "selection": {"usage_point_ids": [s["usage_point"]]},
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/billing-runs/{billing_run_id}/approve"): _json(lambda s: {"note": "ok"}),
+    ("POST", "/api/v1/billing-runs/{billing_run_id}/cancel"): _json(lambda s: {"note": "no"}),
+    ("POST", "/api/v1/invoices/{invoice_id}/credit"): _json(lambda s: {"note": "matrix"}),
+    ("POST", "/api/v1/invoices/{invoice_id}/rebill"): _json(
+        lambda s: {"kwh": {"total": "90"}, "note": "matrix"}
+    ),
     ("POST", "/api/v1/migrations"): Body(lambda s: migration_upload(), False, kind="files"),
     # -- network ------------------------------------------------------------------------------
     ("POST", "/api/v1/network/imports"): Body(

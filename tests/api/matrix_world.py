@@ -30,6 +30,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import billing.tariffs
+from billing.documents import batches as print_batches
+from billing.documents.models import PrintBatch
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import ROLE_SCOPES, Role
@@ -340,6 +342,78 @@ def _token(session: Session, username: str, roles: list[str], agency: str | None
     return token
 
 
+def _bill_sides(
+    client: TestClient, session: Session, admin: dict[str, str], sides: dict[str, Side]
+) -> None:
+    """Each side's February billed by a run of its agency (prepared by head office,
+    approved by a second head-office user), so each has a billing run and an invoice."""
+    _ok(
+        client.post(
+            "/api/v1/tariffs",
+            headers=admin,
+            json={
+                "code": "BT1-DOM",  # the contracts' tariff
+                "name": "Domestique",
+                "currency": "XOF",
+                "versions": [
+                    {
+                        "effective_from": "2020-01-01",
+                        "definition": {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]},
+                    }
+                ],
+            },
+        ),
+        "tariff BT1-DOM",
+    )
+    second = bearer(_token(session, "kwm-matrix-head-office-2", [Role.ADMIN.value], None))
+    for side in sides.values():
+        run = _ok(
+            client.post(
+                "/api/v1/billing-runs",
+                headers=admin,
+                json={
+                    "period_start": "2025-02-01",
+                    "period_end": "2025-03-01",
+                    "selection": {"agency": side.agency_code},
+                },
+            ),
+            "billing run",
+        )
+        path = f"/api/v1/billing-runs/{run['id']}"
+        _ok(client.post(f"{path}/simulate", headers=admin), "simulate")
+        _ok(client.post(f"{path}/approve", headers=second, json={}), "approve")
+        issued = _ok(client.post(f"{path}/issue", headers=second), "issue")
+        assert issued["invoices"] == 1, f"building the matrix world: billing run: {issued}"
+        invoices = _ok(
+            client.get(f"/api/v1/invoices?billing_run_id={run['id']}", headers=admin), "invoices"
+        )
+        side.ids["billing_run"] = run["id"]
+        side.ids["invoice"] = invoices["items"][0]["id"]
+
+
+def _print_sides(session: Session, sides: dict[str, Side]) -> None:
+    """Each side's print batch of its invoice, made by its agency and finished (its file
+    in the data folder), so reading it and its file succeeds in its own territory."""
+    for side in sides.values():
+        batch = PrintBatch(
+            label=f"matrix {side.name}",
+            output="pdf",
+            status="done",
+            invoice_ids=[side.ids["invoice"]],
+            total=1,
+            done=1,
+            agency_id=side.agency_id,
+        )
+        session.add(batch)
+        session.flush()
+        batch.file_name = f"print-batch-{batch.id}.pdf"
+        content = b"%PDF-1.4 matrix"
+        (print_batches.folder() / batch.file_name).write_bytes(content)
+        batch.file_bytes = len(content)
+        session.commit()
+        side.ids["print_batch"] = batch.id
+
+
 def build_world(client: TestClient, session: Session) -> World:
     sides = {}
     for name in SIDES:
@@ -360,6 +434,8 @@ def build_world(client: TestClient, session: Session) -> World:
     )
     for side in sides.values():
         side.ids["tariff"] = tariff["code"]
+    _bill_sides(client, session, admin, sides)
+    _print_sides(session, sides)
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)
