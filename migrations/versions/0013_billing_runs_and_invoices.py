@@ -1,7 +1,7 @@
 """billing: billing runs (items, chunks, history), invoices and credit notes
 
 Revision ID: 0013
-Revises: 0010 (while developing; the coordinator re-chains it after 0012)
+Revises: 0012
 Create Date: 2026-12-02 06:14:10
 
 The database keeps the documents honest, whatever the application does:
