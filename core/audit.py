@@ -50,6 +50,7 @@ UNAUDITED_TABLES: dict[str, str] = {
     "core_login_attempt": "a log itself (sign-in attempts), pruned by the rate limiter",
     "spatial_ref_sys": "PostGIS's catalogue of coordinate systems",
     "gis_network_state": "a one-row version counter bumped by triggers on every network write",
+    "core_idempotency_key": "stored answers to retried requests; the work they did is audited",
 }
 
 MASKED_COLUMNS = ("password_hash",)

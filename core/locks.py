@@ -22,6 +22,10 @@ class LockSpace(IntEnum):
     READING_IMPORT_FILE = 7_311_004  # one import of one file at a time (second key: hash)
     DEMO_BUILD = 7_311_010  # building the demo utility (second key: seed)
     LOGIN_USERNAME = 7_311_020  # sign-in attempts for one username (second key: its hash)
+    IDEMPOTENCY_KEY = 7_311_030  # one request per Idempotency-Key (second key: its hash)
+    PAYMENT_ALLOCATION = 7_311_031  # allocating a customer account's payments (key: account)
+    CASH_DESK = 7_311_032  # opening, counting, closing one cash desk session (key: session)
+    BANK_STATEMENT = 7_311_033  # importing one bank statement (second key: its hash)
 
 
 def xact_lock(session: Session, space: LockSpace, key: int = 0) -> None:

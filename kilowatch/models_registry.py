@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import billing.ledger.models
+import billing.payments.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models
+import core.idempotency
 import core.migration.models
 import core.outbox
 import customers.models

@@ -1,0 +1,135 @@
+"""API shapes of payments. Amounts are integer minor units of ``currency`` (ISO 4217)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from billing.payments.enums import Channel, Instrument, ItemKind
+from core.pages import BIGINT_MAX
+
+Amount = Annotated[int, Field(gt=0, le=10**15, description="integer minor units")]
+RefId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
+class PaymentCreate(BaseModel):
+    """Money received for a customer account. ``external_id`` is the channel's own
+    transaction id (a bank entry reference, a mobile-money receipt): a second payment with
+    the same channel and id is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_account_id: RefId
+    amount: Amount
+    currency: Currency | None = None  # the utility's currency when absent
+    channel: Channel = Channel.DESK
+    instrument: Instrument = Instrument.CASH
+    external_id: ShortText | None = None
+    reference: ShortText | None = None
+    payer_name: ShortText | None = None
+    received_at: datetime | None = None  # now when absent
+    value_date: date | None = None  # the local date of ``received_at`` when absent
+    cash_session_id: RefId | None = None
+
+
+class AllocationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    payment_id: int
+    item_id: int
+    amount: int
+    allocated_at: datetime
+    released_at: datetime | None
+    release_reason: str | None
+
+
+class PaymentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    customer_account_id: int
+    channel: str
+    instrument: str
+    external_id: str | None
+    amount: int
+    currency: str
+    received_at: datetime
+    value_date: date
+    status: str
+    cleared: bool
+    reference: str | None
+    payer_name: str | None
+    cash_session_id: int | None
+    ledger_transaction_id: int
+    reversal_transaction_id: int | None
+    reversal_reason: str | None
+    unallocated: int = 0  # what is left as the account's credit
+
+
+class ReceivableItemCreate(BaseModel):
+    """A fee or interest charged to a customer account: posted to the ledger (receivable
+    debit, fee or interest revenue credit) and opened for allocation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_account_id: RefId
+    kind: ItemKind
+    document_ref: ShortText
+    due_date: date
+    amount: Amount
+    currency: Currency | None = None
+    memo: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class ReceivableItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_account_id: int
+    kind: str
+    document_ref: str
+    due_date: date
+    amount: int
+    currency: str
+    open_amount: int = 0
+
+
+class AllocationTarget(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: RefId
+    amount: Amount
+
+
+class ReallocateRequest(BaseModel):
+    """Release the payment's allocations and allocate it again: to ``targets`` as given
+    (the rest stays credit), or by the allocation policy when ``targets`` is absent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+    targets: list[AllocationTarget] | None = Field(default=None, max_length=200)
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason
+
+
+class AccountPosition(BaseModel):
+    """A customer account's open items and credit, beside the ledger balance they explain:
+    ``balance`` (ledger) = sum of open amounts - credit."""
+
+    customer_account_id: int
+    currency: str
+    balance: int
+    open_items: list[ReceivableItemRead]
+    credit: int
