@@ -19,7 +19,7 @@ from billing.ledger import service as ledger
 from billing.ledger.models import TransactionKind
 from billing.payments import allocation, repository
 from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy
-from billing.payments.enums import Channel, Instrument, ItemKind, PaymentStatus
+from billing.payments.enums import Instrument, ItemKind, PaymentStatus
 from billing.payments.errors import (
     PaymentDuplicateError,
     PaymentInvalidError,

@@ -190,15 +190,15 @@ def test_the_database_refuses_a_second_payment_with_the_same_transaction_id(db, 
 
     payment = pay(db, debts, 1000, date(2025, 3, 1), channel=Channel.BANK,
                   instrument=Instrument.TRANSFER, external_id="E2E-1")  # fmt: skip
-    with pytest.raises(IntegrityError, match="uq_billing_payment_channel_external_id"):
-        with db.begin_nested():
-            db.execute(
-                text(
-                    "INSERT INTO billing_payment (number, customer_account_id, channel, "
-                    "instrument, external_id, amount, currency, received_at, value_date, "
-                    "ledger_transaction_id) SELECT 'R-X', customer_account_id, channel, "
-                    "instrument, external_id, amount, currency, received_at, value_date, "
-                    "ledger_transaction_id FROM billing_payment WHERE id = :id"
-                ),
-                {"id": payment.id},
-            )
+    copy = text(
+        "INSERT INTO billing_payment (number, customer_account_id, channel, instrument, "
+        "external_id, amount, currency, received_at, value_date, ledger_transaction_id) "
+        "SELECT 'R-X', customer_account_id, channel, instrument, external_id, amount, "
+        "currency, received_at, value_date, ledger_transaction_id "
+        "FROM billing_payment WHERE id = :id"
+    )
+    with (
+        pytest.raises(IntegrityError, match="uq_billing_payment_channel_external_id"),
+        db.begin_nested(),
+    ):
+        db.execute(copy, {"id": payment.id})
