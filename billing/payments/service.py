@@ -28,7 +28,12 @@ from billing.payments.errors import (
 )
 from billing.payments.events import PaymentPosted, PaymentReversed
 from billing.payments.models import Payment, PaymentAllocation, ReceivableItem
-from billing.payments.schemas import PaymentCreate, ReceivableItemCreate
+from billing.payments.schemas import (
+    AccountPosition,
+    PaymentCreate,
+    ReceivableItemCreate,
+    ReceivableItemRead,
+)
 from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
@@ -292,3 +297,32 @@ def charge(
 
 def allocations(session: Session, payment: Payment) -> list[PaymentAllocation]:
     return repository.allocations_of(session, payment.id)
+
+
+def position(session: Session, customer_account_id: int) -> AccountPosition:
+    """The account's open items and credit beside its ledger balance (the utility's
+    currency; items and payments in others are listed by the statement)."""
+    from billing.ledger import repository as ledger_repository
+
+    currency = get_settings().currency
+    balance = ledger_repository.balances(session, [customer_account_id])
+    open_now = {o.id: o.open_amount for o in repository.open_items(session, customer_account_id)}
+    items = [
+        ReceivableItemRead.model_validate(item).model_copy(
+            update={"open_amount": open_now[item.id]}
+        )
+        for item in repository.items_of(session, customer_account_id)
+        if item.id in open_now and item.currency == currency
+    ]
+    credit = sum(
+        c.remaining
+        for c in repository.credits(session, customer_account_id)
+        if c.currency == currency
+    )
+    return AccountPosition(
+        customer_account_id=customer_account_id,
+        currency=currency,
+        balance=balance.get(customer_account_id, {}).get(currency, 0),
+        open_items=items,
+        credit=credit,
+    )

@@ -8,6 +8,7 @@ fails the matrix with a message saying what to add, so a new route cannot skip i
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "interaction_id": Ref("interaction", "customer_interaction"),
     "rule_id": Ref("rule", "customer_case_assignment_rule"),
     "meter_id": Ref("meter", "meter_asset"),
+    "payment_id": Ref("payment", "billing_payment"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {
@@ -88,6 +90,12 @@ REQUIRED_QUERY: dict[str, Any] = {
     "entity": "customer_party",
     "period_from": "2025-01-01T00:00:00Z",
     "period_to": "2025-06-01T00:00:00Z",
+}
+
+# Required request headers: a value per call (an Idempotency-Key is new for every call, so
+# that a call is never answered from an earlier call's stored answer).
+REQUIRED_HEADERS: dict[str, Callable[[], str]] = {
+    "Idempotency-Key": lambda: f"matrix-{uuid.uuid4()}",
 }
 
 # Optional query parameters that filter by a record: called again with the other side's
@@ -300,6 +308,24 @@ BODIES: dict[tuple[str, str], Body] = {
         },
         territorial=False,
         kind="files",
+    ),
+    # -- payments -------------------------------------------------------------------------------
+    ("POST", "/api/v1/payments"): _json(
+        lambda s: {"customer_account_id": s["account"], "amount": 500}, territorial=True
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/reallocate"): _json(
+        lambda s: {"reason": "matrix reallocation"}
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/reverse"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/receivable-items"): _json(
+        lambda s: {
+            "customer_account_id": s["account"],
+            "kind": "fee",
+            "document_ref": f"FEE-{s.name}",
+            "due_date": DATE,
+            "amount": 700,
+        },
+        territorial=True,
     ),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(

@@ -317,6 +317,13 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
     assert upload.status_code == 202, f"migration upload: {upload.text}"
     ids["migration_run"] = upload.json()["run_id"]
+    # -- payments (each payment-creating call carries its Idempotency-Key) ------------------
+    payment = client.post(
+        "/api/v1/payments",
+        headers={**admin, "Idempotency-Key": f"matrix-{s}-payment"},
+        json={"customer_account_id": ids["account"], "amount": 1000, "payer_name": tag(s)},
+    )
+    ids["payment"] = _ok(payment, "payment")["id"]
 
 
 def migration_upload() -> dict[str, Any]:

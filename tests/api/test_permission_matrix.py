@@ -33,6 +33,7 @@ from kilowatch.app import build_app
 from tests.api.matrix_tables import (
     BODIES,
     PROBE_QUERY,
+    REQUIRED_HEADERS,
     REQUIRED_QUERY,
     SHARED_PATH_PARAMS,
     Body,
@@ -51,6 +52,7 @@ class Operation:
     scopes: tuple[str, ...] | None  # None: public
     path_params: tuple[str, ...]
     required_query: tuple[str, ...]
+    required_headers: tuple[str, ...]
     optional_query: tuple[str, ...]
     has_body: bool
 
@@ -81,6 +83,9 @@ def _operations() -> list[Operation]:
                     path_params=tuple(p["name"] for p in params if p["in"] == "path"),
                     required_query=tuple(
                         p["name"] for p in params if p["in"] == "query" and p.get("required")
+                    ),
+                    required_headers=tuple(
+                        p["name"] for p in params if p["in"] == "header" and p.get("required")
                     ),
                     optional_query=tuple(
                         p["name"] for p in params if p["in"] == "query" and not p.get("required")
@@ -188,9 +193,10 @@ def _call(
     calls = []
     for url in _urls(m, op, path_side):
         savepoint = m.connection.begin_nested()
+        sent = headers | {name: REQUIRED_HEADERS[name]() for name in op.required_headers}
         try:
             before = _snapshot(m.connection, refs)
-            response = m.client.request(op.method, url, headers=headers, **kwargs)
+            response = m.client.request(op.method, url, headers=sent, **kwargs)
             after = _snapshot(m.connection, refs)
         finally:
             savepoint.rollback()
@@ -247,6 +253,9 @@ def _missing_table_entries(op: Operation) -> list[str]:
     for name in op.required_query:
         if name not in REQUIRED_QUERY:
             missing.append(f"required query parameter {name!r}: add it to REQUIRED_QUERY")
+    for name in op.required_headers:
+        if name not in REQUIRED_HEADERS:
+            missing.append(f"required header {name!r}: add it to REQUIRED_HEADERS")
     if op.has_body and (op.method, op.path) not in BODIES:
         missing.append(f"request body: add ({op.method!r}, {op.path!r}) to BODIES")
     return missing

@@ -1,0 +1,1 @@
+"""Cash desks: placeholder replaced below."""
