@@ -11,7 +11,7 @@ from api.deps import CurrentActor, DbSession
 from api.idempotency import IdempotencyKey, IdempotentRoute
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
-from billing.payments import allocation, repository, service
+from billing.payments import allocation, cash_desk, repository, service
 from billing.payments.errors import PaymentNotFoundError
 from billing.payments.models import Payment
 from billing.payments.schemas import (
@@ -58,8 +58,6 @@ def take_payment(
     invoices, oldest first; the rest is credit). A retry with the same Idempotency-Key and
     body returns the first answer; a channel transaction id already posted is refused."""
     if data.cash_session_id is not None:
-        from billing.payments import cash_desk
-
         payment = cash_desk.take_payment(session, actor, data=data)
     else:
         payment = service.record_payment(session, actor, data=data)

@@ -133,3 +133,90 @@ class AccountPosition(BaseModel):
     balance: int
     open_items: list[ReceivableItemRead]
     credit: int
+
+
+class CashSessionOpen(BaseModel):
+    """Open the caller's desk. ``agency_id``: for staff without an agency of their own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agency_id: RefId | None = None
+    business_date: date | None = None  # today (local calendar) when absent
+    opening_float: Annotated[int, Field(ge=0, le=10**12)] = 0
+    currency: Currency | None = None
+
+
+class DenominationCount(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    denomination: Annotated[int, Field(gt=0, le=10**9, description="minor units")]
+    pieces: Annotated[int, Field(ge=0, le=10**6)]
+
+
+class CashCount(BaseModel):
+    """The drawer counted at closing, note by note and coin by coin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    count: list[DenominationCount] = Field(max_length=50)
+
+
+class CashSessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    cashier_id: int
+    agency_id: int
+    business_date: date
+    currency: str
+    status: str
+    opening_float: int
+    opened_at: datetime
+    closed_at: datetime | None
+    count: dict[str, int] | None
+    counted_cash: int | None
+    expected_cash: int | None
+    difference: int | None
+
+
+class DeskRead(BaseModel):
+    """A desk as its cashier or a supervisor sees it: takings by instrument so far."""
+
+    session: CashSessionRead
+    cashier: str
+    takings: dict[str, int]
+    payments: int
+    reversed: int
+    deposited: int
+    expected_cash: int
+
+
+class DepositCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Amount
+    bank_reference: ShortText
+    deposited_on: date
+
+
+class DepositRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    session_id: int
+    amount: int
+    bank_reference: str
+    deposited_on: date
+    ledger_transaction_id: int
+
+
+class CancellationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    payment_id: int
+    reason: str
+    status: str
+    requested_by: int | None
+    decided_by: int | None
+    decided_at: datetime | None

@@ -53,6 +53,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "rule_id": Ref("rule", "customer_case_assignment_rule"),
     "meter_id": Ref("meter", "meter_asset"),
     "payment_id": Ref("payment", "billing_payment"),
+    "session_id": Ref("cash_session", "billing_cash_session"),
+    "cancellation_id": Ref("cancellation", "billing_payment_cancellation"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {
@@ -326,6 +328,18 @@ BODIES: dict[tuple[str, str], Body] = {
             "amount": 700,
         },
         territorial=True,
+    ),
+    ("POST", "/api/v1/cash-sessions"): _json(
+        lambda s: {"agency_id": s.agency_id, "business_date": "2025-03-14"}, territorial=True
+    ),
+    ("POST", "/api/v1/cash-sessions/{session_id}/close"): _json(
+        lambda s: {"count": [{"denomination": 1000, "pieces": 1}]}
+    ),
+    ("POST", "/api/v1/cash-sessions/{session_id}/deposits"): _json(
+        lambda s: {"amount": 500, "bank_reference": f"SLIP-{s.name}", "deposited_on": DATE}
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/cancellation"): _json(
+        lambda s: {"reason": "matrix cancellation"}
     ),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(

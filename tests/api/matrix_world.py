@@ -324,6 +324,28 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
         json={"customer_account_id": ids["account"], "amount": 1000, "payer_name": tag(s)},
     )
     ids["payment"] = _ok(payment, "payment")["id"]
+    desk = post(
+        "/api/v1/cash-sessions",
+        "cash session",
+        {"agency_id": side.agency_id, "business_date": "2025-03-14", "opening_float": 1000},
+    )
+    ids["cash_session"] = desk["session"]["id"]
+    desk_payment = client.post(
+        "/api/v1/payments",
+        headers={**admin, "Idempotency-Key": f"matrix-{s}-desk"},
+        json={
+            "customer_account_id": ids["account"],
+            "amount": 2000,
+            "cash_session_id": ids["cash_session"],
+            "payer_name": tag(s),
+        },
+    )
+    cancellation = post(
+        f"/api/v1/payments/{_ok(desk_payment, 'desk payment')['id']}/cancellation",
+        "cancellation",
+        {"reason": f"matrix {tag(s)}"},
+    )
+    ids["cancellation"] = cancellation["id"]
 
 
 def migration_upload() -> dict[str, Any]:
