@@ -18,6 +18,7 @@ TASK_MODULES = [
     "gis.tasks",
     "customers.tasks",
     "fraud.tasks",
+    "billing.runs.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import billing.invoices.models
 import billing.ledger.models
 import billing.payments.models
+import billing.runs.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models

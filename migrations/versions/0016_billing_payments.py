@@ -1,7 +1,7 @@
 """billing: payments, open items and allocations, cash desks, bank statements, idempotency keys
 
 Revision ID: 0016
-Revises: 0010 (while developing; the coordinator re-chains it after 0015)
+Revises: 0013 (h-billing's, merged; while developing: the coordinator re-chains it after 0015)
 
 Exactly once is the database's job too: a payment's (channel, external_id) is unique, a
 bank statement's identity and file hash are unique, an idempotency key is a primary key, and
@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql
 from core.audit import enable_audit_sql
 
 revision = "0016"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Invoices and credit notes: issued documents, immutable, numbered without gaps."""

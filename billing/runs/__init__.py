@@ -1,0 +1,1 @@
+"""Billing runs: select, simulate, control, approve, issue (resumable, in chunks)."""
