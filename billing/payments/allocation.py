@@ -23,6 +23,7 @@ from billing.payments import repository
 from billing.payments.enums import ItemKind, PaymentStatus
 from billing.payments.errors import AllocationInvalidError, PaymentReversedError
 from billing.payments.models import Payment, PaymentAllocation, ReceivableItem
+from billing.payments.open_items import sync_invoices
 from billing.payments.repository import Credit, OpenItem
 from core.context import Actor
 from core.db import state_reason
@@ -86,9 +87,14 @@ def allocate_account(
     actor: Actor,
     customer_account_id: int,
     policy: AllocationPolicy = DEFAULT_POLICY,
+    *,
+    sync: bool = True,
 ) -> list[PaymentAllocation]:
-    """Spend the account's credit (its payments' unallocated amounts) on its open items."""
+    """Spend the account's credit (its payments' unallocated amounts) on its open items
+    (first bringing the items of its bills up to date, unless the caller just did)."""
     lock_account(session, customer_account_id)
+    if sync:
+        sync_invoices(session, actor, [customer_account_id])
     items = repository.open_items(session, customer_account_id)
     if not items:
         return []
@@ -172,3 +178,12 @@ def reallocate(
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def settle(session: Session, actor: Actor, account_ids: Sequence[int] | None = None) -> int:
+    """After a billing run or a credit note: bring the open items up to date and spend
+    each changed account's credit on them. Returns the number of accounts allocated."""
+    changed = sync_invoices(session, actor, account_ids)
+    for account_id in sorted(changed):
+        allocate_account(session, actor, account_id, sync=False)
+    return len(changed)

@@ -77,6 +77,13 @@ class ReceivableItem(IdMixin, Base):
     ledger_transaction_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("billing_ledger_transaction.id", ondelete="RESTRICT")
     )
+    # The issued bill this item is the principal of (``billing.payments.open_items``).
+    invoice_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("billing_invoice.id", ondelete="RESTRICT"), unique=True
+    )
+    # Set when the document is cancelled (a bill credited by a credit note): nothing is
+    # open on it any more and its allocations are released.
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

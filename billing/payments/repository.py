@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from billing.payments.enums import PaymentStatus
@@ -67,7 +67,11 @@ def open_items(session: Session, customer_account_id: int) -> list[OpenItem]:
             left,
         )
         .outerjoin(paid, paid.c.item_id == ReceivableItem.id)
-        .where(ReceivableItem.customer_account_id == customer_account_id, left > 0)
+        .where(
+            ReceivableItem.customer_account_id == customer_account_id,
+            ReceivableItem.closed_at.is_(None),
+            left > 0,
+        )
         .order_by(ReceivableItem.due_date, ReceivableItem.id)
     )
     return [OpenItem(i, k, d, c, int(a)) for i, k, d, c, a in rows]
@@ -111,8 +115,10 @@ def open_amounts(session: Session, item_ids: Sequence[int]) -> dict[int, int]:
     if not item_ids:
         return {}
     paid = _allocated_to_items()
+    left = ReceivableItem.amount - func.coalesce(paid.c.paid, 0)
+    open_or_zero = case((ReceivableItem.closed_at.is_(None), left), else_=0)
     rows = session.execute(
-        select(ReceivableItem.id, ReceivableItem.amount - func.coalesce(paid.c.paid, 0))
+        select(ReceivableItem.id, open_or_zero)
         .outerjoin(paid, paid.c.item_id == ReceivableItem.id)
         .where(ReceivableItem.id.in_(item_ids))
     )

@@ -318,6 +318,8 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("ledger_transaction_id", sa.BigInteger(), nullable=True),
+        sa.Column("invoice_id", sa.BigInteger(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -347,6 +349,13 @@ def upgrade() -> None:
             ),
             ondelete="RESTRICT",
         ),
+        sa.ForeignKeyConstraint(
+            ["invoice_id"],
+            ["billing_invoice.id"],
+            name=op.f("fk_billing_receivable_item_invoice_id_billing_invoice"),
+            ondelete="RESTRICT",
+        ),
+        sa.UniqueConstraint("invoice_id", name=op.f("uq_billing_receivable_item_invoice_id")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_receivable_item")),
         sa.UniqueConstraint("document_ref", "kind", name="uq_billing_receivable_item_document"),
     )
