@@ -70,4 +70,3 @@ def sync_invoices(
     if changed:
         session.expire_all()
     return changed
-
