@@ -21,9 +21,12 @@ from billing.payments import matching
 from billing.payments.enums import Channel, Instrument
 from billing.payments.errors import StatementImportedError, StatementInvalidError
 from billing.payments.models import BankStatement, Payment
+from core.auth.models import Agency
 from core.context import Actor
+from core.errors import ReferenceUnknownError
 from core.locks import LockSpace, int32_key, xact_lock
 from core.money import CurrencyUnknownError, RoundingMode, minor_exponent, to_minor
+from core.territory import scope_of
 
 STATEMENT_BYTES_MAX = 20 * 1024 * 1024
 
@@ -125,6 +128,13 @@ def import_statement(
     """Import a camt.053: each credit posted once to the account it names, or queued."""
     if len(content) > STATEMENT_BYTES_MAX:
         raise StatementInvalidError("the statement is too large")
+    scope = scope_of(actor)
+    if agency_id is not None and (
+        session.get(Agency, agency_id) is None or (scope and scope.agency_id != agency_id)
+    ):
+        raise ReferenceUnknownError(f"no agency {agency_id}")
+    if scope is not None:
+        agency_id = scope.agency_id  # an agency's staff import their agency's account
     digest = hashlib.sha256(content).hexdigest()
     xact_lock(session, LockSpace.BANK_STATEMENT, int32_key(int(digest[:15], 16)))
     iban, statement_id, currency, entries, skipped = parse(content)

@@ -52,21 +52,30 @@ def account_numbers(text: str) -> list[str]:
     return [n for n in ACCOUNT_PATTERN.findall(text or "") if luhn.is_valid(n)]
 
 
-def find_account(session: Session, text: str, amount: int) -> Match | None:
+def find_account(session: Session, actor: Actor, text: str, amount: int) -> Match | None:
     """The account ``text`` names: by an invoice's RF reference first, else by a quoted
     account number; when several accounts are named, the one with ``amount`` open (if
-    exactly one) wins, otherwise nothing is guessed."""
+    exactly one) wins, otherwise nothing is guessed. Only accounts ``actor`` may see are
+    candidates (the rest stay unmatched, for the agency or head office to match)."""
     refs = rf_references(text)
     if refs:
         accounts = set(
-            session.scalars(select(Invoice.account_id).where(Invoice.payment_reference.in_(refs)))
+            session.scalars(
+                select(Account.id)
+                .join(Invoice, Invoice.account_id == Account.id)
+                .where(Invoice.payment_reference.in_(refs), visible(actor, Account))
+            )
         )
         chosen = _one(session, accounts, amount)
         if chosen is not None:
             return Match(chosen, "rf")
     numbers = account_numbers(text)
     if numbers:
-        accounts = set(session.scalars(select(Account.id).where(Account.number.in_(numbers))))
+        accounts = set(
+            session.scalars(
+                select(Account.id).where(Account.number.in_(numbers), visible(actor, Account))
+            )
+        )
         chosen = _one(session, accounts, amount)
         if chosen is not None:
             return Match(chosen, "account_number")
@@ -124,7 +133,7 @@ def take(
     statement_id: int | None = None,
 ) -> Payment | UnmatchedReceipt:
     """Post the receipt to the account it names, or queue it as unmatched."""
-    match = find_account(session, receipt.text, receipt.amount)
+    match = find_account(session, actor, receipt.text, receipt.amount)
     if match is not None:
         return service.record_payment(
             session,

@@ -220,3 +220,38 @@ class CancellationRead(BaseModel):
     requested_by: int | None
     decided_by: int | None
     decided_at: datetime | None
+
+
+class StatementReport(BaseModel):
+    """What a statement import did: payments posted, receipts queued, entries already
+    known (posted nothing), entries skipped (debits, reversals, not booked)."""
+
+    statement_id: int
+    iban: str
+    bank_statement_id: str
+    payments: list[PaymentRead]
+    unmatched: list[int]
+    duplicates: list[str]
+    skipped: int
+
+
+class UnmatchedRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel: str
+    external_id: str
+    amount: int
+    currency: str
+    received_at: datetime
+    reference: str | None
+    payer_name: str | None
+    payer_account: str | None
+    status: str
+    payment_id: int | None
+
+
+class MatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_account_id: RefId

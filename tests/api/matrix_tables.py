@@ -19,6 +19,7 @@ from tests.api.matrix_world import (
     TILE_Y,
     TILE_Z,
     Side,
+    camt_upload,
     geojson_upload,
     migration_upload,
     place,
@@ -55,6 +56,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "payment_id": Ref("payment", "billing_payment"),
     "session_id": Ref("cash_session", "billing_cash_session"),
     "cancellation_id": Ref("cancellation", "billing_payment_cancellation"),
+    "receipt_id": Ref("unmatched", "billing_unmatched_receipt"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {
@@ -340,6 +342,12 @@ BODIES: dict[tuple[str, str], Body] = {
     ),
     ("POST", "/api/v1/payments/{payment_id}/cancellation"): _json(
         lambda s: {"reason": "matrix cancellation"}
+    ),
+    ("POST", "/api/v1/bank-statements"): Body(
+        lambda s: camt_upload(f"MATRIX-{s.name}", "Payeur inconnu"), False, kind="files"
+    ),
+    ("POST", "/api/v1/unmatched-receipts/{receipt_id}/match"): _json(
+        lambda s: {"customer_account_id": s["account"]}, territorial=True
     ),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(

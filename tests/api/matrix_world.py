@@ -346,6 +346,27 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
         {"reason": f"matrix {tag(s)}"},
     )
     ids["cancellation"] = cancellation["id"]
+    statement = client.post(
+        "/api/v1/bank-statements",
+        headers=admin,
+        params={"agency_id": side.agency_id},
+        files=camt_upload(f"WORLD-{s}", tag(s)),
+    )
+    ids["unmatched"] = _ok(statement, "bank statement")["unmatched"][0]
+
+
+def camt_upload(statement_id: str, payer: str) -> dict[str, Any]:
+    """A camt.053 with one credit naming no account: it waits in the unmatched queue."""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>{statement_id}</MsgId><CreDtTm>2025-03-14T18:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>{statement_id}</Id><Acct><Id><IBAN>BJ66BJ0610100100144390000769</IBAN></Id>
+<Ccy>XOF</Ccy></Acct><Ntry><Amt Ccy="XOF">3000</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<Sts>BOOK</Sts><BookgDt><Dt>2025-03-14</Dt></BookgDt><AcctSvcrRef>{statement_id}-1</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>{payer}</Nm></Dbtr></RltdPties>
+<RmtInf><Ustrd>virement {payer}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt>
+</BkToCstmrStmt></Document>"""
+    return {"file": ("statement.xml", xml.encode(), "application/xml")}
 
 
 def migration_upload() -> dict[str, Any]:
