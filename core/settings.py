@@ -67,8 +67,13 @@ class Settings(BaseSettings):
     log_json: bool = False
     # Extra modules that register event handlers (plugins, tests); comma-separated.
     event_handler_modules: str = ""
+    # Mobile-money operators' callbacks (billing.payments.mobile_money) authenticate with an
+    # HMAC-SHA256 signature of the body under this shared secret, or by calling from an
+    # address of the allowlist (IPs or CIDRs). With neither set, every callback is refused.
+    mobile_money_secret: str | None = None
+    mobile_money_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "mobile_money_allowlist", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         """A comma-separated environment variable, or a list; each entry must parse."""

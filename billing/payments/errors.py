@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from core.errors import EntityConflictError, EntityNotFoundError, InputInvalidError
+from core.errors import (
+    EntityConflictError,
+    EntityNotFoundError,
+    InputInvalidError,
+    NotAuthenticatedError,
+)
 
 
 class PaymentInvalidError(InputInvalidError):
@@ -107,3 +112,9 @@ class CallbackRejectedError(InputInvalidError):
     """A mobile-money callback that cannot be taken (malformed, unknown currency ...)."""
 
     code = "callback_rejected"
+
+
+class OperatorNotAuthenticatedError(NotAuthenticatedError):
+    """A callback without a valid operator signature, from an address not allowlisted."""
+
+    code = "operator_not_authenticated"

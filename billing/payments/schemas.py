@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -255,3 +256,87 @@ class MatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     customer_account_id: RefId
+
+
+class MpesaC2B(BaseModel):
+    """An M-Pesa C2B validation or confirmation request (Daraja's field names)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+
+    transaction_type: Annotated[str, StringConstraints(max_length=50)] = Field(
+        "Pay Bill", alias="TransactionType"
+    )
+    trans_id: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
+        alias="TransID"
+    )
+    trans_time: Annotated[str, StringConstraints(max_length=20)] = Field("", alias="TransTime")
+    trans_amount: Annotated[str, StringConstraints(min_length=1, max_length=30)] = Field(
+        alias="TransAmount"
+    )
+    business_short_code: Annotated[str, StringConstraints(max_length=20)] = Field(
+        "", alias="BusinessShortCode"
+    )
+    bill_ref_number: Annotated[str, StringConstraints(max_length=100)] = Field(
+        "", alias="BillRefNumber"
+    )
+    msisdn: Annotated[str, StringConstraints(max_length=30)] = Field("", alias="MSISDN")
+    first_name: Annotated[str, StringConstraints(max_length=100)] = Field("", alias="FirstName")
+    last_name: Annotated[str, StringConstraints(max_length=100)] = Field("", alias="LastName")
+
+
+class MpesaResult(BaseModel):
+    """Daraja's answer: ResultCode "0" accepts; "C2B00012" rejects an invalid account."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    result_code: str = Field(alias="ResultCode")
+    result_desc: str = Field(alias="ResultDesc")
+
+
+class AggregatorCallback(BaseModel):
+    """A generic aggregator's notification (validation or confirmation)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    operator: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,30}$")]
+    transaction_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    amount: Annotated[Decimal, Field(gt=0, le=Decimal(10**12), max_digits=18, decimal_places=4)]
+    currency: Currency
+    reference: Annotated[str, StringConstraints(max_length=100)] = ""
+    msisdn: Annotated[str, StringConstraints(max_length=30)] | None = None
+    payer_name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    paid_at: datetime | None = None
+
+
+class AggregatorResult(BaseModel):
+    status: str  # accepted | rejected | posted | queued | duplicate
+    customer_account_id: int | None = None
+    payment_id: int | None = None
+    detail: str = ""
+
+
+class ReconciliationLine(BaseModel):
+    transaction_id: str
+    amount: int
+    paid_on: date
+
+
+class AmountDiffers(BaseModel):
+    transaction_id: str
+    ours: int
+    theirs: int
+
+
+class MissingHere(BaseModel):
+    transaction_id: str
+    amount: int
+
+
+class ReconciliationRead(BaseModel):
+    """Where the operator's daily statement and Kilowatch disagree."""
+
+    day: date
+    matched: int
+    missing_in_kilowatch: list[ReconciliationLine]
+    missing_in_statement: list[MissingHere]
+    amount_differs: list[AmountDiffers]
