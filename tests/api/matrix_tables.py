@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from billing.payments import mobile_money
 from gis import tiles
 from tests.api.matrix_world import (
     TILE_X,
@@ -94,6 +95,29 @@ REQUIRED_QUERY: dict[str, Any] = {
     "entity": "customer_party",
     "period_from": "2025-01-01T00:00:00Z",
     "period_to": "2025-06-01T00:00:00Z",
+    "day": "2025-03-14",
+}
+
+
+@dataclass(frozen=True)
+class CallbackAuth:
+    """A security scheme of callers that are not staff (an operator's signed callback): the
+    settings the matrix runs under, and how it authenticates a body under the scheme. Such
+    operations are called with every role's staff token (refused: 401) and signed (2xx)."""
+
+    settings: dict[str, Any]
+    sign: Callable[[bytes], dict[str, str]]
+
+
+MATRIX_OPERATOR_SECRET = "matrix-operator-secret"  # a test fixture's, not a real one
+
+CALLBACK_SCHEMES: dict[str, CallbackAuth] = {
+    "OperatorSignature": CallbackAuth(
+        settings={"mobile_money_secret": MATRIX_OPERATOR_SECRET, "mobile_money_allowlist": []},
+        sign=lambda body: {
+            "X-Kilowatch-Signature": mobile_money.signature(MATRIX_OPERATOR_SECRET, body)
+        },
+    ),
 }
 
 # Required request headers: a value per call (an Idempotency-Key is new for every call, so
@@ -349,6 +373,36 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/unmatched-receipts/{receipt_id}/match"): _json(
         lambda s: {"customer_account_id": s["account"]}, territorial=True
     ),
+    ("POST", "/api/v1/mobile-money/reconciliations"): Body(
+        lambda s: {
+            "file": ("momo.csv", b"transaction_id,amount,date\nMX-1,100,2025-03-14\n", "text/csv")
+        },
+        False,
+        kind="files",
+    ),
+    **{
+        ("POST", f"/api/v1/mobile-money/mpesa/{step}"): _json(
+            lambda s: {
+                "TransID": f"MX-{s.name}",
+                "TransAmount": "1500",
+                "TransTime": "20250314093000",
+                "BillRefNumber": s["account_number"],
+            }
+        )
+        for step in ("validation", "confirmation")
+    },
+    **{
+        ("POST", f"/api/v1/mobile-money/aggregator/{step}"): _json(
+            lambda s: {
+                "operator": "matrix-momo",
+                "transaction_id": f"AG-{s.name}",
+                "amount": "1500",
+                "currency": "XOF",
+                "reference": s["account_number"],
+            }
+        )
+        for step in ("validation", "confirmation")
+    },
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(
         lambda s: {

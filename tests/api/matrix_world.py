@@ -230,6 +230,7 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
         },
     )
     ids["account"] = account["id"]
+    ids["account_number"] = account["number"]
     contract = post(
         "/api/v1/contracts/move-in",
         "contract",
