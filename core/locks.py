@@ -48,3 +48,14 @@ def try_xact_lock(session: Session, space: LockSpace, key: int = 0) -> bool:
 def int32_key(value: int) -> int:
     """Fold any integer (a job id, a hash) into the signed 32-bit second key."""
     return (value & 0xFFFFFFFF) - (1 << 32 if value & 0x80000000 else 0)
+
+
+def xact_locks(session: Session, space: LockSpace, keys: list[int]) -> None:
+    """Wait for and take the locks (space, key) of every key, in one statement and in key
+    order (two batches locking overlapping keys then never deadlock)."""
+    ordered = sorted({int32_key(k) for k in keys})
+    if ordered:
+        session.execute(
+            text("SELECT count(pg_advisory_xact_lock(:space, k)) FROM unnest(:keys) AS k"),
+            {"space": int(space), "keys": ordered},
+        )

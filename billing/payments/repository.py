@@ -170,3 +170,52 @@ def allocations_of(session: Session, payment_id: int) -> list[PaymentAllocation]
             .order_by(PaymentAllocation.id)
         )
     )
+
+
+def open_items_by_account(
+    session: Session, account_ids: Sequence[int]
+) -> dict[int, list[OpenItem]]:
+    """``open_items`` of many accounts in one query (the batched posting)."""
+    paid = _allocated_to_items()
+    left = ReceivableItem.amount - func.coalesce(paid.c.paid, 0)
+    rows = session.execute(
+        select(
+            ReceivableItem.customer_account_id,
+            ReceivableItem.id,
+            ReceivableItem.kind,
+            ReceivableItem.due_date,
+            ReceivableItem.currency,
+            left,
+        )
+        .outerjoin(paid, paid.c.item_id == ReceivableItem.id)
+        .where(
+            ReceivableItem.customer_account_id.in_(account_ids),
+            ReceivableItem.closed_at.is_(None),
+            left > 0,
+        )
+        .order_by(ReceivableItem.due_date, ReceivableItem.id)
+    )
+    result: dict[int, list[OpenItem]] = {}
+    for account, i, k, d, c, a in rows:
+        result.setdefault(account, []).append(OpenItem(i, k, d, c, int(a)))
+    return result
+
+
+def credits_by_account(session: Session, account_ids: Sequence[int]) -> dict[int, list[Credit]]:
+    """``credits`` of many accounts in one query, oldest payment first."""
+    used = _allocated_from_payments()
+    left = Payment.amount - func.coalesce(used.c.used, 0)
+    rows = session.execute(
+        select(Payment.customer_account_id, Payment.id, Payment.currency, left)
+        .outerjoin(used, used.c.payment_id == Payment.id)
+        .where(
+            Payment.customer_account_id.in_(account_ids),
+            Payment.status == PaymentStatus.POSTED.value,
+            left > 0,
+        )
+        .order_by(Payment.received_at, Payment.id)
+    )
+    result: dict[int, list[Credit]] = {}
+    for account, i, c, a in rows:
+        result.setdefault(account, []).append(Credit(i, c, int(a)))
+    return result

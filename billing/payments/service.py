@@ -67,7 +67,7 @@ def local_date(at: datetime) -> date:
     return at.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
-def _currency(value: str | None) -> str:
+def currency_of(value: str | None) -> str:
     currency = value or get_settings().currency
     try:
         minor_exponent(currency)
@@ -106,7 +106,7 @@ def record_payment(
     """Post a payment and allocate the account's credit. A transaction id already posted
     on the channel is refused (``payment_duplicate``, the database's unique key last)."""
     require_account(session, actor, data.customer_account_id)
-    currency = _currency(data.currency)
+    currency = currency_of(data.currency)
     if data.external_id is not None and existing(session, data.channel, data.external_id):
         raise PaymentDuplicateError(
             f"{data.channel} transaction {data.external_id} is already a payment"
@@ -246,7 +246,7 @@ def open_item(
         document_ref=document_ref,
         due_date=due_date,
         amount=amount,
-        currency=_currency(currency),
+        currency=currency_of(currency),
         ledger_transaction_id=ledger_transaction_id,
     )
     flush_guarded(session, _ITEM_DUPLICATE, lambda: session.add(item))
@@ -267,7 +267,7 @@ def charge(
     if data.kind == ItemKind.PRINCIPAL:
         raise PaymentInvalidError("principal is opened by an invoice, not charged by hand")
     require_account(session, actor, data.customer_account_id)
-    currency = _currency(data.currency)
+    currency = currency_of(data.currency)
     txn = ledger.post(
         session,
         actor,
