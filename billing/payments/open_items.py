@@ -20,8 +20,11 @@ from core.context import Actor
 
 _ACCOUNTS = "(CAST(:all_accounts AS boolean) OR i.account_id = ANY(:accounts))"
 
-_OPEN_BILLS = text(
+# One statement, two effects (one round trip per allocation): open the items of new bills,
+# close those of credited bills and release their allocations.
+_SYNC = text(
     f"""
+    WITH opened AS (
     INSERT INTO billing_receivable_item (customer_account_id, kind, document_ref, due_date,
                                          amount, currency, ledger_transaction_id, invoice_id)
     SELECT i.account_id, 'principal', i.number, i.due_date, i.total, i.currency,
@@ -31,12 +34,7 @@ _OPEN_BILLS = text(
       AND NOT EXISTS (SELECT 1 FROM billing_receivable_item r WHERE r.invoice_id = i.id)
     ON CONFLICT DO NOTHING
     RETURNING customer_account_id
-    """
-)
-
-_CLOSE_CREDITED = text(
-    f"""
-    WITH closed AS (
+    ), closed AS (
         UPDATE billing_receivable_item r SET closed_at = now()
         FROM billing_invoice i
         WHERE r.invoice_id = i.id AND i.status = 'credited' AND r.closed_at IS NULL
@@ -50,7 +48,8 @@ _CLOSE_CREDITED = text(
         WHERE a.item_id = c.id AND a.released_at IS NULL
         RETURNING a.id
     )
-    SELECT DISTINCT customer_account_id FROM closed
+    SELECT customer_account_id FROM opened
+    UNION SELECT customer_account_id FROM closed
     """
 )
 
@@ -65,8 +64,7 @@ def sync_invoices(
         "accounts": list(account_ids or []),
         "actor": actor.user_id,
     }
-    changed = {int(a) for (a,) in session.execute(_OPEN_BILLS, params)}
-    changed |= {int(a) for (a,) in session.execute(_CLOSE_CREDITED, params)}
+    changed = {int(a) for (a,) in session.execute(_SYNC, params)}
     if changed:
         session.expire_all()
     return changed

@@ -37,26 +37,28 @@ class Credit:
     remaining: int
 
 
-def _allocated_to_items():  # type: ignore[no-untyped-def]
-    return (
-        select(PaymentAllocation.item_id, func.sum(PaymentAllocation.amount).label("paid"))
-        .where(PaymentAllocation.released_at.is_(None))
-        .group_by(PaymentAllocation.item_id)
-        .subquery()
-    )
+def _allocated_to_items(account_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
+    """Active allocations summed per item (of ``account_ids`` only, when given: the
+    planner cannot push an outer filter into a grouped subquery)."""
+    query = select(
+        PaymentAllocation.item_id, func.sum(PaymentAllocation.amount).label("paid")
+    ).where(PaymentAllocation.released_at.is_(None))
+    if account_ids is not None:
+        query = query.where(PaymentAllocation.customer_account_id.in_(account_ids))
+    return query.group_by(PaymentAllocation.item_id).subquery()
 
 
-def _allocated_from_payments():  # type: ignore[no-untyped-def]
-    return (
-        select(PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount).label("used"))
-        .where(PaymentAllocation.released_at.is_(None))
-        .group_by(PaymentAllocation.payment_id)
-        .subquery()
-    )
+def _allocated_from_payments(account_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
+    query = select(
+        PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount).label("used")
+    ).where(PaymentAllocation.released_at.is_(None))
+    if account_ids is not None:
+        query = query.where(PaymentAllocation.customer_account_id.in_(account_ids))
+    return query.group_by(PaymentAllocation.payment_id).subquery()
 
 
 def open_items(session: Session, customer_account_id: int) -> list[OpenItem]:
-    paid = _allocated_to_items()
+    paid = _allocated_to_items([customer_account_id])
     left = ReceivableItem.amount - func.coalesce(paid.c.paid, 0)
     rows = session.execute(
         select(
@@ -79,7 +81,7 @@ def open_items(session: Session, customer_account_id: int) -> list[OpenItem]:
 
 def credits(session: Session, customer_account_id: int) -> list[Credit]:
     """Posted payments with something left, oldest first (the order credit is used in)."""
-    used = _allocated_from_payments()
+    used = _allocated_from_payments([customer_account_id])
     left = Payment.amount - func.coalesce(used.c.used, 0)
     rows = session.execute(
         select(Payment.id, Payment.currency, left)
@@ -176,7 +178,7 @@ def open_items_by_account(
     session: Session, account_ids: Sequence[int]
 ) -> dict[int, list[OpenItem]]:
     """``open_items`` of many accounts in one query (the batched posting)."""
-    paid = _allocated_to_items()
+    paid = _allocated_to_items(account_ids)
     left = ReceivableItem.amount - func.coalesce(paid.c.paid, 0)
     rows = session.execute(
         select(
@@ -203,7 +205,7 @@ def open_items_by_account(
 
 def credits_by_account(session: Session, account_ids: Sequence[int]) -> dict[int, list[Credit]]:
     """``credits`` of many accounts in one query, oldest payment first."""
-    used = _allocated_from_payments()
+    used = _allocated_from_payments(account_ids)
     left = Payment.amount - func.coalesce(used.c.used, 0)
     rows = session.execute(
         select(Payment.customer_account_id, Payment.id, Payment.currency, left)

@@ -148,7 +148,12 @@ def record_payment(
         ledger_transaction_id=txn.id,
         created_by=actor.user_id,
     )
-    flush_guarded(session, _DUPLICATE, lambda: session.add(payment))
+    if data.external_id is None:
+        # Nothing in it can be a duplicate (the number comes from a sequence): no savepoint.
+        session.add(payment)
+        session.flush()
+    else:
+        flush_guarded(session, _DUPLICATE, lambda: session.add(payment))
     emit(session, _posted(payment))
     if allocate:
         allocation.allocate_account(session, actor, payment.customer_account_id, policy)
