@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # address of the allowlist (IPs or CIDRs). With neither set, every callback is refused.
     mobile_money_secret: str | None = None
     mobile_money_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Cheques (billing.payments.cheques): the fee a bounced cheque adds (minor units), and
+    # the number of bounced cheques after which an account may no longer pay by cheque.
+    cheque_bounce_fee: int = Field(default=2_500, ge=0)
+    cheque_bounce_limit: int = Field(default=2, ge=1)
 
     @field_validator("trusted_proxies", "mobile_money_allowlist", mode="before")
     @classmethod

@@ -11,7 +11,7 @@ from api.deps import CurrentActor, DbSession
 from api.idempotency import IdempotencyKey, IdempotentRoute
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
-from billing.payments import allocation, cash_desk, repository, service
+from billing.payments import allocation, cash_desk, cheques, repository, service
 from billing.payments.errors import PaymentNotFoundError
 from billing.payments.models import Payment
 from billing.payments.schemas import (
@@ -170,3 +170,32 @@ def charge_item(
     item = service.charge(session, actor, data=data)
     left = repository.open_amounts(session, [item.id])[item.id]
     return ReceivableItemRead.model_validate(item).model_copy(update={"open_amount": left})
+
+
+@router.post(
+    "/payments/{payment_id}/clear", response_model=PaymentRead, responses={**NOT_FOUND, **CONFLICT}
+)
+def clear_cheque(
+    payment_id: Id,
+    session: DbSession,
+    actor: CurrentActor("payments:write"),  # type: ignore[valid-type]
+) -> PaymentRead:
+    """The bank paid the cheque: it is money now (cheques -> bank)."""
+    payment = _payment(session, actor, payment_id)
+    return payment_read(session, cheques.clear(session, actor, payment))
+
+
+@router.post(
+    "/payments/{payment_id}/bounce", response_model=PaymentRead, responses={**NOT_FOUND, **CONFLICT}
+)
+def bounce_cheque(
+    payment_id: Id,
+    data: ReasonBody,
+    session: DbSession,
+    actor: CurrentActor("payments:write"),  # type: ignore[valid-type]
+) -> PaymentRead:
+    """The cheque bounced: the payment is reversed (what it paid is owed again exactly) and
+    the bounce fee charged; past the bounce limit the account pays by cheque no more."""
+    payment = _payment(session, actor, payment_id)
+    cheques.bounce(session, actor, payment, reason=data.reason)
+    return payment_read(session, payment)

@@ -118,3 +118,15 @@ class OperatorNotAuthenticatedError(NotAuthenticatedError):
     """A callback without a valid operator signature, from an address not allowlisted."""
 
     code = "operator_not_authenticated"
+
+
+class ChequeRefusedError(InputInvalidError):
+    """The account bounced too many cheques to pay by cheque again."""
+
+    code = "cheque_refused"
+
+
+class ChequeStateError(EntityConflictError):
+    """Not a pending cheque (already cleared, bounced, or not a cheque at all)."""
+
+    code = "cheque_not_pending"

@@ -39,3 +39,15 @@ class PaymentReversed(DomainEvent):
     instrument: str
     cleared: bool
     reason: str
+
+
+class PaymentCleared(DomainEvent):
+    """A payment that was not money yet (a cheque) has cleared: it is now."""
+
+    name: ClassVar[str] = "billing.payment_cleared"
+
+    payment_id: int
+    customer_account_id: int
+    amount: int
+    currency: str
+    instrument: str

@@ -177,6 +177,9 @@ class Payment(IdMixin, TimestampMixin, Base):
         BigInteger, ForeignKey("billing_ledger_transaction.id", ondelete="RESTRICT")
     )
     reversal_reason: Mapped[str | None] = mapped_column(Text)
+    # A cheque: cleared (the bank paid it) or bounced (reversed, a fee charged).
+    cleared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    bounced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     receipt_prints: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("core_user.id", ondelete="SET NULL")

@@ -221,3 +221,18 @@ def credits_by_account(session: Session, account_ids: Sequence[int]) -> dict[int
     for account, i, c, a in rows:
         result.setdefault(account, []).append(Credit(i, c, int(a)))
     return result
+
+
+def bounces(session: Session, customer_account_id: int) -> int:
+    """How many cheques of the account bounced."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Payment)
+            .where(
+                Payment.customer_account_id == customer_account_id,
+                Payment.bounced_at.is_not(None),
+            )
+        )
+        or 0
+    )

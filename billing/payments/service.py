@@ -21,6 +21,7 @@ from billing.payments import allocation, repository
 from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy
 from billing.payments.enums import Instrument, ItemKind, PaymentStatus
 from billing.payments.errors import (
+    ChequeRefusedError,
     PaymentDuplicateError,
     PaymentInvalidError,
     PaymentReversedError,
@@ -107,6 +108,13 @@ def record_payment(
     on the channel is refused (``payment_duplicate``, the database's unique key last)."""
     require_account(session, actor, data.customer_account_id)
     currency = currency_of(data.currency)
+    if data.instrument == Instrument.CHEQUE:
+        limit = get_settings().cheque_bounce_limit
+        bounced = repository.bounces(session, data.customer_account_id)
+        if bounced >= limit:
+            raise ChequeRefusedError(
+                f"this account bounced {bounced} cheques (limit {limit}): no more cheques"
+            )
     if data.external_id is not None and existing(session, data.channel, data.external_id):
         raise PaymentDuplicateError(
             f"{data.channel} transaction {data.external_id} is already a payment"

@@ -232,6 +232,8 @@ def upgrade() -> None:
         sa.Column("cash_session_id", sa.BigInteger(), nullable=True),
         sa.Column("ledger_transaction_id", sa.BigInteger(), nullable=False),
         sa.Column("reversal_transaction_id", sa.BigInteger(), nullable=True),
+        sa.Column("cleared_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("bounced_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reversal_reason", sa.Text(), nullable=True),
         sa.Column("receipt_prints", sa.Integer(), server_default="0", nullable=False),
         sa.Column("created_by", sa.BigInteger(), nullable=True),

@@ -345,6 +345,7 @@ BODIES: dict[tuple[str, str], Body] = {
         lambda s: {"reason": "matrix reallocation"}
     ),
     ("POST", "/api/v1/payments/{payment_id}/reverse"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/payments/{payment_id}/bounce"): _json(lambda s: {"reason": "matrix"}),
     ("POST", "/api/v1/receivable-items"): _json(
         lambda s: {
             "customer_account_id": s["account"],
