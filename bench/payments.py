@@ -43,6 +43,7 @@ sys.path.insert(0, str(REPO))
 console = Console(stderr=True)
 SEED = 12
 BATCH = 1_000
+HEALTH_PATH = "/healthz"  # the HTTP stack and one database round trip
 PASSWORD = "bench-payments-pass"  # noqa: S105 - a throw-away user of a throw-away database
 
 
@@ -205,8 +206,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def over_http(accounts: list[int], requests: int) -> list[float]:
-    """Latency (ms) of single payments over HTTP (uvicorn, localhost), one at a time."""
+def over_http(accounts: list[int], requests: int) -> tuple[list[float], list[float]]:
+    """Latency (ms) of single payments over HTTP (uvicorn, localhost), one at a time, and
+    of the same number of health checks on the same server (the HTTP stack's own floor)."""
     import httpx
     import uvicorn
 
@@ -228,7 +230,7 @@ def over_http(accounts: list[int], requests: int) -> list[float]:
     while not server.started:
         time.sleep(0.05)
     rng = np.random.default_rng(SEED + 2)
-    latencies = []
+    latencies, health = [], []
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             headers = {"Authorization": f"Bearer {token}"}
@@ -245,10 +247,27 @@ def over_http(accounts: list[int], requests: int) -> list[float]:
                     raise RuntimeError(f"payment refused: {answer.status_code} {answer.text}")
                 if n >= 20:
                     latencies.append(elapsed)
+            for _ in range(requests):
+                started = time.perf_counter()
+                client.get(HEALTH_PATH)
+                health.append((time.perf_counter() - started) * 1000)
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-    return latencies
+    return latencies, health
+
+
+def roundtrip_ms() -> float:
+    """The database's own floor in this run: one ``SELECT 1`` round trip (median)."""
+    from core.db import get_engine
+
+    times = []
+    with get_engine().connect() as connection:
+        for _ in range(201):
+            started = time.perf_counter()
+            connection.execute(text("SELECT 1"))
+            times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
 
 
 def main() -> None:
@@ -272,7 +291,9 @@ def main() -> None:
         batch_seconds = batched(payments)
         floor_seconds = floor(payments)
         console.print(f"batched {batch_seconds:.2f} s, floor {floor_seconds:.2f} s")
-        latencies = np.array(over_http(accounts, args.requests))
+        timed, health = over_http(accounts, args.requests)
+        latencies, health_ms = np.array(timed), np.array(health)
+        select_one = roundtrip_ms()
         from billing.ledger import repository
         from core.db import session_scope
 
@@ -295,6 +316,13 @@ def main() -> None:
             "http_p50_ms": round(float(np.percentile(latencies, 50)), 2),
             "http_p95_ms": round(float(np.percentile(latencies, 95)), 2),
             "http_p99_ms": round(float(np.percentile(latencies, 99)), 2),
+            "floor_http_health_p50_ms": round(float(np.percentile(health_ms, 50)), 2),
+            "floor_http_health_p99_ms": round(float(np.percentile(health_ms, 99)), 2),
+            "ratio_http_p99_to_health_p99": round(
+                float(np.percentile(latencies, 99) / np.percentile(health_ms, 99)), 1
+            ),
+            "floor_db_select1_ms": round(select_one, 3),
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "ledger_check_ok": check.ok,
             "ledger_total_imbalance": check.total_imbalance,
             "target_batched_payments_per_s": 1000,
