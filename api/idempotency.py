@@ -12,9 +12,9 @@ See ``core.idempotency`` for the rules.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response, Security
 from fastapi.concurrency import run_in_threadpool
@@ -93,7 +93,7 @@ class IdempotentRoute(APIRoute):
     """Answers replays from the store and stores first answers (2xx only: a failed request
     is rolled back and may be retried with its key)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:

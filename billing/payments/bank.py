@@ -88,7 +88,8 @@ def parse(content: bytes) -> tuple[str, str, str, list[Entry], int]:
     if len(ids) != 1 or not info or not info[0].get("IBAN"):
         raise StatementInvalidError("a file holds one statement with its account's IBAN")
     iban, statement_id = info[0]["IBAN"], str(ids[0]).strip()
-    entries, skipped, seen = [], 0, set()
+    entries: list[Entry] = []
+    skipped, seen = 0, set[str]()
     for tx in transactions:
         credit = tx.get("CreditDebitIndicator") == "CRDT"
         booked = tx.get("Status") in (None, "BOOK")

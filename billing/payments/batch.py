@@ -74,7 +74,7 @@ def post_batch(
             )
         }
     todo = [p for p in payments if (p.channel.value, p.external_id) not in posted]
-    report.duplicates = sorted(k for k in posted if k[1] is not None)  # type: ignore[misc]
+    report.duplicates = sorted(k for k in posted if k[1] is not None)
     if not todo:
         return report
     xact_locks(session, LockSpace.PAYMENT_ALLOCATION, sorted({p.customer_account_id for p in todo}))

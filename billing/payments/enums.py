@@ -54,8 +54,3 @@ class CancellationStatus(StrEnum):
 class UnmatchedStatus(StrEnum):
     OPEN = "open"
     MATCHED = "matched"
-
-
-def one_of(column: str, values: type[StrEnum]) -> str:
-    """A CHECK constraint's SQL: ``column`` holds one of the enum's values."""
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"

@@ -40,9 +40,8 @@ from billing.payments.enums import (
     PaymentStatus,
     SessionStatus,
     UnmatchedStatus,
-    one_of,
 )
-from core.models import Base, IdMixin, TimestampMixin
+from core.models import Base, IdMixin, TimestampMixin, one_of
 from core.territory import Scope, through
 from customers.models import Account
 

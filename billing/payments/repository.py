@@ -58,42 +58,13 @@ def _allocated_from_payments(account_ids: Sequence[int] | None = None):  # type:
 
 
 def open_items(session: Session, customer_account_id: int) -> list[OpenItem]:
-    paid = _allocated_to_items([customer_account_id])
-    left = ReceivableItem.amount - func.coalesce(paid.c.paid, 0)
-    rows = session.execute(
-        select(
-            ReceivableItem.id,
-            ReceivableItem.kind,
-            ReceivableItem.due_date,
-            ReceivableItem.currency,
-            left,
-        )
-        .outerjoin(paid, paid.c.item_id == ReceivableItem.id)
-        .where(
-            ReceivableItem.customer_account_id == customer_account_id,
-            ReceivableItem.closed_at.is_(None),
-            left > 0,
-        )
-        .order_by(ReceivableItem.due_date, ReceivableItem.id)
-    )
-    return [OpenItem(i, k, d, c, int(a)) for i, k, d, c, a in rows]
+    """The account's items with something left to pay, by due date."""
+    return open_items_by_account(session, [customer_account_id]).get(customer_account_id, [])
 
 
 def credits(session: Session, customer_account_id: int) -> list[Credit]:
     """Posted payments with something left, oldest first (the order credit is used in)."""
-    used = _allocated_from_payments([customer_account_id])
-    left = Payment.amount - func.coalesce(used.c.used, 0)
-    rows = session.execute(
-        select(Payment.id, Payment.currency, left)
-        .outerjoin(used, used.c.payment_id == Payment.id)
-        .where(
-            Payment.customer_account_id == customer_account_id,
-            Payment.status == PaymentStatus.POSTED.value,
-            left > 0,
-        )
-        .order_by(Payment.received_at, Payment.id)
-    )
-    return [Credit(i, c, int(a)) for i, c, a in rows]
+    return credits_by_account(session, [customer_account_id]).get(customer_account_id, [])
 
 
 def unallocated(session: Session, payment_ids: Sequence[int]) -> dict[int, int]:
