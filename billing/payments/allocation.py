@@ -128,6 +128,22 @@ def unallocate(session: Session, actor: Actor, payment: Payment, reason: str) ->
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def release_item(session: Session, actor: Actor, item: ReceivableItem, *, reason: str) -> int:
+    """Close an item whose document is cancelled (a reversed vend) and release what paid
+    it (audited with ``reason``): those payments are credit again."""
+    lock_account(session, item.customer_account_id)
+    state_reason(session, reason)
+    item.closed_at = datetime.now(UTC)
+    session.flush()
+    result = session.execute(
+        update(PaymentAllocation)
+        .where(PaymentAllocation.item_id == item.id, PaymentAllocation.released_at.is_(None))
+        .values(released_at=datetime.now(UTC), released_by=actor.user_id, release_reason=reason)
+    )
+    session.expire_all()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def reallocate(
     session: Session,
     actor: Actor,

@@ -12,6 +12,7 @@ credit, used by the next item.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     Text,
     UniqueConstraint,
     func,
@@ -360,3 +362,48 @@ class UnmatchedReceipt(IdMixin, TimestampMixin, Base):
         BigInteger, ForeignKey("billing_payment.id", ondelete="RESTRICT")
     )
     raw: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class PrepaidVend(IdMixin, Base):
+    """A prepaid purchase: money turned into energy for one meter through the tariff
+    engine (the month's fixed charges at its first purchase, blocks counted across the
+    month's purchases), with the token the meter accepts. A failed vend is reversed: its
+    charge is cancelled and the money stays as the account's credit."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return through(Account, PrepaidVend.customer_account_id, scope)
+
+    __tablename__ = "billing_prepaid_vend"
+    __table_args__ = (
+        CheckConstraint("status IN ('vended', 'reversed')", name="status_known"),
+        CheckConstraint("kwh > 0 AND charged > 0 AND charged <= amount", name="amounts_valid"),
+        Index("ix_billing_prepaid_vend_meter_month", "meter_serial", "month"),
+    )
+
+    customer_account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_account.id", ondelete="RESTRICT"), index=True
+    )
+    contract_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_contract.id", ondelete="RESTRICT")
+    )
+    meter_serial: Mapped[str] = mapped_column(Text)
+    month: Mapped[date] = mapped_column(Date)  # first day of the local month
+    amount: Mapped[int] = mapped_column(BigInteger)  # paid
+    charged: Mapped[int] = mapped_column(BigInteger)  # the energy's price (the rest: credit)
+    currency: Mapped[str] = mapped_column(Text)
+    kwh: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    month_kwh_before: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    token: Mapped[str] = mapped_column(Text)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)  # what the charge is made of
+    payment_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("billing_payment.id", ondelete="RESTRICT")
+    )
+    item_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("billing_receivable_item.id", ondelete="RESTRICT")
+    )
+    ledger_transaction_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("billing_ledger_transaction.id", ondelete="RESTRICT")
+    )
+    status: Mapped[str] = mapped_column(Text, default="vended", server_default="vended")
+    vended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

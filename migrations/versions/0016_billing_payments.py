@@ -33,6 +33,7 @@ PAYMENT_TABLES = (
     "billing_payment_allocation",
     "billing_payment_cancellation",
     "billing_unmatched_receipt",
+    "billing_prepaid_vend",
 )
 
 CHART = [
@@ -558,6 +559,74 @@ def upgrade() -> None:
         unique=False,
     )
     # ### end Alembic commands ###
+    op.create_table(
+        "billing_prepaid_vend",
+        sa.Column("customer_account_id", sa.BigInteger(), nullable=False),
+        sa.Column("contract_id", sa.BigInteger(), nullable=False),
+        sa.Column("meter_serial", sa.Text(), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("charged", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.Text(), nullable=False),
+        sa.Column("kwh", sa.Numeric(14, 3), nullable=False),
+        sa.Column("month_kwh_before", sa.Numeric(14, 3), nullable=False),
+        sa.Column("token", sa.Text(), nullable=False),
+        sa.Column("lines", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("payment_id", sa.BigInteger(), nullable=False),
+        sa.Column("item_id", sa.BigInteger(), nullable=False),
+        sa.Column("ledger_transaction_id", sa.BigInteger(), nullable=False),
+        sa.Column("status", sa.Text(), server_default="vended", nullable=False),
+        sa.Column(
+            "vended_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
+        ),
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.CheckConstraint(
+            "status IN ('vended', 'reversed')", name=op.f("ck_billing_prepaid_vend_status_known")
+        ),
+        sa.CheckConstraint(
+            "kwh > 0 AND charged > 0 AND charged <= amount",
+            name=op.f("ck_billing_prepaid_vend_amounts_valid"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["customer_account_id"],
+            ["customer_account.id"],
+            name=op.f("fk_billing_prepaid_vend_customer_account_id_customer_account"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["contract_id"],
+            ["customer_contract.id"],
+            name=op.f("fk_billing_prepaid_vend_contract_id_customer_contract"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["payment_id"],
+            ["billing_payment.id"],
+            name=op.f("fk_billing_prepaid_vend_payment_id_billing_payment"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["billing_receivable_item.id"],
+            name=op.f("fk_billing_prepaid_vend_item_id_billing_receivable_item"),
+            ondelete="RESTRICT",
+        ),
+        sa.ForeignKeyConstraint(
+            ["ledger_transaction_id"],
+            ["billing_ledger_transaction.id"],
+            name=op.f("fk_billing_prepaid_vend_ledger_transaction_id_billing_ledger_transaction"),
+            ondelete="RESTRICT",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_billing_prepaid_vend")),
+    )
+    op.create_index(
+        op.f("ix_billing_prepaid_vend_customer_account_id"),
+        "billing_prepaid_vend",
+        ["customer_account_id"],
+    )
+    op.create_index(
+        "ix_billing_prepaid_vend_meter_month", "billing_prepaid_vend", ["meter_serial", "month"]
+    )
     op.execute("CREATE SEQUENCE billing_payment_number_seq")
     for table in PAYMENT_TABLES:
         for statement in enable_audit_sql(table):
@@ -576,6 +645,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("billing_prepaid_vend")
     op.execute("DROP SEQUENCE billing_payment_number_seq")
     op.execute(
         "DELETE FROM billing_ledger_account WHERE code IN ('mobile_money', 'cheques') "
