@@ -340,3 +340,37 @@ class ReconciliationRead(BaseModel):
     missing_in_kilowatch: list[ReconciliationLine]
     missing_in_statement: list[MissingHere]
     amount_differs: list[AmountDiffers]
+
+
+class VendCreate(BaseModel):
+    """Sell ``amount`` of prepaid energy to the meter of a contract."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contract_id: RefId
+    meter_serial: ShortText
+    amount: Amount
+    instrument: Instrument = Instrument.CASH
+
+
+class VendRead(BaseModel):
+    """A purchase as its receipt shows it: the energy, the token, what the charge is made
+    of (fixed charges at the month's first purchase, energy per block, taxes) and the
+    money left as credit."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    contract_id: int
+    meter_serial: str
+    month: date
+    amount: int
+    charged: int
+    currency: str
+    kwh: Decimal
+    month_kwh_before: Decimal
+    token: str
+    lines: list[dict[str, str | int]]
+    payment_id: int
+    status: str
+    vended_at: datetime

@@ -40,9 +40,10 @@ from billing.payments.models import PrepaidVend, ReceivableItem
 from billing.payments.schemas import PaymentCreate
 from billing.tariffs import repository as tariffs
 from core.context import Actor
+from core.errors import ReferenceUnknownError
 from core.periods import Period
-from core.territory import require_visible
-from customers.models import Account
+from core.territory import visible
+from customers.models import Contract
 
 REGISTER = "total"
 
@@ -137,8 +138,9 @@ def vend(
 ) -> PrepaidVend:
     """Sell ``amount`` of energy: the payment, the charge (posted, opened, paid at once),
     the token. Purchases of one meter are serialised by the account's allocation lock."""
+    if not contract_seen(session, actor, contract_id):
+        raise ReferenceUnknownError(f"no contract {contract_id}")
     who = billable(session, contract_id)
-    require_visible(session, actor, Account, who.account.id, "account")
     at = at or datetime.now(UTC)
     month = _month_of(service.local_date(at))
     lock_account(session, who.account.id)
@@ -242,3 +244,27 @@ def history(session: Session, meter_serial: str) -> Sequence[PrepaidVend]:
             .order_by(PrepaidVend.vended_at, PrepaidVend.id)
         )
     )
+
+
+def vends_of_contract(session: Session, actor: Actor, contract_id: int) -> list[PrepaidVend]:
+    """The purchases made under a contract, newest first (its meters' history)."""
+    return list(
+        session.scalars(
+            select(PrepaidVend)
+            .where(PrepaidVend.contract_id == contract_id, visible(actor, PrepaidVend))
+            .order_by(PrepaidVend.vended_at.desc(), PrepaidVend.id.desc())
+        )
+    )
+
+
+def get_vend(session: Session, actor: Actor, vend_id: int) -> PrepaidVend | None:
+    return session.scalars(
+        select(PrepaidVend).where(PrepaidVend.id == vend_id, visible(actor, PrepaidVend))
+    ).one_or_none()
+
+
+def contract_seen(session: Session, actor: Actor, contract_id: int) -> bool:
+    found = session.scalar(
+        select(Contract.id).where(Contract.id == contract_id, visible(actor, Contract))
+    )
+    return found is not None

@@ -58,6 +58,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "session_id": Ref("cash_session", "billing_cash_session"),
     "cancellation_id": Ref("cancellation", "billing_payment_cancellation"),
     "receipt_id": Ref("unmatched", "billing_unmatched_receipt"),
+    "vend_id": Ref("vend", "billing_prepaid_vend"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     "code": {
@@ -368,6 +369,11 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/payments/{payment_id}/cancellation"): _json(
         lambda s: {"reason": "matrix cancellation"}
     ),
+    ("POST", "/api/v1/prepaid-vends"): _json(
+        lambda s: {"contract_id": s["contract"], "meter_serial": s["meter_serial"], "amount": 5000},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/prepaid-vends/{vend_id}/reverse"): _json(lambda s: {"reason": "matrix"}),
     ("POST", "/api/v1/bank-statements"): Body(
         lambda s: camt_upload(f"MATRIX-{s.name}", "Payeur inconnu"), False, kind="files"
     ),

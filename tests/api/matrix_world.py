@@ -407,8 +407,32 @@ def build_world(client: TestClient, session: Session) -> World:
     tariff = _ok(
         client.post("/api/v1/tariffs/imports", headers=admin, files=tariff_upload()), "tariff"
     )
+    # The contracts' own tariff, so that what rates a contract (a prepaid purchase) can.
+    contracts_tariff = {
+        "code": "BT1-DOM",
+        "name": "Domestique (matrix)",
+        "currency": "XOF",
+        "versions": [
+            {
+                "effective_from": "2024-01-01",
+                "definition": {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]},
+            }
+        ],
+    }
+    _ok(client.post("/api/v1/tariffs", headers=admin, json=contracts_tariff), "BT1-DOM")
     for side in sides.values():
         side.ids["tariff"] = tariff["code"]
+        # A prepaid purchase (rated under the contract's tariff).
+        vend = client.post(
+            "/api/v1/prepaid-vends",
+            headers={**admin, "Idempotency-Key": f"matrix-{side.name}-vend"},
+            json={
+                "contract_id": side.ids["contract"],
+                "meter_serial": side.ids["meter_serial"],
+                "amount": 5000,
+            },
+        )
+        side.ids["vend"] = _ok(vend, "prepaid vend")["id"]
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)
