@@ -51,6 +51,7 @@ UNAUDITED_TABLES: dict[str, str] = {
     "spatial_ref_sys": "PostGIS's catalogue of coordinate systems",
     "gis_network_state": "a one-row version counter bumped by triggers on every network write",
     "field_sync_counter": "per-technician change counters bumped by triggers on field writes",
+    "core_idempotency_key": "stored answers to retried requests; the work they did is audited",
 }
 
 MASKED_COLUMNS = ("password_hash",)

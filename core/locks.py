@@ -22,7 +22,11 @@ class LockSpace(IntEnum):
     READING_IMPORT_FILE = 7_311_004  # one import of one file at a time (second key: hash)
     DEMO_BUILD = 7_311_010  # building the demo utility (second key: seed)
     LOGIN_USERNAME = 7_311_020  # sign-in attempts for one username (second key: its hash)
-    SYNC_DEVICE_PUSH = 7_311_030  # one push of one handheld at a time (second key: device)
+    SYNC_DEVICE_PUSH = 7_311_040  # one push of one handheld at a time (second key: device)
+    IDEMPOTENCY_KEY = 7_311_030  # one request per Idempotency-Key (second key: its hash)
+    PAYMENT_ALLOCATION = 7_311_031  # allocating a customer account's payments (key: account)
+    CASH_DESK = 7_311_032  # opening, counting, closing one cash desk session (key: session)
+    BANK_STATEMENT = 7_311_033  # importing one bank statement (second key: its hash)
 
 
 def xact_lock(session: Session, space: LockSpace, key: int = 0) -> None:
@@ -45,3 +49,14 @@ def try_xact_lock(session: Session, space: LockSpace, key: int = 0) -> bool:
 def int32_key(value: int) -> int:
     """Fold any integer (a job id, a hash) into the signed 32-bit second key."""
     return (value & 0xFFFFFFFF) - (1 << 32 if value & 0x80000000 else 0)
+
+
+def xact_locks(session: Session, space: LockSpace, keys: list[int]) -> None:
+    """Wait for and take the locks (space, key) of every key, in one statement and in key
+    order (two batches locking overlapping keys then never deadlock)."""
+    ordered = sorted({int32_key(k) for k in keys})
+    if ordered:
+        session.execute(
+            text("SELECT count(pg_advisory_xact_lock(:space, k)) FROM unnest(:keys) AS k"),
+            {"space": int(space), "keys": ordered},
+        )

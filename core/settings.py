@@ -94,8 +94,17 @@ class Settings(BaseSettings):
     utility_website: str = ""
     utility_bank_account: str = ""
     utility_bic: str = ""
+    # Mobile-money operators' callbacks (billing.payments.mobile_money) authenticate with an
+    # HMAC-SHA256 signature of the body under this shared secret, or by calling from an
+    # address of the allowlist (IPs or CIDRs). With neither set, every callback is refused.
+    mobile_money_secret: str | None = None
+    mobile_money_allowlist: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Cheques (billing.payments.cheques): the fee a bounced cheque adds (minor units), and
+    # the number of bounced cheques after which an account may no longer pay by cheque.
+    cheque_bounce_fee: int = Field(default=2_500, ge=0)
+    cheque_bounce_limit: int = Field(default=2, ge=1)
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "mobile_money_allowlist", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         """A comma-separated environment variable, or a list; each entry must parse."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 import billing.documents.models
 import billing.invoices.models
 import billing.ledger.models
+import billing.payments.models
 import billing.runs.models
 import billing.tariffs.models
 import core.audit
 import core.auth.models
+import core.idempotency
 import core.migration.models
 import core.notify.models
 import core.outbox

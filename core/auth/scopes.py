@@ -39,6 +39,7 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "billing:run": "Prepare and simulate billing runs",
     "billing:issue": "Approve and issue invoices and credit notes",
     "payments:write": "Take payments and run a cash desk",
+    "payments:approve": "Approve desk cancellations and watch every cash desk",
     "dashboards:read": "See management dashboards",
     "audit:read": "Read the audit trail",
     "users:admin": "Manage users, roles and agencies",
@@ -92,6 +93,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "billing:read",
             "dashboards:read",
             "audit:read",
+            "payments:approve",
         }
     ),
     Role.BILLING_OFFICER: frozenset(

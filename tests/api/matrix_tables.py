@@ -8,10 +8,12 @@ fails the matrix with a message saying what to add, so a new route cannot skip i
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from billing.payments import mobile_money
 from gis import tiles
 from tests.api.matrix_world import (
     MATRIX_PHOTO,
@@ -20,6 +22,7 @@ from tests.api.matrix_world import (
     TILE_Y,
     TILE_Z,
     Side,
+    camt_upload,
     geojson_upload,
     migration_upload,
     place,
@@ -56,6 +59,11 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "billing_run_id": Ref("billing_run", "billing_run"),
     "invoice_id": Ref("invoice", "billing_invoice"),
     "batch_id": Ref("print_batch", "billing_print_batch"),
+    "payment_id": Ref("payment", "billing_payment"),
+    "session_id": Ref("cash_session", "billing_cash_session"),
+    "cancellation_id": Ref("cancellation", "billing_payment_cancellation"),
+    "receipt_id": Ref("unmatched", "billing_unmatched_receipt"),
+    "vend_id": Ref("vend", "billing_prepaid_vend"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     # A handheld and a queued sync conflict: placed by the technician's agency.
@@ -97,6 +105,35 @@ REQUIRED_QUERY: dict[str, Any] = {
     "entity": "customer_party",
     "period_from": "2025-01-01T00:00:00Z",
     "period_to": "2025-06-01T00:00:00Z",
+    "day": "2025-03-14",
+}
+
+
+@dataclass(frozen=True)
+class CallbackAuth:
+    """A security scheme of callers that are not staff (an operator's signed callback): the
+    settings the matrix runs under, and how it authenticates a body under the scheme. Such
+    operations are called with every role's staff token (refused: 401) and signed (2xx)."""
+
+    settings: dict[str, Any]
+    sign: Callable[[bytes], dict[str, str]]
+
+
+MATRIX_OPERATOR_SECRET = "matrix-operator-secret"  # a test fixture's, not a real one
+
+CALLBACK_SCHEMES: dict[str, CallbackAuth] = {
+    "OperatorSignature": CallbackAuth(
+        settings={"mobile_money_secret": MATRIX_OPERATOR_SECRET, "mobile_money_allowlist": []},
+        sign=lambda body: {
+            "X-Kilowatch-Signature": mobile_money.signature(MATRIX_OPERATOR_SECRET, body)
+        },
+    ),
+}
+
+# Required request headers: a value per call (an Idempotency-Key is new for every call, so
+# that a call is never answered from an earlier call's stored answer).
+REQUIRED_HEADERS: dict[str, Callable[[], str]] = {
+    "Idempotency-Key": lambda: f"matrix-{uuid.uuid4()}",
 }
 
 # Optional query parameters that filter by a record: called again with the other side's
@@ -357,6 +394,78 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/sync/conflicts/{conflict_id}/resolve"): _json(
         lambda s: {"action": "discard", "note": "matrix"}
     ),
+    # -- payments -------------------------------------------------------------------------------
+    ("POST", "/api/v1/payments"): _json(
+        lambda s: {"customer_account_id": s["account"], "amount": 500}, territorial=True
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/reallocate"): _json(
+        lambda s: {"reason": "matrix reallocation"}
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/reverse"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/payments/{payment_id}/bounce"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/receivable-items"): _json(
+        lambda s: {
+            "customer_account_id": s["account"],
+            "kind": "fee",
+            "document_ref": f"FEE-{s.name}",
+            "due_date": DATE,
+            "amount": 700,
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/cash-sessions"): _json(
+        lambda s: {"agency_id": s.agency_id, "business_date": "2025-03-14"}, territorial=True
+    ),
+    ("POST", "/api/v1/cash-sessions/{session_id}/close"): _json(
+        lambda s: {"count": [{"denomination": 1000, "pieces": 1}]}
+    ),
+    ("POST", "/api/v1/cash-sessions/{session_id}/deposits"): _json(
+        lambda s: {"amount": 500, "bank_reference": f"SLIP-{s.name}", "deposited_on": DATE}
+    ),
+    ("POST", "/api/v1/payments/{payment_id}/cancellation"): _json(
+        lambda s: {"reason": "matrix cancellation"}
+    ),
+    ("POST", "/api/v1/prepaid-vends"): _json(
+        lambda s: {"contract_id": s["contract"], "meter_serial": s["meter_serial"], "amount": 5000},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/prepaid-vends/{vend_id}/reverse"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/bank-statements"): Body(
+        lambda s: camt_upload(f"MATRIX-{s.name}", "Payeur inconnu"), False, kind="files"
+    ),
+    ("POST", "/api/v1/unmatched-receipts/{receipt_id}/match"): _json(
+        lambda s: {"customer_account_id": s["account"]}, territorial=True
+    ),
+    ("POST", "/api/v1/mobile-money/reconciliations"): Body(
+        lambda s: {
+            "file": ("momo.csv", b"transaction_id,amount,date\nMX-1,100,2025-03-14\n", "text/csv")
+        },
+        False,
+        kind="files",
+    ),
+    **{
+        ("POST", f"/api/v1/mobile-money/mpesa/{step}"): _json(
+            lambda s: {
+                "TransID": f"MX-{s.name}",
+                "TransAmount": "1500",
+                "TransTime": "20250314093000",
+                "BillRefNumber": s["account_number"],
+            }
+        )
+        for step in ("validation", "confirmation")
+    },
+    **{
+        ("POST", f"/api/v1/mobile-money/aggregator/{step}"): _json(
+            lambda s: {
+                "operator": "matrix-momo",
+                "transaction_id": f"AG-{s.name}",
+                "amount": "1500",
+                "currency": "XOF",
+                "reference": s["account_number"],
+            }
+        )
+        for step in ("validation", "confirmation")
+    },
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(
         lambda s: {

@@ -234,6 +234,7 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
         },
     )
     ids["account"] = account["id"]
+    ids["account_number"] = account["number"]
     contract = post(
         "/api/v1/contracts/move-in",
         "contract",
@@ -321,6 +322,56 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
     assert upload.status_code == 202, f"migration upload: {upload.text}"
     ids["migration_run"] = upload.json()["run_id"]
+    # -- payments (each payment-creating call carries its Idempotency-Key) ------------------
+    payment = client.post(
+        "/api/v1/payments",
+        headers={**admin, "Idempotency-Key": f"matrix-{s}-payment"},
+        json={"customer_account_id": ids["account"], "amount": 1000, "payer_name": tag(s)},
+    )
+    ids["payment"] = _ok(payment, "payment")["id"]
+    desk = post(
+        "/api/v1/cash-sessions",
+        "cash session",
+        {"agency_id": side.agency_id, "business_date": "2025-03-14", "opening_float": 1000},
+    )
+    ids["cash_session"] = desk["session"]["id"]
+    desk_payment = client.post(
+        "/api/v1/payments",
+        headers={**admin, "Idempotency-Key": f"matrix-{s}-desk"},
+        json={
+            "customer_account_id": ids["account"],
+            "amount": 2000,
+            "cash_session_id": ids["cash_session"],
+            "payer_name": tag(s),
+        },
+    )
+    cancellation = post(
+        f"/api/v1/payments/{_ok(desk_payment, 'desk payment')['id']}/cancellation",
+        "cancellation",
+        {"reason": f"matrix {tag(s)}"},
+    )
+    ids["cancellation"] = cancellation["id"]
+    statement = client.post(
+        "/api/v1/bank-statements",
+        headers=admin,
+        params={"agency_id": side.agency_id},
+        files=camt_upload(f"WORLD-{s}", tag(s)),
+    )
+    ids["unmatched"] = _ok(statement, "bank statement")["unmatched"][0]
+
+
+def camt_upload(statement_id: str, payer: str) -> dict[str, Any]:
+    """A camt.053 with one credit naming no account: it waits in the unmatched queue."""
+    xml = f"""<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>
+<GrpHdr><MsgId>{statement_id}</MsgId><CreDtTm>2025-03-14T18:00:00</CreDtTm></GrpHdr>
+<Stmt><Id>{statement_id}</Id><Acct><Id><IBAN>BJ66BJ0610100100144390000769</IBAN></Id>
+<Ccy>XOF</Ccy></Acct><Ntry><Amt Ccy="XOF">3000</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+<Sts>BOOK</Sts><BookgDt><Dt>2025-03-14</Dt></BookgDt><AcctSvcrRef>{statement_id}-1</AcctSvcrRef>
+<NtryDtls><TxDtls><RltdPties><Dbtr><Nm>{payer}</Nm></Dbtr></RltdPties>
+<RmtInf><Ustrd>virement {payer}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt>
+</BkToCstmrStmt></Document>"""
+    return {"file": ("statement.xml", xml.encode(), "application/xml")}
 
 
 def migration_upload() -> dict[str, Any]:
@@ -436,6 +487,18 @@ def build_world(client: TestClient, session: Session) -> World:
         side.ids["tariff"] = tariff["code"]
     _bill_sides(client, session, admin, sides)
     _print_sides(session, sides)
+    for side in sides.values():
+        # A prepaid purchase (rated under the contract's tariff).
+        vend = client.post(
+            "/api/v1/prepaid-vends",
+            headers={**admin, "Idempotency-Key": f"matrix-{side.name}-vend"},
+            json={
+                "contract_id": side.ids["contract"],
+                "meter_serial": side.ids["meter_serial"],
+                "amount": 5000,
+            },
+        )
+        side.ids["vend"] = _ok(vend, "prepaid vend")["id"]
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)

@@ -10,6 +10,7 @@ Each request runs in a savepoint rolled back after it. Deselect with ``-m "not f
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from sqlalchemy.orm import Session
 
 from core.auth import service as auth_service
 from core.auth.models import Agency
+from core.settings import get_settings
 from kilowatch.app import build_app
+from tests.api.matrix_tables import CALLBACK_SCHEMES
 from tests.conftest import TEST_PASSWORD, bearer
 
 pytestmark = pytest.mark.fuzz
@@ -143,18 +146,56 @@ def _fuzz(operation, call: Callable) -> None:  # type: ignore[no-untyped-def]
     run()
 
 
+def _callback_scheme(operation) -> str | None:  # type: ignore[no-untyped-def]
+    """The non-staff scheme (tests.api.matrix_tables.CALLBACK_SCHEMES) that alone secures
+    the operation, if any: its cases are signed under it instead of carrying a token."""
+    names = {n for req in operation.definition.raw.get("security") or [] for n in req}
+    return next(iter(names)) if len(names) == 1 and names <= set(CALLBACK_SCHEMES) else None
+
+
+def _signed(case, scheme: str) -> dict:  # type: ignore[no-untyped-def]
+    """The case's body as the bytes sent, and the scheme's signature of them."""
+    sent = case.as_transport_kwargs()
+    if "json" in sent:
+        raw = json.dumps(sent["json"]).encode()
+    elif isinstance(sent.get("data"), str | bytes):
+        raw = sent["data"].encode() if isinstance(sent["data"], str) else sent["data"]
+    else:
+        raw = b""
+    headers = {**(sent.get("headers") or {}), **CALLBACK_SCHEMES[scheme].sign(raw)}
+    return {"data": raw, "headers": headers}
+
+
+@pytest.fixture(scope="module")
+def callback_settings() -> Iterator[None]:
+    """The settings the callback schemes are checked under (the operator's secret)."""
+    settings = get_settings()
+    changed = {k: v for auth in CALLBACK_SCHEMES.values() for k, v in auth.settings.items()}
+    saved = {name: getattr(settings, name) for name in changed}
+    for name, value in changed.items():
+        setattr(settings, name, value)
+    yield
+    for name, value in saved.items():
+        setattr(settings, name, value)
+
+
 @pytest.mark.parametrize("who", ["head_office", "bound"])
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_fuzz(principals: Principals, label: str, who: str) -> None:
+def test_fuzz(principals: Principals, callback_settings: None, label: str, who: str) -> None:
     headers = principals.headers[who]
+    scheme = _callback_scheme(OPERATIONS[label])
 
     def call(case) -> None:  # type: ignore[no-untyped-def]
-        # The token is the principal's, unless the case is about a broken header.
-        if not any(k.lower() == "authorization" for k in case.headers or {}):
+        # The token is the principal's, unless the case is about a broken header; an
+        # operator's callback is signed instead (a staff token means nothing there).
+        extra = {}
+        if scheme is not None:
+            extra = _signed(case, scheme)
+        elif not any(k.lower() == "authorization" for k in case.headers or {}):
             case.headers = {**(case.headers or {}), **headers}
         savepoint = principals.connection.begin_nested()
         try:
-            response = case.call()
+            response = case.call(**extra)
         finally:
             savepoint.rollback()
         case.validate_response(response, checks=CHECKS)

@@ -18,6 +18,7 @@ values and bodies are in ``tests.api.matrix_tables``.
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,10 +30,13 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from core.auth.scopes import ROLE_SCOPES, Role
+from core.settings import get_settings
 from kilowatch.app import build_app
 from tests.api.matrix_tables import (
     BODIES,
+    CALLBACK_SCHEMES,
     PROBE_QUERY,
+    REQUIRED_HEADERS,
     REQUIRED_QUERY,
     SHARED_PATH_PARAMS,
     Body,
@@ -49,8 +53,10 @@ class Operation:
     method: str
     path: str
     scopes: tuple[str, ...] | None  # None: public
+    schemes: tuple[str, ...]  # the security schemes it accepts (OAuth2 for staff ...)
     path_params: tuple[str, ...]
     required_query: tuple[str, ...]
+    required_headers: tuple[str, ...]
     optional_query: tuple[str, ...]
     has_body: bool
 
@@ -61,6 +67,11 @@ class Operation:
     @property
     def is_read(self) -> bool:
         return self.method in READ_METHODS
+
+    @property
+    def is_callback(self) -> bool:
+        """Secured only by schemes of non-staff callers (an operator's signature)."""
+        return bool(self.schemes) and set(self.schemes) <= set(CALLBACK_SCHEMES)
 
 
 def _operations() -> list[Operation]:
@@ -78,9 +89,13 @@ def _operations() -> list[Operation]:
                     method=method.upper(),
                     path=path,
                     scopes=scopes,
+                    schemes=tuple(sorted({name for req in security or [] for name in req})),
                     path_params=tuple(p["name"] for p in params if p["in"] == "path"),
                     required_query=tuple(
                         p["name"] for p in params if p["in"] == "query" and p.get("required")
+                    ),
+                    required_headers=tuple(
+                        p["name"] for p in params if p["in"] == "header" and p.get("required")
                     ),
                     optional_query=tuple(
                         p["name"] for p in params if p["in"] == "query" and not p.get("required")
@@ -113,6 +128,11 @@ def matrix(engine: Engine) -> Iterator[Matrix]:
         )
 
     app = build_app(session_factory=new_session)
+    settings = get_settings()
+    changed = {k: v for auth in CALLBACK_SCHEMES.values() for k, v in auth.settings.items()}
+    saved = {name: getattr(settings, name) for name in changed}
+    for name, value in changed.items():
+        setattr(settings, name, value)
     try:
         with TestClient(app, raise_server_exceptions=False) as client:
             session = new_session()
@@ -120,6 +140,8 @@ def matrix(engine: Engine) -> Iterator[Matrix]:
             session.close()
             yield Matrix(client, connection, world)
     finally:
+        for name, value in saved.items():
+            setattr(settings, name, value)
         outer.rollback()
         connection.close()
 
@@ -188,9 +210,10 @@ def _call(
     calls = []
     for url in _urls(m, op, path_side):
         savepoint = m.connection.begin_nested()
+        sent = headers | {name: REQUIRED_HEADERS[name]() for name in op.required_headers}
         try:
             before = _snapshot(m.connection, refs)
-            response = m.client.request(op.method, url, headers=headers, **kwargs)
+            response = m.client.request(op.method, url, headers=sent, **kwargs)
             after = _snapshot(m.connection, refs)
         finally:
             savepoint.rollback()
@@ -247,6 +270,9 @@ def _missing_table_entries(op: Operation) -> list[str]:
     for name in op.required_query:
         if name not in REQUIRED_QUERY:
             missing.append(f"required query parameter {name!r}: add it to REQUIRED_QUERY")
+    for name in op.required_headers:
+        if name not in REQUIRED_HEADERS:
+            missing.append(f"required header {name!r}: add it to REQUIRED_HEADERS")
     if op.has_body and (op.method, op.path) not in BODIES:
         missing.append(f"request body: add ({op.method!r}, {op.path!r}) to BODIES")
     return missing
@@ -313,12 +339,39 @@ def _check_role(m: Matrix, op: Operation, role: Role, failures: list[str]) -> No
                         )
 
 
+def _check_callback(m: Matrix, op: Operation, failures: list[str]) -> None:
+    """A non-staff caller's operation: no staff token opens it (401 for every role); signed
+    under its scheme it succeeds, and shows nothing of the other territory."""
+    for role in Role:
+        for call in _call(m, op, m.world.role_headers[role]):
+            if call.response.status_code != 401:
+                failures.append(
+                    f"{op.label} with {role.value}'s staff token: expected 401; "
+                    f"got {_describe(call)}"
+                )
+    body = json.dumps(BODIES[(op.method, op.path)].build(m.world.own)).encode()
+    for scheme in op.schemes:
+        headers = {"Content-Type": "application/json", **CALLBACK_SCHEMES[scheme].sign(body)}
+        savepoint = m.connection.begin_nested()
+        try:
+            response = m.client.request(op.method, op.path, headers=headers, content=body)
+        finally:
+            savepoint.rollback()
+        call = Call(op.path, response, [])
+        if not 200 <= response.status_code < 300 or _shows_marker(call):
+            failures.append(
+                f"{op.label} signed under {scheme}: expected 2xx; got {_describe(call)}"
+            )
+
+
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.label)
 def test_permission_matrix(matrix: Matrix, op: Operation) -> None:
     missing = _missing_table_entries(op)
     assert not missing, f"{op.label} is not in the permission matrix: " + "; ".join(missing)
     failures: list[str] = []
-    if op.scopes is None:
+    if op.is_callback:
+        _check_callback(matrix, op, failures)
+    elif op.scopes is None:
         # Public (sign-in, health): the same for everyone; only the marker rule applies.
         for call in _call(matrix, op, {}):
             if call.response.status_code >= 400 or _shows_marker(call):
