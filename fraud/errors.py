@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.errors import EntityNotFoundError, InputInvalidError
+from core.errors import EntityConflictError, EntityNotFoundError, InputInvalidError
 
 
 class ZoneNotFoundError(EntityNotFoundError):
@@ -17,3 +17,40 @@ class PeriodRangeError(InputInvalidError):
 
     code = "period_range_invalid"
     title = "Invalid range of months"
+
+
+class FlagNotFoundError(EntityNotFoundError):
+    code = "flag_not_found"
+    title = "No such flag"
+
+
+class FlagTransitionInvalidError(EntityConflictError):
+    """A flag step its status does not allow now (e.g. confirming a flag never inspected)."""
+
+    code = "flag_transition_invalid"
+    title = "This step is not allowed for the flag now"
+
+
+class FlagOpenExistsError(EntityConflictError):
+    code = "flag_open_exists"
+    title = "The usage point already has an open flag"
+
+
+class UsagePointUnknownError(InputInvalidError):
+    code = "usage_point_unknown"
+    title = "No such usage point"
+
+
+class LabelFileInvalidError(InputInvalidError):
+    code = "label_file_invalid"
+    title = "The inspections file has rows that cannot be imported"
+
+
+class ModelNotTrainedError(EntityConflictError):
+    code = "model_not_trained"
+    title = "No model of this kind is trained yet"
+
+
+class ScoreRunNotFoundError(EntityNotFoundError):
+    code = "score_run_not_found"
+    title = "No such scoring run"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from fraud.enums import ZoneKind
+from fraud.enums import FlagEvent, FlagSource, FlagStatus, LabelOutcome, ZoneKind
 
 
 class ZoneBalanceRead(BaseModel):
@@ -45,3 +46,93 @@ class ZoneBalancePage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+# -- flags and review ---------------------------------------------------------------------
+
+
+class Reason(BaseModel):
+    feature: str
+    weight: float
+    text: str
+
+
+class FlagRead(BaseModel):
+    """A flag in the analyst's queue: the usage point, where it came from, its status,
+    priority (minor units), probability of a loss and reasons in words."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    usage_point_id: int
+    usage_point_code: str
+    source: FlagSource
+    status: FlagStatus
+    period: date | None
+    priority_minor: int
+    probability: float | None
+    reasons: list[Reason]
+    note: str
+    assignee: str | None
+    decided_at: datetime | None
+    created_at: datetime
+
+
+class FlagPage(BaseModel):
+    items: list[FlagRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class FlagCreate(BaseModel):
+    """A flag raised by hand (a tip, a meter reader's note)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    usage_point_id: int
+    note: str = Field("", max_length=2000)
+
+
+class FlagStep(BaseModel):
+    """One step of a flag's lifecycle. ``outcome`` and ``kind`` say what the inspection
+    found (confirm: fraud or irregularity; dismiss after an inspection: no_fraud)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    event: FlagEvent
+    reason: str | None = Field(None, max_length=2000)
+    outcome: LabelOutcome | None = None
+    kind: str = Field("", max_length=100)
+    inspected_on: date | None = None
+
+
+class FlagChange(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event: str
+    from_status: str | None
+    to_status: str
+    reason: str | None
+    actor: str
+    at: datetime
+
+
+class Evidence(BaseModel):
+    """What an analyst weighs: the usage point's monthly consumption beside its peers'
+    median (same transformer and category), the zone balance, meter history, payments,
+    where it is, and the flag's history."""
+
+    flag: FlagRead
+    months: list[date]
+    consumption_kwh: list[float | None]
+    peers_median_kwh: list[float | None]
+    peers: int
+    transformer_code: str | None
+    zone_balance: list[dict[str, Any]]
+    meter_history: list[dict[str, Any]]
+    seal_history: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    location: dict[str, Any] | None  # GeoJSON point (EPSG:4326)
+    transformer_location: dict[str, Any] | None
+    history: list[FlagChange]
