@@ -45,8 +45,10 @@ def peer_trend(matrix: FeatureMatrix, transformer_id: Array) -> Array:
     return np.where(np.isnan(transformer_id), np.nan, median)
 
 
-def _month_name(period: date, age: float) -> str:
-    return f"{add_months(period, 1 - int(age)):%B %Y}"
+def _month_before(period: date, age: float) -> str:
+    """The last month before a change whose first month is ``age`` months back (1: the
+    period itself)."""
+    return f"{add_months(period, -int(age)):%B %Y}"
 
 
 def sentence(name: str, row: dict[str, float], period: date, peers: float) -> str:
@@ -56,7 +58,7 @@ def sentence(name: str, row: dict[str, float], period: date, peers: float) -> st
         drop = row.get("change_point_drop", float("nan"))
         age = row.get("change_point_age", float("nan"))
         if name == "change_point_drop" and np.isfinite(drop) and np.isfinite(age):
-            text = f"consumption fell {drop:.0%} after {_month_name(period, age)}"
+            text = f"consumption fell {drop:.0%} after {_month_before(period, age)}"
         elif name == "largest_monthly_drop":
             text = f"consumption fell {v:.0%} from one month to the next"
         else:
