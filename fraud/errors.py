@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from core.errors import EntityConflictError, EntityNotFoundError, InputInvalidError
+from core.errors import (
+    EntityConflictError,
+    EntityNotFoundError,
+    InputInvalidError,
+    ReferenceUnknownError,
+)
 
 
 class ZoneNotFoundError(EntityNotFoundError):
@@ -36,9 +41,9 @@ class FlagOpenExistsError(EntityConflictError):
     title = "The usage point already has an open flag"
 
 
-class UsagePointUnknownError(InputInvalidError):
-    code = "usage_point_unknown"
-    title = "No such usage point"
+class UsagePointUnknownError(ReferenceUnknownError):
+    """A usage point that does not exist or lies outside the caller's territory (the two
+    look the same: the stable code is ``reference_unknown``)."""
 
 
 class LabelFileInvalidError(InputInvalidError):

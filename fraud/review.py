@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import Actor
+from core.errors import FieldError
 from core.outbox import emit
 from core.pages import paginate
 from core.periods import add_months, month_start, zone
@@ -107,7 +108,10 @@ def open_flag(session: Session, *, actor: Actor, data: FlagCreate) -> FlagRead:
         )
     )
     if seen is None:
-        raise UsagePointUnknownError(f"no usage point {data.usage_point_id}")
+        message = f"no usage point {data.usage_point_id}"
+        raise UsagePointUnknownError(
+            message, errors=[FieldError("usage_point_id", message, "reference_unknown")]
+        )
     flag = Flag(
         usage_point_id=data.usage_point_id,
         source=FlagSource.TIP.value,

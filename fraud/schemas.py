@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.pages import BIGINT_MAX
 from fraud.enums import FlagEvent, FlagSource, FlagStatus, LabelOutcome, ZoneKind
 
 
@@ -90,7 +91,7 @@ class FlagCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    usage_point_id: int
+    usage_point_id: int = Field(ge=1, le=BIGINT_MAX)
     note: str = Field("", max_length=2000)
 
 
@@ -116,6 +117,49 @@ class FlagChange(BaseModel):
     reason: str | None
     actor: str
     at: datetime
+
+
+class RankingRow(BaseModel):
+    """One usage point of a scoring run's ranking (priority in minor units of currency)."""
+
+    rank: int
+    external_key: str
+    code: str
+    usage_point_id: int
+    category: str
+    transformer: str | None
+    probability: float
+    anomaly: float
+    zone_factor: float
+    recoverable_kwh: float
+    priority_minor: int
+    currency: str
+    selection: str | None
+    reasons: list[Reason]
+
+
+class Ranking(BaseModel):
+    run_id: int | None
+    period: date | None
+    items: list[RankingRow]
+
+
+class ModelVersionRead(BaseModel):
+    """A trained detector in the registry (the artefact itself stays in the database)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    version: int
+    artefact_sha256: str
+    training_hash: str
+    training_rows: int
+    training_positives: int
+    period: date
+    parameters: dict[str, Any]
+    metrics: dict[str, Any]
+    trained_by: str
+    trained_at: datetime
 
 
 class Evidence(BaseModel):

@@ -337,3 +337,7 @@ ORDER BY s.rank
 """
     rows = session.execute(text(sql), {"run": run_id, "limit": limit}).mappings().all()
     return [dict(r) for r in rows]
+
+
+def run_period(session: Session, run_id: int) -> date | None:
+    return session.scalar(text("SELECT period FROM fraud_score_run WHERE id = :id"), {"id": run_id})

@@ -53,6 +53,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "meter_id": Ref("meter", "meter_asset"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
+    "flag_id": Ref("flag", "fraud_flag"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -301,6 +302,11 @@ BODIES: dict[tuple[str, str], Body] = {
         territorial=False,
         kind="files",
     ),
+    # -- fraud ----------------------------------------------------------------------------------
+    ("POST", "/api/v1/fraud/flags"): _json(
+        lambda s: {"usage_point_id": s["usage_point2"], "note": "matrix"}, territorial=True
+    ),
+    ("POST", "/api/v1/fraud/flags/{flag_id}/transitions"): _json(lambda s: {"event": "review"}),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(
         lambda s: {
