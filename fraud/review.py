@@ -256,6 +256,17 @@ GROUP BY t.id, t.entry_date, t.currency ORDER BY t.entry_date DESC LIMIT 24
 """
 
 
+def _newest_read_month(session: Session, usage_point_id: int) -> date:
+    """The local month of the usage point's newest reading (last month without any)."""
+    at = session.scalar(
+        text("SELECT max(read_at) FROM meter_reading WHERE usage_point_id = :up"),
+        {"up": usage_point_id},
+    )
+    if at is None:
+        return add_months(month_start(datetime.now(UTC).astimezone(zone())), -1)
+    return month_start(at.astimezone(zone()))
+
+
 def evidence(session: Session, *, actor: Actor, flag_id: int, months: int = 24) -> Evidence:
     """Everything the flag page shows (see ``Evidence``)."""
     import numpy as np
@@ -264,7 +275,7 @@ def evidence(session: Session, *, actor: Actor, flag_id: int, months: int = 24) 
 
     flag = get_flag(session, actor=actor, flag_id=flag_id)
     up = flag.usage_point_id
-    period = flag.period or add_months(month_start(datetime.now(UTC).astimezone(zone())), -1)
+    period = flag.period or _newest_read_month(session, up)
     peers = [int(i) for (i,) in session.execute(text(_PEERS_SQL), {"up": up})]
     history = load_history(session, period, months, [up, *peers])
     own = np.flatnonzero(history.ids == up)

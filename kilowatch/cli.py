@@ -11,6 +11,7 @@ from customers.cli import customers_app
 from fraud.cli import fraud_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
+from kilowatch.fraud_evaluation import evaluate_command
 from meters.cli import readings_app
 
 app = typer.Typer(
@@ -27,6 +28,8 @@ app.add_typer(readings_app, name="readings")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(fraud_app, name="fraud")
 app.add_typer(ledger_app, name="ledger")
+# Evaluating the NTL detectors reads the demo's ground truth: only the root may.
+fraud_app.command("evaluate")(evaluate_command)
 
 
 @app.callback()

@@ -121,8 +121,13 @@ LEFT JOIN gis_power_transformer t ON t.id = sp.transformer_id
 ORDER BY up.id
 """
 
-# The zones' NTL share for the period, from the stored balances (NULL if not analysable).
+# The zones' NTL share: the mean of its analysable months among the period and the two
+# before (the period's own balance often waits for reads: its tail is still estimated);
+# no row when none of them is analysable.
 ZONE_NTL = """
-SELECT transformer_id, feeder_id, CASE WHEN analysable THEN ntl_share::float8 END
-FROM fraud_zone_balance WHERE period_start = :period
+SELECT transformer_id, feeder_id, avg(ntl_share)::float8
+FROM fraud_zone_balance
+WHERE analysable AND period_start <= :period
+  AND period_start > CAST(:period AS date) - interval '3 months'
+GROUP BY transformer_id, feeder_id
 """

@@ -72,14 +72,28 @@ def forest_score(forest: IsolationForest, x: Array) -> Array:
     return -forest.score_samples(x)
 
 
-def fit_boosting(x: Array, y: Array, params: BoostingParams) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
+@dataclass(frozen=True)
+class Boosting:
+    """A fitted gradient boosting and the columns that were all NaN in its training data
+    (set to 0 on both sides: the model never learnt anything from them)."""
+
+    model: HistGradientBoostingClassifier
+    dead: np.ndarray
+
+    def predict_proba(self, x: Array) -> Array:
+        return self.model.predict_proba(np.where(self.dead, 0.0, x))  # type: ignore[no-any-return]
+
+
+def fit_boosting(x: Array, y: Array, params: BoostingParams) -> Boosting:
+    dead = ~np.isfinite(x).any(axis=0)
+    model = HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
         max_leaf_nodes=params.max_leaf_nodes,
         l2_regularization=params.l2_regularization,
         random_state=params.random_state,
-    ).fit(x, y)
+    ).fit(np.where(dead, 0.0, x), y)
+    return Boosting(model, dead)
 
 
 def percentile(values: Array) -> Array:

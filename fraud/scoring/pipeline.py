@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
+from sklearn.ensemble import IsolationForest
 
 from fraud.features.build import features_of
 from fraud.features.drops import BASELINE, RECENT
@@ -71,7 +71,7 @@ def score(
     model: ForestModel,
     rules: RankingRules,
     *,
-    boosting: HistGradientBoostingClassifier | None = None,
+    boosting: detectors.Boosting | None = None,
     matrix: FeatureMatrix | None = None,
     prior: float = PRIOR,
 ) -> Scored:
