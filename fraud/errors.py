@@ -59,3 +59,8 @@ class ModelNotTrainedError(EntityConflictError):
 class ScoreRunNotFoundError(EntityNotFoundError):
     code = "score_run_not_found"
     title = "No such scoring run"
+
+
+class NothingToScoreError(EntityConflictError):
+    code = "nothing_to_score"
+    title = "No usage point to score or train on"

@@ -1,4 +1,5 @@
-"""Zone energy balances (non-technical losses) per transformer or feeder zone and month.
+"""Non-technical losses: zone energy balances per transformer or feeder zone and month, the
+analysts' flags (queue, evidence, lifecycle), the ranking of a scoring run, the model registry.
 
 Limited to the caller's territory: a zone balance lies where its transformer stands or its
 feeder runs (``fraud.models``); a zone the caller does not see is a 404.

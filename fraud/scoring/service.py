@@ -23,6 +23,7 @@ from core.errors import PermissionDeniedError
 from core.periods import month_start
 from core.territory import rule_sql
 from fraud.enums import ModelKind
+from fraud.errors import NothingToScoreError
 from fraud.features.build import features_of
 from fraud.features.matrix import FeatureMatrix
 from fraud.features.series import History, load_history
@@ -88,6 +89,8 @@ def train_models(
     _require_whole_network(actor)
     period = month_start(period)
     matrix = features_of(load_history(session, period, months))
+    if len(matrix.values) == 0:
+        raise NothingToScoreError(f"no usage point has a meter fitted in the {months} months")
     _model, forest_version = _forest_version(session, actor, matrix)
     lof = registry.save(
         session,
@@ -213,6 +216,8 @@ def score_network(
     history = history or load_history(session, period, months)
     seconds["load"] = round(time.perf_counter() - t0, 3)
     matrix = features_of(history)
+    if len(matrix.values) == 0:
+        raise NothingToScoreError(f"no usage point has a meter fitted in the {months} months")
     forest, booster, used = _models(session, actor, matrix)
     scored = pipeline.score(history, forest, rules, boosting=booster, matrix=matrix)
     seconds.update(scored.seconds)
