@@ -76,7 +76,7 @@ def test_flag_lifecycle_history_event_and_label(net: Net) -> None:
     assert _step(db, second.id, "dismiss", reason="vacant house") == "dismissed"
     assert len(db.scalars(select(Label).where(Label.usage_point_id == up)).all()) == 1
     with pytest.raises(UsagePointUnknownError):
-        review.open_flag(db, actor=SYSTEM, data=FlagCreate(usage_point_id=-1))
+        review.open_flag(db, actor=SYSTEM, data=FlagCreate(usage_point_id=10**15))
 
 
 def test_label_import_reports_bad_rows_and_is_idempotent(net: Net) -> None:
