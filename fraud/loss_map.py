@@ -83,7 +83,9 @@ ORDER BY f.code, b.period_start
 """
 
 
-def feeder_trends(session: Session, actor: Actor, month: date, months: int = 12) -> list[dict]:
+def feeder_trends(
+    session: Session, actor: Actor, month: date, months: int = 12
+) -> list[dict[str, Any]]:
     """Each feeder's NTL share (None: not analysable) over the ``months`` months ending with
     ``month``, oldest first, with whether the feeder was flagged; feeders the actor sees."""
     territory = rule_sql(actor, ZoneBalance, "b") or "true"

@@ -170,9 +170,11 @@ def step_flag(session: Session, *, actor: Actor, flag_id: int, data: FlagStep) -
 
 def _label(flag: Flag, before: str, data: FlagStep, now: datetime) -> dict[str, Any] | None:
     day = data.inspected_on or now.astimezone(zone()).date()
+    outcome: LabelOutcome
     if data.event is FlagEvent.CONFIRM:
-        outcome = data.outcome if data.outcome is not LabelOutcome.NO_FRAUD else None
-        outcome = outcome or LabelOutcome.FRAUD
+        # A confirmed flag found something: fraud unless the analyst says irregularity.
+        irregular = data.outcome is LabelOutcome.IRREGULARITY
+        outcome = LabelOutcome.IRREGULARITY if irregular else LabelOutcome.FRAUD
     elif before == FlagStatus.SENT_TO_INSPECTION:
         outcome = LabelOutcome.NO_FRAUD
     else:

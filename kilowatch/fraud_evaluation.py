@@ -19,8 +19,10 @@ balance sees nothing. Everything is seeded: the same seed prints the same tables
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -187,6 +189,19 @@ def _energy_neutral(
     return out
 
 
+def labelled_datasets(root: Path) -> list[Path]:
+    """CSV files under ``root`` that carry a theft label column (``FLAG``, as the SGCC
+    data set of Zheng et al. 2018 does, or ``label``/``fraud``): real labelled data the
+    literature's protocol would run on."""
+    found = []
+    for path in sorted(root.rglob("*.csv")) if root.is_dir() else []:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            header = {c.strip().lower() for c in handle.readline().split(",")}
+        if header & {"flag", "label", "fraud"}:
+            found.append(path)
+    return found
+
+
 def _median(x: np.ndarray) -> float | None:
     x = x[np.isfinite(x)]
     return round(float(np.median(x)), 4) if len(x) else None
@@ -210,10 +225,16 @@ def evaluate_command(
             result = evaluate_demo(
                 session, seed=seed, customers=customers, budget_share=budget_share
             )
+    root = Path(os.environ.get("KILOWATCH_DATASETS", "../shared/datasets"))
+    result["labelled_datasets"] = [str(p) for p in labelled_datasets(root)]
     if as_json:
         out.print_json(json.dumps(result))
         return
     print_tables(result)
+    out.print(
+        f"Real labelled datasets under {root}: "
+        + (", ".join(result["labelled_datasets"]) or "none (no file with a theft label)")
+    )
 
 
 def print_tables(result: dict[str, Any]) -> None:

@@ -85,7 +85,7 @@ class Boosting:
 
 
 def fit_boosting(x: Array, y: Array, params: BoostingParams) -> Boosting:
-    dead = ~np.isfinite(x).any(axis=0)
+    dead = np.asarray(~np.isfinite(x).any(axis=0))
     model = HistGradientBoostingClassifier(
         max_iter=params.max_iter,
         learning_rate=params.learning_rate,
