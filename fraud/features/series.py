@@ -1,4 +1,4 @@
-"""A window of monthly history per usage point, loaded set-based (four statements).
+"""A window of monthly history per usage point, loaded set-based (five statements).
 
 ``kwh[i, k]`` is usage point i's aligned energy in month k (NaN: no interval covers the
 month, i.e. no read on either side, or no meter fitted); the count matrices hold its reads
@@ -21,6 +21,7 @@ from core.periods import Period, add_months
 from core.settings import get_settings
 from fraud.alignment import WINDOW_DAYS
 from fraud.features import series_sql as q
+from fraud.features.energy import monthly_energy
 from fraud.features.matrix import Array
 
 
@@ -89,9 +90,7 @@ def load_history(
     def col(j: int) -> Array:
         return np.array([np.nan if a[j] is None else a[j] for a in attrs], dtype=np.float64)
 
-    kwh = np.full((n, months), np.nan)
-    rows, at = _cells(session, q.ENERGY, params, up)
-    kwh[at] = rows[:, 2]
+    kwh = monthly_energy(session, params, up, months)
     clock.lap("energy")
     counts = np.zeros((4, n, months))
     rows, at = _cells(session, q.READS, params, up)
