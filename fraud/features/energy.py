@@ -39,12 +39,23 @@ _INST_SCHEMA = {
     "capacity": pa.float64(),
     "multiplier": pa.float64(),
 }
+# Every stored read of the main registers in the window, whatever its outcome: the counted
+# ones (accepted, flagged) make the energy, all of them the monthly read counts.
 _READS = f"""WITH {q.INSTALLATIONS}
-SELECT rd.installation_id, date_part('epoch', rd.read_at), rd.value::float8
+SELECT rd.installation_id, date_part('epoch', rd.read_at), rd.value::float8,
+       CASE rd.status WHEN 'accepted' THEN 0 WHEN 'flagged' THEN 1
+                      WHEN 'rejected' THEN 2 ELSE 3 END,
+       rd.source = 'estimated'
 FROM inst JOIN meter_reading rd ON rd.register_id = inst.register_id
  AND rd.installation_id = inst.installation_id
-WHERE rd.status IN ('accepted', 'flagged') AND rd.read_at >= :w_from AND rd.read_at < :w_to"""
-_READS_SCHEMA = {"installation_id": pa.int64(), "at": pa.float64(), "value": pa.float64()}
+WHERE rd.read_at >= :w_from AND rd.read_at < :w_to"""
+_READS_SCHEMA = {
+    "installation_id": pa.int64(),
+    "at": pa.float64(),
+    "value": pa.float64(),
+    "status": pa.int8(),
+    "estimated": pa.bool_(),
+}
 
 
 def _psycopg(sql: str) -> str:
@@ -54,9 +65,11 @@ def _psycopg(sql: str) -> str:
 
 def monthly_energy(
     session: Session, params: dict[str, Any], up: npt.NDArray[np.int64], months: int
-) -> Array:
-    """(len(up), months) kWh; NaN where no meter was fitted or no interval covers the
-    month. ``up`` is sorted; ``params`` are ``series.load_history``'s."""
+) -> tuple[Array, Array]:
+    """(len(up), months) kWh, NaN where no meter was fitted or no interval covers the
+    month; and (4, len(up), months) read counts: actual (counted, not estimated),
+    estimated (counted), rejected, flagged (``series_sql.READS``). ``up`` is sorted;
+    ``params`` are ``series.load_history``'s."""
     inst = copy_out_arrow(session, _psycopg(_INST), _INST_SCHEMA, params)
     reads = copy_out_arrow(session, _psycopg(_READS), _READS_SCHEMA, params)
     bounds = np.array([t.timestamp() for t in params["m_from"]] + [params["m_to"][-1].timestamp()])
@@ -70,19 +83,27 @@ def monthly_energy(
     installed, removed = col["installed"][order], col["removed"][order]
     capacity, multiplier = col["capacity"][order], col["multiplier"][order]
 
-    # Index points: installation (kind 0), reads (1), removal (2); ordered per installation.
     r_iid = reads.column("installation_id").to_numpy()
+    r_at = reads.column("at").to_numpy()
+    status = reads.column("status").to_numpy()
+    estimated = reads.column("estimated").to_numpy(zero_copy_only=False)
+    counts = _counts(row[np.searchsorted(iid, r_iid)], r_at, status, estimated, bounds, len(up))
+    counted = status <= 1
+    r_iid, r_value = r_iid[counted], reads.column("value").to_numpy(zero_copy_only=False)[counted]
+    r_at = r_at[counted]
+
+    # Index points: installation (kind 0), reads (1), removal (2); ordered per installation.
     start_ok = installed >= w_from
     end_ok = np.isfinite(removed) & (removed < w_to)
     p_inst = np.concatenate([iid[start_ok], r_iid, iid[end_ok]])
-    p_at = np.concatenate([installed[start_ok], reads.column("at").to_numpy(), removed[end_ok]])
+    p_at = np.concatenate([installed[start_ok], r_at, removed[end_ok]])
     p_kind = np.concatenate(
         [np.zeros(start_ok.sum()), np.ones(len(r_iid)), np.full(end_ok.sum(), 2.0)]
     )
     p_value = np.concatenate(
         [
             col["start_index"][order][start_ok],
-            reads.column("value").to_numpy(zero_copy_only=False),
+            r_value,
             col["end_index"][order][end_ok],
         ]
     )
@@ -114,7 +135,28 @@ def monthly_energy(
     out = np.full((len(up), months), np.nan)
     ok = (fitted > 0) & (covered > 0)
     out[ok] = shares[ok] * fitted[ok] / covered[ok]
-    return out
+    return out, counts
+
+
+def _counts(
+    rows: npt.NDArray[np.intp],
+    at: Array,
+    status: np.ndarray,
+    estimated: np.ndarray,
+    bounds: Array,
+    n: int,
+) -> Array:
+    months = len(bounds) - 1
+    inside = (at >= bounds[0]) & (at < bounds[-1])
+    cell = rows * months + np.clip(np.searchsorted(bounds, at, side="right") - 1, 0, months - 1)
+    counted = status <= 1
+    kinds = (counted & ~estimated, counted & estimated, status == 2, status == 1)
+    return np.stack(
+        [
+            np.bincount(cell[inside & kind], minlength=n * months).reshape(n, months)
+            for kind in kinds
+        ]
+    ).astype(np.float64)
 
 
 def _spread(

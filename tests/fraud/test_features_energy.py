@@ -39,3 +39,8 @@ def test_numpy_energy_equals_the_sql_form(db: Session) -> None:
     assert np.array_equal(np.isnan(h.kwh), np.isnan(reference))
     ok = np.isfinite(reference)
     assert np.allclose(h.kwh[ok], reference[ok], rtol=1e-9, atol=1e-6)
+    counts = np.zeros((4, *h.kwh.shape))
+    for up, k, *values in db.execute(text(q.READS), captured):
+        counts[:, np.searchsorted(h.ids, up), int(k)] = values
+    got = np.stack([h.actual_reads, h.estimated_reads, h.rejected_reads, h.flagged_reads])
+    assert np.array_equal(got, counts) and counts[2].sum() > 0  # rejected reads among them
