@@ -71,3 +71,30 @@ def transformer_zones(session: Session, actor: Actor, month: date) -> dict[str, 
             }
         )
     return {"type": "FeatureCollection", "month": f"{month:%Y-%m}", "features": features}
+
+
+_TRENDS_SQL = """
+SELECT f.code, b.period_start, CASE WHEN b.analysable THEN b.ntl_share::float8 END,
+       b.flagged
+FROM fraud_zone_balance b JOIN gis_feeder f ON f.id = b.feeder_id
+WHERE b.period_start > CAST(:month AS date) - make_interval(months => :months)
+  AND b.period_start <= :month AND {territory}
+ORDER BY f.code, b.period_start
+"""
+
+
+def feeder_trends(
+    session: Session, actor: Actor, month: date, months: int = 12
+) -> list[dict[str, Any]]:
+    """Each feeder's NTL share (None: not analysable) over the ``months`` months ending with
+    ``month``, oldest first, with whether the feeder was flagged; feeders the actor sees."""
+    territory = rule_sql(actor, ZoneBalance, "b") or "true"
+    trends: dict[str, dict[str, Any]] = {}
+    for code, start, share, flagged in session.execute(
+        text(_TRENDS_SQL.format(territory=territory)), {"month": month, "months": months}
+    ):
+        trend = trends.setdefault(code, {"feeder": code, "months": [], "shares": [], "flagged": []})
+        trend["months"].append(f"{start:%Y-%m}")
+        trend["shares"].append(share)
+        trend["flagged"].append(bool(flagged))
+    return list(trends.values())

@@ -31,10 +31,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     Text,
+    exists,
     func,
 )
+from sqlalchemy import text as text_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -184,3 +187,184 @@ class UnmeteredLoad(IdMixin, TimestampMixin, Base):
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         return zone_in(scope, UnmeteredLoad)
+
+
+# -- models, scores, flags and labels (issue 13, items 3-5) ---------------------------------
+
+
+def _usage_point_seen(usage_point_id: Any, scope: Scope) -> ColumnElement[bool]:
+    from core.territory import through
+    from customers.models import UsagePoint
+
+    return through(UsagePoint, usage_point_id, scope)
+
+
+class ModelVersion(IdMixin, Base):
+    """One trained detector in the model registry: its kind (isolation forest, local
+    outlier factor per zone, gradient boosting), a version number per kind, the fitted
+    artefact (joblib bytes), the sha256 of the training matrix it saw, its parameters and
+    its metrics. The newest version of a kind is the one scoring uses."""
+
+    __tablename__ = "fraud_model_version"
+    __territory__ = GLOBAL  # one registry for the whole network
+    __table_args__ = (Index("uq_fraud_model_version_kind_version", "kind", "version", unique=True),)
+
+    kind: Mapped[str] = mapped_column(Text)  # ModelKind
+    version: Mapped[int] = mapped_column(Integer)
+    artefact: Mapped[bytes] = mapped_column(LargeBinary)
+    artefact_sha256: Mapped[str] = mapped_column(Text)
+    training_hash: Mapped[str] = mapped_column(Text)  # sha256 of the training matrix + labels
+    training_rows: Mapped[int] = mapped_column(Integer)
+    training_positives: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    period: Mapped[date] = mapped_column(Date)  # the month the training matrix describes
+    features: Mapped[list[str]] = mapped_column(JSONB)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    trained_by: Mapped[str] = mapped_column(Text)
+    trained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ScoreRun(IdMixin, Base):
+    """One scoring of the whole network for a month: the model versions used, the ranking
+    rules (budget, random-audit share, prices, visit cost) and how many usage points."""
+
+    __tablename__ = "fraud_score_run"
+    __territory__ = GLOBAL  # a run covers the whole network; its scores are located
+
+    period: Mapped[date] = mapped_column(Date, index=True)
+    models: Mapped[dict[str, Any]] = mapped_column(JSONB)  # kind -> version
+    rules: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    usage_points: Mapped[int] = mapped_column(Integer)
+    selected: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    started_by: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Score(IdMixin, Base):
+    """The score of one usage point in one run: how anomalous it looks, the probability of
+    a non-technical loss, what a visit could recover, its priority (minor units of the
+    currency), its rank, whether the budget selects it (by priority or as a random audit),
+    and the reasons in words (``[{"feature", "text", "weight"}]``, strongest first)."""
+
+    __tablename__ = "fraud_score"
+    __table_args__ = (
+        Index("uq_fraud_score_run_usage_point", "run_id", "usage_point_id", unique=True),
+        Index("ix_fraud_score_run_rank", "run_id", "rank"),
+    )
+
+    run_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("fraud_score_run.id", ondelete="CASCADE")
+    )
+    usage_point_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_usage_point.id", ondelete="CASCADE"), index=True
+    )
+    anomaly: Mapped[float] = mapped_column(Float)  # 0..1, rank-averaged unsupervised scores
+    probability: Mapped[float] = mapped_column(Float)  # P(NTL)
+    zone_factor: Mapped[float] = mapped_column(Float)
+    recoverable_kwh: Mapped[float] = mapped_column(Float)
+    priority_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(Text)
+    rank: Mapped[int] = mapped_column(Integer)
+    selection: Mapped[str | None] = mapped_column(Text)  # "priority", "audit" or NULL
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # where its usage point is
+        return _usage_point_seen(Score.usage_point_id, scope)
+
+
+class Flag(IdMixin, TimestampMixin, Base):
+    """A usage point an analyst should look at (from the ranking, a random audit or a tip):
+    new -> reviewing -> sent_to_inspection -> confirmed / dismissed (``fraud.lifecycle``).
+    At most one open flag per usage point; the decision becomes a label."""
+
+    __tablename__ = "fraud_flag"
+    __table_args__ = (
+        Index(
+            "uq_fraud_flag_open_usage_point",
+            "usage_point_id",
+            unique=True,
+            postgresql_where=text_("status NOT IN ('confirmed', 'dismissed')"),
+        ),
+        Index("ix_fraud_flag_status_priority", "status", "priority_minor"),
+    )
+
+    usage_point_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_usage_point.id", ondelete="CASCADE"), index=True
+    )
+    score_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("fraud_score.id", ondelete="SET NULL")
+    )
+    source: Mapped[str] = mapped_column(Text)  # FlagSource
+    status: Mapped[str] = mapped_column(Text, default="new", server_default="new")
+    period: Mapped[date | None] = mapped_column(Date)
+    priority_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    probability: Mapped[float | None] = mapped_column(Float)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    assignee: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return _usage_point_seen(Flag.usage_point_id, scope)
+
+
+class FlagStatusChange(IdMixin, Base):
+    """One step of a flag's lifecycle: who, when, from, to, why (``core.lifecycle``)."""
+
+    __tablename__ = "fraud_flag_status_change"
+
+    flag_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("fraud_flag.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(Text)
+    from_status: Mapped[str | None] = mapped_column(Text)
+    to_status: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:  # by its flag
+        return (
+            exists()
+            .where(Flag.id == FlagStatusChange.flag_id, Flag.__territory__(scope))
+            .correlate_except(Flag)
+        )
+
+
+class Label(IdMixin, TimestampMixin, Base):
+    """What an inspection found at a usage point on a day: fraud (and which kind) or not.
+    From a flag's decision or imported from past inspections (CSV). The supervised model
+    learns from these; one label per usage point, day and kind (re-imports update it)."""
+
+    __tablename__ = "fraud_label"
+    __table_args__ = (
+        Index(
+            "uq_fraud_label_usage_point_day_kind",
+            "usage_point_id",
+            "inspected_on",
+            "kind",
+            unique=True,
+        ),
+        CheckConstraint("outcome IN ('fraud', 'no_fraud', 'irregularity')", name="outcome"),
+    )
+
+    usage_point_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_usage_point.id", ondelete="CASCADE"), index=True
+    )
+    inspected_on: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str] = mapped_column(Text)  # LabelOutcome
+    kind: Mapped[str] = mapped_column(Text, default="", server_default="")  # e.g. bypass
+    source: Mapped[str] = mapped_column(Text)  # "import:<file>" or "flag"
+    flag_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("fraud_flag.id", ondelete="SET NULL")
+    )
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return _usage_point_seen(Label.usage_point_id, scope)

@@ -26,3 +26,38 @@ def compute_balances(first_month: str, last_month: str) -> dict[str, Any]:
             last=service.parse_month(last_month),
         )
         return asdict(report)
+
+
+@celery_app.task(name="fraud.train_models")
+def train_models(period: str) -> dict[str, Any]:
+    """Fit and register the detectors for ``period`` (YYYY-MM)."""
+    from fraud.scoring import service as scoring
+
+    with (
+        acting_as(SYSTEM, request_id=f"fraud.train_models:{period}"),
+        session_scope() as session,
+    ):
+        return asdict(
+            scoring.train_models(session, actor=SYSTEM, period=service.parse_month(period))
+        )
+
+
+@celery_app.task(name="fraud.score_network")
+def score_network(period: str, rules: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Score every usage point for ``period`` (YYYY-MM) and open the flags the budget
+    selects. Re-running makes a new run; flags already open are kept, never doubled."""
+    from fraud.scoring import service as scoring
+    from fraud.scoring.ranking import RankingRules
+
+    with (
+        acting_as(SYSTEM, request_id=f"fraud.score_network:{period}"),
+        session_scope() as session,
+    ):
+        return asdict(
+            scoring.score_network(
+                session,
+                actor=SYSTEM,
+                period=service.parse_month(period),
+                rules=RankingRules(**(rules or {})),
+            )
+        )

@@ -12,6 +12,7 @@ from customers.cli import customers_app
 from fraud.cli import fraud_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
+from kilowatch.fraud_evaluation import evaluate_command
 from meters.cli import readings_app
 from mobile_sync.cli import handheld_app
 
@@ -31,6 +32,8 @@ app.add_typer(fraud_app, name="fraud")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(handheld_app, name="handheld")
 app.add_typer(run_app, name="billing-run")
+# Evaluating the NTL detectors reads the demo's ground truth: only the root may.
+fraud_app.command("evaluate")(evaluate_command)
 
 
 @app.callback()

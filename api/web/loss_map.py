@@ -54,3 +54,13 @@ def loss_map_zones(request: Request, session: DbSession, month: str = MONTH) -> 
         return JSONResponse({"type": "FeatureCollection", "features": []})
     collection = loss_map.transformer_zones(session, actor, parse_month(month))
     return JSONResponse(collection, media_type="application/geo+json")
+
+
+@router.get("/map/losses/feeders.json")
+def loss_map_feeders(request: Request, session: DbSession, month: str = MONTH) -> Response:
+    """Each feeder's NTL share over the 12 months ending with ``month`` (the trend beside
+    the map; clicking a feeder drills down to its transformer zones)."""
+    actor = page_actor(request, session, "fraud:read")
+    if month is None:
+        return JSONResponse({"feeders": []})
+    return JSONResponse({"feeders": loss_map.feeder_trends(session, actor, parse_month(month))})

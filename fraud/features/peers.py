@@ -70,3 +70,9 @@ def _peer_median(h: History, value: Array) -> tuple[Array, Array]:
     count = groups.transform("count").to_numpy(dtype=float)
     count = np.where(np.isnan(h.transformer_id), np.nan, count)
     return np.where(count >= MIN_PEERS, median, np.nan), count
+
+
+def peer_median(h: History, value: Array) -> tuple[Array, Array]:
+    """Median of ``value`` over each row's (transformer, category) peers, and their count
+    (NaN median in a group of fewer than ``MIN_PEERS``)."""
+    return _peer_median(h, value)

@@ -21,6 +21,7 @@ from core.periods import Period, add_months
 from core.settings import get_settings
 from fraud.alignment import WINDOW_DAYS
 from fraud.features import series_sql as q
+from fraud.features.energy import monthly_energy
 from fraud.features.matrix import Array
 
 
@@ -83,21 +84,14 @@ def load_history(
     session.execute(text("SET LOCAL work_mem = '256MB'"))
     attrs = session.execute(text(q.ATTRIBUTES), params).all()
     clock.lap("attributes")
-    n = len(attrs)
     up = np.array([a[0] for a in attrs], dtype=np.int64)
 
     def col(j: int) -> Array:
         return np.array([np.nan if a[j] is None else a[j] for a in attrs], dtype=np.float64)
 
-    kwh = np.full((n, months), np.nan)
-    rows, at = _cells(session, q.ENERGY, params, up)
-    kwh[at] = rows[:, 2]
-    clock.lap("energy")
-    counts = np.zeros((4, n, months))
-    rows, at = _cells(session, q.READS, params, up)
-    for j in range(4):
-        counts[j][at] = rows[:, 2 + j]
-    clock.lap("reads")
+    # One stream of the window's reads gives both the energy and the read counts.
+    kwh, counts = monthly_energy(session, params, up, months)
+    clock.lap("energy_and_reads")
     transformer, feeder = col(1), col(2)
     t_ntl: dict[int, float] = {}
     f_ntl: dict[int, float] = {}
@@ -138,16 +132,3 @@ class _Clock:
 
 def _lookup(keys: Array, values: dict[int, float]) -> Array:
     return np.array([np.nan if np.isnan(k) else values.get(int(k), np.nan) for k in keys])
-
-
-def _cells(
-    session: Session, sql: str, params: dict[str, object], up: npt.NDArray[np.int64]
-) -> tuple[Array, tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]]:
-    """Rows ``(usage_point_id, month_no, values...)`` as floats (NULL -> NaN) and the
-    (row, month) cells they go to (``up`` is sorted; every id returned is in it)."""
-    # Plain tuples: numpy reads a list of Row objects ten times slower.
-    result = session.execute(text(sql), params).all()
-    rows = np.array([tuple(r) for r in result], dtype=np.float64)
-    if rows.size == 0:
-        rows = np.empty((0, 6))
-    return rows, (np.searchsorted(up, rows[:, 0].astype(np.int64)), rows[:, 1].astype(np.intp))

@@ -12,10 +12,11 @@ aggregation over a network's months costs several times more.
 
 
 def month_no(instant: str) -> str:
-    """SQL: the window's month number (0 = the first) of a timestamptz, in local time
-    (arithmetic, not a join against the months: an interval touches one or two)."""
-    local = f"(({instant}) AT TIME ZONE :tz)"
-    return f"(extract(year FROM {local})::int * 12 + extract(month FROM {local})::int - :base)"
+    """SQL: the window's month number (0 = the first) of a timestamptz: a binary search of
+    the months' UTC starts (``width_bucket`` over the sorted array: no time-zone arithmetic
+    per row). Before the window: -1; at or after the last month's start: the last month
+    (callers clip to the window or filter on it)."""
+    return f"(width_bucket(({instant}), CAST(:m_from AS timestamptz[])) - 1)"
 
 
 # The months an instant span [t0, t1) touches inside the window, with their UTC bounds.
@@ -121,8 +122,13 @@ LEFT JOIN gis_power_transformer t ON t.id = sp.transformer_id
 ORDER BY up.id
 """
 
-# The zones' NTL share for the period, from the stored balances (NULL if not analysable).
+# The zones' NTL share: the mean of its analysable months among the period and the two
+# before (the period's own balance often waits for reads: its tail is still estimated);
+# no row when none of them is analysable.
 ZONE_NTL = """
-SELECT transformer_id, feeder_id, CASE WHEN analysable THEN ntl_share::float8 END
-FROM fraud_zone_balance WHERE period_start = :period
+SELECT transformer_id, feeder_id, avg(ntl_share)::float8
+FROM fraud_zone_balance
+WHERE analysable AND period_start <= :period
+  AND period_start > CAST(:period AS date) - interval '3 months'
+GROUP BY transformer_id, feeder_id
 """

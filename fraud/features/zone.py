@@ -21,13 +21,14 @@ ZONE_NTL = feature(
     FAMILY,
     "zone_ntl_share",
     "share",
-    "non-technical loss share of the transformer zone's energy balance in the period",
+    "non-technical loss share of the transformer zone's energy balance (mean of its "
+    "analysable months among the period and the 2 before)",
 )
 FEEDER_NTL = feature(
     FAMILY,
     "feeder_ntl_share",
     "share",
-    "non-technical loss share of the feeder's energy balance in the period",
+    "non-technical loss share of the feeder's energy balance (same months)",
 )
 
 

@@ -33,7 +33,20 @@ from core.models import Base, IdMixin
 from core.territory import GLOBAL
 
 SUBJECTS = ("usage_point", "transformer", "feeder")
-ATTACKS = ("h1", "h2", "h3", "h4", "h5", "h6", "bypass", "meter_stopped", "meter_reversed")
+ATTACKS = (
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "bypass",
+    "meter_stopped",
+    "meter_reversed",
+    "partial_bypass",
+    "intermittent",
+    "seasonal",
+)
 
 
 class DemoBatch(IdMixin, Base):
@@ -70,7 +83,7 @@ class DemoGroundTruth(IdMixin, Base):
         CheckConstraint("subject IN ('usage_point', 'transformer', 'feeder')", name="subject"),
         CheckConstraint(
             "attack IS NULL OR attack IN ('h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'bypass', "
-            "'meter_stopped', 'meter_reversed')",
+            "'meter_stopped', 'meter_reversed', 'partial_bypass', 'intermittent', 'seasonal')",
             name="attack",
         ),
         Index("ix_demo_ground_truth_batch_subject", "batch_id", "subject"),

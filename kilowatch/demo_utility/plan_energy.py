@@ -43,6 +43,11 @@ MISSING_READ_SHARE = 0.015
 ROLLOVER_SHARE = 0.003
 REPLACEMENT_SHARE = 0.006
 ZONE_DIGITS = {"transformer": 9, "feeder": 10}
+# Honest customers whose meter registers a fall like a thief's (the detector must keep them
+# out of the top of the ranking): a home left vacant, rooftop solar (net import falls), a
+# new frugal occupant. Each about 1 % of the customers; never thieves.
+LOOKALIKES = ("vacant", "rooftop_solar", "frugal_new_occupant")
+LOOKALIKE_SHARE = 0.01
 
 
 @dataclass
@@ -93,6 +98,8 @@ class EnergyPlan:
     tr_start_index_wh: np.ndarray
     fd_start_index_wh: np.ndarray
     stats: dict[str, int] = field(default_factory=dict)
+    lookalike: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    lookalike_month: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
     def tr_in_wh(self) -> np.ndarray:
@@ -187,8 +194,16 @@ def plan_energy(
     energy = _true_energy(rng, cust, first_month, months)
     true_wh = np.rint(energy * 1000.0).astype(np.int64)
     eligible = (cust.category != PL) & (cust.disconnect_month < 0)
-    thefts = inject_thefts(rng, true_wh / 1000.0, eligible, n)
+    calendar = (first_month.month - 1 + np.arange(months)) % 12 + 1
+    thefts = inject_thefts(rng, true_wh / 1000.0, eligible, n, calendar)
     registered_wh = np.rint(thefts.registered * 1000.0).astype(np.int64)
+    lookalike, lookalike_month = _lookalikes(
+        np.random.default_rng([seed, 5_003]),
+        true_wh,
+        cust,
+        eligible & (thefts.attack < 0),
+        calendar,
+    )
     registered_wh[thefts.attack < 0] = true_wh[thefts.attack < 0]
     meters = _meters(rng, cust)
     digits, multiplier = meters["digits"], meters["multiplier"].astype(float)
@@ -291,8 +306,44 @@ def plan_energy(
             "rollovers": len(rollover),
             "replacements": n_rep,
             "missing_reads": int(missing.sum()),
+            "lookalikes": int((lookalike >= 0).sum()),
         },
+        lookalike=lookalike,
+        lookalike_month=lookalike_month,
     )
+
+
+def _lookalikes(
+    rng: np.random.Generator,
+    true_wh: np.ndarray,
+    cust: CustomerPlan,
+    pool: np.ndarray,
+    calendar: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pick the honest look-alikes among residential ``pool`` members and lower their true
+    (= registered) energy in place from a month on; (kind index or -1, month or -1)."""
+    n, months = true_wh.shape
+    kind = np.full(n, -1, dtype=np.int64)
+    month = np.full(n, -1, dtype=np.int64)
+    candidates = np.flatnonzero(pool & (cust.category == RES))
+    count = max(1, round(n * LOOKALIKE_SHARE)) if n >= 100 else 0
+    if count == 0 or months < 8 or len(candidates) < count * len(LOOKALIKES):
+        return kind, month
+    chosen = rng.choice(candidates, size=count * len(LOOKALIKES), replace=False)
+    # Sunshine over the year (peak in the dry season), for the solar panels' yield.
+    sun = 1.0 + 0.2 * np.cos((calendar - 3) / 12.0 * 2 * np.pi)
+    for j, u in enumerate(chosen.tolist()):
+        k, start = j // count, int(rng.integers(6, months - 3))
+        after = np.arange(months) >= start
+        if LOOKALIKES[k] == "vacant":
+            factor = np.where(after, rng.uniform(0.03, 0.1), 1.0)
+        elif LOOKALIKES[k] == "rooftop_solar":
+            factor = np.where(after, 1.0 - rng.uniform(0.3, 0.6) * sun, 1.0)
+        else:
+            factor = np.where(after, rng.uniform(0.3, 0.5), 1.0)
+        true_wh[u] = np.rint(true_wh[u] * factor).astype(np.int64)
+        kind[u], month[u] = k, start
+    return kind, month
 
 
 def _ends(n: int, replaced: np.ndarray, values: np.ndarray) -> np.ndarray:

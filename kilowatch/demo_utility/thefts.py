@@ -13,7 +13,19 @@ monthly energies E_t from the attack's first month on:
 
 plus three physical ones: ``bypass`` (a cable round the meter: near zero registered while
 the load continues), ``meter_stopped`` (index frozen) and ``meter_reversed`` (the meter
-runs backwards: the index decreases by x * E_t, x in [0.5, 1.0]).
+runs backwards: the index decreases by x * E_t, x in [0.5, 1.0]); and three harder ones,
+made to defeat a detector tuned on the others:
+
+- ``partial_bypass``: one circuit of the house round the meter: (1 - x) * E_t, x in
+  [0.15, 0.4] (a fall no larger than a frugal season);
+- ``intermittent``: x * E_t, x in [0.1, 0.5], on some months only (each month with
+  probability p in [0.3, 0.6]), honest on the others;
+- ``seasonal``: x * E_t, x in [0.2, 0.5], only in the hot months (March to June, when air
+  conditioning makes theft pay), honest the rest of the year.
+
+A quarter of the thieves (``PRE_WINDOW_SHARE``) started before the data begins: their
+attack covers the whole window (``start`` 0, parameter ``started_before_window``), so no
+drop is ever seen; only peers, shape and the zone balance can tell.
 """
 
 from __future__ import annotations
@@ -22,8 +34,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ATTACKS = ("h1", "h2", "h3", "h4", "h5", "h6", "bypass", "meter_stopped", "meter_reversed")
+ATTACKS = (
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "bypass",
+    "meter_stopped",
+    "meter_reversed",
+    "partial_bypass",
+    "intermittent",
+    "seasonal",
+)
 THEFT_SHARE = 0.05
+PRE_WINDOW_SHARE = 0.25
+HOT_MONTHS = (3, 4, 5, 6)  # calendar months of the seasonal tampering
 
 
 @dataclass
@@ -47,10 +74,15 @@ def theft_count(eligible: int, customers: int) -> int:
 
 
 def inject_thefts(
-    rng: np.random.Generator, energy: np.ndarray, eligible: np.ndarray, customers: int
+    rng: np.random.Generator,
+    energy: np.ndarray,
+    eligible: np.ndarray,
+    customers: int,
+    calendar_months: np.ndarray | None = None,
 ) -> TheftPlan:
     """Choose thieves among ``eligible`` usage points and rewrite what their meters register.
-    ``energy`` is (usage points, months) true kWh; returns a TheftPlan."""
+    ``energy`` is (usage points, months) true kWh; ``calendar_months`` (1..12) of each
+    month, for the seasonal attack; returns a TheftPlan."""
     n, months = energy.shape
     attack = np.full(n, -1, dtype=np.int64)
     start = np.full(n, -1, dtype=np.int64)
@@ -65,8 +97,15 @@ def inject_thefts(
     kinds = rng.permutation(len(ATTACKS)).tolist()[: min(count, len(ATTACKS))]
     kinds += rng.integers(0, len(ATTACKS), size=count - len(kinds)).tolist()
     kinds = np.asarray(kinds)[rng.permutation(count)]
-    for u, kind in zip(thieves.tolist(), kinds.tolist(), strict=True):
+    if calendar_months is None:
+        calendar_months = (np.arange(months) % 12) + 1
+    # The harder types draw from a spawned stream of their own (spawning draws nothing).
+    hard = rng.spawn(1)[0]
+    before = hard.random(count) < PRE_WINDOW_SHARE
+    for i, (u, kind) in enumerate(zip(thieves.tolist(), kinds.tolist(), strict=True)):
         s = int(rng.integers(6, months - 3))
+        if before[i] and ATTACKS[kind] not in ("h2", "h6"):
+            s = 0  # begun before the window: never seen honest
         e = energy[u, s:]
         stop_month = months
         name = ATTACKS[kind]
@@ -98,9 +137,23 @@ def inject_thefts(
             out, params = x * e, {"x": np.round(x, 4).tolist()}
         elif name == "meter_stopped":
             out, params = np.zeros_like(e), {}
-        else:  # meter_reversed
+        elif name == "meter_reversed":
             x = float(rng.uniform(0.5, 1.0))
             out, params = -x * e, {"x": round(x, 4)}
+        elif name == "partial_bypass":
+            x = float(hard.uniform(0.15, 0.4))
+            out, params = (1.0 - x) * e, {"bypassed_share": round(x, 4)}
+        elif name == "intermittent":
+            x = float(hard.uniform(0.1, 0.5))
+            on = hard.random(len(e)) < hard.uniform(0.3, 0.6)
+            out = np.where(on, x * e, e)
+            params = {"x": round(x, 4), "months_on": np.flatnonzero(on).tolist()}
+        else:  # seasonal
+            x = float(hard.uniform(0.2, 0.5))
+            on = np.isin(calendar_months[s:], HOT_MONTHS)
+            out, params = np.where(on, x * e, e), {"x": round(x, 4), "months": list(HOT_MONTHS)}
+        if s == 0:
+            params = {**params, "started_before_window": True}
         registered[u, s:] = out
         attack[u], start[u], stop[u], parameters[u] = kind, s, stop_month, params
     return TheftPlan(attack, start, stop, parameters, registered)

@@ -14,7 +14,7 @@ from core.bulk import copy_columns, text_values
 from kilowatch.demo_utility.copying import Progress, ints
 from kilowatch.demo_utility.network_input import NetworkInput
 from kilowatch.demo_utility.plan_customers import CustomerPlan
-from kilowatch.demo_utility.plan_energy import EnergyPlan
+from kilowatch.demo_utility.plan_energy import LOOKALIKES, EnergyPlan
 from kilowatch.demo_utility.profiles import CATEGORIES, month_starts
 from kilowatch.demo_utility.thefts import ATTACKS
 
@@ -53,6 +53,9 @@ def _usage_points(
             event["replaced_month"] = int(energy.replaced_month[u])
         if cust.disconnect_month[u] >= 0:
             event["disconnected_month"] = int(cust.disconnect_month[u])
+        if len(energy.lookalike) and energy.lookalike[u] >= 0:
+            event["lookalike"] = LOOKALIKES[int(energy.lookalike[u])]
+            event["lookalike_month"] = int(energy.lookalike_month[u])
         events.append(json.dumps(event))
     return {
         "subject": ["usage_point"] * cust.n,

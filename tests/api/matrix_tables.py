@@ -69,6 +69,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     # A handheld and a queued sync conflict: placed by the technician's agency.
     "device_id": Ref("device", "sync_device"),
     "conflict_id": Ref("conflict", "sync_conflict"),
+    "flag_id": Ref("flag", "fraud_flag"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -466,6 +467,11 @@ BODIES: dict[tuple[str, str], Body] = {
         )
         for step in ("validation", "confirmation")
     },
+    # -- fraud ----------------------------------------------------------------------------------
+    ("POST", "/api/v1/fraud/flags"): _json(
+        lambda s: {"usage_point_id": s["usage_point2"], "note": "matrix"}, territorial=True
+    ),
+    ("POST", "/api/v1/fraud/flags/{flag_id}/transitions"): _json(lambda s: {"event": "review"}),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(
         lambda s: {

@@ -318,6 +318,9 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
                 "source": "handheld",
             },
         )
+    # -- a fraud flag on the usage point (raised by hand: a tip)
+    flag = post("/api/v1/fraud/flags", "flag", {"usage_point_id": ids["usage_point"]})
+    ids["flag"] = flag["id"]
     # -- a data migration run: it stays queued (its task leaves only after a real commit)
     upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
     assert upload.status_code == 202, f"migration upload: {upload.text}"

@@ -112,7 +112,8 @@ def test_thefts_of_every_type_in_the_intended_share(db: Session, built) -> None:
     """),
         {"b": _batch(db)},
     ).all()
-    assert len(rows) == round(CUSTOMERS * THEFT_SHARE)
+    # A few percent, and at least one of each attack type (``thefts.theft_count``).
+    assert len(rows) == max(round(CUSTOMERS * THEFT_SHARE), len(ATTACKS))
     assert 0.04 <= len(rows) / CUSTOMERS <= 0.06
     assert {r.attack for r in rows} == set(ATTACKS)
     months = month_starts(FIRST_MONTH, 24)

@@ -123,11 +123,20 @@ def test_the_loss_map_shows_the_zones_of_the_users_territory(
     assert t1["geometry"]["type"] == "Polygon"
     assert t1["properties"]["analysable"] is True and t1["properties"]["ntl_share"] > 0.1
     assert by_code[f"{p}T3"]["properties"]["reason"] == "no_zone_meter"
+    # The feeders' trend (12 months ending with the month; only January and February were
+    # computed), for the drill-down: no feeder has a head meter, so no share is known.
+    trends = client.get("/map/losses/feeders.json", params={"month": "2025-02"}).json()
+    assert [(f["feeder"], f["months"], f["shares"]) for f in trends["feeders"]] == [
+        (f"{p}F1", ["2025-01", "2025-02"], [None, None]),
+        (f"{p}F2", ["2025-01", "2025-02"], [None, None]),
+    ]
 
     db.add(Agency(code="MID2", name="Middle", territory=WKTElement(MIDDLE, srid=4326)))
     db.commit()
     client.cookies.set("kw_token", make_user("fraud_analyst", agency="MID2"))
     bound = client.get("/map/losses/zones.geojson", params={"month": "2025-02"}).json()
     assert {f["properties"]["code"] for f in bound["features"]} == {f"{p}T1", f"{p}T2"}
+    bound = client.get("/map/losses/feeders.json", params={"month": "2025-02"}).json()
+    assert [f["feeder"] for f in bound["feeders"]] == [f"{p}F1"]
     client.cookies.set("kw_token", make_user("technician"))
     assert client.get("/map/losses").status_code == 403

@@ -29,11 +29,12 @@ def test_zones_with_injected_theft_show_a_higher_ntl(db: Session) -> None:
     rows = db.execute(text(ZONE_MONTHS), {"batch": batch, "first": FIRST}).mappings().all()
     kept = [r for r in rows if r["analysable"] and r["is_transformer"]]
     ntl, stolen = np.array([(r["ntl"], r["stolen"]) for r in kept], dtype=float).T
-    theft, clean = ntl[stolen > 0.05], ntl[stolen == 0]
+    theft, clean = ntl[stolen > 0.03], ntl[stolen == 0]
     assert len(theft) >= 20 and len(clean) >= 20
-    # Seed 7313: thieves' zone-months average ~8 % NTL, clean ones ~0 (the demo's network
+    # Seed 7313 (harder thefts: partial, intermittent, seasonal): zone-months losing over 3 %
+    # to thieves average 5.3 % NTL, clean ones ~0 (the demo's network
     # loses what the load-and-length model expects, within its documented factors).
-    assert theft.mean() > clean.mean() + 0.05
+    assert theft.mean() > clean.mean() + 0.04
     assert np.median(theft) > np.percentile(clean, 90)
     # Zone by zone, the more is stolen, the larger the NTL.
     assert np.corrcoef(ntl, stolen)[0, 1] > 0.5

@@ -65,7 +65,8 @@ def test_history_from_the_database(db: Session, net: Net) -> None:
     assert h.hours.tolist() == [744, 672, 744]
     t1 = net.transformer("T1").id
     assert h.transformer_id.tolist() == [t1, t1]
-    # T1's March balance: (1100 - (400 + 250) - 153.265) / 1100 = 0.269759
+    # T1's March balance (the only analysable month of Jan-March):
+    # (1100 - (400 + 250) - 153.265) / 1100 = 0.269759
     assert h.zone_ntl_share.tolist() == [0.269759, 0.269759]
     assert np.isnan(h.feeder_ntl_share).all()  # F1 has no zone meter: not analysable
 

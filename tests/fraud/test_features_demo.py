@@ -46,23 +46,23 @@ def test_injected_thieves_fall_and_sit_below_their_peers(db: Session) -> None:
     def col(name: str) -> np.ndarray:
         return matrix.column(name)[rows]
 
-    # Seed 7313, 300 customers: 15 thieves, 14 of them begun inside the window and still
-    # stealing in its last 3 months; 285 honest.
-    assert (thief.sum(), dropped.sum(), honest.sum()) == (15, 14, 285)
-    # Medians (thieves vs honest): recent / baseline 0.85 vs 1.00, change-point drop 0.51
-    # vs 0.17, peer ratio 0.52 vs 1.00.
+    # Seed 7313, 300 customers: 15 thieves, 10 of them begun inside the window and still
+    # stealing in its last 3 months (others began before the data, or paused); 285 honest.
+    assert (thief.sum(), dropped.sum(), honest.sum()) == (15, 10, 285)
+    # Medians (thieves vs honest): recent / baseline 0.81 vs 1.00, change-point drop 0.44
+    # vs 0.17, peer ratio 0.64 vs 1.01.
     ratio, change, peer = col("recent_to_baseline"), col("change_point_drop"), col("peer_ratio")
     assert np.nanmedian(ratio[dropped]) < np.nanmedian(ratio[honest]) - 0.1
     assert np.nanmedian(change[dropped]) > np.nanmedian(change[honest]) + 0.2
     assert np.nanmedian(peer[thief]) < np.nanmedian(peer[honest]) - 0.3
     # Ranked on one feature alone, a thief beats an honest customer most of the time (the
-    # probability of a correct pair ordering, ROC-AUC; seed 7313: 0.85 and 0.72).
+    # probability of a correct pair ordering, ROC-AUC; seed 7313: 0.89 and 0.75).
     assert _auc(change[dropped], change[honest]) > 0.8
     assert _auc(-peer[thief], -peer[honest]) > 0.65
     # A reversed meter's falling index is rejected by validation: its months go missing
     # (no drop to compute, NaN) and the missingness and rejections are the signal.
     reversed_meter = np.array([r[2] == "meter_reversed" for r in truth])
-    assert reversed_meter.sum() == 3
+    assert reversed_meter.sum() == 1
     assert np.isnan(ratio[reversed_meter]).all()
     assert (col("rejected_reads")[reversed_meter] >= 4).all()
     assert (col("missing_months")[reversed_meter] >= 4).all()

@@ -70,8 +70,49 @@
     else if (data.features.length) map.fitBounds(layer.getBounds(), { maxZoom: 16 });
   }
 
+  // Feeders: a sparkline of the NTL share per month; a click drills down to the feeder's
+  // transformer zones (the others dimmed), a second click shows them all again.
+  const feeders = document.getElementById("loss-feeders");
+  let focus = null;
+  function spark(shares) {
+    const w = 96, h = 22, known = shares.filter((v) => v !== null);
+    if (!known.length) return "<span class='muted'>not analysable</span>";
+    const top = Math.max(0.05, ...known);
+    const step = shares.length > 1 ? w / (shares.length - 1) : 0;
+    const pts = shares.map((v, i) => (v === null ? null : `${(i * step).toFixed(1)},${(h - (Math.max(v, 0) / top) * h).toFixed(1)}`));
+    const path = pts.filter(Boolean).join(" ");
+    return `<svg width="${w}" height="${h}" class="sparkline"><polyline fill="none" stroke="#c62828" stroke-width="1.5" points="${path}"/></svg>`;
+  }
+  function drill(code) {
+    focus = focus === code ? null : code;
+    if (!layer) return;
+    const inside = [];
+    layer.eachLayer((l) => {
+      const mine = !focus || l.feature.properties.feeder === focus;
+      l.setStyle({ fillOpacity: mine ? 0.55 : 0.08, opacity: mine ? 1 : 0.2 });
+      if (mine && focus) inside.push(l.getBounds());
+    });
+    if (inside.length) map.fitBounds(inside.reduce((a, b) => a.extend(b)), { maxZoom: 17 });
+    status.textContent = focus ? `Feeder ${focus}: ${inside.length} transformer zones` : status.textContent;
+  }
+  async function loadFeeders(month) {
+    feeders.innerHTML = "";
+    if (!month) return;
+    const answer = await fetch(`/map/losses/feeders.json?month=${encodeURIComponent(month)}`);
+    if (!answer.ok) return;
+    for (const f of (await answer.json()).feeders) {
+      const last = f.shares[f.shares.length - 1];
+      const li = document.createElement("li");
+      li.innerHTML = `<a href="#" data-feeder="${esc(f.feeder)}">${esc(f.feeder)}</a> ${spark(f.shares)} ${pct(last ?? null)}` +
+        (f.flagged[f.flagged.length - 1] ? " <strong>flagged</strong>" : "");
+      li.querySelector("a").addEventListener("click", (e) => { e.preventDefault(); drill(f.feeder); });
+      feeders.appendChild(li);
+    }
+  }
+
   for (const m of cfg.months) select.insertAdjacentHTML("beforeend", `<option>${m}</option>`);
   if (cfg.month) select.value = cfg.month;
-  select.addEventListener("change", () => load(select.value));
+  select.addEventListener("change", () => { focus = null; load(select.value); loadFeeders(select.value); });
   load(cfg.month);
+  loadFeeders(cfg.month);
 })();
