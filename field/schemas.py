@@ -433,3 +433,28 @@ class SealEventRead(BaseModel):
     position: str | None
     note: str | None
     at: datetime
+
+
+class RoundReadingResult(BaseModel):
+    """A stop read: its reads, how validation judged them, and the re-read order an
+    implausible value created."""
+
+    item: RoundItemRead
+    reading_ids: list[int]
+    reading_status: str
+    reason_codes: list[str]
+    re_read_work_order_id: int | None
+
+
+class WorkOrderDetail(WorkOrderRead):
+    history: list[WorkOrderStepRead]
+
+
+class SealBatchStock(SealBatchRead):
+    """A batch and how many of its seals are in each status."""
+
+    stock: dict[str, int]
+
+
+class SealEventRequest(SealVisitEvent):
+    event: Literal["verify", "break", "remove"]
