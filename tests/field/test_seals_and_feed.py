@@ -94,15 +94,17 @@ def test_batch_issue_apply_once_and_anomaly(db, office, make_stop, make_technici
             ),
         )
     # The database itself refuses a second application of the number, whatever the code does.
-    with pytest.raises(IntegrityError, match="uq_field_seal_event_applied_once"):
-        with db.begin_nested():
-            db.execute(
-                text(
-                    "INSERT INTO field_seal_event (seal_number, event, work_order_id, at)"
-                    " VALUES ('KW0000100', 'apply', :wo, now())"
-                ),
-                {"wo": order.id},
-            )
+    with (
+        pytest.raises(IntegrityError, match="uq_field_seal_event_applied_once"),
+        db.begin_nested(),
+    ):
+        db.execute(
+            text(
+                "INSERT INTO field_seal_event (seal_number, event, work_order_id, at)"
+                " VALUES ('KW0000100', 'apply', :wo, now())"
+            ),
+            {"wo": order.id},
+        )
     service.verify_seal(
         db, actor=tech, data=SealVisitEvent(number="KW0000100", visit=visit, at=utc(2025, 4, 5))
     )
@@ -144,7 +146,7 @@ def test_assignments_since_gives_deltas_and_releases(
     db, office, make_stop, make_technician
 ) -> None:
     stops = [make_stop(2.400 + k / 1000, LAT) for k in (0, 3, 1, 2)]
-    first, tech = make_technician()
+    first, _tech = make_technician()
     second, _ = make_technician()
     built = service.build_round(
         db,

@@ -20,7 +20,7 @@ from field.errors import (
     WorkOrderTransitionInvalidError,
 )
 from field.models import WorkOrder
-from field.schemas import WorkOrderCreate, WorkOrderFailure, WorkOrderOutcome, WorkOrderPlan
+from field.schemas import WorkOrderCreate, WorkOrderFailure, WorkOrderOutcome
 from meters import service as meters
 from meters.models import MeterInstallation, Reading
 from meters.schemas import MeterCreate
@@ -37,7 +37,7 @@ def _order(db, office, usage_point_id: int, kind: str, **extra) -> WorkOrder:
 
 def test_lifecycle_steps_leave_history(db, office, make_stop, make_technician) -> None:
     stop = make_stop(2.40, LAT)
-    technician, tech = make_technician()
+    technician, _tech = make_technician()
     order = _order(db, office, stop.usage_point.id, "inspect")
     assert order.number.startswith("WO-") and order.status == "created"
     service.plan_work_order(db, actor=office, work_order_id=order.id, planned_date=date(2025, 5, 2))
