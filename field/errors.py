@@ -83,6 +83,11 @@ class SkillMissingError(EntityConflictError):
     code = "technician_skill_missing"
 
 
+class TechnicianUnavailableError(EntityConflictError):
+    code = "technician_unavailable"
+    title = "The technician is inactive or does not work on the planned day"
+
+
 class SealBatchOverlapError(EntityConflictError):
     code = "seal_numbers_taken"
     title = "Some seal numbers of this range already exist"

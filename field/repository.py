@@ -149,13 +149,11 @@ def usage_points_in_open_rounds(session: Session, period_start: date) -> set[int
     return set(rows)
 
 
-def usage_point_place(session: Session, usage_point_id: int) -> tuple[float | None, float | None]:
-    row = session.execute(
-        select(func.ST_X(ServiceLocation.geom), func.ST_Y(ServiceLocation.geom))
-        .join(UsagePoint, UsagePoint.service_location_id == ServiceLocation.id)
-        .where(UsagePoint.id == usage_point_id)
-    ).one_or_none()
-    return (row[0], row[1]) if row else (None, None)
+def usage_point_codes(session: Session, usage_point_ids: list[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(UsagePoint.id, UsagePoint.code).where(UsagePoint.id.in_(usage_point_ids))
+    )
+    return {key: code for key, code in rows}
 
 
 def round_items(session: Session, round_id: int) -> list[RoundItem]:

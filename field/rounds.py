@@ -187,8 +187,9 @@ def build_round(session: Session, *, actor: Actor, data: RoundBuild) -> ReadingR
 def assign_round(
     session: Session, *, actor: Actor, round_id: int, technician_id: int | None
 ) -> ReadingRound:
-    """Give the round's pending stops to a reader (None: take them back). The route
-    version grows; the previous reader's device is told to drop them."""
+    """Give the round's stops not read yet (pending or skipped: a skipped stop may still be
+    read) to a reader (None: take them back). The route version grows; the previous
+    reader's device is told to drop them."""
     reading_round = _open_round(session, actor, round_id)
     if technician_id is not None:
         repository.get_technician(session, actor, technician_id)
@@ -196,7 +197,7 @@ def assign_round(
     reading_round.status = (RoundStatus.ASSIGNED if technician_id else RoundStatus.DRAFT).value
     reading_round.route_version += 1
     for item in repository.round_items(session, round_id):
-        if item.status == RoundItemStatus.PENDING:
+        if item.status != RoundItemStatus.READ:
             item.technician_id = technician_id
     session.flush()
     return reading_round
@@ -220,9 +221,11 @@ def reorder_round(
             )
         )
     }
-    items.sort(key=lambda i: i.usage_point_id if ordering == "code" else i.sequence)
+    codes = repository.usage_point_codes(session, [i.usage_point_id for i in items])
+    if ordering == "code":  # else: the current walking order, as stored
+        items.sort(key=lambda i: codes[i.usage_point_id])
     stops = [
-        _Stop(i.usage_point_id, str(i.usage_point_id), i.lon, i.lat, *xy[i.id], i.access_notes)
+        _Stop(i.usage_point_id, codes[i.usage_point_id], i.lon, i.lat, *xy[i.id], i.access_notes)
         for i in items
     ]
     order, length = _order(stops, ordering)
@@ -236,12 +239,12 @@ def reorder_round(
 
 
 def close_round(session: Session, *, actor: Actor, round_id: int) -> ReadingRound:
-    """End the round: stops still pending stay unread and leave the reader's device."""
+    """End the round: stops not read stay unread and leave the reader's device."""
     reading_round = _open_round(session, actor, round_id)
     reading_round.status = RoundStatus.CLOSED.value
     reading_round.route_version += 1
     for item in repository.round_items(session, round_id):
-        if item.status == RoundItemStatus.PENDING:
+        if item.status != RoundItemStatus.READ:
             item.technician_id = None
     session.flush()
     return reading_round

@@ -16,6 +16,7 @@ from customers.schemas import MoveInRequest, MoveOutRequest, PartyCreate
 from field import repository, service
 from field.errors import (
     SkillMissingError,
+    TechnicianUnavailableError,
     WorkOrderOutcomeInvalidError,
     WorkOrderTransitionInvalidError,
 )
@@ -261,3 +262,17 @@ def test_move_out_orders_a_final_read_and_completing_it_stores_the_reading(
         taken.payload["process"],
     ) == (contract.id, [reading.id], "move_out")
     assert db.get(Contract, contract.id).status == "ended"
+
+
+def test_assignment_follows_working_days(db, office, make_stop, make_technician) -> None:
+    stop = make_stop(2.40, LAT)
+    weekdays, _ = make_technician()  # Monday to Friday
+    weekend, _ = make_technician(working_days=[6, 7])
+    order = _order(db, office, stop.usage_point.id, "cut", planned_date=date(2025, 5, 3))
+    with pytest.raises(TechnicianUnavailableError) as refused:  # 3 May 2025 is a Saturday
+        service.assign_work_order(
+            db, actor=office, work_order_id=order.id, technician_id=weekdays.id
+        )
+    assert refused.value.extra == {"working_days": [1, 2, 3, 4, 5]}
+    service.assign_work_order(db, actor=office, work_order_id=order.id, technician_id=weekend.id)
+    assert (order.status, order.technician_id) == ("assigned", weekend.id)
