@@ -52,7 +52,7 @@ def _one(
 ) -> M:
     query = select(model).where(model.id == key, visible(actor, model))  # type: ignore[attr-defined]
     if lock:
-        query = query.with_for_update(of=model)  # type: ignore[arg-type]
+        query = query.with_for_update(of=model)
     found = session.scalars(query).one_or_none()
     if found is None:
         raise error(f"no {noun} {key}")

@@ -24,7 +24,7 @@ from core.errors import FieldError
 from core.outbox import emit
 from core.periods import month_start, zone
 from core.settings import get_settings
-from customers.models import ServiceLocation
+from customers.models import ServiceLocation, UsagePoint
 from field import repository
 from field.enums import RoundItemStatus, RoundSelection, RoundStatus, WorkOrderKind
 from field.errors import (
@@ -85,7 +85,7 @@ def _selected(session: Session, actor: Actor, data: RoundBuild) -> list[_Stop]:
         if cycle is None:
             raise CycleNotFoundError(f"no reading cycle {data.cycle_code}")
         query = query.join(
-            ReadingCycleMember, ReadingCycleMember.usage_point_id == repository.UsagePoint.id
+            ReadingCycleMember, ReadingCycleMember.usage_point_id == UsagePoint.id
         ).where(ReadingCycleMember.cycle_id == cycle)
     elif data.by == RoundSelection.TRANSFORMER:
         assert data.transformer_code is not None
@@ -103,7 +103,7 @@ def _selected(session: Session, actor: Actor, data: RoundBuild) -> list[_Stop]:
             func.ST_GeomFromGeoJSON(json.dumps(data.polygon.model_dump())), 4326
         )
         query = query.where(func.ST_Intersects(ServiceLocation.geom, shape))
-    query = query.where(ServiceLocation.geom.is_not(None)).order_by(repository.UsagePoint.code)
+    query = query.where(ServiceLocation.geom.is_not(None)).order_by(UsagePoint.code)
     return [
         _Stop(r.id, r.code, r.lon, r.lat, r.x, r.y, r.landmark or None)
         for r in session.execute(query)
