@@ -32,6 +32,10 @@ class CycleNotFoundError(EntityNotFoundError):
     code = "reading_cycle_not_found"
 
 
+class CycleCodeTakenError(EntityConflictError):
+    code = "reading_cycle_code_taken"
+
+
 class RoundNotFoundError(EntityNotFoundError):
     code = "reading_round_not_found"
 

@@ -26,6 +26,8 @@ from field.errors import (
 )
 from field.models import (
     FieldTeam,
+    ReadingCycle,
+    ReadingCycleMember,
     ReadingRound,
     RoundItem,
     Seal,
@@ -215,6 +217,22 @@ def technicians(session: Session, actor: Actor) -> list[Technician]:
             select(Technician).where(visible(actor, Technician)).order_by(Technician.code)
         )
     )
+
+
+def cycles(session: Session, actor: Actor) -> list[tuple[ReadingCycle, int]]:
+    """The cycles the actor sees, with how many usage points each holds."""
+    members = (
+        select(ReadingCycleMember.cycle_id, func.count().label("n"))
+        .group_by(ReadingCycleMember.cycle_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ReadingCycle, func.coalesce(members.c.n, 0))
+        .outerjoin(members, members.c.cycle_id == ReadingCycle.id)
+        .where(visible(actor, ReadingCycle))
+        .order_by(ReadingCycle.code)
+    )
+    return [(cycle, int(n)) for cycle, n in rows]
 
 
 def seal_batches(session: Session, actor: Actor) -> list[SealBatch]:

@@ -28,7 +28,6 @@ from customers.models import ServiceLocation, UsagePoint
 from field import repository
 from field.enums import RoundItemStatus, RoundSelection, RoundStatus, WorkOrderKind
 from field.errors import (
-    CycleNotFoundError,
     RoundClosedError,
     RoundEmptyError,
     RoundItemDoneError,
@@ -81,9 +80,9 @@ def _selected(session: Session, actor: Actor, data: RoundBuild) -> list[_Stop]:
         func.ST_X(projected).label("x"), func.ST_Y(projected).label("y")
     )
     if data.by == RoundSelection.CYCLE:
+        assert data.cycle_code is not None
         cycle = session.scalar(select(ReadingCycle.id).where(ReadingCycle.code == data.cycle_code))
-        if cycle is None:
-            raise CycleNotFoundError(f"no reading cycle {data.cycle_code}")
+        _known(cycle, "cycle_code", data.cycle_code)
         query = query.join(
             ReadingCycleMember, ReadingCycleMember.usage_point_id == UsagePoint.id
         ).where(ReadingCycleMember.cycle_id == cycle)

@@ -95,6 +95,26 @@ class TechnicianRead(BaseModel):
 # -- rounds ---------------------------------------------------------------------------------
 
 
+class CycleCreate(_In):
+    """A reading cycle and its usage points (each usage point belongs to one cycle: naming
+    one already in another cycle moves it here)."""
+
+    code: Code
+    name: Text(200) = ""  # type: ignore[valid-type]
+    agency_id: EntityId | None = None
+    usage_point_ids: list[EntityId] = Field(default_factory=list, max_length=20000)
+
+
+class CycleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    agency_id: int | None
+    usage_points: int = 0
+
+
 class PolygonGeometry(_In):
     """A GeoJSON Polygon in EPSG:4326 (RFC 7946): one outer ring, closed."""
 

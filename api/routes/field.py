@@ -21,6 +21,8 @@ from field import repository, service
 from field.enums import WorkOrderKind, WorkOrderStatus
 from field.models import WorkOrder
 from field.schemas import (
+    CycleCreate,
+    CycleRead,
     RoundAssign,
     RoundBuild,
     RoundItemRead,
@@ -104,6 +106,28 @@ def update_technician(
 
 
 # -- rounds ------------------------------------------------------------------------------------
+
+
+@router.get("/cycles", response_model=list[CycleRead])
+def list_cycles(session: DbSession, actor: CurrentActor("field:read")) -> list[CycleRead]:  # type: ignore[valid-type]
+    return [
+        CycleRead(
+            **CycleRead.model_validate(c).model_dump(exclude={"usage_points"}), usage_points=n
+        )
+        for c, n in repository.cycles(session, actor)
+    ]
+
+
+@router.post("/cycles", response_model=CycleRead, status_code=201, responses=CONFLICT)
+def create_cycle(
+    body: CycleCreate, session: DbSession, actor: CurrentActor("field:write")
+) -> CycleRead:  # type: ignore[valid-type]
+    """A reading cycle and its usage points (a usage point in another cycle moves here)."""
+    cycle = service.create_cycle(session, actor=actor, data=body)
+    return CycleRead(
+        **CycleRead.model_validate(cycle).model_dump(exclude={"usage_points"}),
+        usage_points=len(set(body.usage_point_ids)),
+    )
 
 
 @router.get("/rounds", response_model=Page[RoundRead])

@@ -317,6 +317,14 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PATCH", "/api/v1/field/technicians/{technician_id}"): _json(
         lambda s: {"full_name": "Renommé"}
     ),
+    ("POST", "/api/v1/field/cycles"): _json(
+        lambda s: {
+            "code": "KWM-NEW-CYCLE",
+            "agency_id": s.agency_id,
+            "usage_point_ids": [s["usage_point"]],
+        },
+        territorial=True,
+    ),
     ("POST", "/api/v1/field/rounds"): _json(
         lambda s: {
             "period_start": "2025-05-01",

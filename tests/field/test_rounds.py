@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from field import service
-from field.errors import RoundEmptyError, RoundItemDoneError
+from field.errors import RoundEmptyError, RoundItemDoneError, RoundSelectionInvalidError
 from field.models import RoundItem, WorkOrder
 from field.routing import nearest_neighbour, order_stops, path_length
-from field.schemas import RoundBuild, RoundReadingRequest, SkipRequest
+from field.schemas import CycleCreate, RoundBuild, RoundReadingRequest, SkipRequest
 from gis.models import NetworkNode, PowerTransformer, ServicePoint
 from tests.field.conftest import utc
 
@@ -270,3 +270,26 @@ def test_reorder_and_close_bump_the_route_version(db, office, make_stop, make_te
     assert {i.technician_id for i in _items(db, built.id)} == {None}
     released = service.assignments_since(db, technician_id=technician.id, since=4)
     assert len(released.released) == 4 and released.round_items == []
+
+
+def test_cycle_round_takes_the_cycle_members(db, office, make_stop) -> None:
+    members = [make_stop(2.400 + k / 1000, LAT) for k in range(3)]
+    make_stop(2.404, LAT)  # in the polygon, not in the cycle
+    cycle = service.create_cycle(
+        db,
+        actor=office,
+        data=CycleCreate(code="CY-01", usage_point_ids=[m.usage_point.id for m in members]),
+    )
+    built = service.build_round(
+        db,
+        actor=office,
+        data=RoundBuild(period_start=date(2025, 5, 1), by="cycle", cycle_code=cycle.code),
+    )
+    assert [i.usage_point_id for i in _items(db, built.id)] == [m.usage_point.id for m in members]
+    assert built.selection == {"by": "cycle", "cycle_code": "CY-01"}
+    with pytest.raises(RoundSelectionInvalidError):
+        service.build_round(
+            db,
+            actor=office,
+            data=RoundBuild(period_start=date(2025, 5, 1), by="cycle", cycle_code="CY-NONE"),
+        )
