@@ -117,6 +117,17 @@ def require_seal(session: Session, actor: Actor, number: str, *, lock: bool = Fa
     return seal
 
 
+def seals_applied_on(session: Session, work_order_id: int) -> list[str]:
+    """Numbers of the seals applied on a work order's visit."""
+    return list(
+        session.scalars(
+            select(SealEvent.seal_number)
+            .where(SealEvent.work_order_id == work_order_id, SealEvent.event == "apply")
+            .order_by(SealEvent.id)
+        )
+    )
+
+
 def transformer_id(session: Session, code: str) -> int | None:
     return session.scalar(select(PowerTransformer.id).where(PowerTransformer.code == code))
 

@@ -312,6 +312,14 @@ def _apply_outcome(
     serial = order.instructions.get("meter_serial")
     photo = outcome.photo_sha256[0] if outcome.photo_sha256 else None
     effects: dict[str, Any] = {}
+    if kind == WorkOrderKind.SEAL:
+        applied = repository.seals_applied_on(session, order.id)
+        if not applied:
+            raise WorkOrderOutcomeInvalidError(
+                f"work order {order.number} is a sealing: apply the seal on it first",
+                errors=[FieldError("seals", "no seal applied on this visit")],
+            )
+        effects["seals_applied"] = applied
     if kind in (WorkOrderKind.RE_READ, WorkOrderKind.FINAL_READ) or (
         kind in SUPPLY_STATE and outcome.indexes
     ):
