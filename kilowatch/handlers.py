@@ -13,6 +13,7 @@ from core.events import handles
 from core.tasks import send_after_commit
 from customers.events import FinalReadingRequested
 from field import service as field_service
+from field.events import FinalReadingTaken
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
 
@@ -47,4 +48,13 @@ def final_bill_after_contract_end(
     """A contract ended (move-out, transfer, termination): issue its final bill now if
     the final reading is already in (taken at the desk); otherwise the sweep
     ``billing.issue_pending_final_bills`` issues it once the reading arrives."""
+    final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)
+
+
+@handles(FinalReadingTaken, name="billing.final_bill_after_final_read")
+def final_bill_after_final_read(
+    session: Session, event: FinalReadingTaken, _event_id: uuid.UUID
+) -> None:
+    """The final reading a contract process asked for was taken in the field: issue the
+    final bill now (once: a redelivered event finds the period billed)."""
     final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)
