@@ -24,9 +24,14 @@ from billing.invoices.errors import InvoicePeriodBilledError
 from billing.invoices.numbering import draw, number_of, payment_reference
 from billing.invoices.postings import Chart, posting_amounts
 from billing.tariffs.rating import Bill, BillLine
-from core.bulk import copy_columns, reserve_ids, text_values
+from core.bulk import copy_columns, next_values, text_values
 from core.context import Actor
 from core.periods import Period
+
+# The id sequences of the documents and of the ledger's transactions (migrations 0013,
+# 0010): named here so that issuing one bill does not look them up each time.
+INVOICE_IDS = "billing_invoice_id_seq"
+TRANSACTION_IDS = "billing_ledger_transaction_id_seq"
 
 
 @dataclass(frozen=True)
@@ -148,16 +153,14 @@ def write(
     if not drafts:
         return []
     chart = Chart.load(session)
-    ids = reserve_ids(session, "billing_invoice", len(drafts))
+    ids = next_values(session, INVOICE_IDS, len(drafts))
     first = draw(session, series, len(drafts))
     postings: list[dict[str, int]] = [
         posting_amounts(chart, d.total, ((ln.kind, ln.component, ln.amount) for ln in d.lines))
         for d in drafts
     ]
     posted = [i for i, amounts in enumerate(postings) if len(amounts) >= 2]
-    txn_ids = dict(
-        zip(posted, reserve_ids(session, "billing_ledger_transaction", len(posted)), strict=True)
-    )
+    txn_ids = dict(zip(posted, next_values(session, TRANSACTION_IDS, len(posted)), strict=True))
     txns, lines_out, invoices, ledger = _Columns(), _Columns(), _Columns(), _Columns()
     written = []
     for index, draft in enumerate(drafts):
