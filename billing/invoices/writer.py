@@ -164,6 +164,7 @@ class _Shared:
     _postings: dict[tuple[int, int], tuple[Sequence[BillLine], dict[str, int]]] = field(
         default_factory=dict
     )
+    _consumption: dict[tuple[object, ...], str] = field(default_factory=dict)
 
     def line_rows(self, lines: Sequence[BillLine]) -> list[str]:
         """The lines in COPY text, every column but the leading invoice id."""
@@ -189,6 +190,15 @@ class _Shared:
             found = (lines, rows)
             self._rows[id(lines)] = found
         return found[1]
+
+    def consumption(self, draft: Draft) -> str:
+        """The draft's kWh per register as stored (JSON of decimal strings)."""
+        key = (id(draft.lines), tuple(draft.consumption.items()))
+        found = self._consumption.get(key)
+        if found is None:
+            found = json.dumps({r: _num(v) for r, v in sorted(draft.consumption.items())})
+            self._consumption[key] = found
+        return found
 
     def postings(self, draft: Draft) -> dict[str, int]:
         key = (id(draft.lines), draft.total)
@@ -279,7 +289,7 @@ def write(
             category=draft.category,
             connection_type=draft.connection_type,
             subscribed_kva=_num(draft.subscribed_kva),
-            consumption=json.dumps({r: _num(v) for r, v in sorted(draft.consumption.items())}),
+            consumption=shared.consumption(draft),
             kwh=_num(draft.kwh),
             estimated="t" if draft.estimated else "f",
             net=draft.net,
