@@ -206,9 +206,7 @@ def main() -> None:
                 {"r": run_id},
             ).one()
             sample = session.scalars(
-                text(
-                    "SELECT id FROM billing_invoice WHERE run_id = :r ORDER BY random() LIMIT :k"
-                ),
+                text("SELECT id FROM billing_invoice WHERE run_id = :r ORDER BY random() LIMIT :k"),
                 {"r": run_id, "k": args.rebills},
             ).all()
         rebill_ms = []
@@ -216,7 +214,10 @@ def main() -> None:
             started_one = time.perf_counter()
             with acting_as(approver), core_db.session_scope(url) as session:
                 invoices.rebill(
-                    session, approver, invoice_id=invoice_id, kwh={"total": Decimal(123)},
+                    session,
+                    approver,
+                    invoice_id=invoice_id,
+                    kwh={"total": Decimal(123)},
                     note="bench",
                 )
             rebill_ms.append((time.perf_counter() - started_one) * 1000)
