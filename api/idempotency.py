@@ -1,5 +1,6 @@
-"""``Idempotency-Key`` over HTTP: a route declares ``key: IdempotencyKey`` and its router
-uses ``route_class=IdempotentRoute``; nothing else in the route.
+"""``Idempotency-Key`` over HTTP: a route declares ``key: IdempotencyKey`` (after its
+``CurrentActor``, whose principal owns the key) and its router uses
+``route_class=IdempotentRoute``; nothing else in the route.
 
 The dependency reads the header, fingerprints the request (method, path, body), takes the
 key for the request's transaction and, when an identical request already ran, stops the
@@ -16,12 +17,12 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request, Response, Security
+from fastapi import Depends, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
-from api.deps import DbSession, get_actor
+from api.deps import DbSession
 from core import idempotency
 from core.context import Actor
 
@@ -62,7 +63,6 @@ def owner_of(actor: Actor) -> str:
 async def _claim(
     request: Request,
     session: DbSession,
-    actor: Annotated[Actor, Security(get_actor)],
     idempotency_key: Annotated[
         str,
         Header(
@@ -74,6 +74,11 @@ async def _claim(
         ),
     ],
 ) -> Attempt:
+    # The route's own actor (``CurrentActor`` declared before the key: FastAPI resolves
+    # parameters in order), not a second token look-up.
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        raise RuntimeError("declare the route's CurrentActor before its IdempotencyKey")
     print_ = idempotency.fingerprint(request.method, request.url.path, await request.body())
     owner = owner_of(actor)
     stored = await run_in_threadpool(

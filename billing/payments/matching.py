@@ -220,3 +220,10 @@ def match_by_hand(
     receipt.payment_id = payment.id
     session.flush()
     return payment
+
+
+def account_by_number(session: Session, actor: Actor, number: str) -> int | None:
+    """The id of the account numbered ``number`` that ``actor`` may see."""
+    return session.scalar(
+        select(Account.id).where(Account.number == number, visible(actor, Account))
+    )
