@@ -126,6 +126,20 @@ def reader_round(counted_server: tuple[str, CountingApp]) -> Iterator[dict]:
     }
 
 
+def _sign_in(page, reader_round: dict) -> None:
+    """Sign in on the handheld and wait for the round to be downloaded."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    page.fill("input[name=username]", reader_round["username"])
+    page.fill("input[name=password]", reader_round["password"])
+    page.click("button[type=submit]")
+    try:
+        page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    except PlaywrightTimeoutError as exc:
+        status = page.inner_text("body")
+        raise AssertionError(f"the round did not arrive; the app says: {status}") from exc
+
+
 def _capture(page, item_id: int, value: str, photo: bytes, *, confirm: bool) -> None:
     page.click(f"a.item[data-item-id='{item_id}']")
     page.fill("label.register input", value)
@@ -161,10 +175,7 @@ def test_a_reader_works_offline_and_every_record_arrives_once_with_its_photo(
 
     # Sign in once, online: the device enrolls and downloads the round.
     page.goto(f"{url}/handheld/")
-    page.fill("input[name=username]", reader_round["username"])
-    page.fill("input[name=password]", reader_round["password"])
-    page.click("button[type=submit]")
-    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    _sign_in(page, reader_round)
     wait_for_service_worker(page)
     items = page.eval_on_selector_all("a.item", "els => els.map(e => Number(e.dataset.itemId))")
 
@@ -272,10 +283,7 @@ def test_a_photo_the_server_could_not_take_shows_missing_until_it_arrives(
     context.route("**/api/v1/sync/attachments/**", photos)
     page = context.new_page()
     page.goto(f"{url}/handheld/")
-    page.fill("input[name=username]", reader_round["username"])
-    page.fill("input[name=password]", reader_round["password"])
-    page.click("button[type=submit]")
-    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    _sign_in(page, reader_round)
     first = page.get_attribute("a.item", "data-item-id")
     _capture(page, int(first), "75", camera_png(640, 480), confirm=False)
     page.click("a[href='#/outbox']")
@@ -371,10 +379,7 @@ def test_a_final_read_order_and_a_seal_completed_on_the_handheld(
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{url}/handheld/")
-    page.fill("input[name=username]", reader_round["username"])
-    page.fill("input[name=password]", reader_round["password"])
-    page.click("button[type=submit]")
-    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    _sign_in(page, reader_round)
     page.click("a[href='#/orders']")
     page.click(f"a.item[data-order-id='{final_read_order['id']}']")
     assert final_read_order["seals"][0] in page.inner_text("section.order")  # in the bag
@@ -421,10 +426,7 @@ def test_a_read_on_a_stop_the_office_took_back_is_kept_as_a_conflict(
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(f"{url}/handheld/")
-    page.fill("input[name=username]", reader_round["username"])
-    page.fill("input[name=password]", reader_round["password"])
-    page.click("button[type=submit]")
-    page.wait_for_function(f"document.querySelectorAll('a.item').length === {POINTS}")
+    _sign_in(page, reader_round)
     first = int(page.get_attribute("a.item", "data-item-id"))
     context.set_offline(True)
     with acting_as(SYSTEM, request_id="e2e-handheld"), session_scope() as session:

@@ -62,9 +62,10 @@ class App {
   async refresh() {
     await this.load();
     this.renderCounts();
-    // Lists follow the data; a form being filled in is left alone.
+    // Lists follow the data; a form being filled in (a stop, an order, the sign-in) is left
+    // alone: re-drawing it would wipe what the technician is typing.
     const route = location.hash.split("/")[1] || "round";
-    if (["round", "orders", "outbox", "account"].includes(route)) this.render();
+    if (this.session && ["round", "orders", "outbox", "account"].includes(route)) this.render();
   }
 
   render() {
@@ -105,7 +106,7 @@ class App {
     this.statusBar.replaceChildren(
       h("span", { class: `dot ${status.online ? "on" : "off"}` }),
       h("span", { dataset: { testid: "sync-status" } }, parts.join(" · ")),
-      this.session ? h("button.sync", { type: "button", onclick: () => this.syncer.kick() }, "Sync") : null,
+      ...(this.session ? [h("button.sync", { type: "button", onclick: () => this.syncer.kick() }, "Sync")] : []),
     );
     document.body.dataset.online = String(status.online);
     document.body.dataset.syncing = String(status.syncing);
