@@ -104,10 +104,10 @@ def revoke_device(
     body: DeviceRevoke | None = None,
 ) -> DeviceRead:
     """Revoke a device (a lost phone): its every later call is refused. Audited."""
-    device = devices.revoke(
+    device, username = devices.revoke(
         session, actor=actor, device_id=device_id, reason=body.reason if body else ""
     )
-    return _device_read(device, "")
+    return _device_read(device, username)
 
 
 @router.get("/pull", response_model=PullResult, responses={422: PROBLEM_RESPONSES[422]})
