@@ -32,6 +32,10 @@ class CycleNotFoundError(EntityNotFoundError):
     code = "reading_cycle_not_found"
 
 
+class CycleCodeTakenError(EntityConflictError):
+    code = "reading_cycle_code_taken"
+
+
 class RoundNotFoundError(EntityNotFoundError):
     code = "reading_round_not_found"
 
@@ -81,6 +85,11 @@ class WorkOrderNotYoursError(EntityConflictError):
 
 class SkillMissingError(EntityConflictError):
     code = "technician_skill_missing"
+
+
+class TechnicianUnavailableError(EntityConflictError):
+    code = "technician_unavailable"
+    title = "The technician is inactive or does not work on the planned day"
 
 
 class SealBatchOverlapError(EntityConflictError):

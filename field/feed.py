@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.pages import LIMIT_MAX
-from customers.models import UsagePoint
+from customers.models import ServiceLocation, UsagePoint
 from field.models import AssignmentRelease, ReadingRound, RoundItem, Seal, SealBatch, WorkOrder
-from field.repository import usage_point_place
 
 
 @dataclass
@@ -54,10 +53,7 @@ def _round_item(item: RoundItem, reading_round: ReadingRound, code: str) -> dict
     }
 
 
-def _work_order(session: Session, order: WorkOrder) -> dict[str, Any]:
-    lon, lat = (
-        usage_point_place(session, order.usage_point_id) if order.usage_point_id else (None, None)
-    )
+def _work_order(order: WorkOrder, lon: float | None, lat: float | None) -> dict[str, Any]:
     return {
         "id": order.id,
         "version": order.change_version,
@@ -114,8 +110,10 @@ def assignments_since(
         .order_by(RoundItem.change_version)
         .limit(limit + 1)
     ).all()
-    orders = session.scalars(
-        select(WorkOrder)
+    orders = session.execute(
+        select(WorkOrder, func.ST_X(ServiceLocation.geom), func.ST_Y(ServiceLocation.geom))
+        .outerjoin(UsagePoint, UsagePoint.id == WorkOrder.usage_point_id)
+        .outerjoin(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
         .where(WorkOrder.technician_id == technician_id, WorkOrder.change_version > since)
         .order_by(WorkOrder.change_version)
         .limit(limit + 1)
@@ -138,7 +136,7 @@ def assignments_since(
     ).all()
     merged: list[tuple[int, str, Any]] = sorted(
         [(i.change_version, "item", (i, r, c)) for i, r, c in items]
-        + [(o.change_version, "order", o) for o in orders]
+        + [(o.change_version, "order", (o, x, y)) for o, x, y in orders]
         + [(s.change_version, "seal", (s, c)) for s, c in seals]
         + [(r.change_version, "release", r) for r in releases],
         key=lambda entry: entry[0],
@@ -149,7 +147,7 @@ def assignments_since(
         if kind == "item":
             page.round_items.append(_round_item(*row))
         elif kind == "order":
-            page.work_orders.append(_work_order(session, row))
+            page.work_orders.append(_work_order(*row))
         elif kind == "seal":
             page.seals.append(_seal(*row))
         else:

@@ -1,23 +1,28 @@
 """Teams and technicians: who works in the field, for which agency, with which skills and
-on which weekdays. A technician is a user (they sign in on the handheld)."""
+on which weekdays (a technician is a user: they sign in on the handheld); and reading
+cycles, the groups of usage points read together every period."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from core.context import Actor
 from core.errors import FieldError
 from core.flush import by_constraint, flush_guarded
-from core.territory import OutsideTerritoryError, scope_of
+from core.territory import OutsideTerritoryError, scope_of, visible
+from customers.models import UsagePoint
 from field import repository
 from field.errors import (
+    CycleCodeTakenError,
     NotATechnicianError,
     ReferenceUnknownError,
     TeamCodeTakenError,
     TechnicianExistsError,
 )
-from field.models import FieldTeam, Technician
-from field.schemas import TeamCreate, TechnicianCreate, TechnicianUpdate
+from field.models import FieldTeam, ReadingCycle, ReadingCycleMember, Technician
+from field.schemas import CycleCreate, TeamCreate, TechnicianCreate, TechnicianUpdate
 
 
 def own_agency(actor: Actor, agency_id: int | None) -> int | None:
@@ -86,6 +91,46 @@ def update_technician(
             setattr(technician, key, value)
     session.flush()
     return technician
+
+
+def create_cycle(session: Session, *, actor: Actor, data: CycleCreate) -> ReadingCycle:
+    """A reading cycle with its usage points (all seen by the actor, or nothing is made);
+    a usage point already in another cycle moves to this one."""
+    for index, usage_point_id in enumerate(data.usage_point_ids):
+        if not session.scalar(
+            select(UsagePoint.id).where(UsagePoint.id == usage_point_id, visible(actor, UsagePoint))
+        ):
+            raise ReferenceUnknownError(
+                f"no usage point {usage_point_id}",
+                errors=[
+                    FieldError(
+                        f"usage_point_ids/{index}", "unknown usage point", "reference_unknown"
+                    )
+                ],
+            )
+    cycle = ReadingCycle(
+        code=data.code, name=data.name, agency_id=own_agency(actor, data.agency_id)
+    )
+    flush_guarded(
+        session,
+        by_constraint(
+            {
+                "uq_field_reading_cycle_code": lambda: CycleCodeTakenError(
+                    f"cycle {data.code} exists"
+                )
+            }
+        ),
+        apply=lambda: session.add(cycle),
+    )
+    members = sorted(set(data.usage_point_ids))
+    if members:
+        session.execute(
+            insert(ReadingCycleMember)
+            .values([{"cycle_id": cycle.id, "usage_point_id": m} for m in members])
+            .on_conflict_do_update(index_elements=["usage_point_id"], set_={"cycle_id": cycle.id})
+        )
+    session.flush()
+    return cycle
 
 
 def technician_of(session: Session, actor: Actor) -> Technician | None:

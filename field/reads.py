@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -57,7 +58,7 @@ def store_reads(
     *,
     actor: Actor,
     meter_serial: str,
-    values: Mapping[RegisterCode | str, Decimal],
+    values: Mapping[Any, Decimal],  # register code (RegisterCode or its text) -> index
     read_at: datetime,
     gps: Gps | None = None,
     photo_sha256: str | None = None,

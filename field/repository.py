@@ -26,6 +26,8 @@ from field.errors import (
 )
 from field.models import (
     FieldTeam,
+    ReadingCycle,
+    ReadingCycleMember,
     ReadingRound,
     RoundItem,
     Seal,
@@ -52,7 +54,7 @@ def _one(
 ) -> M:
     query = select(model).where(model.id == key, visible(actor, model))  # type: ignore[attr-defined]
     if lock:
-        query = query.with_for_update(of=model)  # type: ignore[arg-type]
+        query = query.with_for_update(of=model)
     found = session.scalars(query).one_or_none()
     if found is None:
         raise error(f"no {noun} {key}")
@@ -115,6 +117,17 @@ def require_seal(session: Session, actor: Actor, number: str, *, lock: bool = Fa
     return seal
 
 
+def seals_applied_on(session: Session, work_order_id: int) -> list[str]:
+    """Numbers of the seals applied on a work order's visit."""
+    return list(
+        session.scalars(
+            select(SealEvent.seal_number)
+            .where(SealEvent.work_order_id == work_order_id, SealEvent.event == "apply")
+            .order_by(SealEvent.id)
+        )
+    )
+
+
 def transformer_id(session: Session, code: str) -> int | None:
     return session.scalar(select(PowerTransformer.id).where(PowerTransformer.code == code))
 
@@ -149,13 +162,11 @@ def usage_points_in_open_rounds(session: Session, period_start: date) -> set[int
     return set(rows)
 
 
-def usage_point_place(session: Session, usage_point_id: int) -> tuple[float | None, float | None]:
-    row = session.execute(
-        select(func.ST_X(ServiceLocation.geom), func.ST_Y(ServiceLocation.geom))
-        .join(UsagePoint, UsagePoint.service_location_id == ServiceLocation.id)
-        .where(UsagePoint.id == usage_point_id)
-    ).one_or_none()
-    return (row[0], row[1]) if row else (None, None)
+def usage_point_codes(session: Session, usage_point_ids: list[int]) -> dict[int, str]:
+    rows = session.execute(
+        select(UsagePoint.id, UsagePoint.code).where(UsagePoint.id.in_(usage_point_ids))
+    )
+    return {key: code for key, code in rows}
 
 
 def round_items(session: Session, round_id: int) -> list[RoundItem]:
@@ -217,6 +228,22 @@ def technicians(session: Session, actor: Actor) -> list[Technician]:
             select(Technician).where(visible(actor, Technician)).order_by(Technician.code)
         )
     )
+
+
+def cycles(session: Session, actor: Actor) -> list[tuple[ReadingCycle, int]]:
+    """The cycles the actor sees, with how many usage points each holds."""
+    members = (
+        select(ReadingCycleMember.cycle_id, func.count().label("n"))
+        .group_by(ReadingCycleMember.cycle_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ReadingCycle, func.coalesce(members.c.n, 0))
+        .outerjoin(members, members.c.cycle_id == ReadingCycle.id)
+        .where(visible(actor, ReadingCycle))
+        .order_by(ReadingCycle.code)
+    )
+    return [(cycle, int(n)) for cycle, n in rows]
 
 
 def seal_batches(session: Session, actor: Actor) -> list[SealBatch]:

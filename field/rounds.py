@@ -24,11 +24,10 @@ from core.errors import FieldError
 from core.outbox import emit
 from core.periods import month_start, zone
 from core.settings import get_settings
-from customers.models import ServiceLocation
+from customers.models import ServiceLocation, UsagePoint
 from field import repository
 from field.enums import RoundItemStatus, RoundSelection, RoundStatus, WorkOrderKind
 from field.errors import (
-    CycleNotFoundError,
     RoundClosedError,
     RoundEmptyError,
     RoundItemDoneError,
@@ -81,11 +80,11 @@ def _selected(session: Session, actor: Actor, data: RoundBuild) -> list[_Stop]:
         func.ST_X(projected).label("x"), func.ST_Y(projected).label("y")
     )
     if data.by == RoundSelection.CYCLE:
+        assert data.cycle_code is not None
         cycle = session.scalar(select(ReadingCycle.id).where(ReadingCycle.code == data.cycle_code))
-        if cycle is None:
-            raise CycleNotFoundError(f"no reading cycle {data.cycle_code}")
+        _known(cycle, "cycle_code", data.cycle_code)
         query = query.join(
-            ReadingCycleMember, ReadingCycleMember.usage_point_id == repository.UsagePoint.id
+            ReadingCycleMember, ReadingCycleMember.usage_point_id == UsagePoint.id
         ).where(ReadingCycleMember.cycle_id == cycle)
     elif data.by == RoundSelection.TRANSFORMER:
         assert data.transformer_code is not None
@@ -103,7 +102,7 @@ def _selected(session: Session, actor: Actor, data: RoundBuild) -> list[_Stop]:
             func.ST_GeomFromGeoJSON(json.dumps(data.polygon.model_dump())), 4326
         )
         query = query.where(func.ST_Intersects(ServiceLocation.geom, shape))
-    query = query.where(ServiceLocation.geom.is_not(None)).order_by(repository.UsagePoint.code)
+    query = query.where(ServiceLocation.geom.is_not(None)).order_by(UsagePoint.code)
     return [
         _Stop(r.id, r.code, r.lon, r.lat, r.x, r.y, r.landmark or None)
         for r in session.execute(query)
@@ -187,8 +186,9 @@ def build_round(session: Session, *, actor: Actor, data: RoundBuild) -> ReadingR
 def assign_round(
     session: Session, *, actor: Actor, round_id: int, technician_id: int | None
 ) -> ReadingRound:
-    """Give the round's pending stops to a reader (None: take them back). The route
-    version grows; the previous reader's device is told to drop them."""
+    """Give the round's stops not read yet (pending or skipped: a skipped stop may still be
+    read) to a reader (None: take them back). The route version grows; the previous
+    reader's device is told to drop them."""
     reading_round = _open_round(session, actor, round_id)
     if technician_id is not None:
         repository.get_technician(session, actor, technician_id)
@@ -196,7 +196,7 @@ def assign_round(
     reading_round.status = (RoundStatus.ASSIGNED if technician_id else RoundStatus.DRAFT).value
     reading_round.route_version += 1
     for item in repository.round_items(session, round_id):
-        if item.status == RoundItemStatus.PENDING:
+        if item.status != RoundItemStatus.READ:
             item.technician_id = technician_id
     session.flush()
     return reading_round
@@ -220,9 +220,11 @@ def reorder_round(
             )
         )
     }
-    items.sort(key=lambda i: i.usage_point_id if ordering == "code" else i.sequence)
+    codes = repository.usage_point_codes(session, [i.usage_point_id for i in items])
+    if ordering == "code":  # else: the current walking order, as stored
+        items.sort(key=lambda i: codes[i.usage_point_id])
     stops = [
-        _Stop(i.usage_point_id, str(i.usage_point_id), i.lon, i.lat, *xy[i.id], i.access_notes)
+        _Stop(i.usage_point_id, codes[i.usage_point_id], i.lon, i.lat, *xy[i.id], i.access_notes)
         for i in items
     ]
     order, length = _order(stops, ordering)
@@ -236,12 +238,12 @@ def reorder_round(
 
 
 def close_round(session: Session, *, actor: Actor, round_id: int) -> ReadingRound:
-    """End the round: stops still pending stay unread and leave the reader's device."""
+    """End the round: stops not read stay unread and leave the reader's device."""
     reading_round = _open_round(session, actor, round_id)
     reading_round.status = RoundStatus.CLOSED.value
     reading_round.route_version += 1
     for item in repository.round_items(session, round_id):
-        if item.status == RoundItemStatus.PENDING:
+        if item.status != RoundItemStatus.READ:
             item.technician_id = None
     session.flush()
     return reading_round

@@ -95,6 +95,26 @@ class TechnicianRead(BaseModel):
 # -- rounds ---------------------------------------------------------------------------------
 
 
+class CycleCreate(_In):
+    """A reading cycle and its usage points (each usage point belongs to one cycle: naming
+    one already in another cycle moves it here)."""
+
+    code: Code
+    name: Text(200) = ""  # type: ignore[valid-type]
+    agency_id: EntityId | None = None
+    usage_point_ids: list[EntityId] = Field(default_factory=list, max_length=20000)
+
+
+class CycleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    agency_id: int | None
+    usage_points: int = 0
+
+
 class PolygonGeometry(_In):
     """A GeoJSON Polygon in EPSG:4326 (RFC 7946): one outer ring, closed."""
 
@@ -433,3 +453,28 @@ class SealEventRead(BaseModel):
     position: str | None
     note: str | None
     at: datetime
+
+
+class RoundReadingResult(BaseModel):
+    """A stop read: its reads, how validation judged them, and the re-read order an
+    implausible value created."""
+
+    item: RoundItemRead
+    reading_ids: list[int]
+    reading_status: str
+    reason_codes: list[str]
+    re_read_work_order_id: int | None
+
+
+class WorkOrderDetail(WorkOrderRead):
+    history: list[WorkOrderStepRead]
+
+
+class SealBatchStock(SealBatchRead):
+    """A batch and how many of its seals are in each status."""
+
+    stock: dict[str, int]
+
+
+class SealEventRequest(SealVisitEvent):
+    event: Literal["verify", "break", "remove"]

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from core.audit import declare_bulk_job
 from core.context import Actor
 from core.flush import by_constraint, flush_guarded
 from core.outbox import emit
@@ -112,19 +113,26 @@ def receive_seal_batch(session: Session, *, actor: Actor, data: SealBatchCreate)
     def add() -> None:
         session.add(batch)
         session.flush()
+        # One set-based statement, audited as one bulk job: the batch row (audited as
+        # usual) says which numbers it brought, so a row per seal would add nothing.
+        declare_bulk_job(session, f"seal_batch:{batch.code}")
         session.execute(
-            insert(Seal),
-            [
-                {
-                    "number": f"{data.prefix}{n:0{data.digits}d}",
-                    "batch_id": batch.id,
-                    "kind": batch.kind,
-                    "status": SealStatus.IN_STOCK.value,
-                    "agency_id": batch.agency_id,
-                }
-                for n in range(data.first_number, data.last_number + 1)
-            ],
+            text(
+                "INSERT INTO field_seal (number, batch_id, kind, status, agency_id)"
+                " SELECT :prefix || lpad(n::text, :digits, '0'), :batch, :kind, 'in_stock',"
+                " :agency FROM generate_series(CAST(:first AS bigint), :last) AS n"
+            ),
+            {
+                "prefix": data.prefix,
+                "digits": data.digits,
+                "batch": batch.id,
+                "kind": batch.kind,
+                "agency": batch.agency_id,
+                "first": data.first_number,
+                "last": data.last_number,
+            },
         )
+        declare_bulk_job(session, "")  # what follows in the transaction is audited per row
 
     taken = lambda: SealBatchOverlapError(f"numbers of batch {data.code} already exist")  # noqa: E731
     flush_guarded(

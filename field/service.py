@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from field.feed import Assignments, assignments_since
 from field.organisation import (
+    create_cycle,
     create_team,
     create_technician,
     require_technician_of,
@@ -56,6 +57,7 @@ __all__ = [
     "cancel_work_order",
     "close_round",
     "complete_work_order",
+    "create_cycle",
     "create_team",
     "create_technician",
     "create_work_order",

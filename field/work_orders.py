@@ -32,6 +32,7 @@ from field.enums import Skill, WorkOrderKind, WorkOrderStatus
 from field.errors import (
     ReferenceUnknownError,
     SkillMissingError,
+    TechnicianUnavailableError,
     WorkOrderNotYoursError,
     WorkOrderOutcomeInvalidError,
 )
@@ -187,8 +188,9 @@ def assign_work_order(
     technician_id: int,
     reason: str | None = None,
 ) -> WorkOrder:
-    """Give the order to a technician holding the skill its kind needs (again: to
-    another one, which the first one's device is told to drop)."""
+    """Give the order to an active technician holding the skill its kind needs and
+    working on its planned day (again: to another one, whose device is told to drop
+    it)."""
     order = repository.get_work_order(session, actor, work_order_id, lock=True)
     technician = repository.get_technician(session, actor, technician_id)
     skill = KIND_SKILL[WorkOrderKind(order.kind)]
@@ -197,6 +199,7 @@ def assign_work_order(
             f"technician {technician.code} lacks the skill {skill.value} for a {order.kind} order",
             extra={"skill": skill.value},
         )
+    _require_available(technician, order.planned_date)
     WORK_ORDER.step(
         session, actor, order, "assign", reason=reason, details={"technician_id": technician.id}
     )
@@ -205,6 +208,17 @@ def assign_work_order(
         order.team_id = technician.team_id
     session.flush()
     return order
+
+
+def _require_available(technician: Technician, day: date | None) -> None:
+    """An active technician, working on the planned day (ISO weekday) when there is one."""
+    if not technician.active:
+        raise TechnicianUnavailableError(f"technician {technician.code} is inactive")
+    if day is not None and day.isoweekday() not in technician.working_days:
+        raise TechnicianUnavailableError(
+            f"technician {technician.code} does not work on {day:%A} {day.isoformat()}",
+            extra={"working_days": list(technician.working_days)},
+        )
 
 
 def _check_executor(session: Session, actor: Actor, order: WorkOrder) -> Technician | None:
@@ -298,6 +312,14 @@ def _apply_outcome(
     serial = order.instructions.get("meter_serial")
     photo = outcome.photo_sha256[0] if outcome.photo_sha256 else None
     effects: dict[str, Any] = {}
+    if kind == WorkOrderKind.SEAL:
+        applied = repository.seals_applied_on(session, order.id)
+        if not applied:
+            raise WorkOrderOutcomeInvalidError(
+                f"work order {order.number} is a sealing: apply the seal on it first",
+                errors=[FieldError("seals", "no seal applied on this visit")],
+            )
+        effects["seals_applied"] = applied
     if kind in (WorkOrderKind.RE_READ, WorkOrderKind.FINAL_READ) or (
         kind in SUPPLY_STATE and outcome.indexes
     ):

@@ -53,6 +53,10 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "interaction_id": Ref("interaction", "customer_interaction"),
     "rule_id": Ref("rule", "customer_case_assignment_rule"),
     "meter_id": Ref("meter", "meter_asset"),
+    "technician_id": Ref("technician", "field_technician"),
+    "round_id": Ref("round", "field_reading_round"),
+    "round_item_id": Ref("round_item", "field_round_item"),
+    "work_order_id": Ref("work_order", "field_work_order"),
     # A migration run is the whole base's, placed nowhere: both sides see every run.
     "run_id": Ref("migration_run", "core_migration_run", located=False),
     # A handheld and a queued sync conflict: placed by the technician's agency.
@@ -108,6 +112,7 @@ PROBE_QUERY: dict[str, Callable[[Side], Any]] = {
     "case_id": lambda s: s["case"],
     "agency_id": lambda s: s.agency_id,
     "key": lambda s: str(s["party"]),
+    "technician_id": lambda s: s["technician"],
 }
 
 
@@ -335,6 +340,108 @@ BODIES: dict[tuple[str, str], Body] = {
     ),
     ("POST", "/api/v1/sync/conflicts/{conflict_id}/resolve"): _json(
         lambda s: {"action": "discard", "note": "matrix"}
+    ),
+    # -- field ----------------------------------------------------------------------------------
+    ("POST", "/api/v1/field/teams"): _json(
+        lambda s: {"code": "KWM-NEW-TEAM", "name": "Nouvelle équipe", "agency_id": s.agency_id},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/technicians"): _json(
+        lambda s: {"user_id": s["tech_user2"], "code": "KWM-NEW-TECH"}, territorial=True
+    ),
+    ("PATCH", "/api/v1/field/technicians/{technician_id}"): _json(
+        lambda s: {"full_name": "Renommé"}
+    ),
+    ("POST", "/api/v1/field/cycles"): _json(
+        lambda s: {
+            "code": "KWM-NEW-CYCLE",
+            "agency_id": s.agency_id,
+            "usage_point_ids": [s["usage_point"]],
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/rounds"): _json(
+        lambda s: {
+            "period_start": "2025-05-01",
+            "by": "polygon",
+            "polygon": s["round_polygon"],
+            "agency_id": s.agency_id,
+            "planned_date": "2025-05-01",
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/rounds/{round_id}/assign"): _json(
+        lambda s: {"technician_id": s["technician"]}, territorial=True
+    ),
+    ("POST", "/api/v1/field/rounds/{round_id}/reorder"): _json(lambda s: {"ordering": "ortools"}),
+    ("POST", "/api/v1/field/round-items/{round_item_id}/reading"): _json(
+        lambda s: {"values": {"total": "300"}, "read_at": AT}
+    ),
+    ("POST", "/api/v1/field/round-items/{round_item_id}/skip"): _json(
+        lambda s: {"code": "no_access", "at": AT}
+    ),
+    ("POST", "/api/v1/field/work-orders"): _json(
+        lambda s: {"kind": "inspect", "usage_point_id": s["usage_point"]}, territorial=True
+    ),
+    ("POST", "/api/v1/field/work-orders/{work_order_id}/plan"): _json(
+        lambda s: {"planned_date": DATE}
+    ),
+    ("POST", "/api/v1/field/work-orders/{work_order_id}/assign"): _json(
+        lambda s: {"technician_id": s["technician"]}, territorial=True
+    ),
+    ("POST", "/api/v1/field/work-orders/{work_order_id}/cancel"): _json(
+        lambda s: {"reason": "matrix"}
+    ),
+    ("POST", "/api/v1/field/work-orders/{work_order_id}/start"): _json(lambda s: {"at": AT}),
+    ("POST", "/api/v1/field/work-orders/{work_order_id}/complete"): _json(
+        lambda s: {"completed_at": AT, "finding": "meter_ok"}
+    ),
+    ("POST", "/api/v1/field/work-orders/{work_order_id}/fail"): _json(
+        lambda s: {"code": "no_access", "at": AT}
+    ),
+    ("POST", "/api/v1/field/seal-batches"): _json(
+        lambda s: {
+            "code": "KWM-NEW-SEALS",
+            "kind": "wire",
+            "prefix": "N-",
+            "first_number": 1,
+            "last_number": 5,
+            "digits": 6,
+            "agency_id": s.agency_id,
+            "received_at": AT,
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/seals/issue"): _json(
+        lambda s: {"technician_id": s["technician"], "numbers": [s["seal2"]], "at": AT},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/seals/apply"): _json(
+        lambda s: {
+            "number": s["seal"],
+            "visit": {"work_order_id": s["work_order"]},
+            "position": "terminal_cover",
+            "at": AT,
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/seals/events"): _json(
+        lambda s: {
+            "event": "verify",
+            "number": s["seal"],
+            "visit": {"work_order_id": s["work_order"]},
+            "at": AT,
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/field/seals/anomalies"): _json(
+        lambda s: {
+            "anomaly": "found_foreign",
+            "number": "FOREIGN-1",
+            "visit": {"round_item_id": s["round_item"]},
+            "at": AT,
+        },
+        territorial=True,
     ),
     # -- staff ----------------------------------------------------------------------------------
     ("POST", "/api/v1/users"): _json(

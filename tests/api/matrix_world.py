@@ -315,6 +315,88 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
                 "source": "handheld",
             },
         )
+    # -- field: technicians, a round, a work order, seals -------------------------------------
+    for key in ("tech_user", "tech_user2"):
+        user = post(
+            "/api/v1/users",
+            "technician user",
+            {
+                "username": f"kwm-{tag(s).lower()}-{key.replace('_', '-')}",
+                "password": "a-long-enough-password",
+                "roles": ["technician"],
+                "agency_code": side.agency_code,
+            },
+        )
+        ids[key] = user["id"]
+    team = post(
+        "/api/v1/field/teams",
+        "team",
+        {"code": code(s, "TEAM"), "name": f"Team {tag(s)}", "agency_id": side.agency_id},
+    )
+    technician = post(
+        "/api/v1/field/technicians",
+        "technician",
+        {
+            "user_id": ids["tech_user"],
+            "code": code(s, "TECH"),
+            "team_id": team["id"],
+            "skills": ["reading", "installation", "disconnection", "sealing", "inspection"],
+        },
+    )
+    ids["technician"] = technician["id"]
+    (west, south), (east, north) = place(s, 2.40, 6.39), place(s, 2.45, 6.42)
+    ids["round_polygon"] = {
+        "type": "Polygon",
+        "coordinates": [
+            [[west, south], [east, south], [east, north], [west, north], [west, south]]
+        ],
+    }
+    built = post(
+        "/api/v1/field/rounds",
+        "round",
+        {
+            "period_start": "2025-04-01",
+            "by": "polygon",
+            "polygon": ids["round_polygon"],
+            "agency_id": side.agency_id,
+            "technician_id": ids["technician"],
+            "planned_date": "2025-04-01",
+        },
+    )
+    ids["round"] = built["id"]
+    items = _ok(client.get(f"/api/v1/field/rounds/{built['id']}/items", headers=admin), "stops")
+    ids["round_item"] = items[0]["id"]
+    order = post(
+        "/api/v1/field/work-orders",
+        "work order",
+        {"kind": "inspect", "usage_point_id": ids["usage_point"], "reason": f"Inspect {tag(s)}"},
+    )
+    ids["work_order"] = order["id"]
+    prefix = "KWA-" if s == "own" else "KWB-"
+    post(
+        "/api/v1/field/seal-batches",
+        "seal batch",
+        {
+            "code": code(s, "SEALS"),
+            "kind": "plastic",
+            "prefix": prefix,
+            "first_number": 1,
+            "last_number": 20,
+            "digits": 6,
+            "agency_id": side.agency_id,
+            "received_at": "2025-03-01T08:00:00Z",
+        },
+    )
+    ids["seal"], ids["seal2"] = f"{prefix}000001", f"{prefix}000002"
+    post(
+        "/api/v1/field/seals/issue",
+        "seal issue",
+        {
+            "technician_id": ids["technician"],
+            "numbers": [ids["seal"]],
+            "at": "2025-03-02T08:00:00Z",
+        },
+    )
     # -- a data migration run: it stays queued (its task leaves only after a real commit)
     upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
     assert upload.status_code == 202, f"migration upload: {upload.text}"

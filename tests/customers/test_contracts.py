@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -241,6 +241,10 @@ def _cleanup(party_id: int, usage_point_id: int, location_id: int) -> None:
             delete(ContractRoleAssignment).where(
                 ContractRoleAssignment.contract_id.in_(contract_ids)
             )
+        )
+        # The field domain's handler ordered a final read (a work order at the usage point).
+        session.execute(
+            text("DELETE FROM field_work_order WHERE usage_point_id = :up"), {"up": usage_point_id}
         )
         account_ids = select(Contract.account_id).where(Contract.usage_point_id == usage_point_id)
         accounts = session.scalars(account_ids).all()

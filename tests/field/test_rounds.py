@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from field import service
-from field.errors import RoundEmptyError, RoundItemDoneError
+from field.errors import RoundEmptyError, RoundItemDoneError, RoundSelectionInvalidError
 from field.models import RoundItem, WorkOrder
 from field.routing import nearest_neighbour, order_stops, path_length
-from field.schemas import RoundBuild, RoundReadingRequest, SkipRequest
+from field.schemas import CycleCreate, RoundBuild, RoundReadingRequest, SkipRequest
 from gis.models import NetworkNode, PowerTransformer, ServicePoint
 from tests.field.conftest import utc
 
@@ -235,3 +235,61 @@ def test_plausible_read_creates_no_order_and_progress_counts(
         "by_reader": [{"technician_id": technician.id, "pending": 0, "read": 1, "skipped": 1}],
     }
     assert db.scalar(select(WorkOrder.id).where(WorkOrder.round_item_id == first.id)) is None
+
+
+def test_reorder_and_close_bump_the_route_version(db, office, make_stop, make_technician) -> None:
+    a = make_stop(2.400, LAT, code="UP-R-A")
+    b = make_stop(2.403, LAT, code="UP-R-B")
+    c = make_stop(2.401, LAT, code="UP-R-C")
+    d = make_stop(2.402, LAT, code="UP-R-D")
+    technician, _ = make_technician()
+    built = service.build_round(
+        db,
+        actor=office,
+        data=RoundBuild(
+            period_start=date(2025, 5, 1),
+            by="polygon",
+            polygon=SQUARE,
+            ordering="code",
+            technician_id=technician.id,
+        ),
+    )
+    code_length = built.route_length_m
+    assert [i.usage_point_id for i in _items(db, built.id)] == [
+        s.usage_point.id for s in (a, b, c, d)
+    ]
+    assert built.route_version == 2  # built, then assigned
+    service.reorder_round(db, actor=office, round_id=built.id, ordering="ortools")
+    assert [i.usage_point_id for i in _items(db, built.id)] == [
+        s.usage_point.id for s in (a, c, d, b)
+    ]
+    assert (built.route_version, built.ordering) == (3, "ortools")
+    assert built.route_length_m == pytest.approx(code_length / 2, rel=1e-6)  # 3 gaps, not 6
+    service.close_round(db, actor=office, round_id=built.id)
+    assert (built.status, built.route_version) == ("closed", 4)
+    assert {i.technician_id for i in _items(db, built.id)} == {None}
+    released = service.assignments_since(db, technician_id=technician.id, since=4)
+    assert len(released.released) == 4 and released.round_items == []
+
+
+def test_cycle_round_takes_the_cycle_members(db, office, make_stop) -> None:
+    members = [make_stop(2.400 + k / 1000, LAT) for k in range(3)]
+    make_stop(2.404, LAT)  # in the polygon, not in the cycle
+    cycle = service.create_cycle(
+        db,
+        actor=office,
+        data=CycleCreate(code="CY-01", usage_point_ids=[m.usage_point.id for m in members]),
+    )
+    built = service.build_round(
+        db,
+        actor=office,
+        data=RoundBuild(period_start=date(2025, 5, 1), by="cycle", cycle_code=cycle.code),
+    )
+    assert [i.usage_point_id for i in _items(db, built.id)] == [m.usage_point.id for m in members]
+    assert built.selection == {"by": "cycle", "cycle_code": "CY-01"}
+    with pytest.raises(RoundSelectionInvalidError):
+        service.build_round(
+            db,
+            actor=office,
+            data=RoundBuild(period_start=date(2025, 5, 1), by="cycle", cycle_code="CY-NONE"),
+        )

@@ -11,7 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from core.outbox import OutboxEvent
 from field import service
-from field.errors import SealAlreadyAppliedError, SealBatchOverlapError
+from field.errors import (
+    SealAlreadyAppliedError,
+    SealBatchOverlapError,
+    WorkOrderOutcomeInvalidError,
+)
 from field.models import Seal
 from field.schemas import (
     RoundBuild,
@@ -21,6 +25,7 @@ from field.schemas import (
     SealIssue,
     SealVisitEvent,
     WorkOrderCreate,
+    WorkOrderOutcome,
 )
 from tests.field.conftest import utc
 
@@ -77,6 +82,14 @@ def test_batch_issue_apply_once_and_anomaly(db, office, make_stop, make_technici
             number="KW0000100", visit=visit, position="terminal_cover", at=utc(2025, 4, 3)
         ),
     )
+    service.assign_work_order(db, actor=office, work_order_id=order.id, technician_id=technician.id)
+    done = service.complete_work_order(
+        db,
+        actor=tech,
+        work_order_id=order.id,
+        outcome=WorkOrderOutcome(completed_at=utc(2025, 4, 3)),
+    )
+    assert done.outcome["seals_applied"] == ["KW0000100"]
     seal = db.scalars(select(Seal).where(Seal.number == "KW0000100")).one()
     assert (seal.status, seal.usage_point_id, seal.meter_id, seal.position, seal.technician_id) == (
         "applied",
@@ -94,15 +107,17 @@ def test_batch_issue_apply_once_and_anomaly(db, office, make_stop, make_technici
             ),
         )
     # The database itself refuses a second application of the number, whatever the code does.
-    with pytest.raises(IntegrityError, match="uq_field_seal_event_applied_once"):
-        with db.begin_nested():
-            db.execute(
-                text(
-                    "INSERT INTO field_seal_event (seal_number, event, work_order_id, at)"
-                    " VALUES ('KW0000100', 'apply', :wo, now())"
-                ),
-                {"wo": order.id},
-            )
+    with (
+        pytest.raises(IntegrityError, match="uq_field_seal_event_applied_once"),
+        db.begin_nested(),
+    ):
+        db.execute(
+            text(
+                "INSERT INTO field_seal_event (seal_number, event, work_order_id, at)"
+                " VALUES ('KW0000100', 'apply', :wo, now())"
+            ),
+            {"wo": order.id},
+        )
     service.verify_seal(
         db, actor=tech, data=SealVisitEvent(number="KW0000100", visit=visit, at=utc(2025, 4, 5))
     )
@@ -144,7 +159,7 @@ def test_assignments_since_gives_deltas_and_releases(
     db, office, make_stop, make_technician
 ) -> None:
     stops = [make_stop(2.400 + k / 1000, LAT) for k in (0, 3, 1, 2)]
-    first, tech = make_technician()
+    first, _tech = make_technician()
     second, _ = make_technician()
     built = service.build_round(
         db,
@@ -196,3 +211,20 @@ def test_assignments_since_gives_deltas_and_releases(
     taken_over = service.assignments_since(db, technician_id=second.id, since=0, limit=100)
     assert [i["sequence"] for i in taken_over.round_items] == [1, 2, 3, 4]
     assert {i["route_version"] for i in taken_over.round_items} == {3}
+
+
+def test_a_sealing_order_needs_a_seal_applied(db, office, make_stop, make_technician) -> None:
+    technician, tech = make_technician()
+    stop = make_stop(2.40, LAT)
+    order = service.create_work_order(
+        db, actor=office, data=WorkOrderCreate(kind="seal", usage_point_id=stop.usage_point.id)
+    )
+    service.assign_work_order(db, actor=office, work_order_id=order.id, technician_id=technician.id)
+    with pytest.raises(WorkOrderOutcomeInvalidError) as refused:
+        service.complete_work_order(
+            db,
+            actor=tech,
+            work_order_id=order.id,
+            outcome=WorkOrderOutcome(completed_at=utc(2025, 4, 3)),
+        )
+    assert [e.field for e in refused.value.errors] == ["seals"]

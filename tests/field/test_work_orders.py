@@ -16,11 +16,12 @@ from customers.schemas import MoveInRequest, MoveOutRequest, PartyCreate
 from field import repository, service
 from field.errors import (
     SkillMissingError,
+    TechnicianUnavailableError,
     WorkOrderOutcomeInvalidError,
     WorkOrderTransitionInvalidError,
 )
 from field.models import WorkOrder
-from field.schemas import WorkOrderCreate, WorkOrderFailure, WorkOrderOutcome, WorkOrderPlan
+from field.schemas import WorkOrderCreate, WorkOrderFailure, WorkOrderOutcome
 from meters import service as meters
 from meters.models import MeterInstallation, Reading
 from meters.schemas import MeterCreate
@@ -37,7 +38,7 @@ def _order(db, office, usage_point_id: int, kind: str, **extra) -> WorkOrder:
 
 def test_lifecycle_steps_leave_history(db, office, make_stop, make_technician) -> None:
     stop = make_stop(2.40, LAT)
-    technician, tech = make_technician()
+    technician, _tech = make_technician()
     order = _order(db, office, stop.usage_point.id, "inspect")
     assert order.number.startswith("WO-") and order.status == "created"
     service.plan_work_order(db, actor=office, work_order_id=order.id, planned_date=date(2025, 5, 2))
@@ -261,3 +262,17 @@ def test_move_out_orders_a_final_read_and_completing_it_stores_the_reading(
         taken.payload["process"],
     ) == (contract.id, [reading.id], "move_out")
     assert db.get(Contract, contract.id).status == "ended"
+
+
+def test_assignment_follows_working_days(db, office, make_stop, make_technician) -> None:
+    stop = make_stop(2.40, LAT)
+    weekdays, _ = make_technician()  # Monday to Friday
+    weekend, _ = make_technician(working_days=[6, 7])
+    order = _order(db, office, stop.usage_point.id, "cut", planned_date=date(2025, 5, 3))
+    with pytest.raises(TechnicianUnavailableError) as refused:  # 3 May 2025 is a Saturday
+        service.assign_work_order(
+            db, actor=office, work_order_id=order.id, technician_id=weekdays.id
+        )
+    assert refused.value.extra == {"working_days": [1, 2, 3, 4, 5]}
+    service.assign_work_order(db, actor=office, work_order_id=order.id, technician_id=weekend.id)
+    assert (order.status, order.technician_id) == ("assigned", weekend.id)
