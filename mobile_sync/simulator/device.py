@@ -116,7 +116,7 @@ class Device:
             attempt += 1
             self.report.retries += 1
             time.sleep(pause)
-            pause = min(pause * 1.6, 1.0)
+            pause = min(pause * 1.6, 0.5)
         raise GaveUpError(f"device {self.spec.index}: no answer within {self.deadline_s}s")
 
     def _headers(self) -> dict[str, str]:
