@@ -22,7 +22,7 @@ def simulate_command(
         "--plan",
         exists=True,
         dir_okay=False,
-        help='JSON {"users": [{"username", "password", "registers": [ids]}]}: device i '
+        help='JSON {"users": [{"username", "password", "registers": (ids)}]}: device i '
         "is carried by user i mod len(users); registers are read when no round is pulled",
     ),
     username: str | None = typer.Option(None, "--username", help="Without --plan: the user"),

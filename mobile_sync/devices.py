@@ -107,7 +107,9 @@ def list_devices(
     return [(d, u) for d, u in rows], int(total)
 
 
-def revoke(session: Session, *, actor: Actor, device_id: int, reason: str) -> SyncDevice:
+def revoke(
+    session: Session, *, actor: Actor, device_id: int, reason: str
+) -> tuple[SyncDevice, str]:
     """Revoke a device (idempotent): every later sync call of it is refused (403)."""
     device = session.scalar(
         select(SyncDevice)
@@ -123,4 +125,5 @@ def revoke(session: Session, *, actor: Actor, device_id: int, reason: str) -> Sy
         device.revoked_by = actor.user_id
         device.revoke_reason = reason or None
         session.flush()
-    return device
+    user = session.get(User, device.user_id)
+    return device, user.username if user else ""

@@ -41,6 +41,7 @@ from mobile_sync.kinds import (
     Applied,
     Conflict,
     Item,
+    KindHandler,
     Outcome,
     PushContext,
     Rejected,
@@ -123,11 +124,11 @@ def _apply_run(ctx: PushContext, run: list[tuple[int, Item]]) -> dict[int, SyncO
     return {i: _apply_alone(ctx, item, handler) for i, item in run}
 
 
-def _apply_alone(ctx: PushContext, item: Item, handler: object) -> SyncOperation:
+def _apply_alone(ctx: PushContext, item: Item, handler: KindHandler) -> SyncOperation:
     outcome: Outcome
     try:
         with ctx.session.begin_nested():
-            [outcome] = handler(ctx, [item])  # type: ignore[operator]
+            [outcome] = handler(ctx, [item])
             return _log(ctx, item, outcome)
     except RecordConflictError as exc:
         outcome = Conflict(

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 PUSH_MODES = ("none", "drop_before", "drop_during", "drop_after", "duplicate")
 # Weights of the push modes under faults: most pushes go through.
-PUSH_WEIGHTS = (50, 12, 12, 16, 10)
+PUSH_WEIGHTS = (60, 10, 10, 12, 8)
 
 
 @dataclass

@@ -234,3 +234,76 @@ def test_a_work_order_outcome_completes_the_order_and_a_stale_one_is_queued(
     assert db.scalar(select(WorkOrder.status).where(WorkOrder.id == stale["id"])) == "cancelled"
     reading = db.scalar(select(Reading).where(Reading.register_id == point.register_id))
     assert reading is not None and reading.value == 42  # the final read, stored once
+
+
+def test_a_move_out_final_read_is_completed_from_the_handheld(
+    client: TestClient, db: Session, round_world: FieldWorld, enroll: Any
+) -> None:
+    """Move-out -> final-read order -> pulled by the reader's device -> outcome pushed ->
+    the read is stored and the contract process continues (the contract ends)."""
+    from datetime import date
+
+    from core.outbox import InTransactionDispatcher, OutboxEvent, use_dispatcher
+    from customers import service as customers
+    from customers.models import Contract
+    from customers.schemas import MoveInRequest, MoveOutRequest, PartyCreate
+
+    me = round_world.technicians[0]
+    point = round_world.points_of[me][0]
+    party, _ = customers.create_party(
+        db, actor=OFFICE, data=PartyCreate(kind="person", display_name="Awa Sync")
+    )
+    contract = customers.move_in(
+        db,
+        actor=OFFICE,
+        data=MoveInRequest(
+            usage_point_id=point.usage_point_id,
+            holder_party_id=party.id,
+            tariff_code="BT-DOM",
+            start_date=date(2025, 1, 1),
+        ),
+    )
+    customers.move_out(
+        db,
+        actor=OFFICE,
+        contract_id=contract.id,
+        data=MoveOutRequest(end_date=datetime.now(UTC).date()),
+    )
+    with use_dispatcher(InTransactionDispatcher()):
+        db.commit()  # the field handler orders the final read
+        [order] = db.scalars(select(WorkOrder).where(WorkOrder.contract_id == contract.id)).all()
+        assert order.kind == "final_read"
+        field_service.assign_work_order(
+            db, actor=OFFICE, work_order_id=order.id, technician_id=round_world.technician_id[me]
+        )
+        db.commit()
+        device = enroll(me)
+        [pulled] = [
+            c
+            for c in pull_all(client, device.headers)["changes"]
+            if c["kind"] == "work_order" and c["id"] == order.id
+        ]
+        register = pulled["data"]["registers"][0]
+        assert register["register_id"] == point.register_id
+        outcome = {
+            "work_order_id": order.id,
+            "outcome": "completed",
+            "code": None,
+            "notes": None,
+            "seals": [],
+            "readings": [{"register_id": point.register_id, "value": 1234}],
+        }
+        [receipt] = push(
+            client, device.headers, record("work_order_outcome", outcome, pulled["version"])
+        )
+        assert receipt["status"] == "applied", receipt
+    [reading] = db.scalars(select(Reading).where(Reading.register_id == point.register_id)).all()
+    assert reading.value == 1234 and reading.source == "handheld"
+    taken = db.scalars(
+        select(OutboxEvent).where(OutboxEvent.name == "field.final_reading_taken")
+    ).all()
+    assert [e.payload["reading_ids"] for e in taken if e.payload["contract_id"] == contract.id] == [
+        [reading.id]
+    ]
+    db.expire_all()
+    assert db.get(Contract, contract.id).status == "ended"

@@ -151,3 +151,17 @@ def test_another_users_uuid_is_refused(client: TestClient, world: FieldWorld, en
     assert push(client, mine.headers, record)[0]["status"] == "applied"
     [receipt] = push(client, theirs.headers, record)
     assert receipt["status"] == "rejected" and receipt["code"] == "uuid_taken"
+
+
+def test_a_register_of_another_territory_is_rejected_like_an_unknown_one(
+    client: TestClient, db: Session, world: FieldWorld, enroll: Any
+) -> None:
+    from tests.mobile_sync.world import build_world
+
+    elsewhere = build_world(db, technicians=1, points=1, origin=(20.0, -10.0))
+    db.commit()
+    device = enroll(elsewhere.technicians[0])
+    [receipt] = push(client, device.headers, reading(world.points[0].register_id, 5))
+    assert receipt["status"] == "rejected" and receipt["code"] == "reference_unknown"
+    [own] = push(client, device.headers, reading(elsewhere.points[0].register_id, 5))
+    assert own["status"] == "applied", own
