@@ -176,3 +176,16 @@ def test_a_print_batch_over_the_api(
         "/api/v1/print-batches", headers=officer, json={"invoice_ids": [987654321]}
     )
     assert unknown.status_code == 422 and unknown.json()["code"] == "reference_unknown"
+
+
+def test_invoices_never_sent_are_found_by_the_sweep(db: Session) -> None:
+    who, invoice = january_invoice(db, 150)
+    assert invoice.id not in delivery.pending_deliveries(db)  # paper: printed, not sent
+    account = db.get(Account, who.account_id)
+    account.delivery_channel, account.delivery_phone = "sms", "+22997123456"
+    db.flush()
+    assert invoice.id in delivery.pending_deliveries(db)
+    with notify.use_gateway(Channel.SMS, RecordingGateway(refuse={"+22997123456"})):
+        delivery.deliver_invoice(db, SYSTEM, invoice.id)
+    # Tried once (refused, logged): the sweep does not send it again by itself.
+    assert invoice.id not in delivery.pending_deliveries(db)
