@@ -182,6 +182,13 @@ def credit(
     """Cancel an issued bill with a credit note (its whole amount); the bill's period is
     free to be billed again."""
     invoice = repository.get_invoice(session, actor, invoice_id, lock=True)
+    return _credit(session, actor, invoice, note, issue_date)
+
+
+def _credit(
+    session: Session, actor: Actor, invoice: Invoice, note: str, issue_date: date | None
+) -> Invoice:
+    """``credit`` of an invoice already read and locked."""
     if invoice.kind != InvoiceKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceAlreadyCreditedError(
             f"{invoice.number} is {'a credit note' if invoice.kind != 'invoice' else 'credited'}"

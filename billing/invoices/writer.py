@@ -11,7 +11,7 @@ issued periods hold whatever the path.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -24,9 +24,14 @@ from billing.invoices.errors import InvoicePeriodBilledError
 from billing.invoices.numbering import draw, number_of, payment_reference
 from billing.invoices.postings import Chart, posting_amounts
 from billing.tariffs.rating import Bill, BillLine
-from core.bulk import copy_columns, reserve_ids, text_values
+from core.bulk import TEXT_CHUNK_ROWS, copy_columns, copy_in, next_values, text_values
 from core.context import Actor
 from core.periods import Period
+
+# The id sequences of the documents and of the ledger's transactions (migrations 0013,
+# 0010): named here so that issuing one bill does not look them up each time.
+INVOICE_IDS = "billing_invoice_id_seq"
+TRANSACTION_IDS = "billing_ledger_transaction_id_seq"
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,90 @@ class _Columns:
         return {name: text_values(column) for name, column in self.values.items()}
 
 
+LINE_COLUMNS = (
+    "invoice_id",
+    "position",
+    "kind",
+    "component",
+    "label",
+    "start_date",
+    "end_date",
+    "quantity",
+    "unit",
+    "unit_price",
+    "amount",
+    "tax_base",
+    "block",
+)
+
+
+@dataclass
+class _Shared:
+    """What drafts rated alike share: the rating returns one ``Bill`` (one tuple of lines)
+    per distinct input (billing.runs.rater), so a line's COPY text and a bill's postings
+    are made once per distinct bill, not once per invoice. Keyed by the lines tuple's
+    identity; the tuple is kept, so the key cannot be reused while the cache lives."""
+
+    chart: Chart
+    _rows: dict[int, tuple[Sequence[BillLine], list[str]]] = field(default_factory=dict)
+    _postings: dict[tuple[int, int], tuple[Sequence[BillLine], dict[str, int]]] = field(
+        default_factory=dict
+    )
+    _consumption: dict[tuple[object, ...], str] = field(default_factory=dict)
+
+    def line_rows(self, lines: Sequence[BillLine]) -> list[str]:
+        """The lines in COPY text, every column but the leading invoice id."""
+        found = self._rows.get(id(lines))
+        if found is None:
+            rows = []
+            for position, line in enumerate(lines, start=1):
+                values = [
+                    position,
+                    line.kind.value,
+                    line.component,
+                    line.label,
+                    line.start,
+                    line.end,
+                    _num(line.quantity),
+                    line.unit,
+                    _num(line.unit_price),
+                    line.amount,
+                    line.tax_base,
+                    line.block,
+                ]
+                rows.append("\t".join(text_values(values)))
+            found = (lines, rows)
+            self._rows[id(lines)] = found
+        return found[1]
+
+    def consumption(self, draft: Draft) -> str:
+        """The draft's kWh per register as stored (JSON of decimal strings)."""
+        key = (id(draft.lines), tuple(draft.consumption.items()))
+        found = self._consumption.get(key)
+        if found is None:
+            found = json.dumps({r: _num(v) for r, v in sorted(draft.consumption.items())})
+            self._consumption[key] = found
+        return found
+
+    def postings(self, draft: Draft) -> dict[str, int]:
+        key = (id(draft.lines), draft.total)
+        found = self._postings.get(key)
+        if found is None:
+            amounts = posting_amounts(
+                self.chart,
+                draft.total,
+                ((ln.kind, ln.component, ln.amount) for ln in draft.lines),
+            )
+            found = (draft.lines, amounts)
+            self._postings[key] = found
+        return found[1]
+
+
+def _chunked(rows: list[str]) -> Iterable[str]:
+    for start in range(0, len(rows), TEXT_CHUNK_ROWS):
+        yield "\n".join(rows[start : start + TEXT_CHUNK_ROWS]) + "\n"
+
+
 def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
@@ -148,17 +237,14 @@ def write(
     if not drafts:
         return []
     chart = Chart.load(session)
-    ids = reserve_ids(session, "billing_invoice", len(drafts))
+    ids = next_values(session, INVOICE_IDS, len(drafts))
     first = draw(session, series, len(drafts))
-    postings: list[dict[str, int]] = [
-        posting_amounts(chart, d.total, ((ln.kind, ln.component, ln.amount) for ln in d.lines))
-        for d in drafts
-    ]
+    shared = _Shared(chart)
+    postings = [shared.postings(d) for d in drafts]
     posted = [i for i, amounts in enumerate(postings) if len(amounts) >= 2]
-    txn_ids = dict(
-        zip(posted, reserve_ids(session, "billing_ledger_transaction", len(posted)), strict=True)
-    )
-    txns, lines_out, invoices, ledger = _Columns(), _Columns(), _Columns(), _Columns()
+    txn_ids = dict(zip(posted, next_values(session, TRANSACTION_IDS, len(posted)), strict=True))
+    txns, invoices, ledger = _Columns(), _Columns(), _Columns()
+    lines_out: list[str] = []
     written = []
     for index, draft in enumerate(drafts):
         seq = first + index
@@ -203,7 +289,7 @@ def write(
             category=draft.category,
             connection_type=draft.connection_type,
             subscribed_kva=_num(draft.subscribed_kva),
-            consumption=json.dumps({r: _num(v) for r, v in sorted(draft.consumption.items())}),
+            consumption=shared.consumption(draft),
             kwh=_num(draft.kwh),
             estimated="t" if draft.estimated else "f",
             net=draft.net,
@@ -218,30 +304,21 @@ def write(
             issued_by=actor.username,
             issued_by_id=actor.user_id,
         )
-        for position, line in enumerate(draft.lines, start=1):
-            lines_out.add(
-                invoice_id=invoice_id,
-                position=position,
-                kind=line.kind.value,
-                component=line.component,
-                label=line.label,
-                start_date=line.start,
-                end_date=line.end,
-                quantity=_num(line.quantity),
-                unit=line.unit,
-                unit_price=_num(line.unit_price),
-                amount=line.amount,
-                tax_base=line.tax_base,
-                block=line.block,
-            )
+        prefix = f"{invoice_id}\t"
+        lines_out.extend(prefix + row for row in shared.line_rows(draft.lines))
         written.append(Written(invoice_id, number, txn))
     try:
         if txns.values:
             copy_columns(session, "billing_ledger_transaction", txns.text())
             copy_columns(session, "billing_ledger_posting", ledger.text())
         copy_columns(session, "billing_invoice", invoices.text())
-        if lines_out.values:
-            copy_columns(session, "billing_invoice_line", lines_out.text())
+        if lines_out:
+            copy_in(
+                session,
+                f"billing_invoice_line ({', '.join(LINE_COLUMNS)})",
+                _chunked(lines_out),
+                format="text",
+            )
     except psycopg.errors.ExclusionViolation as exc:
         raise InvoicePeriodBilledError(
             "a usage point already has an issued bill for a day of this period"

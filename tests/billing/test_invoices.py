@@ -198,3 +198,42 @@ def test_a_move_out_gets_its_final_bill(db: Session) -> None:
     assert receivable(db, who.account_id) == 11210 + 2760
     assert service.pending_final_bills(db).count(who.contract_id) == 0
     ledger_is_clean(db)
+
+
+def test_the_contract_end_event_issues_the_final_bill_once_the_reading_is_in(
+    db: Session,
+) -> None:
+    import uuid
+
+    from customers.events import FinalReadingRequested
+    from kilowatch.handlers import final_bill_after_contract_end
+
+    who = customer(db)
+    contract_service.move_out(
+        db,
+        actor=SYSTEM,
+        contract_id=who.contract_id,
+        data=MoveOutRequest(end_date=date(2026, 1, 20), reason="leaves"),
+    )
+    event = FinalReadingRequested(
+        contract_id=who.contract_id,
+        contract_number="CT",
+        usage_point_id=who.usage_point_id,
+        usage_point_code=None,
+        reading_date=date(2026, 1, 20),
+        process="move_out",
+    )
+    final_bill_after_contract_end(db, event, uuid.uuid4())  # no final reading yet: waits
+    assert who.contract_id in service.pending_final_bills(db)
+    read(db, who, date(2026, 1, 20), 60)
+    final_bill_after_contract_end(db, event, uuid.uuid4())
+    final_bill_after_contract_end(db, event, uuid.uuid4())  # redelivered: nothing more
+    [final] = repository.invoices_page(db, SYSTEM, usage_point_id=who.usage_point_id)[0]
+    # [2025-12-31, 2026-01-20) is one segment (no price change) of 1/31 + 19/31 = 20/31
+    # month: fixed 500 * 20/31 = 322.58 -> 323; block 1 holds 100 * 20/31 = 64.5 kWh, so
+    # energy 60 * 50 = 3000; TVA (323 + 3000) * 0.18 = 598.14 -> 598; total 3921.
+    assert final.total == 3921
+    assert final.reason == "final" and final.kwh == 60
+    assert (final.period_start, final.period_end) == (date(2025, 12, 31), date(2026, 1, 20))
+    assert who.contract_id not in service.pending_final_bills(db)
+    ledger_is_clean(db)

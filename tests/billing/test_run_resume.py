@@ -168,3 +168,80 @@ def test_a_killed_issue_resumes_to_the_uninterrupted_result(scratch_url: str) ->
         report = ledger.check(session)
         assert report.ok and report.total_imbalance == 0
     engine.dispose()
+
+
+@pytest.mark.worker
+def test_chunks_go_to_celery_workers_when_a_broker_is_configured(
+    scratch_url: str, output_dir: Path
+) -> None:
+    """With a broker, simulate and issue send one task per chunk to a real worker; the
+    result is the in-process run's. Asking again re-sends only the chunks not done."""
+    import kombu.pools
+
+    from core.celery_app import celery_app
+    from tests.support.processes import Worker, redis_server
+
+    engine = create_engine(scratch_url)
+    with Session(engine) as session:
+        by_worker_ids, in_process_ids = population(session), population(session)
+        session.commit()
+        in_process = approved_run(session, in_process_ids)
+        runner.issue(session, APPROVER, in_process)
+        by_worker = service.create_run(
+            session,
+            PREPARER,
+            RunCreate(
+                period_start=date(2026, 1, 1),
+                period_end=date(2026, 2, 1),
+                issue_date=date(2026, 2, 3),
+                selection=Selection(usage_point_ids=by_worker_ids),
+                chunk_size=2,
+            ),
+        ).id
+        session.commit()
+
+    def switch(url: str, eager: bool) -> None:
+        celery_app.conf.update(broker_url=url, task_always_eager=eager)
+        kombu.pools.reset()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+
+    previous = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
+    with redis_server() as broker:
+        env = {
+            **os.environ,
+            "KILOWATCH_BROKER_URL": broker,
+            "KILOWATCH_DATABASE_URL": scratch_url,
+            "PYTHONPATH": str(ROOT),
+        }
+        worker = Worker(env, output_dir / "billing-worker.log")
+        switch(broker, eager=False)
+        worker.start()
+        try:
+            with Session(engine) as session:
+                runner.simulate(session, PREPARER, by_worker)
+                wait_for_status(session, by_worker, "simulated")
+                service.approve(session, APPROVER, by_worker)
+                session.commit()
+                runner.issue(session, APPROVER, by_worker)
+                wait_for_status(session, by_worker, "issued")
+                runner.issue(session, APPROVER, by_worker)  # issued: nothing is sent again
+                assert bills(session, by_worker_ids) == bills(session, in_process_ids)
+                assert ledger.check(session).ok
+        finally:
+            worker.stop()
+            switch(*previous)
+    engine.dispose()
+
+
+def wait_for_status(session: Session, run_id: int, status: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = session.execute(
+            text("SELECT status FROM billing_run WHERE id = :r"), {"r": run_id}
+        ).scalar_one()
+        session.rollback()
+        if now == status:
+            return
+        time.sleep(0.3)
+    raise TimeoutError(f"run {run_id} did not reach {status} within {timeout}s")
