@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentActor, DbSession
-from api.params import BIGINT_MAX, NOT_FOUND, Id
+from api.params import NOT_FOUND, Id
 from api.schemas import PROBLEM_RESPONSES
 from billing.documents import batches, delivery
 from billing.documents.from_invoice import invoice_document
@@ -21,6 +21,7 @@ from billing.documents.render import render_pdf
 from billing.documents.tasks import render_print_batch
 from billing.invoices import repository
 from core.notify.models import Notification
+from core.pages import BIGINT_MAX
 from core.tasks import send_after_commit
 
 router = APIRouter(prefix="/api/v1", tags=["invoices"], responses=PROBLEM_RESPONSES)

@@ -9,6 +9,7 @@ leaves when the gateway is called, whatever becomes of the transaction.
 
 from __future__ import annotations
 
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from billing.documents.document import InvoiceDocument
@@ -17,6 +18,7 @@ from billing.documents.labels import labels_for
 from billing.documents.reference import printed
 from billing.documents.render import locale_of, render_pdf
 from billing.invoices import repository
+from billing.invoices.models import Invoice
 from core.context import Actor
 from core.errors import InputInvalidError
 from core.money import format_money
@@ -123,3 +125,24 @@ def deliver_invoice(
 def deliveries(session: Session, invoice_id: int) -> list[Notification]:
     """Every send recorded about invoice ``invoice_id``."""
     return notify.deliveries(session, f"invoice:{invoice_id}")
+
+
+def pending_deliveries(session: Session, limit: int = 1000) -> list[int]:
+    """Issued invoices of e-mail and SMS accounts never handed to a gateway yet (however
+    they were issued: the billing-run screen, the API, the CLI, a final bill), oldest
+    first: what ``billing.deliver_pending_invoices`` sends."""
+    return list(
+        session.scalars(
+            select(Invoice.id)
+            .join(Account, Account.id == Invoice.account_id)
+            .where(
+                Invoice.status == "issued",
+                Account.delivery_channel.in_(
+                    [DeliveryChannel.EMAIL.value, DeliveryChannel.SMS.value]
+                ),
+                ~exists().where(Notification.reference == func.concat("invoice:", Invoice.id)),
+            )
+            .order_by(Invoice.id)
+            .limit(limit)
+        )
+    )

@@ -22,9 +22,9 @@ from billing.documents.document import (
     HistoryPoint,
     InvoiceDocument,
     Line,
-    Reading,
     Utility,
 )
+from billing.documents.document import Reading as IndexLine
 from billing.invoices import repository
 from billing.invoices.models import Invoice
 from billing.ledger.models import LedgerAccount, LedgerPosting, LedgerTransaction
@@ -33,7 +33,8 @@ from core.periods import add_months, local_midnight, month_start
 from core.settings import get_settings
 from customers.models import Account, Party, ServiceLocation, UsagePoint
 from meters.consumption.service import consumption_for, total_kwh
-from meters.models import Meter, MeterInstallation
+from meters.enums import COUNTED_STATUSES
+from meters.models import Meter, MeterInstallation, Reading, Register
 
 HISTORY_PERIODS = 13
 
@@ -116,6 +117,51 @@ def _history(session: Session, invoice: Invoice) -> tuple[HistoryPoint, ...]:
     return tuple(points)
 
 
+def _indexes(
+    session: Session, invoice: Invoice, register: str
+) -> tuple[Decimal | None, Decimal | None]:
+    """The register's opening and closing indexes as the customer reads them on the
+    meter: the last counted read before the period and the last one in it. Printed only
+    when they account exactly for the kWh billed (one meter, no rollover, multiplier 1);
+    otherwise (a meter change, an estimate billed without a read) the bill shows kWh
+    only, never indexes that would not add up."""
+    start, end = local_midnight(invoice.period_start), local_midnight(invoice.period_end)
+
+    def last_before(moment: object, since: object | None = None) -> Decimal | None:
+        query = (
+            select(Reading.value)
+            .join(Register, Register.id == Reading.register_id)
+            .where(
+                Reading.usage_point_id == invoice.usage_point_id,
+                Register.code == register,
+                Reading.status.in_([s.value for s in COUNTED_STATUSES]),
+                Reading.read_at < moment,
+            )
+            .order_by(Reading.read_at.desc())
+            .limit(1)
+        )
+        if since is not None:
+            query = query.where(Reading.read_at >= since)
+        return session.scalar(query)
+
+    opening, closing = last_before(start), last_before(end, start)
+    if opening is None:  # no read yet: the index the meter was fitted with
+        fitted = session.scalar(
+            select(MeterInstallation.start_indexes[register].astext)
+            .where(
+                MeterInstallation.usage_point_id == invoice.usage_point_id,
+                MeterInstallation.installed_at < start,
+            )
+            .order_by(MeterInstallation.installed_at.desc())
+            .limit(1)
+        )
+        opening = Decimal(fitted) if fitted is not None else None
+    billed = Decimal(str((invoice.consumption or {}).get(register, "")) or "NaN")
+    if opening is None or closing is None or closing - opening != billed:
+        return None, None
+    return opening, closing
+
+
 def _owed_before(session: Session, invoice: Invoice) -> int:
     """The account's receivable in the invoice's currency from every transaction posted
     before the invoice's own."""
@@ -158,7 +204,7 @@ def invoice_document(session: Session, actor: Actor, invoice_id: int) -> Invoice
         for line in repository.lines_of(session, invoice.id)
     )
     readings = tuple(
-        Reading(register, None, None, kwh_value, invoice.estimated)
+        IndexLine(register, *_indexes(session, invoice, register), kwh_value, invoice.estimated)
         for register, kwh_value in sorted(
             (r, Decimal(str(v))) for r, v in (invoice.consumption or {}).items()
         )

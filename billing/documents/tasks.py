@@ -47,3 +47,12 @@ def deliver_invoices(invoice_ids: list[int]) -> int:
             except Exception as exc:  # one invoice's trouble never stops the others
                 log.error("billing.deliver_failed", invoice_id=invoice_id, error=repr(exc))
     return sent
+
+
+@celery_app.task(name="billing.deliver_pending_invoices")
+def deliver_pending_invoices(limit: int = 1000) -> int:
+    """Send the issued invoices of e-mail and SMS accounts not sent yet (a sweep: run it
+    from beat or cron; idempotent); the number of sends recorded."""
+    with acting_as(SYSTEM, request_id="task:deliver-pending"), session_scope() as session:
+        pending = delivery.pending_deliveries(session, limit)
+    return int(deliver_invoices(pending)) if pending else 0

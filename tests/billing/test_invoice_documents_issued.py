@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,12 +16,15 @@ from billing.documents import delivery
 from billing.documents.from_invoice import invoice_document
 from billing.documents.qr import parse_kwpay, payment_payload
 from billing.invoices import repository as invoices
+from billing.invoices.enums import InvoiceReason
+from billing.invoices.service import issue_bill
 from billing.ledger.models import TransactionKind
 from billing.ledger.service import Line, post
 from core.context import SYSTEM
 from core.notify import service as notify
 from core.notify.gateways import RecordingGateway
 from core.notify.message import Channel
+from core.periods import Period
 from customers.models import Account
 from tests.billing.invoice_documents import pdf_text
 from tests.billing.test_runs import bill_january
@@ -61,7 +65,44 @@ def test_the_document_of_an_issued_invoice(db: Session) -> None:
     assert document.reference == invoice.payment_reference
     assert iso11649.is_valid(document.reference)
     assert [(p.label, p.kwh) for p in document.history] == [("2026-01", 150)]
+    # Fitted at 0 on 31 Dec, read 150 on 31 Jan: the indexes printed account for the kWh.
+    [indexes] = document.readings
+    assert (indexes.register, indexes.previous, indexes.current, indexes.kwh) == (
+        "total",
+        0,
+        150,
+        150,
+    )
     assert parse_kwpay(payment_payload(document))["amount"] == str(11210 + 2500)
+
+
+def test_february_prints_january_read_as_its_opening_index(db: Session) -> None:
+    who, _january = january_invoice(db, 150)
+    read(db, who, date(2026, 2, 27), 120)
+    february = issue_bill(
+        db,
+        SYSTEM,
+        contract_id=who.contract_id,
+        period=Period(date(2026, 2, 1), date(2026, 3, 1)),
+        kwh={"total": Decimal(120)},
+        reason=InvoiceReason.CYCLE,
+    )
+    document = invoice_document(db, SYSTEM, february.id)
+    [indexes] = document.readings
+    assert (indexes.previous, indexes.current, indexes.kwh) == (150, 270, 120)  # 270 - 150
+    assert [p.label for p in document.history] == ["2026-01", "2026-02"]
+    # Billed kWh that the reads do not account for (an adjusted bill): no indexes printed.
+    adjusted = issue_bill(
+        db,
+        SYSTEM,
+        contract_id=who.contract_id,
+        period=Period(date(2026, 3, 1), date(2026, 4, 1)),
+        kwh={"total": Decimal(40)},
+        reason=InvoiceReason.CYCLE,
+        estimated=True,
+    )
+    [none] = invoice_document(db, SYSTEM, adjusted.id).readings
+    assert (none.previous, none.current) == (None, None)
 
 
 def test_the_pdf_over_the_api(client: TestClient, db: Session, make_user) -> None:
@@ -176,3 +217,16 @@ def test_a_print_batch_over_the_api(
         "/api/v1/print-batches", headers=officer, json={"invoice_ids": [987654321]}
     )
     assert unknown.status_code == 422 and unknown.json()["code"] == "reference_unknown"
+
+
+def test_invoices_never_sent_are_found_by_the_sweep(db: Session) -> None:
+    who, invoice = january_invoice(db, 150)
+    assert invoice.id not in delivery.pending_deliveries(db)  # paper: printed, not sent
+    account = db.get(Account, who.account_id)
+    account.delivery_channel, account.delivery_phone = "sms", "+22997123456"
+    db.flush()
+    assert invoice.id in delivery.pending_deliveries(db)
+    with notify.use_gateway(Channel.SMS, RecordingGateway(refuse={"+22997123456"})):
+        delivery.deliver_invoice(db, SYSTEM, invoice.id)
+    # Tried once (refused, logged): the sweep does not send it again by itself.
+    assert invoice.id not in delivery.pending_deliveries(db)
