@@ -129,7 +129,7 @@ ORDER BY up.id
 # before (the period's own balance often waits for reads: its tail is still estimated);
 # no row when none of them is analysable.
 ZONE_NTL = """
-SELECT transformer_id, feeder_id, avg(ntl_share)::float8
+SELECT transformer_id, feeder_id, avg(ntl_share)::float8, avg(ntl_kwh)::float8
 FROM fraud_zone_balance
 WHERE analysable AND period_start <= :period
   AND period_start > CAST(:period AS date) - interval '3 months'
