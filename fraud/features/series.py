@@ -98,11 +98,11 @@ def load_history(
     t_ntl: dict[int, float] = {}
     f_ntl: dict[int, float] = {}
     t_kwh: dict[int, float] = {}
-    for t, f, share, kwh in session.execute(text(q.ZONE_NTL), params):
+    for t, f, share, ntl_kwh in session.execute(text(q.ZONE_NTL), params):
         target, key = (t_ntl, t) if t is not None else (f_ntl, f)
         target[int(key)] = np.nan if share is None else share
         if t is not None:
-            t_kwh[int(t)] = np.nan if kwh is None else kwh
+            t_kwh[int(t)] = np.nan if ntl_kwh is None else ntl_kwh
     clock.lap("zones")
     return History(
         ids=up,
