@@ -38,7 +38,7 @@ from fraud import evaluation as ev
 from fraud.features.build import features_of
 from fraud.features.series import load_history
 from fraud.scoring import detectors, pipeline
-from fraud.scoring.ranking import RankingRules, rank
+from fraud.scoring.ranking import RankingRules, balance_check, rank
 from fraud.service import compute_balances
 from kilowatch.demo_utility.builder import build_demo_utility, existing_batch
 
@@ -121,17 +121,33 @@ def evaluate_demo(
         RankingRules(budget=k, audit_share=0.0, seed=seed, use_zone_factor=False),
     )
     supervised = ev.out_of_fold(matrix.values, y, matrix.usage_point_ids, seed)
+    monthly_missing = scored.ranking.recoverable_kwh / rules.horizon_months
+    supervised_priority = rank(
+        supervised,
+        history.zone_ntl_share,
+        scored.ranking.recoverable_kwh,
+        rules,
+        balance_check(history.zone_ntl_kwh, monthly_missing)
+        if history.zone_ntl_kwh is not None
+        else None,
+    )
     scores = {
         "isolation_forest": scored.forest,
         "unsupervised_p_ntl": scored.probability,
         "priority_with_zone": scored.ranking.priority_minor.astype(float),
         "priority_without_zone": no_zone.priority_minor.astype(float),
         "supervised_out_of_fold": supervised,
+        "supervised_priority_with_zone": supervised_priority.priority_minor.astype(float),
     }
     overall = [_overall(name, s, y, k) for name, s in scores.items()]
     per_attack: dict[str, list[dict[str, Any]]] = {}
     looks: dict[str, dict[str, int]] = {}
-    for name in ("unsupervised_p_ntl", "priority_with_zone", "supervised_out_of_fold"):
+    for name in (
+        "unsupervised_p_ntl",
+        "priority_with_zone",
+        "supervised_out_of_fold",
+        "supervised_priority_with_zone",
+    ):
         selected = np.zeros(len(y), dtype=bool)
         selected[ev.top(scores[name], k)] = True
         groups = np.where(before & y, "(begun before the data)", "")

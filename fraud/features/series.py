@@ -43,8 +43,10 @@ class History:
     subscribed_kva: Array
     distance_m: Array
     meter_removals: Array
-    zone_ntl_share: Array  # the transformer zone's NTL share in the last month
+    zone_ntl_share: Array  # the transformer zone's NTL share (``series_sql.ZONE_NTL``)
     feeder_ntl_share: Array
+    # The transformer zone's NTL in kWh a month (same months; NaN: not analysable).
+    zone_ntl_kwh: Array | None = None
 
 
 def _srid() -> int:
@@ -95,9 +97,12 @@ def load_history(
     transformer, feeder = col(1), col(2)
     t_ntl: dict[int, float] = {}
     f_ntl: dict[int, float] = {}
-    for t, f, share in session.execute(text(q.ZONE_NTL), params):
+    t_kwh: dict[int, float] = {}
+    for t, f, share, ntl_kwh in session.execute(text(q.ZONE_NTL), params):
         target, key = (t_ntl, t) if t is not None else (f_ntl, f)
         target[int(key)] = np.nan if share is None else share
+        if t is not None:
+            t_kwh[int(t)] = np.nan if ntl_kwh is None else ntl_kwh
     clock.lap("zones")
     return History(
         ids=up,
@@ -116,6 +121,7 @@ def load_history(
         meter_removals=col(6),
         zone_ntl_share=_lookup(transformer, t_ntl),
         feeder_ntl_share=_lookup(feeder, f_ntl),
+        zone_ntl_kwh=_lookup(transformer, t_kwh),
     )
 
 

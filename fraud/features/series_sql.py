@@ -1,5 +1,8 @@
-"""The SQL behind ``series``: monthly energy and read counts of every usage point, one
-statement each over all the months at once (readings are partitioned by month: the window
+"""The SQL behind ``series``: what a usage point is and where it hangs, its zone's NTL
+share, and the set-based reference forms of the monthly energy and read counts
+(``ENERGY``, ``READS``: ``fraud.features.energy`` computes both in numpy from one stream of
+the window's reads, and a test holds it equal to these), one statement each over all the
+months at once (readings are partitioned by month: the window
 keeps the scan to the months asked plus a margin).
 
 Energy follows ``fraud.alignment``'s rule (each interval between consecutive index points
@@ -126,7 +129,7 @@ ORDER BY up.id
 # before (the period's own balance often waits for reads: its tail is still estimated);
 # no row when none of them is analysable.
 ZONE_NTL = """
-SELECT transformer_id, feeder_id, avg(ntl_share)::float8
+SELECT transformer_id, feeder_id, avg(ntl_share)::float8, avg(ntl_kwh)::float8
 FROM fraud_zone_balance
 WHERE analysable AND period_start <= :period
   AND period_start > CAST(:period AS date) - interval '3 months'

@@ -18,7 +18,13 @@ from fraud.features.series import History
 from fraud.features.stats import nanmean
 from fraud.scoring import detectors, reasons
 from fraud.scoring.prepare import Scaling
-from fraud.scoring.ranking import Ranking, RankingRules, rank, recoverable_kwh
+from fraud.scoring.ranking import (
+    Ranking,
+    RankingRules,
+    balance_check,
+    rank,
+    recoverable_kwh,
+)
 
 LOF_NEIGHBOURS = 10
 PRIOR = 0.05  # expected share of usage points with a loss, before any label
@@ -96,12 +102,11 @@ def score(
     else:
         probability = detectors.prior_probability(detectors.combined(anomaly, direction), prior)
     recent, baseline, peer = consumption_levels(history)
-    ranking = rank(
-        probability,
-        history.zone_ntl_share,
-        recoverable_kwh(recent, baseline, peer, rules.horizon_months),
-        rules,
-    )
+    recoverable = recoverable_kwh(recent, baseline, peer, rules.horizon_months)
+    balance = None
+    if history.zone_ntl_kwh is not None:
+        balance = balance_check(history.zone_ntl_kwh, recoverable / rules.horizon_months)
+    ranking = rank(probability, history.zone_ntl_share, recoverable, rules, balance)
     clock["probability_and_ranking"] = time.perf_counter() - t0
     return Scored(
         matrix,

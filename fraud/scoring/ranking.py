@@ -12,6 +12,13 @@ inspection budget buys.
   now (its last 3 months' mean; nothing measured counts as nothing registered), never
   below 0.
 
+- balance check (with the zone factor): a theft shows in its zone's balance, a vacant
+  home, rooftop solar or a frugal new occupant does not. Where the zone is analysable, the
+  share of the usage point's missing energy a month (expected - recent) that the zone's
+  NTL a month could hold, ``clip(zone NTL kWh / missing kWh, 0, 1)``, scales the priority
+  by ``0.1 + 0.9 x that share`` (a zone that loses nothing keeps a tenth: the balance may
+  be wrong); 1 where the zone is not analysable or nothing is missing.
+
 The budget buys ``budget`` visits: ``round(budget x audit share)`` of them drawn at random
 (seeded) among the usage points not otherwise selected, so that the hit rate measured on
 them is an unbiased estimate of the prevalence; the rest go to the highest priorities
@@ -59,6 +66,15 @@ def zone_factor(ntl_share: Array) -> Array:
     return np.where(np.isfinite(ntl_share), factor, 1.0)
 
 
+def balance_check(zone_ntl_kwh: Array, missing_kwh: Array) -> Array:
+    """``0.1 + 0.9 x clip(zone NTL kWh / missing kWh, 0, 1)``; 1 when either is unknown or
+    nothing is missing (both a month)."""
+    with np.errstate(all="ignore"):
+        held = np.clip(zone_ntl_kwh / missing_kwh, 0.0, 1.0)
+    known = np.isfinite(zone_ntl_kwh) & np.isfinite(missing_kwh) & (missing_kwh > 0)
+    return np.where(known, 0.1 + 0.9 * np.nan_to_num(held), 1.0)
+
+
 def recoverable_kwh(recent: Array, baseline: Array, peer_median: Array, horizon: int) -> Array:
     """kWh a visit could recover over ``horizon`` months (see the module doc)."""
     with np.errstate(all="ignore"):
@@ -67,8 +83,18 @@ def recoverable_kwh(recent: Array, baseline: Array, peer_median: Array, horizon:
     return np.clip(gap, 0.0, None) * horizon
 
 
-def rank(probability: Array, ntl_share: Array, recoverable: Array, rules: RankingRules) -> Ranking:
+def rank(
+    probability: Array,
+    ntl_share: Array,
+    recoverable: Array,
+    rules: RankingRules,
+    balance: Array | None = None,
+) -> Ranking:
+    """The ranking; ``balance`` is ``balance_check``'s factor (applied with the zone
+    factor, and stored in it)."""
     factor = zone_factor(ntl_share) if rules.use_zone_factor else np.ones(len(probability))
+    if balance is not None and rules.use_zone_factor:
+        factor = factor * balance
     value = probability * factor * recoverable * rules.price_minor_per_kwh
     priority = np.rint(value - rules.visit_cost_minor).astype(np.int64)
     # Highest priority first; ties by probability, then by row (stable, reproducible).

@@ -28,6 +28,7 @@ def test_evaluation_is_reproducible_by_seed(db: Session) -> None:
         "priority_with_zone",
         "priority_without_zone",
         "supervised_out_of_fold",
+        "supervised_priority_with_zone",
     }
     # Thieves rank above honest customers far more often than chance.
     assert models["unsupervised_p_ntl"]["roc_auc"] > 0.75

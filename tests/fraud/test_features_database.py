@@ -89,3 +89,12 @@ def test_distance_to_the_transformer_in_metres(db: Session, net: Net) -> None:
     )
     assert matrix.row(b1)["estimated_reads"] == 1
     assert matrix.row(b1)["rejected_reads"] == 1
+
+
+def test_the_zone_ntl_in_kwh(db: Session, net: Net) -> None:
+    b1, b2 = _setup(db, net)
+    h = load_history(db, MARCH, months=3, ids=[b1, b2])
+    # T1's March NTL: 1100 - (400 + 250) - 153.265 = 296.735 kWh (the ranking's balance
+    # check compares a usage point's missing kWh with it).
+    assert h.zone_ntl_kwh is not None and h.zone_ntl_kwh.tolist() == [296.735, 296.735]
+    assert h.kwh[0].tolist() == [0, 100, 400]  # the energy is still there

@@ -41,6 +41,20 @@ def test_priority_is_probability_x_zone_factor_x_recoverable_x_price_minus_visit
     assert r.priority_minor.tolist() == [55_000, 7_000, 4_000, 19_000]
 
 
+def test_the_balance_check() -> None:
+    from fraud.scoring.ranking import balance_check
+
+    zone = np.array([0.0, 30.0, 200.0, NAN, 50.0])
+    missing = np.array([100.0, 100.0, 100.0, 100.0, 0.0])
+    # 0.1 + 0.9 x clip(zone / missing, 0, 1): 0.1 + 0 = 0.1; 0.1 + 0.9 x 0.3 = 0.37;
+    # 0.1 + 0.9 x 1 = 1; unknown zone: 1; nothing missing: 1.
+    assert np.round(balance_check(zone, missing), 6).tolist() == [0.1, 0.37, 1.0, 1.0, 1.0]
+    p, share, kwh = np.array([0.5]), np.array([0.05]), np.array([1200.0])
+    # 0.5 x (1.0 x 0.37) x 1200 x 100 - 5000 = 17200
+    r = rank(p, share, kwh, RankingRules(), np.array([0.37]))
+    assert (r.priority_minor.tolist(), round(float(r.zone_factor[0]), 6)) == ([17_200], 0.37)
+
+
 def test_recoverable_energy() -> None:
     recent = np.array([50.0, NAN, 100.0, NAN])
     baseline = np.array([150.0, 100.0, 80.0, NAN])
