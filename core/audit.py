@@ -52,6 +52,7 @@ UNAUDITED_TABLES: dict[str, str] = {
     "gis_network_state": "a one-row version counter bumped by triggers on every network write",
     "field_sync_counter": "per-technician change counters bumped by triggers on field writes",
     "core_idempotency_key": "stored answers to retried requests; the work they did is audited",
+    "core_notification": "a log itself (every e-mail and SMS sent, with its outcome), append-only",
 }
 
 MASKED_COLUMNS = ("password_hash",)

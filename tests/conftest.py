@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from core import db as core_db
@@ -41,6 +42,46 @@ def database_url() -> Iterator[str]:
     core_db.get_engine(url).dispose()
     if not os.environ.get("KILOWATCH_KEEP_TEST_DB"):
         drop()
+
+
+@pytest.fixture(scope="session")
+def committed_database_url(database_url: str) -> Iterator[str]:
+    """A second scratch database for the tests whose work commits through connections of
+    their own (live servers, threads, subprocesses, the browser). What they commit never
+    reaches the rolled-back database every other test shares, where a query over a whole
+    table (the network to score, an export, the trial balance) sees its own test's rows only.
+    """
+    from core.migrate import upgrade
+
+    scratch = create_scratch_database(
+        "kw_test_committed", os.environ.get("KILOWATCH_TEST_SERVER_URL")
+    )
+    upgrade(scratch.url)
+    use_database(database_url)  # upgrade() may have pointed the process elsewhere
+    yield scratch.url
+    core_db.get_engine(scratch.url).dispose()
+    if not os.environ.get("KILOWATCH_KEEP_TEST_DB"):
+        scratch.drop()
+
+
+@contextmanager
+def process_database(url: str) -> Iterator[None]:
+    """Point this process (sessions, tasks, apps built inside) at ``url`` for a while."""
+    previous = os.environ.get("KILOWATCH_DATABASE_URL")
+    use_database(url)
+    try:
+        yield
+    finally:
+        if previous:
+            use_database(previous)
+
+
+@pytest.fixture(scope="module")
+def committed_engine(committed_database_url: str) -> Iterator[Engine]:
+    """An engine on the committed database, for a module that commits its own fixtures."""
+    engine = create_engine(committed_database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

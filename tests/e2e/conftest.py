@@ -1,4 +1,6 @@
-"""Browser tests: a live server on the test database and headless Debian Chromium."""
+"""Browser tests: a live server and headless Debian Chromium, on the committed test
+database (``committed_database_url``): the browser's work commits, so it stays out of the
+rolled-back database the other tests share."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.conftest import process_database
 from tests.support.processes import live_server
 
 CHROMIUM_FLAGS = [
@@ -44,8 +47,16 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-@pytest.fixture(scope="session")
-def live_url(database_url: str) -> Iterator[str]:
+@pytest.fixture(scope="package", autouse=True)
+def e2e_database(committed_database_url: str) -> Iterator[str]:
+    """Every browser test, its fixtures' ``session_scope()`` and its live servers use the
+    committed database."""
+    with process_database(committed_database_url):
+        yield committed_database_url
+
+
+@pytest.fixture(scope="package")
+def live_url(e2e_database: str) -> Iterator[str]:
     """The real application (its own sessions, committed data) served over HTTP."""
     from kilowatch.app import build_app
 
@@ -54,7 +65,7 @@ def live_url(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def counted_server(database_url: str) -> Iterator[tuple[str, object]]:
+def counted_server(e2e_database: str) -> Iterator[tuple[str, object]]:
     """A live server of its own whose requests are counted (``.requests``): to show that
     an offline browser really reached nothing."""
     from kilowatch.app import build_app

@@ -91,9 +91,9 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def world(engine: Engine) -> FieldWorld:
+def world(committed_engine: Engine) -> FieldWorld:
     began = time.perf_counter()
-    with Session(engine) as session:
+    with Session(committed_engine) as session:
         built = build_world(
             session, technicians=SEEDS, points=3, rounds=True, origin=ORIGIN, tag="FAULTS"
         )
@@ -104,10 +104,10 @@ def world(engine: Engine) -> FieldWorld:
 
 @pytest.fixture(scope="module")
 def server(
-    database_url: str, world: FieldWorld, tmp_path_factory: pytest.TempPathFactory
+    committed_database_url: str, world: FieldWorld, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("fault-matrix")
-    process = Server(database_url, folder / "attachments", folder / "server.log")
+    process = Server(committed_database_url, folder / "attachments", folder / "server.log")
     process.start()
     try:
         yield process
@@ -144,7 +144,10 @@ def _kill(server: Server, stop: threading.Event) -> None:
         server.start()
 
 
-def test_fault_matrix(engine: Engine, world: FieldWorld, server: Server, tmp_path: Path) -> None:
+def test_fault_matrix(
+    committed_engine: Engine, world: FieldWorld, server: Server, tmp_path: Path
+) -> None:
+    engine = committed_engine
     # Tokens minted here: signing in twenty users costs twenty Argon2 hashes (the
     # simulator signs in with a password when it has no token).
     scopes = scopes_for(["technician"])

@@ -248,8 +248,11 @@ def test_a_move_out_final_read_is_completed_from_the_handheld(
     from customers.models import Contract
     from customers.schemas import MoveInRequest, MoveOutRequest, PartyCreate
 
+    from tests.billing.world import TARIFF, tariff
+
     me = round_world.technicians[0]
     point = round_world.points_of[me][0]
+    tariff(db)  # the contract's tariff: the final bill follows the final read
     party, _ = customers.create_party(
         db, actor=OFFICE, data=PartyCreate(kind="person", display_name="Awa Sync")
     )
@@ -259,7 +262,7 @@ def test_a_move_out_final_read_is_completed_from_the_handheld(
         data=MoveInRequest(
             usage_point_id=point.usage_point_id,
             holder_party_id=party.id,
-            tariff_code="BT-DOM",
+            tariff_code=TARIFF,
             start_date=date(2025, 1, 1),
         ),
     )

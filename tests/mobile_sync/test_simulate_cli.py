@@ -12,11 +12,15 @@ from typer.testing import CliRunner
 from kilowatch.app import build_app
 from kilowatch.cli import app as cli
 from mobile_sync.models import SyncOperation
+from tests.conftest import process_database
 from tests.mobile_sync.world import PASSWORD, build_world
 from tests.support.processes import live_server
 
 
-def test_simulate_command(engine: Engine, tmp_path: Path) -> None:
+def test_simulate_command(
+    committed_engine: Engine, committed_database_url: str, tmp_path: Path
+) -> None:
+    engine = committed_engine
     with Session(engine) as session:  # committed: the live server has its own sessions
         world = build_world(session, technicians=1, points=2, origin=(3.9, 7.9), tag="CLI")
         session.commit()
@@ -27,7 +31,7 @@ def test_simulate_command(engine: Engine, tmp_path: Path) -> None:
         "registers": [p.register_id for p in world.points],
     }
     plan.write_text(json.dumps({"users": [user]}))
-    with live_server(build_app()) as url:
+    with process_database(committed_database_url), live_server(build_app()) as url:
         result = CliRunner().invoke(
             cli,
             [

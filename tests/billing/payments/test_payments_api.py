@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from billing.payments.models import Payment
 from core.idempotency import IdempotencyRecord
 from tests.billing.payments.helpers import assert_books_hold, balance, invoice, make_account
-from tests.conftest import bearer
+from tests.conftest import bearer, process_database
 
 
 def _payments(db: Session, account_id: int) -> int:
@@ -170,11 +170,17 @@ def test_position_and_reallocation_over_http(client, db, make_user) -> None:
     assert_books_hold(db)
 
 
-def test_concurrent_requests_with_one_key_are_serialised(engine) -> None:
+def test_concurrent_requests_with_one_key_are_serialised(
+    committed_engine, committed_database_url
+) -> None:
     """Real concurrent requests, each with its own session and transaction (so outside the
-    test's rolled-back transaction: what they commit stays in this session's scratch
-    database, under an account of its own). The key lock makes the later ones wait for the
-    first commit and replay its answer."""
+    test's rolled-back transaction: what they commit goes to the committed test database).
+    The key lock makes the later ones wait for the first commit and replay its answer."""
+    with process_database(committed_database_url):
+        _concurrent_requests(committed_engine)
+
+
+def _concurrent_requests(engine) -> None:
     from core.auth import service as auth
     from kilowatch.app import build_app
     from tests.conftest import TEST_PASSWORD
