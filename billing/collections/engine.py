@@ -116,8 +116,8 @@ _RECOMPUTE = text(
     """
 )
 
-# The holds that block step ``st`` of file ``f`` on :on (``:eve``: the next day is not a
-# working day, when the regulatory "no cut before a weekend or holiday" holds apply).
+# The holds that block step ``st`` of file ``f`` on :on (``:eve``: the day or the next is
+# not a working day, when the regulatory "no cut before a weekend or holiday" holds apply).
 BLOCKING_HOLD = """
     EXISTS (SELECT 1 FROM collection_hold h
             WHERE (h.customer_account_id = f.customer_account_id
@@ -209,7 +209,9 @@ def recompute(
 
 
 def eve_of_non_working_day(on: date) -> bool:
-    return not is_working(on + timedelta(days=1))
+    """Whether the regulatory "no cut before a weekend or a holiday" holds apply on
+    ``on``: the day itself or the next is not a working day."""
+    return not (is_working(on) and is_working(on + timedelta(days=1)))
 
 
 def advance(session: Session, *, on: date) -> list[Fired]:
