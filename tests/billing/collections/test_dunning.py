@@ -15,8 +15,8 @@ from billing.collections.schemas import HoldCreate
 from billing.payments.models import ReceivableItem
 from core.context import SYSTEM
 from core.outbox import OutboxEvent
-from tests.billing.collections.helpers import DUE, nights, paid, policy, steps_done
-from tests.billing.payments.helpers import assert_books_hold, balance, invoice, make_account
+from tests.billing.collections.helpers import DUE, books_hold, nights, paid, policy, steps_done
+from tests.billing.payments.helpers import balance, invoice, make_account
 
 
 def test_steps_fire_on_working_days_with_their_fees_and_interest(db) -> None:
@@ -62,7 +62,7 @@ def test_steps_fire_on_working_days_with_their_fees_and_interest(db) -> None:
         select(OutboxEvent).where(OutboxEvent.name == "billing.cut_eligibility_granted")
     ).all()
     assert [e.payload["customer_account_id"] for e in events] == [account.id]
-    assert_books_hold(db)
+    books_hold(db)
 
 
 def test_a_payment_stops_the_steps_at_once(db) -> None:
@@ -84,7 +84,7 @@ def test_a_payment_stops_the_steps_at_once(db) -> None:
     nights(db, date(2026, 5, 12), date(2026, 5, 31))
     assert steps_done(db, account.id) == [(1, date(2026, 5, 8))]
     assert balance(db, account) == 0
-    assert_books_hold(db)
+    books_hold(db)
 
 
 def test_a_partial_payment_below_the_minimum_waits(db) -> None:
@@ -96,7 +96,7 @@ def test_a_partial_payment_below_the_minimum_waits(db) -> None:
     nights(db, date(2026, 5, 4), date(2026, 5, 12))
     assert steps_done(db, account.id) == []
     assert db.get(CollectionFile, account.id).overdue_amount == 800  # 5 000 - 4 200
-    assert_books_hold(db)
+    books_hold(db)
 
 
 def test_a_hold_blocks_exactly_the_steps_it_names(db) -> None:
@@ -146,4 +146,4 @@ def test_a_hold_blocks_exactly_the_steps_it_names(db) -> None:
     hold.end_date = date(2026, 6, 7)
     nights(db, date(2026, 6, 6), date(2026, 6, 8))
     assert steps_done(db, vulnerable.id)[-1] == (3, date(2026, 6, 8))
-    assert_books_hold(db)
+    books_hold(db)
