@@ -146,7 +146,7 @@ _ADVANCE = text(
                CASE WHEN channel IN ('sms', 'email', 'letter') THEN 'pending' ELSE 'none' END
         FROM due
         ON CONFLICT DO NOTHING
-        RETURNING id, customer_account_id, step_id, action
+        RETURNING id, customer_account_id, step_id, action, channel, position, amount_due
     ), moved AS (
         UPDATE collection_file f
         SET step_position = f.step_position + 1,
@@ -163,9 +163,9 @@ _ADVANCE = text(
         WHERE f.customer_account_id = a.customer_account_id
         RETURNING f.customer_account_id
     )
-    SELECT a.id, a.customer_account_id, a.action, d.fee, d.code, d.position, d.overdue_amount,
-           d.channel
-    FROM acted a JOIN due d ON d.customer_account_id = a.customer_account_id
+    SELECT a.id, a.customer_account_id, a.action, st.fee, st.code, a.position, a.amount_due,
+           a.channel
+    FROM acted a JOIN collection_step st ON st.id = a.step_id
     ORDER BY a.id
     """
 )

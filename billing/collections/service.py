@@ -14,7 +14,6 @@ from billing.collections.errors import (
     CollectionAccountNotFoundError,
     CollectionPolicyInvalidError,
     CollectionPolicyNotFoundError,
-    HoldInvalidError,
 )
 from billing.collections.events import CollectionVisitRequested, CutEligibilityGranted
 from billing.collections.models import (
@@ -39,6 +38,7 @@ from billing.collections.schemas import (
 from billing.payments import repository as payments_repository
 from billing.payments.models import Payment
 from core.context import Actor
+from core.errors import ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
 from core.outbox import emit
 from core.periods import local_date
@@ -100,7 +100,7 @@ def get_policy(session: Session, policy_id: int) -> CollectionPolicy:
 def add_hold(session: Session, actor: Actor, *, data: HoldCreate) -> CollectionHold:
     account_id = data.customer_account_id
     if account_id is not None and not payments_repository.account_seen(session, actor, account_id):
-        raise HoldInvalidError(f"no customer account {data.customer_account_id}")
+        raise ReferenceUnknownError(f"no customer account {account_id}")
     hold = CollectionHold(
         customer_account_id=data.customer_account_id,
         kind=data.kind.value,
