@@ -17,10 +17,11 @@ def advance_command(
     on: datetime | None = typer.Option(
         None, "--date", formats=["%Y-%m-%d"], help="Business day (default: today)"
     ),
+    full: bool = typer.Option(False, "--full", help="Recompute every file, not only new ones"),
 ) -> None:
-    """Recompute every overdue state, fire the steps whose day has come, charge their fees
+    """Recompute the overdue state of accounts whose bills fell overdue, fire the steps whose day has come, charge their fees
     (and the month's interest on its last day), then send the notices."""
     from billing.collections import nightly
 
-    report = nightly.run(on.date() if on else None)
+    report = nightly.run(on.date() if on else None, full=full)
     out.print_json(json.dumps(report))

@@ -208,6 +208,31 @@ def recompute(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+_NEWLY_OVERDUE = text(
+    """
+    SELECT DISTINCT customer_account_id FROM billing_receivable_item
+    WHERE closed_at IS NULL AND due_date >= :since AND due_date < :on
+    """
+)
+
+# Nights the incremental pass looks back over, so that a weekend without the job still
+# brings every newly overdue bill into dunning.
+LOOKBACK_DAYS = 4
+
+
+def recompute_newly_overdue(session: Session, *, on: date) -> int:
+    """The nightly pass: only the accounts with an item that fell overdue in the last
+    nights (payments, reversals and plans recompute their own account as they happen).
+    Returns the files written."""
+    since = on - timedelta(days=LOOKBACK_DAYS)
+    accounts = [int(a) for (a,) in session.execute(_NEWLY_OVERDUE, {"since": since, "on": on})]
+    if not accounts:
+        return 0
+    return recompute(
+        session, on=on, reason=f"fell overdue by {on.isoformat()}", account_ids=accounts
+    )
+
+
 def eve_of_non_working_day(on: date) -> bool:
     """Whether the regulatory "no cut before a weekend or a holiday" holds apply on
     ``on``: the day itself or the next is not a working day."""

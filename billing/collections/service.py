@@ -116,13 +116,17 @@ def add_hold(session: Session, actor: Actor, *, data: HoldCreate) -> CollectionH
     return hold
 
 
-def run_night(session: Session, actor: Actor, *, on: date) -> NightReport:
-    """The nightly job: plans checked, every file recomputed (set-based), interest charged
+def run_night(session: Session, actor: Actor, *, on: date, full: bool = False) -> NightReport:
+    """The nightly job: plans checked, the files of accounts whose bills fell overdue in the
+    last nights recomputed (``full``: every file), interest charged
     on the month's last day, then the steps whose day has come fired (set-based), their
     fees charged, litigation opened, and one event per newly cut-eligible account. The
     notices go after commit (``notices.send_pending``)."""
     moved = plans.check_plans(session, actor, on=on)
-    recomputed = engine.recompute(session, on=on, reason=f"nightly {on.isoformat()}")
+    if full:
+        recomputed = engine.recompute(session, on=on, reason=f"nightly {on.isoformat()}")
+    else:
+        recomputed = engine.recompute_newly_overdue(session, on=on)
     interest = []
     if (on + timedelta(days=1)).day == 1:  # interest is charged monthly, on the last day
         interest = charges.charge_interest(session, actor, on=on)

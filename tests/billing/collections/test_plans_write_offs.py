@@ -173,7 +173,7 @@ def test_notices_are_sent_in_the_customer_language_and_recorded(db) -> None:
     invoice(db, account, 25_000, DUE, "F-NOT-1")
     fake = RecordingGateway()
     with notify.use_gateway(Channel.SMS, fake):
-        nights(db, date(2026, 5, 8), date(2026, 5, 8))
+        nights(db, date(2026, 5, 1), date(2026, 5, 8))
         counts = notices.send_pending(db, SYSTEM, on=date(2026, 5, 8))
     assert counts == {"sent": 1}
     assert len(fake.sent) == 1
