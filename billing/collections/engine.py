@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from billing.collections.calendar import is_working
 from billing.collections.calendar_sql import load_calendar
+from core.periods import local_midnight
 
 _ACCOUNTS = "(CAST(:all_accounts AS boolean) OR {col} = ANY(CAST(:accounts AS bigint[])))"
 
@@ -208,10 +209,17 @@ def recompute(
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+# Accounts whose receivable moved without an event: a bill fell overdue, a bill was
+# credited (its item closed), the back office reallocated a payment.
 _NEWLY_OVERDUE = text(
     """
-    SELECT DISTINCT customer_account_id FROM billing_receivable_item
+    SELECT customer_account_id FROM billing_receivable_item
     WHERE closed_at IS NULL AND due_date >= :since AND due_date < :on
+    UNION
+    SELECT customer_account_id FROM billing_receivable_item WHERE closed_at >= :since_at
+    UNION
+    SELECT customer_account_id FROM billing_payment_allocation
+    WHERE allocated_at >= :since_at OR released_at >= :since_at
     """
 )
 
@@ -222,10 +230,12 @@ LOOKBACK_DAYS = 4
 
 def recompute_newly_overdue(session: Session, *, on: date) -> int:
     """The nightly pass: only the accounts with an item that fell overdue in the last
-    nights (payments, reversals and plans recompute their own account as they happen).
+    nights, or whose items or allocations changed without an event (a credit note, a
+    reallocation); payments, reversals and plans recompute their account as they happen.
     Returns the files written."""
     since = on - timedelta(days=LOOKBACK_DAYS)
-    accounts = [int(a) for (a,) in session.execute(_NEWLY_OVERDUE, {"since": since, "on": on})]
+    params = {"since": since, "on": on, "since_at": local_midnight(since)}
+    accounts = [int(a) for (a,) in session.execute(_NEWLY_OVERDUE, params)]
     if not accounts:
         return 0
     return recompute(

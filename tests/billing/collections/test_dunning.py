@@ -147,3 +147,19 @@ def test_a_hold_blocks_exactly_the_steps_it_names(db) -> None:
     nights(db, date(2026, 6, 6), date(2026, 6, 8))
     assert steps_done(db, vulnerable.id)[-1] == (3, date(2026, 6, 8))
     books_hold(db)
+
+
+def test_a_bill_cancelled_without_an_event_leaves_dunning_the_next_night(db) -> None:
+    """A credited bill closes its item (no payment event): the nightly pass notices."""
+    from billing.payments.allocation import release_item
+
+    policy(db, rate="0")
+    account = make_account(db)
+    bill = invoice(db, account, 9_000, DUE, "F-DUN-6")
+    nights(db, date(2026, 4, 30), date(2026, 5, 8))
+    assert steps_done(db, account.id) == [(1, date(2026, 5, 8))]
+    release_item(db, SYSTEM, bill, reason="bill credited by a credit note")
+    nights(db, date(2026, 5, 9), date(2026, 5, 31))
+    file = db.get(CollectionFile, account.id)
+    assert file is not None and (file.status, file.overdue_amount) == ("current", 0)
+    assert steps_done(db, account.id) == [(1, date(2026, 5, 8))]
