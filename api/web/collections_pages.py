@@ -19,7 +19,9 @@ from core.settings import get_settings
 
 router = APIRouter(include_in_schema=False)
 register_nav_item(NavItem("Collections", "/collections/cut-eligible", "collections:read", order=37))
-register_nav_item(NavItem("Dunning policies", "/collections/policies", "collections:read", order=38))
+register_nav_item(
+    NavItem("Dunning policies", "/collections/policies", "collections:read", order=38)
+)
 
 
 @router.get("/collections/policies", response_class=HTMLResponse)
