@@ -31,6 +31,11 @@ def make_celery() -> Celery:
         timezone="UTC",
         beat_schedule={
             "core.sweep_outbox": {"task": "core.sweep_outbox", "schedule": 60.0},
+            # Dunning: once a day (the task takes the local business day itself).
+            "billing.advance_collections": {
+                "task": "billing.advance_collections",
+                "schedule": 24 * 3600.0,
+            },
         },
     )
     return app

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     projected_crs: str = "EPSG:32631"
     timezone: str = "Africa/Porto-Novo"
     currency: str = "XOF"
+    # ISO 3166 country whose public holidays are not working days (the `holidays` package).
+    country: str = "BJ"
     locale: str = "fr_BJ"
     log_level: str = "INFO"
     log_json: bool = False

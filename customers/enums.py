@@ -117,6 +117,7 @@ class InteractionChannel(StrEnum):
     SMS = "sms"
     FIELD = "field"
     WEB = "web"
+    LETTER = "letter"  # a posted letter (a dunning notice)
 
 
 class InteractionDirection(StrEnum):

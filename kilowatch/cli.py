@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from billing.cli import ledger_app
+from billing.collections.cli import collections_app
 from billing.runs.cli import run_app
 from core.cli import db_app, outbox_app, user_app
 from core.migration.cli import migrate_app
@@ -32,6 +33,7 @@ app.add_typer(fraud_app, name="fraud")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(handheld_app, name="handheld")
 app.add_typer(run_app, name="billing-run")
+app.add_typer(collections_app, name="collections")
 # Evaluating the NTL detectors reads the demo's ground truth: only the root may.
 fraud_app.command("evaluate")(evaluate_command)
 

@@ -7,7 +7,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from billing.collections import service as collections
 from billing.invoices.service import final_bill_if_ready
+from billing.payments.events import PaymentPosted, PaymentReversed
 from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
@@ -58,3 +60,25 @@ def final_bill_after_final_read(
     """The final reading a contract process asked for was taken in the field: issue the
     final bill now (once: a redelivered event finds the period billed)."""
     final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)
+
+
+@handles(PaymentPosted, name="billing.collections_after_payment")
+def collections_after_payment(session: Session, event: PaymentPosted, _event_id: uuid.UUID) -> None:
+    """Money arrived: the account's overdue state is recomputed at once (a payment that
+    clears the arrears stops the steps), its plan settled, written-off debt recovered."""
+    payment = collections.payment(session, event.payment_id)
+    if payment is not None and payment.status == "posted":
+        collections.on_payment(session, SYSTEM, payment, reason=f"payment {payment.number}")
+
+
+@handles(PaymentReversed, name="billing.collections_after_reversal")
+def collections_after_reversal(
+    session: Session, event: PaymentReversed, _event_id: uuid.UUID
+) -> None:
+    """A payment was reversed (a bounced cheque ...): the debt is back, the steps resume
+    from where they were, a recovery it made is undone."""
+    payment = collections.payment(session, event.payment_id)
+    if payment is not None:
+        collections.on_payment(
+            session, SYSTEM, payment, reason=f"payment {payment.number} reversed: {event.reason}"
+        )

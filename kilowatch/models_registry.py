@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import billing.collections.models
 import billing.documents.models
 import billing.invoices.models
 import billing.ledger.models

@@ -44,6 +44,9 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "audit:read": "Read the audit trail",
     "users:admin": "Manage users, roles and agencies",
     "migration:run": "Import a legacy base (data migration) and follow its runs",
+    "collections:read": "See dunning policies, collection files and the cut eligibility list",
+    "collections:write": "Edit dunning policies, holds, payment plans; ask for write-offs",
+    "collections:approve": "Approve or reject write-offs",
 }
 
 ALL_SCOPES = frozenset(SCOPE_DESCRIPTIONS)
@@ -64,6 +67,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "rp:read",
             "rp:write",
             "sync",
+            "collections:read",
         }
     ),
     Role.FRAUD_ANALYST: frozenset(
@@ -94,6 +98,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "dashboards:read",
             "audit:read",
             "payments:approve",
+            "collections:read",
+            "collections:approve",
         }
     ),
     Role.BILLING_OFFICER: frozenset(
@@ -109,6 +115,8 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "tariffs:read",
             "tariffs:write",
             "dashboards:read",
+            "collections:read",
+            "collections:write",
         }
     ),
     Role.CASHIER: frozenset({"customers:read", "billing:read", "tariffs:read", "payments:write"}),
@@ -121,6 +129,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "meters:read",
             "billing:read",
             "field:read",
+            "collections:read",
         }
     ),
     Role.ADMIN: ALL_SCOPES,

@@ -74,6 +74,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "device_id": Ref("device", "sync_device"),
     "conflict_id": Ref("conflict", "sync_conflict"),
     "flag_id": Ref("flag", "fraud_flag"),
+    "write_off_id": Ref("write_off", "collection_write_off"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -593,6 +594,51 @@ BODIES: dict[tuple[str, str], Body] = {
         lambda s: {"username": "kwm-matrix-head-office", "password": "correct-horse-battery"},
         territorial=False,
         kind="data",
+    ),
+    # -- collections ----------------------------------------------------------------------------
+    ("POST", "/api/v1/collections/policies"): _json(
+        lambda s: {
+            "code": f"matrix-{s.name}-{uuid.uuid4().hex[:8]}",
+            "name": "matrix policy",
+            "category": "matrix-none",
+            "steps": [{"code": "reminder", "delay": 5, "channel": "sms"}],
+        }
+    ),
+    ("POST", "/api/v1/collections/holds"): _json(
+        lambda s: {
+            "customer_account_id": s["account"],
+            "kind": "dispute",
+            "blocks": ["*"],
+            "start_date": DATE,
+            "reason": "matrix",
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/collections/plans"): _json(
+        lambda s: {
+            "customer_account_id": s["account"],
+            "item_ids": [2**62],
+            "instalments": 2,
+            "first_due_date": "2025-07-01",
+            "agreed_on": DATE,
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/collections/write-offs"): _json(
+        lambda s: {"customer_account_id": s["account"], "reason": "matrix", "amount": 1},
+        territorial=True,
+    ),
+    ("POST", "/api/v1/collections/write-offs/{write_off_id}/decision"): _json(
+        lambda s: {"approve": False, "on": DATE}
+    ),
+    ("POST", "/api/v1/collections/litigation"): _json(
+        lambda s: {
+            "customer_account_id": s["account"],
+            "handler_kind": "bailiff",
+            "handler_name": "Me Matrix",
+            "on": DATE,
+        },
+        territorial=True,
     ),
 }
 

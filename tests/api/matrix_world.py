@@ -550,6 +550,23 @@ def _print_sides(session: Session, sides: dict[str, Side]) -> None:
         side.ids["print_batch"] = batch.id
 
 
+def _collection_sides(session: Session, sides: dict[str, Side]) -> None:
+    """Each side's write-off request (asked by someone else, so any approver may decide)."""
+    from billing.collections.models import WriteOff
+
+    for side in sides.values():
+        row = WriteOff(
+            customer_account_id=side.ids["account"],
+            amount=1,
+            currency="XOF",
+            reason=f"matrix {tag(side.name)}",
+            requested_by="kwm-matrix-collector",
+        )
+        session.add(row)
+        session.commit()
+        side.ids["write_off"] = row.id
+
+
 def build_world(client: TestClient, session: Session) -> World:
     sides = {}
     for name in SIDES:
@@ -572,6 +589,7 @@ def build_world(client: TestClient, session: Session) -> World:
         side.ids["tariff"] = tariff["code"]
     _bill_sides(client, session, admin, sides)
     _print_sides(session, sides)
+    _collection_sides(session, sides)
     for side in sides.values():
         # A prepaid purchase (rated under the contract's tariff).
         vend = client.post(

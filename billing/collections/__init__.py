@@ -1,0 +1,2 @@
+"""Collections: dunning policies and steps, overdue state, holds, payment plans,
+litigation and write-off (issue 14)."""
