@@ -1,0 +1,373 @@
+"""The connection process: price lists, requests, survey, quotes with versions, acceptance
+(works, tax and deposit into the ledger), payment through billing's payments, the works as
+work orders, and the contract started when the meter is in.
+
+Services flush, never commit; callers pass the acting principal (staff, or a customer's
+portal actor whose ownership the portal service has already checked)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pyproj import CRS
+from sqlalchemy import Sequence, func, select, text
+from sqlalchemy.orm import Session
+
+from billing.ledger import service as ledger
+from billing.ledger.models import TransactionKind
+from billing.payments import service as payments
+from billing.payments.enums import Channel, Instrument, ItemKind
+from billing.payments.models import Payment
+from billing.payments.schemas import PaymentCreate
+from core.context import Actor
+from core.errors import FieldError
+from core.flush import by_constraint, flush_guarded
+from core.settings import get_settings
+from customers.contract_service import create_account
+from customers.models import Account
+from customers.schemas import AccountCreate
+from field.connections.errors import (
+    ConnectionRequestNotFoundError,
+    NetworkTooFarError,
+    PriceListExistsError,
+    PriceListMissingError,
+    QuoteInvalidError,
+)
+from field.connections.machine import CONNECTION
+from field.connections.models import (
+    ConnectionPriceList,
+    ConnectionQuote,
+    ConnectionRequest,
+)
+from field.connections.pricing import PriceListDefinition, PricingError, price_quote
+from field.enums import WorkOrderKind
+from field.schemas import WorkOrderCreate
+from field.work_orders import create_work_order
+
+REQUEST_NUMBER_SEQ = Sequence("connection_request_number_seq")
+
+
+# --- price lists ---------------------------------------------------------------------
+
+
+def define_price_list(
+    session: Session,
+    *,
+    actor: Actor,
+    version: int,
+    valid_from: date,
+    definition: PriceListDefinition,
+    note: str | None = None,
+) -> ConnectionPriceList:
+    """A new version of the price list (never an edit: quotes name the version they used)."""
+    row = ConnectionPriceList(
+        version=version,
+        valid_from=valid_from,
+        definition=definition.model_dump(mode="json"),
+        note=note,
+    )
+    flush_guarded(
+        session,
+        by_constraint(
+            {
+                "uq_connection_price_list_version": lambda: PriceListExistsError(
+                    f"price list version {version} exists"
+                )
+            }
+        ),
+        lambda: session.add(row),
+    )
+    return row
+
+
+def price_list_in_force(session: Session, day: date) -> ConnectionPriceList:
+    row = session.scalar(
+        select(ConnectionPriceList)
+        .where(ConnectionPriceList.valid_from <= day)
+        .order_by(ConnectionPriceList.valid_from.desc(), ConnectionPriceList.version.desc())
+        .limit(1)
+    )
+    if row is None:
+        raise PriceListMissingError(f"no connection price list is in force on {day}")
+    return row
+
+
+# --- distance to the network -----------------------------------------------------------
+
+
+def projected_srid() -> int:
+    crs = CRS.from_user_input(get_settings().projected_crs)
+    epsg = crs.to_epsg()
+    if epsg is None:  # a settings error, not the customer's
+        raise RuntimeError(f"projected_crs {get_settings().projected_crs} has no EPSG code")
+    return int(epsg)
+
+
+def distance_to_network(session: Session, service_location_id: int) -> Decimal:
+    """Metres from the premises to the nearest service point (pole, cabinet) or
+    transformer, measured in the deployment's projected CRS (not on the sphere's degrees).
+    The KNN operator picks candidates in 4326; the exact distance is projected."""
+    metres = session.execute(
+        text(
+            "SELECT min(ST_Distance(ST_Transform(n.geom, :srid), ST_Transform(l.geom, :srid))) "
+            "FROM customer_service_location l, LATERAL ("
+            "  (SELECT sp.geom FROM gis_service_point sp ORDER BY sp.geom <-> l.geom LIMIT 5)"
+            "  UNION ALL"
+            "  (SELECT t.geom FROM gis_power_transformer t WHERE t.geom IS NOT NULL"
+            "   ORDER BY t.geom <-> l.geom LIMIT 5)"
+            ") n WHERE l.id = :id AND l.geom IS NOT NULL"
+        ),
+        {"srid": projected_srid(), "id": service_location_id},
+    ).scalar()
+    if metres is None:
+        raise NetworkTooFarError(
+            "the premises has no position or there is no network to connect to",
+            errors=[FieldError("service_location_id", "no network near this premises")],
+        )
+    return Decimal(str(metres)).quantize(Decimal("0.1"))
+
+
+# --- requests --------------------------------------------------------------------------
+
+
+def get_request(session: Session, request_id: int) -> ConnectionRequest:
+    row = session.get(ConnectionRequest, request_id)
+    if row is None:
+        raise ConnectionRequestNotFoundError(f"no connection request {request_id}")
+    return row
+
+
+def _account_for(session: Session, actor: Actor, party_id: int) -> int:
+    found = session.scalar(
+        select(Account.id).where(Account.payer_party_id == party_id).order_by(Account.id).limit(1)
+    )
+    if found is not None:
+        return int(found)
+    return create_account(session, actor=actor, data=AccountCreate(payer_party_id=party_id)).id
+
+
+def submit_request(
+    session: Session,
+    *,
+    actor: Actor,
+    party_id: int,
+    service_location_id: int,
+    connection_type: str,
+    subscribed_kva: Decimal,
+    kind: str = "new_connection",
+    source: str = "desk",
+    tariff_code: str | None = None,
+    usage_point_id: int | None = None,
+) -> ConnectionRequest:
+    number = f"CR-{session.scalar(REQUEST_NUMBER_SEQ.next_value()):06d}"
+    request = ConnectionRequest(
+        number=number,
+        kind=kind,
+        source=source,
+        party_id=party_id,
+        service_location_id=service_location_id,
+        usage_point_id=usage_point_id,
+        account_id=_account_for(session, actor, party_id),
+        connection_type=connection_type,
+        subscribed_kva=subscribed_kva,
+        tariff_code=tariff_code,
+        status="submitted",
+        step_started_at=datetime.now(UTC),
+    )
+    session.add(request)
+    session.flush()
+    CONNECTION.record(session, actor, request, "submit", None, "submitted")
+    session.flush()
+    return request
+
+
+def _step(
+    session: Session, actor: Actor, request: ConnectionRequest, event: str, **details: Any
+) -> None:
+    before = request.status
+    CONNECTION.step(session, actor, request, event, details=details or None)
+    if request.status != before:
+        request.step_started_at = datetime.now(UTC)
+    session.flush()
+
+
+def order_survey(session: Session, *, actor: Actor, request_id: int) -> ConnectionRequest:
+    """The site survey as a field inspection order (no usage point yet: the premises)."""
+    request = get_request(session, request_id)
+    _step(session, actor, request, "order_survey")
+    order = create_work_order(
+        session,
+        actor=actor,
+        data=WorkOrderCreate(
+            kind=WorkOrderKind.INSPECT,
+            usage_point_id=request.usage_point_id,
+            reason=f"site survey for connection request {request.number}",
+            source_key=f"connection:{request.id}:survey",
+            instructions={
+                "purpose": "connection_survey",
+                "connection_request": request.number,
+                "service_location_id": request.service_location_id,
+            },
+        ),
+    )
+    request.survey_work_order_id = order.id
+    session.flush()
+    return request
+
+
+def issue_quote(
+    session: Session,
+    *,
+    actor: Actor,
+    request_id: int,
+    distance_m: Decimal | None = None,
+    on: date | None = None,
+) -> ConnectionQuote:
+    """Price the request with the list in force (a new version; the previous one is
+    superseded). The distance is the surveyed one, else measured on the map."""
+    request = get_request(session, request_id)
+    price_row = price_list_in_force(session, on or datetime.now(UTC).date())
+    distance = (
+        distance_m
+        if distance_m is not None
+        else distance_to_network(session, request.service_location_id)
+    )
+    try:
+        priced = price_quote(
+            PriceListDefinition.model_validate(price_row.definition),
+            connection_type=request.connection_type,
+            distance_m=distance,
+            subscribed_kva=Decimal(request.subscribed_kva),
+            include_meter=request.kind == "new_connection",
+        )
+    except PricingError as exc:
+        raise QuoteInvalidError(str(exc)) from exc
+    _step(session, actor, request, "quote", distance_m=str(distance))
+    previous = session.scalars(
+        select(ConnectionQuote).where(ConnectionQuote.request_id == request.id)
+    ).all()
+    for old in previous:
+        if old.status == "issued":
+            old.status = "superseded"
+    request.distance_m = distance
+    quote = ConnectionQuote(
+        request_id=request.id,
+        version=len(previous) + 1,
+        price_list_id=price_row.id,
+        distance_m=distance,
+        currency=priced.currency,
+        lines=[
+            {
+                "code": line.code,
+                "label": line.label,
+                "quantity": str(line.quantity),
+                "unit_price": line.unit_price,
+                "amount": line.amount,
+                "taxable": line.taxable,
+            }
+            for line in priced.lines
+        ],
+        subtotal=priced.subtotal,
+        tax=priced.tax,
+        deposit=priced.deposit,
+        total=priced.total,
+        status="issued",
+    )
+    session.add(quote)
+    session.flush()
+    return quote
+
+
+def current_quote(session: Session, request_id: int) -> ConnectionQuote | None:
+    return session.scalar(
+        select(ConnectionQuote)
+        .where(ConnectionQuote.request_id == request_id)
+        .order_by(ConnectionQuote.version.desc())
+        .limit(1)
+    )
+
+
+def accept_quote(session: Session, *, actor: Actor, request_id: int) -> ConnectionQuote:
+    """The customer accepts the current quote: the works and their tax become a receivable,
+    the deposit a liability held for the customer (refunded or used at termination)."""
+    request = get_request(session, request_id)
+    quote = current_quote(session, request.id)
+    if quote is None or quote.status != "issued":
+        raise QuoteInvalidError("there is no issued quote to accept")
+    _step(session, actor, request, "accept", quote_version=quote.version)
+    assert request.account_id is not None  # set at submission
+    today = datetime.now(UTC).date()
+    ref = f"{request.number}-Q{quote.version}"
+    lines = [ledger.Line("receivable", quote.total, request.account_id)]
+    if quote.subtotal:
+        lines.append(ledger.Line("revenue:connections", -quote.subtotal))
+    if quote.tax:
+        lines.append(ledger.Line("tax:vat", -quote.tax))
+    if quote.deposit:
+        lines.append(ledger.Line("liability:deposits", -quote.deposit))
+    txn = ledger.post(
+        session,
+        actor,
+        kind=TransactionKind.FEE,
+        entry_date=today,
+        currency=quote.currency,
+        source_ref=ref,
+        memo=f"connection quote {ref}",
+        lines=lines,
+    )
+    payments.open_item(
+        session,
+        actor,
+        customer_account_id=request.account_id,
+        kind=ItemKind.FEE,
+        document_ref=ref,
+        due_date=today,
+        amount=quote.total,
+        currency=quote.currency,
+        ledger_transaction_id=txn.id,
+        allocate=False,
+    )
+    quote.status = "accepted"
+    quote.accepted_at = datetime.now(UTC)
+    session.flush()
+    return quote
+
+
+def pay_quote(session: Session, *, actor: Actor, request_id: int, external_id: str) -> Payment:
+    """Payment of the accepted quote (the online payment page's confirmation), posted
+    through billing's payments; then the works are ordered."""
+    request = get_request(session, request_id)
+    quote = current_quote(session, request.id)
+    if quote is None or quote.status != "accepted":
+        raise QuoteInvalidError("there is no accepted quote to pay")
+    assert request.account_id is not None
+    payment = payments.record_payment(
+        session,
+        actor,
+        data=PaymentCreate(
+            customer_account_id=request.account_id,
+            amount=quote.total,
+            currency=quote.currency,
+            channel=Channel.BANK,
+            instrument=Instrument.CARD,
+            external_id=external_id,
+            reference=f"{request.number}-Q{quote.version}",
+        ),
+    )
+    quote.payment_id = payment.id
+    quote.status = "paid"
+    _step(session, actor, request, "pay", payment=payment.number)
+    return payment
+
+
+def deposit_held(session: Session, request: ConnectionRequest) -> int:
+    """The deposit this request put in the ledger's liability (0 before acceptance)."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(ConnectionQuote.deposit), 0)).where(
+            ConnectionQuote.request_id == request.id,
+            ConnectionQuote.status.in_(("accepted", "paid")),
+        )
+    )
+    return int(total or 0)
