@@ -95,12 +95,16 @@ def premises(db: Session) -> ServiceLocation:
     lon, lat = _TO_LONLAT.transform(*POLE_XY)
     db.execute(
         text(
-            "INSERT INTO gis_network_node (code, geom) VALUES "
-            "('TST-N1', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326));"
-            "INSERT INTO gis_service_point (code, kind, node_id, geom) "
-            "SELECT 'TST-P1', 'pole', id, geom FROM gis_network_node WHERE code = 'TST-N1'"
+            "INSERT INTO gis_network_node (code, geom, location_precision) VALUES "
+            "('TST-N1', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326), 'surveyed')"
         ),
         {"lon": lon, "lat": lat},
+    )
+    db.execute(
+        text(
+            "INSERT INTO gis_service_point (code, kind, node_id, geom, location_precision) "
+            "SELECT 'TST-P1', 'pole', id, geom, 'surveyed' FROM gis_network_node WHERE code = 'TST-N1'"
+        )
     )
     return place(db, PREMISES_XY)
 
