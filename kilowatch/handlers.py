@@ -13,6 +13,8 @@ from core.events import handles
 from core.tasks import send_after_commit
 from customers.events import FinalReadingRequested
 from field import service as field_service
+from field.connections import service as connections
+from field.events import WorkOrderCompleted
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
 
@@ -48,3 +50,10 @@ def final_bill_after_contract_end(
     the final reading is already in (taken at the desk); otherwise the sweep
     ``billing.issue_pending_final_bills`` issues it once the reading arrives."""
     final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)
+
+
+@handles(WorkOrderCompleted, name="field.connections.work_order_done")
+def connection_work_done(session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID) -> None:
+    """A survey or works order of a connection request is done: quote it, or connect it
+    (contract started) once the last works order is in."""
+    connections.work_order_done(session, actor=SYSTEM, work_order_id=event.work_order_id)

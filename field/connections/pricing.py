@@ -27,6 +27,7 @@ class ConnectionTypePrice(BaseModel):
     included_length_m: Decimal = Field(ge=0)  # cable included in base_fee
     per_metre_beyond: int = Field(ge=0)  # minor units per metre beyond the included length
     meter_fee: int = Field(ge=0)
+    tariff_code: str | None = None  # the tariff a new supply of this type starts on
 
 
 class PriceListDefinition(BaseModel):

@@ -25,9 +25,10 @@ from core.context import Actor
 from core.errors import FieldError
 from core.flush import by_constraint, flush_guarded
 from core.settings import get_settings
-from customers.contract_service import create_account
+from customers import contract_service, premises_service
+from customers.enums import ConnectionState, UsageCategory
 from customers.models import Account
-from customers.schemas import AccountCreate
+from customers.schemas import AccountCreate, ChangePowerRequest, MoveInRequest, UsagePointCreate
 from field.connections.errors import (
     ConnectionRequestNotFoundError,
     NetworkTooFarError,
@@ -43,6 +44,7 @@ from field.connections.models import (
 )
 from field.connections.pricing import PriceListDefinition, PricingError, price_quote
 from field.enums import WorkOrderKind
+from field.models import WorkOrder
 from field.schemas import WorkOrderCreate
 from field.work_orders import create_work_order
 
@@ -145,7 +147,9 @@ def _account_for(session: Session, actor: Actor, party_id: int) -> int:
     )
     if found is not None:
         return int(found)
-    return create_account(session, actor=actor, data=AccountCreate(payer_party_id=party_id)).id
+    return contract_service.create_account(
+        session, actor=actor, data=AccountCreate(payer_party_id=party_id)
+    ).id
 
 
 def submit_request(
@@ -201,7 +205,7 @@ def order_survey(session: Session, *, actor: Actor, request_id: int) -> Connecti
         session,
         actor=actor,
         data=WorkOrderCreate(
-            kind=WorkOrderKind.INSPECT,
+            kind=WorkOrderKind.SURVEY,
             usage_point_id=request.usage_point_id,
             reason=f"site survey for connection request {request.number}",
             source_key=f"connection:{request.id}:survey",
@@ -359,6 +363,7 @@ def pay_quote(session: Session, *, actor: Actor, request_id: int, external_id: s
     quote.payment_id = payment.id
     quote.status = "paid"
     _step(session, actor, request, "pay", payment=payment.number)
+    start_works(session, actor=actor, request_id=request.id)  # ordered as soon as paid
     return payment
 
 
@@ -371,3 +376,144 @@ def deposit_held(session: Session, request: ConnectionRequest) -> int:
         )
     )
     return int(total or 0)
+
+
+# --- works and the started contract ----------------------------------------------------
+
+WORKS = (WorkOrderKind.EXTEND_NETWORK, WorkOrderKind.CONNECT, WorkOrderKind.INSTALL)
+
+
+def _works_needed(request: ConnectionRequest, quote: ConnectionQuote) -> list[WorkOrderKind]:
+    """The orders the paid quote calls for: extension only beyond the included cable, the
+    meter only for a new supply (a power change re-sets the breaker: a connect order)."""
+    codes = {line["code"] for line in quote.lines}
+    needed = []
+    if codes & {"cable", "poles"}:
+        needed.append(WorkOrderKind.EXTEND_NETWORK)
+    needed.append(WorkOrderKind.CONNECT)
+    if request.kind == "new_connection":
+        needed.append(WorkOrderKind.INSTALL)
+    return needed
+
+
+def start_works(session: Session, *, actor: Actor, request_id: int) -> list[WorkOrder]:
+    """The works as field orders on the (new) usage point, once the quote is paid."""
+    request = get_request(session, request_id)
+    quote = current_quote(session, request.id)
+    assert quote is not None  # paid, so quoted
+    _step(session, actor, request, "start_works")
+    if request.usage_point_id is None:
+        point = premises_service.create_usage_point(
+            session,
+            actor=actor,
+            data=UsagePointCreate(
+                service_location_id=request.service_location_id,
+                category=UsageCategory.RESIDENTIAL,
+                subscribed_power_kva=request.subscribed_kva,
+                connection_state=ConnectionState.DISCONNECTED,
+            ),
+        )
+        request.usage_point_id = point.id
+    orders = [
+        create_work_order(
+            session,
+            actor=actor,
+            data=WorkOrderCreate(
+                kind=kind,
+                usage_point_id=request.usage_point_id,
+                reason=f"{kind.value.replace('_', ' ')} for connection request {request.number}",
+                source_key=f"connection:{request.id}:{kind.value}",
+                instructions={"connection_request": request.number, "quote": quote.version},
+            ),
+        )
+        for kind in _works_needed(request, quote)
+    ]
+    session.flush()
+    return orders
+
+
+def works_orders(session: Session, request: ConnectionRequest) -> list[WorkOrder]:
+    return list(
+        session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.source_key.like(f"connection:{request.id}:%"))
+            .order_by(WorkOrder.id)
+        )
+    )
+
+
+def request_of_order(session: Session, order: WorkOrder) -> ConnectionRequest | None:
+    number = (order.instructions or {}).get("connection_request")
+    if not number:
+        return None
+    return session.scalar(select(ConnectionRequest).where(ConnectionRequest.number == number))
+
+
+def work_order_done(session: Session, *, actor: Actor, work_order_id: int) -> None:
+    """A field order of a request is done: a survey prices the quote (the map's distance
+    unless the office entered the surveyed one); the last of the works connects."""
+    order = session.get(WorkOrder, work_order_id)
+    request = request_of_order(session, order) if order else None
+    if order is None or request is None:
+        return
+    if order.kind == WorkOrderKind.SURVEY and request.status == "surveying":
+        issue_quote(session, actor=actor, request_id=request.id)
+    elif request.status == "works":
+        orders = [o for o in works_orders(session, request) if o.kind != WorkOrderKind.SURVEY]
+        if orders and all(o.status == "completed" for o in orders):
+            connect(session, actor=actor, request_id=request.id, on=order.finished_at)
+
+
+def connect(
+    session: Session, *, actor: Actor, request_id: int, on: datetime | None = None
+) -> ConnectionRequest:
+    """The meter is in: the contract starts (or the power changes) and supply is on. The
+    install order's start index is the first reading of the new contract."""
+    request = get_request(session, request_id)
+    assert request.usage_point_id is not None
+    day = (on or datetime.now(UTC)).date()
+    _step(session, actor, request, "connect")
+    if request.kind == "new_connection":
+        tariff = request.tariff_code or _tariff_for(session, request)
+        contract = contract_service.move_in(
+            session,
+            actor=actor,
+            data=MoveInRequest(
+                usage_point_id=request.usage_point_id,
+                holder_party_id=request.party_id,
+                account_id=request.account_id,
+                tariff_code=tariff,
+                subscribed_power_kva=request.subscribed_kva,
+                start_date=day,
+            ),
+        )
+        request.contract_id = contract.id
+        premises_service.set_connection_state(
+            session, usage_point_id=request.usage_point_id, state=ConnectionState.CONNECTED, at=on
+        )
+    elif request.contract_id is not None:
+        contract_service.change_power(
+            session,
+            actor=actor,
+            contract_id=request.contract_id,
+            data=ChangePowerRequest(
+                subscribed_power_kva=request.subscribed_kva,
+                effective_date=day,
+                reason=f"power change {request.number}",
+            ),
+        )
+    session.flush()
+    return request
+
+
+def _tariff_for(session: Session, request: ConnectionRequest) -> str:
+    quote = current_quote(session, request.id)
+    assert quote is not None
+    row = session.get(ConnectionPriceList, quote.price_list_id)
+    assert row is not None
+    kind = PriceListDefinition.model_validate(row.definition).connection_types[
+        request.connection_type
+    ]
+    if not kind.tariff_code:
+        raise QuoteInvalidError(f"{request.connection_type} names no tariff: set the request's")
+    return kind.tariff_code

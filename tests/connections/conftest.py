@@ -41,6 +41,7 @@ PRICES = PriceListDefinition.model_validate(
                 "included_length_m": "30",
                 "per_metre_beyond": 2500,
                 "meter_fee": 45000,
+                "tariff_code": "BT1-DOM",
             },
             "tri": {
                 "label": "Three-phase up to 36 kVA",
