@@ -36,13 +36,14 @@ from field.connections.errors import (
     PriceListMissingError,
     QuoteInvalidError,
 )
-from field.connections.machine import CONNECTION
+from field.connections.machine import CONNECTION, STEP_SLA
 from field.connections.models import (
     ConnectionPriceList,
     ConnectionQuote,
     ConnectionRequest,
 )
 from field.connections.pricing import PriceListDefinition, PricingError, price_quote
+from field.connections.schemas import ConnectionRequestRead, QuoteRead
 from field.enums import WorkOrderKind
 from field.models import WorkOrder
 from field.schemas import WorkOrderCreate
@@ -344,6 +345,10 @@ def pay_quote(session: Session, *, actor: Actor, request_id: int, external_id: s
     through billing's payments; then the works are ordered."""
     request = get_request(session, request_id)
     quote = current_quote(session, request.id)
+    if quote is not None and quote.status == "paid" and quote.payment_id is not None:
+        done = session.get(Payment, quote.payment_id)
+        if done is not None and done.external_id == external_id:
+            return done  # the same confirmation again (a retried click): paid once
     if quote is None or quote.status != "accepted":
         raise QuoteInvalidError("there is no accepted quote to pay")
     assert request.account_id is not None
@@ -517,3 +522,35 @@ def _tariff_for(session: Session, request: ConnectionRequest) -> str:
     if not kind.tariff_code:
         raise QuoteInvalidError(f"{request.connection_type} names no tariff: set the request's")
     return kind.tariff_code
+
+
+def requests_of_party(session: Session, party_id: int) -> list[ConnectionRequest]:
+    return list(
+        session.scalars(
+            select(ConnectionRequest)
+            .where(ConnectionRequest.party_id == party_id)
+            .order_by(ConnectionRequest.id.desc())
+        )
+    )
+
+
+def request_of_party(session: Session, party_id: int, request_id: int) -> ConnectionRequest:
+    """The party's own request; anyone else's answers 404 (its existence is not told)."""
+    request = session.get(ConnectionRequest, request_id)
+    if request is None or request.party_id != party_id:
+        raise ConnectionRequestNotFoundError(f"no connection request {request_id} of yours")
+    return request
+
+
+def read(
+    session: Session, request: ConnectionRequest, now: datetime | None = None
+) -> ConnectionRequestRead:
+    """The request as the API shows it: its current quote and its step's SLA clock."""
+    quote = current_quote(session, request.id)
+    sla = STEP_SLA.get(request.status)
+    due = request.step_started_at + sla if sla else None
+    out = ConnectionRequestRead.model_validate(request)
+    out.quote = QuoteRead.model_validate(quote) if quote else None
+    out.sla_due_at = due
+    out.late = due is not None and (now or datetime.now(UTC)) > due
+    return out
