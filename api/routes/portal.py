@@ -65,7 +65,7 @@ class Registered(BaseModel):
 
 class PortalToken(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int
 
 
