@@ -22,12 +22,13 @@ from billing.payments.enums import Channel, Instrument, ItemKind
 from billing.payments.models import Payment
 from billing.payments.schemas import PaymentCreate
 from core.context import Actor
-from core.errors import FieldError
+from core.errors import FieldError, ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
 from core.settings import get_settings
+from core.territory import require_visible, visible
 from customers import contract_service, premises_service
 from customers.enums import ConnectionState, UsageCategory
-from customers.models import Account
+from customers.models import Account, Contract, Party, ServiceLocation, UsagePoint
 from customers.schemas import AccountCreate, ChangePowerRequest, MoveInRequest, UsagePointCreate
 from field.connections.errors import (
     ConnectionRequestNotFoundError,
@@ -43,7 +44,7 @@ from field.connections.models import (
     ConnectionRequest,
 )
 from field.connections.pricing import PriceListDefinition, PricingError, price_quote
-from field.connections.schemas import ConnectionRequestRead, QuoteRead
+from field.connections.schemas import ConnectionRequestRead, DeskConnectionRequestIn, QuoteRead
 from field.enums import WorkOrderKind
 from field.models import WorkOrder
 from field.schemas import WorkOrderCreate
@@ -341,16 +342,19 @@ def accept_quote(session: Session, *, actor: Actor, request_id: int) -> Connecti
 
 
 def pay_quote(session: Session, *, actor: Actor, request_id: int, external_id: str) -> Payment:
-    """Payment of the accepted quote (the online payment page's confirmation), posted
-    through billing's payments; then the works are ordered."""
+    """Payment of the quote (the online payment page's confirmation; an issued quote is
+    accepted on the way), posted through billing's payments; then the works are ordered."""
     request = get_request(session, request_id)
     quote = current_quote(session, request.id)
     if quote is not None and quote.status == "paid" and quote.payment_id is not None:
         done = session.get(Payment, quote.payment_id)
         if done is not None and done.external_id == external_id:
             return done  # the same confirmation again (a retried click): paid once
+    if quote is not None and quote.status == "issued":
+        # Paying the quote on the payment page accepts it (one step for the customer).
+        quote = accept_quote(session, actor=actor, request_id=request.id)
     if quote is None or quote.status != "accepted":
-        raise QuoteInvalidError("there is no accepted quote to pay")
+        raise QuoteInvalidError("there is no quote to pay")
     assert request.account_id is not None
     payment = payments.record_payment(
         session,
@@ -554,3 +558,62 @@ def read(
     out.sla_due_at = due
     out.late = due is not None and (now or datetime.now(UTC)) > due
     return out
+
+
+def staff_requests(
+    session: Session, actor: Actor, *, status: str | None = None
+) -> list[ConnectionRequest]:
+    """The requests in the caller's territory (the pipeline), oldest step first."""
+    query = select(ConnectionRequest).where(visible(actor, ConnectionRequest))
+    if status is not None:
+        query = query.where(ConnectionRequest.status == status)
+    return list(session.scalars(query.order_by(ConnectionRequest.step_started_at).limit(500)))
+
+
+def staff_request(session: Session, actor: Actor, request_id: int) -> ConnectionRequest:
+    """One request, 404 outside the caller's territory (its existence is not told)."""
+    found = session.scalar(
+        select(ConnectionRequest).where(
+            ConnectionRequest.id == request_id, visible(actor, ConnectionRequest)
+        )
+    )
+    if found is None:
+        raise ConnectionRequestNotFoundError(f"no connection request {request_id}")
+    return found
+
+
+def desk_request(
+    session: Session, *, actor: Actor, data: DeskConnectionRequestIn
+) -> ConnectionRequest:
+    """A request taken at the desk: the party and premises must be the desk's to see."""
+    for model, key, what in (
+        (Party, data.party_id, "party_id"),
+        (ServiceLocation, data.service_location_id, "service_location_id"),
+    ):
+        seen = session.scalar(select(model.id).where(model.id == key, visible(actor, model)))
+        if seen is None:
+            raise ReferenceUnknownError(
+                f"no {what.removesuffix('_id')} {key}",
+                errors=[FieldError(what, "unknown", "reference_unknown")],
+            )
+    if data.usage_point_id is not None:
+        require_visible(session, actor, UsagePoint, data.usage_point_id, "usage point")
+    request = submit_request(
+        session,
+        actor=actor,
+        party_id=data.party_id,
+        service_location_id=data.service_location_id,
+        connection_type=data.connection_type,
+        subscribed_kva=data.subscribed_kva,
+        kind=data.kind,
+        source="desk",
+        tariff_code=data.tariff_code,
+        usage_point_id=data.usage_point_id,
+    )
+    if data.kind == "power_change" and data.usage_point_id is not None:
+        request.contract_id = session.scalar(
+            select(Contract.id).where(
+                Contract.usage_point_id == data.usage_point_id, Contract.status == "active"
+            )
+        )
+    return request

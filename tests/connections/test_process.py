@@ -81,7 +81,7 @@ def test_request_survey_quote_accept_pay(db: Session, price_list, party, premise
     assert request.number.startswith("CR-") and request.account_id is not None
     service.order_survey(db, actor=DESK, request_id=request.id)
     survey = db.get(WorkOrder, request.survey_work_order_id)
-    assert survey is not None and survey.kind == "inspect"
+    assert survey is not None and survey.kind == "survey"
     assert survey.instructions["connection_request"] == request.number
 
     # Measured on the map: 150.0 m in UTM 31N (see conftest) -> the 945 000 quote of
@@ -92,15 +92,13 @@ def test_request_survey_quote_accept_pay(db: Session, price_list, party, premise
     second = service.issue_quote(db, actor=DESK, request_id=request.id, distance_m=Decimal(25))
     assert (second.version, second.total, first.status) == (2, 290100, "superseded")
 
-    with pytest.raises(QuoteInvalidError):
-        service.pay_quote(db, actor=DESK, request_id=request.id, external_id="PSP-1")
     service.accept_quote(db, actor=DESK, request_id=request.id)
     with pytest.raises(QuoteInvalidError):  # accepted once: no issued quote left
         service.accept_quote(db, actor=DESK, request_id=request.id)
     with pytest.raises(ConnectionStepInvalidError):  # the machine refuses a step back
         service.order_survey(db, actor=DESK, request_id=request.id)
     payment = service.pay_quote(db, actor=DESK, request_id=request.id, external_id="PSP-1")
-    assert payment.amount == 290100 and request.status == "paid"
+    assert payment.amount == 290100 and request.status == "works"
 
     by_code = dict(
         db.execute(
@@ -122,4 +120,4 @@ def test_request_survey_quote_accept_pay(db: Session, price_list, party, premise
         .where(ConnectionRequestStep.request_id == request.id)
         .order_by(ConnectionRequestStep.id)
     ).all()
-    assert steps == ["submit", "order_survey", "quote", "quote", "accept", "pay"]
+    assert steps == ["submit", "order_survey", "quote", "quote", "accept", "pay", "start_works"]
