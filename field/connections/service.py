@@ -412,6 +412,14 @@ def start_works(session: Session, *, actor: Actor, request_id: int) -> list[Work
     assert quote is not None  # paid, so quoted
     _step(session, actor, request, "start_works")
     if request.usage_point_id is None:
+        # A premises supplied before (a former usage point) is reconnected, not duplicated.
+        request.usage_point_id = session.scalar(
+            select(UsagePoint.id).where(
+                UsagePoint.service_location_id == request.service_location_id,
+                UsagePoint.commodity == "electricity",
+            )
+        )
+    if request.usage_point_id is None:
         point = premises_service.create_usage_point(
             session,
             actor=actor,
