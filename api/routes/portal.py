@@ -138,11 +138,15 @@ def token(session: DbSession, form: Annotated[OAuth2PasswordRequestForm, Depends
     return PortalToken(access_token=access, expires_in=expires_in)
 
 
-@router.post("/password-reset", status_code=202)
-def password_reset(body: ResetIn, session: DbSession) -> Response:
+class ResetAccepted(BaseModel):
+    detail: str = "if this login exists, a code is on its way"
+
+
+@router.post("/password-reset", response_model=ResetAccepted, status_code=202)
+def password_reset(body: ResetIn, session: DbSession) -> ResetAccepted:
     """Send a reset code if the login exists (the answer is the same either way)."""
     portal.request_reset(session, login=body.login)
-    return Response(status_code=202)
+    return ResetAccepted()
 
 
 @router.post("/password-reset/confirm", status_code=204)

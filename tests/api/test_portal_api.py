@@ -137,3 +137,21 @@ def test_tokens_do_not_cross(client: TestClient, db: Session, make_user) -> None
     assert client.get("/api/v1/customers/search?q=a", headers=customer).status_code == 401
     me = client.get("/api/v1/portal/me", headers=customer)
     assert me.status_code == 200 and me.json()["login"] == "+22997000001"
+
+
+def test_pages_render(client: TestClient, db: Session, make_user) -> None:
+    staff = bearer(make_user("admin"))
+    assert client.get("/my").status_code == 200
+    with notify.use_gateway(Channel.EMAIL, RecordingGateway()) as outbox:
+        _sign_up(client, "page@example.org", outbox)
+    signed = client.post(
+        "/my/session",
+        data={"login": "page@example.org", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert signed.status_code == 303 and "kw_portal" in signed.headers["set-cookie"]
+    page = client.get("/my", cookies={"kw_portal": signed.cookies["kw_portal"]})
+    assert 'data-testid="accounts"' in page.text
+    token = staff["Authorization"].split()[1]
+    board = client.get("/connections", cookies={"kw_token": token})
+    assert board.status_code == 200 and 'data-testid="pipeline"' in board.text
