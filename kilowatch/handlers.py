@@ -57,3 +57,16 @@ def connection_work_done(session: Session, event: WorkOrderCompleted, _event_id:
     """A survey or works order of a connection request is done: quote it, or connect it
     (contract started) once the last works order is in."""
     connections.work_order_done(session, actor=SYSTEM, work_order_id=event.work_order_id)
+
+
+@handles(FinalReadingRequested, name="field.connections.settle_deposit")
+def settle_connection_deposit(
+    session: Session, event: FinalReadingRequested, _event_id: uuid.UUID
+) -> None:
+    """A contract ends: the guarantee deposit taken at its connection is used against the
+    customer's account (once: the ledger refuses the same document twice)."""
+    if connections.deposit_settled(session, contract_id=event.contract_id):
+        return
+    connections.settle_deposit(
+        session, actor=SYSTEM, contract_id=event.contract_id, how="use", on=event.reading_date
+    )

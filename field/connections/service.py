@@ -16,7 +16,7 @@ from sqlalchemy import Sequence, func, select, text
 from sqlalchemy.orm import Session
 
 from billing.ledger import service as ledger
-from billing.ledger.models import TransactionKind
+from billing.ledger.models import LedgerTransaction, TransactionKind
 from billing.payments import service as payments
 from billing.payments.enums import Channel, Instrument, ItemKind
 from billing.payments.models import Payment
@@ -625,3 +625,57 @@ def desk_request(
             )
         )
     return request
+
+
+# --- deposits at termination -----------------------------------------------------------------
+
+
+def settle_deposit(
+    session: Session, *, actor: Actor, contract_id: int, how: str, on: date | None = None
+) -> int:
+    """The guarantee deposit of the contract's connection leaves the liability at
+    termination: ``use`` credits the customer's account (it pays what is still owed; any
+    rest is a credit the desk pays out), ``refund`` pays it back at once (bank). Once per
+    contract (the ledger refuses the same document twice). Returns the amount settled."""
+    request = session.scalar(
+        select(ConnectionRequest).where(ConnectionRequest.contract_id == contract_id)
+    )
+    if request is None or request.account_id is None:
+        return 0
+    amount = deposit_held(session, request)
+    if amount == 0:
+        return 0
+    quote = current_quote(session, request.id)
+    assert quote is not None  # a deposit comes from a quote
+    other = (
+        ledger.Line("receivable", -amount, request.account_id)
+        if how == "use"
+        else ledger.Line("bank", -amount)
+    )
+    ledger.post(
+        session,
+        actor,
+        kind=TransactionKind.DEPOSIT,
+        entry_date=on or datetime.now(UTC).date(),
+        currency=quote.currency,
+        source_ref=f"{request.number}-DEP",
+        memo=f"guarantee deposit {how}d at termination",
+        lines=[ledger.Line("liability:deposits", amount), other],
+    )
+    session.flush()
+    return amount
+
+
+def deposit_settled(session: Session, *, contract_id: int) -> bool:
+    request = session.scalar(
+        select(ConnectionRequest).where(ConnectionRequest.contract_id == contract_id)
+    )
+    if request is None:
+        return False
+    found = session.scalar(
+        select(LedgerTransaction.id).where(
+            LedgerTransaction.kind == TransactionKind.DEPOSIT.value,
+            LedgerTransaction.source_ref == f"{request.number}-DEP",
+        )
+    )
+    return found is not None

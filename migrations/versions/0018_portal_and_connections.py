@@ -24,6 +24,8 @@ AUDITED = (
     "connection_request",
     "connection_quote",
 )
+KINDS = "'invoice', 'credit_note', 'payment', 'fee', 'interest', 'write_off', 'opening_balance'"
+KINDS_WITH_DEPOSIT = KINDS + ", 'deposit'"
 CHART = [
     ("liability:deposits", "Customers' guarantee deposits held", "liability"),
     ("revenue:connections", "Connection works invoiced to customers", "revenue"),
@@ -281,6 +283,17 @@ def upgrade() -> None:
         unique=False,
     )
     op.execute("CREATE SEQUENCE connection_request_number_seq")
+    # Guarantee deposits used or refunded at termination are their own transaction kind.
+    op.drop_constraint(
+        op.f("ck_billing_ledger_transaction_kind_known"),
+        "billing_ledger_transaction",
+        type_="check",
+    )
+    op.create_check_constraint(
+        op.f("ck_billing_ledger_transaction_kind_known"),
+        "billing_ledger_transaction",
+        f"kind IN ({KINDS_WITH_DEPOSIT})",
+    )
     for table in AUDITED:
         for statement in enable_audit_sql(table):
             op.execute(statement)
@@ -298,6 +311,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_constraint(
+        op.f("ck_billing_ledger_transaction_kind_known"),
+        "billing_ledger_transaction",
+        type_="check",
+    )
+    op.create_check_constraint(
+        op.f("ck_billing_ledger_transaction_kind_known"),
+        "billing_ledger_transaction",
+        f"kind IN ({KINDS})",
+    )
     op.execute(
         "DELETE FROM billing_ledger_account WHERE code IN ('liability:deposits', 'revenue:connections') "
         "AND NOT EXISTS (SELECT 1 FROM billing_ledger_posting p "

@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 from billing.ledger import repository as ledger_read
 from core.auth import service as auth
 from core.context import Actor
+from customers.events import FinalReadingRequested
 from customers.models import Contract, UsagePoint
 from field import service as field
 from field.connections import service
 from field.events import WorkOrderCompleted
 from field.models import WorkOrder
 from field.schemas import TechnicianCreate, WorkOrderOutcome
-from kilowatch.handlers import connection_work_done
+from kilowatch.handlers import connection_work_done, settle_connection_deposit
 from meters import service as meters
 from meters.models import MeterInstallation
 from meters.schemas import MeterCreate
@@ -112,4 +113,42 @@ def test_survey_quotes_then_works_start_the_contract(
     assert point.connection_state == "connected"
     installation = db.query(MeterInstallation).filter_by(usage_point_id=point.id).one()
     assert installation.meter_id == meter.id
+    assert ledger_read.check(db).ok
+
+
+def test_deposit_is_used_at_termination(db: Session, price_list, party, premises) -> None:
+    request = service.submit_request(
+        db,
+        actor=DESK,
+        party_id=party.id,
+        service_location_id=premises.id,
+        connection_type="mono",
+        subscribed_kva=KVA6,
+        tariff_code="BT1-DOM",
+    )
+    service.issue_quote(db, actor=DESK, request_id=request.id, distance_m=Decimal(25))
+    service.pay_quote(db, actor=DESK, request_id=request.id, external_id="PSP-DEP")
+    orders = {o.kind: o for o in service.works_orders(db, request)}
+    meter = meters.create_meter(
+        db,
+        data=MeterCreate(
+            serial=f"CD{uuid.uuid4().hex[:8].upper()}", meter_type="postpaid", dial_digits=5
+        ),
+    )
+    _complete(db, orders["connect"])
+    _complete(db, orders["install"], new_meter_id=meter.id, new_start_indexes={"total": Decimal(1)})
+    assert request.status == "connected"
+    # Paid in full (290 100), then at termination the 60 000 deposit is used: a credit.
+    assert ledger_read.balances(db, [request.account_id]) == {request.account_id: {"XOF": 0}}
+    event = FinalReadingRequested(
+        contract_id=request.contract_id,
+        contract_number="x",
+        usage_point_id=request.usage_point_id,
+        usage_point_code=None,
+        reading_date=DONE.date(),
+        process="termination",
+    )
+    settle_connection_deposit(db, event, uuid.uuid4())
+    settle_connection_deposit(db, event, uuid.uuid4())  # redelivered: settled once
+    assert ledger_read.balances(db, [request.account_id]) == {request.account_id: {"XOF": -60000}}
     assert ledger_read.check(db).ok
