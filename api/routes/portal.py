@@ -6,7 +6,7 @@ connection requests and quotes, and online payment through the payment page adap
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.security import OAuth2PasswordRequestForm
@@ -27,7 +27,7 @@ from customers.models import Party
 from customers.portal import service as portal
 from customers.portal.errors import PortalAccountNotFoundError
 from customers.portal.models import PortalIdentity
-from customers.schemas import ServiceLocationCreate
+from customers.schemas import CaseRead, ServiceLocationCreate
 from field.connections import service as connections
 from field.connections.schemas import ConnectionRequestRead, PortalConnectionRequestIn
 
@@ -56,6 +56,12 @@ class ResetIn(_In):
 
 class ResetConfirmIn(VerifyIn):
     password: str = Field(min_length=1, max_length=200)
+
+
+class CaseIn(_In):
+    case_type: Literal["complaint", "dispute", "meter_check", "data_correction"]
+    subject: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
 
 
 class Registered(BaseModel):
@@ -299,3 +305,24 @@ def pay(
         session, actor=customer.actor, request_id=request.id, external_id=f"PAGE-{idempotency_key}"
     )
     return connections.read(session, request)
+
+
+# --- complaints and requests ---------------------------------------------------------------
+
+
+@router.get("/cases", response_model=list[CaseRead])
+def my_cases(session: DbSession, customer: CurrentCustomer) -> list[CaseRead]:
+    """The customer's complaints and requests with their status and SLA due date."""
+    return [CaseRead.model_validate(c) for c in portal.my_cases(session, customer)]
+
+
+@router.post("/cases", response_model=CaseRead, status_code=201)
+def file_case(body: CaseIn, session: DbSession, customer: CurrentCustomer) -> CaseRead:
+    case = portal.open_my_case(
+        session,
+        customer,
+        case_type=body.case_type,
+        subject=body.subject,
+        description=body.description,
+    )
+    return CaseRead.model_validate(case)

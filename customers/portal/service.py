@@ -15,8 +15,9 @@ from core.context import Actor
 from core.errors import FieldError
 from core.notify import service as notify
 from core.notify.message import Channel, Message
+from customers.case_service import open_case
 from customers.enums import PartyKind
-from customers.models import Account, Party
+from customers.models import Account, Case, Party
 from customers.party_service import create_party
 from customers.portal.errors import (
     PortalAccountNotFoundError,
@@ -27,7 +28,7 @@ from customers.portal.errors import (
 )
 from customers.portal.models import PortalCode, PortalIdentity
 from customers.portal.tokens import decode_portal_token, issue_portal_token
-from customers.schemas import PartyCreate
+from customers.schemas import CaseCreate, PartyCreate
 
 CODE_LIFETIME = timedelta(minutes=30)
 MIN_PASSWORD = 10
@@ -232,3 +233,29 @@ def set_preferences(
     identity.preferences = {**identity.preferences, **preferences}
     session.flush()
     return dict(identity.preferences)
+
+
+def my_cases(session: Session, customer: Customer) -> list[Case]:
+    """The customer's complaints and requests, newest first (status and SLA due date)."""
+    return list(
+        session.scalars(
+            select(Case).where(Case.party_id == customer.party_id).order_by(Case.id.desc())
+        )
+    )
+
+
+def open_my_case(
+    session: Session, customer: Customer, *, case_type: str, subject: str, description: str
+) -> Case:
+    """A complaint or request filed online: a case of the customer's party (its SLA clock
+    and assignment rules as at the desk)."""
+    return open_case(
+        session,
+        actor=customer.actor,
+        data=CaseCreate(
+            case_type=case_type,
+            subject=subject,
+            description=description,
+            party_id=customer.party_id,
+        ),
+    )

@@ -222,6 +222,9 @@ BODIES: dict[tuple[str, str], Body] = {
             "password": "a brand new password",
         }
     ),
+    ("POST", "/api/v1/portal/cases"): _json(
+        lambda s: {"case_type": "complaint", "subject": "Voltage drops every evening"}
+    ),
     ("PUT", "/api/v1/portal/me/preferences"): _json(lambda s: {"outage": False}),
     ("POST", "/api/v1/portal/connection-requests"): _json(
         lambda s: {

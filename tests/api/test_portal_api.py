@@ -155,3 +155,20 @@ def test_pages_render(client: TestClient, db: Session, make_user) -> None:
     token = staff["Authorization"].split()[1]
     board = client.get("/connections", cookies={"kw_token": token})
     assert board.status_code == 200 and 'data-testid="pipeline"' in board.text
+
+
+def test_complaints_are_the_customers_own(client: TestClient, db: Session) -> None:
+    with notify.use_gateway(Channel.EMAIL, RecordingGateway()) as outbox:
+        first = _sign_up(client, "c1@example.org", outbox)
+        second = _sign_up(client, "c2@example.org", outbox)
+    filed = client.post(
+        "/api/v1/portal/cases",
+        headers=first,
+        json={"case_type": "complaint", "subject": "No power since Monday"},
+    )
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["status"] == "open" and filed.json()["due_date"]
+    assert [c["subject"] for c in client.get("/api/v1/portal/cases", headers=first).json()] == [
+        "No power since Monday"
+    ]
+    assert client.get("/api/v1/portal/cases", headers=second).json() == []
