@@ -6,6 +6,7 @@ connection requests and quotes, and online payment through the payment page adap
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Response
@@ -19,6 +20,7 @@ from api.portal_auth import CurrentCustomer
 from api.schemas import PROBLEM_RESPONSES
 from billing.documents.from_invoice import invoice_document
 from billing.documents.render import render_pdf
+from billing.invoices import repository as invoice_reads
 from billing.invoices.models import Invoice
 from billing.ledger import repository as ledger
 from billing.payments.models import Payment
@@ -218,6 +220,23 @@ def payments(account_id: Id, session: DbSession, customer: CurrentCustomer) -> l
         select(Payment).where(Payment.customer_account_id == account_id).order_by(Payment.id.desc())
     )
     return [PaymentView.model_validate(r) for r in rows]
+
+
+class ConsumptionMonth(BaseModel):
+    month: str
+    kwh: Decimal
+    last_year_kwh: Decimal | None
+    similar_homes_median_kwh: Decimal | None = Field(
+        description="Median billed kWh of homes of the same category, same month"
+    )
+
+
+@router.get("/accounts/{account_id}/consumption", response_model=list[ConsumptionMonth])
+def consumption(account_id: Id, session: DbSession, customer: CurrentCustomer) -> list[Any]:
+    """The consumption chart: billed kWh per month, the same month last year, and the
+    median of similar homes."""
+    portal.my_account(session, customer, account_id)
+    return invoice_reads.consumption_comparison(session, account_id)
 
 
 @router.get("/invoices/{invoice_id}/pdf", response_class=Response)

@@ -212,4 +212,5 @@ def test_new_customer_to_first_invoice(browser, live_url: str, prepared: None) -
     page.reload()
     row = page.wait_for_selector("[data-testid=invoice]")
     assert row.inner_text() == number
+    page.wait_for_selector("[data-testid=month]:has-text('120 kWh')")
     page.close()
