@@ -29,7 +29,13 @@ from core.territory import require_visible, visible
 from customers import contract_service, premises_service
 from customers.enums import ConnectionState, UsageCategory
 from customers.models import Account, Contract, Party, ServiceLocation, UsagePoint
-from customers.schemas import AccountCreate, ChangePowerRequest, MoveInRequest, UsagePointCreate
+from customers.schemas import (
+    AccountCreate,
+    ChangePowerRequest,
+    ContractUpdate,
+    MoveInRequest,
+    UsagePointCreate,
+)
 from field.connections.errors import (
     ConnectionRequestNotFoundError,
     NetworkTooFarError,
@@ -492,6 +498,7 @@ def connect(
     _step(session, actor, request, "connect")
     if request.kind == "new_connection":
         tariff = request.tariff_code or _tariff_for(session, request)
+        assert tariff is not None  # _tariff_for raised when the price list names none
         contract = contract_service.move_in(
             session,
             actor=actor,
@@ -509,6 +516,16 @@ def connect(
             session, usage_point_id=request.usage_point_id, state=ConnectionState.CONNECTED, at=on
         )
     elif request.contract_id is not None:
+        # A power change: the new power, and the tariff of the new connection type when
+        # the price list names one (e.g. single- to three-phase moves tariff).
+        tariff = request.tariff_code or _tariff_for(session, request, required=False)
+        if tariff:
+            contract_service.update_contract(
+                session,
+                actor=actor,
+                contract_id=request.contract_id,
+                data=ContractUpdate(tariff_code=tariff, reason=f"power change {request.number}"),
+            )
         contract_service.change_power(
             session,
             actor=actor,
@@ -523,7 +540,9 @@ def connect(
     return request
 
 
-def _tariff_for(session: Session, request: ConnectionRequest) -> str:
+def _tariff_for(
+    session: Session, request: ConnectionRequest, *, required: bool = True
+) -> str | None:
     quote = current_quote(session, request.id)
     assert quote is not None
     row = session.get(ConnectionPriceList, quote.price_list_id)
@@ -531,7 +550,7 @@ def _tariff_for(session: Session, request: ConnectionRequest) -> str:
     kind = PriceListDefinition.model_validate(row.definition).connection_types[
         request.connection_type
     ]
-    if not kind.tariff_code:
+    if not kind.tariff_code and required:
         raise QuoteInvalidError(f"{request.connection_type} names no tariff: set the request's")
     return kind.tariff_code
 

@@ -17,6 +17,7 @@ from customers.events import FinalReadingRequested
 from customers.models import Contract, UsagePoint
 from field import service as field
 from field.connections import service
+from field.connections.schemas import DeskConnectionRequestIn
 from field.events import WorkOrderCompleted
 from field.models import WorkOrder
 from field.schemas import TechnicianCreate, WorkOrderOutcome
@@ -151,4 +152,55 @@ def test_deposit_is_used_at_termination(db: Session, price_list, party, premises
     settle_connection_deposit(db, event, uuid.uuid4())
     settle_connection_deposit(db, event, uuid.uuid4())  # redelivered: settled once
     assert ledger_read.balances(db, [request.account_id]) == {request.account_id: {"XOF": -60000}}
+    assert ledger_read.check(db).ok
+
+
+def test_power_change_requotes_and_updates_power_and_tariff(
+    db: Session, price_list, party, premises
+) -> None:
+    first = service.submit_request(
+        db,
+        actor=DESK,
+        party_id=party.id,
+        service_location_id=premises.id,
+        connection_type="mono",
+        subscribed_kva=KVA6,
+    )
+    service.issue_quote(db, actor=DESK, request_id=first.id, distance_m=Decimal(25))
+    service.pay_quote(db, actor=DESK, request_id=first.id, external_id="PSP-PC1")
+    orders = {o.kind: o for o in service.works_orders(db, first)}
+    meter = meters.create_meter(
+        db,
+        data=MeterCreate(
+            serial=f"PC{uuid.uuid4().hex[:8].upper()}", meter_type="postpaid", dial_digits=5
+        ),
+    )
+    _complete(db, orders["connect"])
+    _complete(db, orders["install"], new_meter_id=meter.id, new_start_indexes={"total": Decimal(1)})
+    assert first.status == "connected"
+
+    change = service.desk_request(
+        db,
+        actor=DESK,
+        data=DeskConnectionRequestIn(
+            party_id=party.id,
+            service_location_id=premises.id,
+            kind="power_change",
+            connection_type="tri",
+            subscribed_kva=Decimal(12),
+            tariff_code="BT2-TRI",
+            usage_point_id=first.usage_point_id,
+        ),
+    )
+    assert change.contract_id == first.contract_id
+    quote = service.issue_quote(db, actor=DESK, request_id=change.id, distance_m=Decimal(10))
+    # No meter line: 420 000 + 18 % (75 600) + 12 kVA x 10 000 deposit = 615 600.
+    assert quote.total == 615600
+    service.pay_quote(db, actor=DESK, request_id=change.id, external_id="PSP-PC2")
+    works = [o for o in service.works_orders(db, change)]
+    assert [o.kind for o in works] == ["connect"]
+    _complete(db, works[0])
+    contract = db.get(Contract, first.contract_id)
+    assert change.status == "connected" and contract is not None
+    assert (contract.subscribed_power_kva, contract.tariff_code) == (Decimal(12), "BT2-TRI")
     assert ledger_read.check(db).ok
