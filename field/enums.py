@@ -61,6 +61,10 @@ class WorkOrderKind(StrEnum):
     RE_READ = "re_read"
     FINAL_READ = "final_read"
     INVESTIGATE = "investigate"
+    # Connection works (field.connections): the survey is of premises not yet supplied.
+    SURVEY = "survey"
+    EXTEND_NETWORK = "extend_network"
+    CONNECT = "connect"
 
 
 class WorkOrderStatus(StrEnum):

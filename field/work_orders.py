@@ -68,6 +68,9 @@ KIND_SKILL: dict[str, Skill] = {
     WorkOrderKind.RESTORE: Skill.DISCONNECTION,
     WorkOrderKind.RE_READ: Skill.READING,
     WorkOrderKind.FINAL_READ: Skill.READING,
+    WorkOrderKind.SURVEY: Skill.INSPECTION,
+    WorkOrderKind.EXTEND_NETWORK: Skill.INSTALLATION,
+    WorkOrderKind.CONNECT: Skill.INSTALLATION,
 }
 # Kinds that need the meter's index on completion.
 NEEDS_INDEXES = {
@@ -127,7 +130,7 @@ def create_work_order(
         at = _noon(data.planned_date) if data.planned_date else datetime.now(UTC)
         meter_fields = _expected(session, point.id, at)
         agency_id = agency_id if agency_id is not None else actor.agency_id
-    elif data.kind not in (WorkOrderKind.INSPECT, WorkOrderKind.INVESTIGATE):
+    elif data.kind not in (WorkOrderKind.INSPECT, WorkOrderKind.INVESTIGATE, WorkOrderKind.SURVEY):
         raise WorkOrderOutcomeInvalidError(
             f"a {data.kind.value} order needs a usage point",
             errors=[FieldError("usage_point_id", "required for this kind")],

@@ -15,7 +15,8 @@ from core.events import handles
 from core.tasks import send_after_commit
 from customers.events import FinalReadingRequested
 from field import service as field_service
-from field.events import FinalReadingTaken
+from field.connections import service as connections
+from field.events import FinalReadingTaken, WorkOrderCompleted
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
 
@@ -82,3 +83,23 @@ def collections_after_reversal(
         collections.on_payment(
             session, SYSTEM, payment, reason=f"payment {payment.number} reversed: {event.reason}"
         )
+
+
+@handles(WorkOrderCompleted, name="field.connections.work_order_done")
+def connection_work_done(session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID) -> None:
+    """A survey or works order of a connection request is done: quote it, or connect it
+    (contract started) once the last works order is in."""
+    connections.work_order_done(session, actor=SYSTEM, work_order_id=event.work_order_id)
+
+
+@handles(FinalReadingRequested, name="field.connections.settle_deposit")
+def settle_connection_deposit(
+    session: Session, event: FinalReadingRequested, _event_id: uuid.UUID
+) -> None:
+    """A contract ends: the guarantee deposit taken at its connection is used against the
+    customer's account (once: the ledger refuses the same document twice)."""
+    if connections.deposit_settled(session, contract_id=event.contract_id):
+        return
+    connections.settle_deposit(
+        session, actor=SYSTEM, contract_id=event.contract_id, how="use", on=event.reading_date
+    )

@@ -16,6 +16,8 @@ import core.migration.models
 import core.notify.models
 import core.outbox
 import customers.models
+import customers.portal.models
+import field.connections.models
 import field.models
 import fraud.models
 import gis.models

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, text
 from sqlalchemy.orm import Session
 
 from billing.invoices.enums import InvoiceKind, InvoiceStatus
@@ -193,3 +194,43 @@ def kwh_history(session: Session, usage_point_ids: list[int], before: date) -> d
             days = Decimal((end - start).days) or Decimal(1)
             got.append(Decimal(kwh) * Decimal(30) / days)
     return {up: sum(v, Decimal(0)) / len(v) for up, v in kept.items()}
+
+
+def consumption_comparison(
+    session: Session, account_id: int, months: int = 24
+) -> list[dict[str, Any]]:
+    """Billed kWh of an account per billing month (its bills' period start), with the same
+    month a year before and the median of similar homes (same category, same month, all
+    issued bills): what the portal's consumption chart shows."""
+    rows = session.execute(
+        text(
+            """
+            WITH mine AS (
+                SELECT date_trunc('month', period_start)::date AS month, category,
+                       sum(kwh) AS kwh
+                FROM billing_invoice
+                WHERE account_id = :account AND kind = 'invoice' AND status = 'issued'
+                GROUP BY 1, 2
+            )
+            SELECT m.month, m.kwh,
+                   (SELECT p.kwh FROM mine p WHERE p.month = (m.month - interval '1 year')::date)
+                       AS last_year,
+                   (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY i.kwh)
+                      FROM billing_invoice i
+                     WHERE i.category = m.category AND i.kind = 'invoice'
+                       AND i.status = 'issued'
+                       AND date_trunc('month', i.period_start)::date = m.month) AS similar
+            FROM mine m ORDER BY m.month DESC LIMIT :months
+            """
+        ),
+        {"account": account_id, "months": months},
+    )
+    return [
+        {
+            "month": month.strftime("%Y-%m"),
+            "kwh": Decimal(kwh),
+            "last_year_kwh": Decimal(last) if last is not None else None,
+            "similar_homes_median_kwh": Decimal(str(similar)) if similar is not None else None,
+        }
+        for month, kwh, last, similar in reversed(rows.all())
+    ]

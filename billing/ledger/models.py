@@ -58,6 +58,7 @@ class TransactionKind(StrEnum):
     INTEREST = "interest"
     WRITE_OFF = "write_off"
     OPENING_BALANCE = "opening_balance"
+    DEPOSIT = "deposit"  # a guarantee deposit used or refunded at termination
 
 
 def _one_of(column: str, values: type[StrEnum]) -> str:

@@ -18,6 +18,8 @@ from gis import tiles
 from tests.api.matrix_world import (
     MATRIX_PHOTO,
     MATRIX_PHOTO_SHA,
+    MATRIX_PRICE_LIST,
+    PORTAL_PASSWORD,
     TILE_X,
     TILE_Y,
     TILE_Z,
@@ -75,6 +77,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "conflict_id": Ref("conflict", "sync_conflict"),
     "flag_id": Ref("flag", "fraud_flag"),
     "write_off_id": Ref("write_off", "collection_write_off"),
+    "request_id": Ref("connection_request", "connection_request"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -138,6 +141,10 @@ CALLBACK_SCHEMES: dict[str, CallbackAuth] = {
 
 # Required request headers: a value per call (an Idempotency-Key is new for every call, so
 # that a call is never answered from an earlier call's stored answer).
+# Security schemes of the customers' principal (the self-care portal): a customer of each
+# side signs in; operations under them are checked as that customer, never as staff.
+CUSTOMER_SCHEMES = frozenset({"PortalBearer"})
+
 REQUIRED_HEADERS: dict[str, Callable[[], str]] = {
     "Idempotency-Key": lambda: f"matrix-{uuid.uuid4()}",
 }
@@ -178,6 +185,55 @@ MATRIX_TARIFF = {"energy": [{"code": "kwh", "blocks": [{"price": "100"}]}]}
 DATE = "2025-06-01"
 
 BODIES: dict[tuple[str, str], Body] = {
+    # -- connection requests and the customers' portal ---------------------------------------
+    ("POST", "/api/v1/connection-price-lists"): _json(
+        lambda s: {"version": 2, "valid_from": "2020-06-01", "definition": MATRIX_PRICE_LIST}
+    ),
+    ("POST", "/api/v1/connection-requests"): _json(
+        lambda s: {
+            "party_id": s["party"],
+            "service_location_id": s["location"],
+            "connection_type": "mono",
+            "subscribed_kva": "6",
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/connection-requests/{request_id}/quote"): _json(
+        lambda s: {"distance_m": "40"}
+    ),
+    ("POST", "/api/v1/portal/register"): _json(
+        lambda s: {
+            "first_name": "New",
+            "last_name": "Customer",
+            "login": "new-matrix-customer@example.org",
+            "password": "a long new password",
+        }
+    ),
+    ("POST", "/api/v1/portal/verify"): _json(
+        lambda s: {"login": s["portal_pending_login"], "code": s["portal_verify_code"]}
+    ),
+    ("POST", "/api/v1/portal/token"): Body(
+        lambda s: {"username": s["portal_login"], "password": PORTAL_PASSWORD}, False, "data"
+    ),
+    ("POST", "/api/v1/portal/password-reset"): _json(lambda s: {"login": s["portal_login"]}),
+    ("POST", "/api/v1/portal/password-reset/confirm"): _json(
+        lambda s: {
+            "login": s["portal_login"],
+            "code": s["portal_reset_code"],
+            "password": "a brand new password",
+        }
+    ),
+    ("POST", "/api/v1/portal/cases"): _json(
+        lambda s: {"case_type": "complaint", "subject": "Voltage drops every evening"}
+    ),
+    ("PUT", "/api/v1/portal/me/preferences"): _json(lambda s: {"outage": False}),
+    ("POST", "/api/v1/portal/connection-requests"): _json(
+        lambda s: {
+            "site": {"address_line": "Lot 1", "city": "Cotonou", "lon": 2.41, "lat": 6.40},
+            "connection_type": "mono",
+            "subscribed_kva": "3",
+        }
+    ),
     ("POST", "/api/v1/print-batches"): _json(
         lambda s: {"invoice_ids": [s["invoice"]], "output": "pdf"}, territorial=True
     ),

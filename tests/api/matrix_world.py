@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -35,6 +36,10 @@ from billing.documents.models import PrintBatch
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import ROLE_SCOPES, Role
+from core.notify import service as notify
+from core.notify.gateways import RecordingGateway
+from core.notify.message import Channel
+from customers.portal import service as portal
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
@@ -609,6 +614,7 @@ def build_world(client: TestClient, session: Session) -> World:
         for role in Role
     }
     _build_sync(client, session, sides, role_headers)
+    _build_portal(client, session, admin, sides)
     return World(own=sides["own"], other=sides["other"], admin=admin, role_headers=role_headers)
 
 
@@ -700,3 +706,109 @@ def _build_sync(
         ),
         "photo",
     )
+
+
+# -- the customers' portal: a signed-in customer on each side -----------------------------------
+
+PORTAL_PASSWORD = "matrix portal password"
+MATRIX_PRICE_LIST = {
+    "currency": "XOF",
+    "tax_rate": "0.18",
+    "pole_fee": 85000,
+    "pole_span_m": "40",
+    "deposit_per_kva": 10000,
+    "connection_types": {
+        "mono": {
+            "label": "Single-phase",
+            "max_kva": "9",
+            "base_fee": 150000,
+            "included_length_m": "30",
+            "per_metre_beyond": 2500,
+            "meter_fee": 45000,
+            "tariff_code": "BT1-DOM",
+        }
+    },
+}
+
+
+def portal_login(side: str) -> str:
+    return f"portal-{tag(side).lower()}@example.org"
+
+
+def _build_portal(
+    client: TestClient, session: Session, admin: dict[str, str], sides: dict[str, Side]
+) -> None:
+    """Per side: the party paying the side's account signs up to the portal (its code read
+    from a recording gateway) and holds a token; a connection request is taken at the desk
+    and quoted; one more sign-up stays pending (its code verifies it in the matrix) and a
+    reset code waits (the reset confirmation uses it)."""
+    _ok(
+        client.post(
+            "/api/v1/connection-price-lists",
+            headers=admin,
+            json={"version": 1, "valid_from": "2020-01-01", "definition": MATRIX_PRICE_LIST},
+        ),
+        "connection price list",
+    )
+    for side in sides.values():
+        s, ids = side.name, side.ids
+        with notify.use_gateway(Channel.EMAIL, RecordingGateway()) as outbox:
+            portal.register(
+                session,
+                first_name="Portal",
+                last_name=tag(s),
+                login=portal_login(s),
+                password=PORTAL_PASSWORD,
+                party_id=ids["party"],
+            )
+            portal.verify(session, login=portal_login(s), code=_last_code(outbox))
+            portal.request_reset(session, login=portal_login(s))
+            ids["portal_reset_code"] = _last_code(outbox)
+            pending = f"pending-{tag(s).lower()}@example.org"
+            portal.register(
+                session,
+                first_name="Pending",
+                last_name=tag(s),
+                login=pending,
+                password=PORTAL_PASSWORD,
+            )
+            ids["portal_pending_login"] = pending
+            ids["portal_verify_code"] = _last_code(outbox)
+        session.commit()
+        ids["portal_login"] = portal_login(s)
+        token = _ok(
+            client.post(
+                "/api/v1/portal/token",
+                data={"username": portal_login(s), "password": PORTAL_PASSWORD},
+            ),
+            "portal token",
+        )
+        ids["portal_headers"] = bearer(token["access_token"])
+        request = _ok(
+            client.post(
+                "/api/v1/connection-requests",
+                headers=admin,
+                json={
+                    "party_id": ids["party"],
+                    "service_location_id": ids["location"],
+                    "connection_type": "mono",
+                    "subscribed_kva": "6",
+                },
+            ),
+            "connection request",
+        )
+        ids["connection_request"] = request["id"]
+        _ok(
+            client.post(
+                f"/api/v1/connection-requests/{request['id']}/quote",
+                headers=admin,
+                json={"distance_m": "25"},
+            ),
+            "quote",
+        )
+
+
+def _last_code(outbox: RecordingGateway) -> str:
+    found = re.search(r"\b(\d{6})\b", outbox.sent[-1].body)
+    assert found, outbox.sent[-1].body
+    return found.group(1)

@@ -31,9 +31,13 @@ from sqlalchemy.orm import Session
 
 from core.auth import service as auth_service
 from core.auth.models import Agency
+from core.notify import service as notify
+from core.notify.gateways import RecordingGateway
+from core.notify.message import Channel
 from core.settings import get_settings
+from customers.portal import service as portal
 from kilowatch.app import build_app
-from tests.api.matrix_tables import CALLBACK_SCHEMES
+from tests.api.matrix_tables import CALLBACK_SCHEMES, CUSTOMER_SCHEMES
 from tests.conftest import TEST_PASSWORD, bearer
 
 pytestmark = pytest.mark.fuzz
@@ -115,6 +119,7 @@ def principals(engine: Engine) -> Iterator[Principals]:
             session, username=username, password=TEST_PASSWORD, client_address="fuzz"
         )
         headers[who] = bearer(token)
+    headers["customer"] = _customer(session)
     session.commit()
     session.close()
     try:
@@ -123,6 +128,25 @@ def principals(engine: Engine) -> Iterator[Principals]:
         SESSIONS.connection = None
         outer.rollback()
         connection.close()
+
+
+def _customer(session: Session) -> dict[str, str]:
+    """A signed-in customer of the self-care portal (its own token audience)."""
+    login = "fuzz-customer@example.org"
+    with notify.use_gateway(Channel.EMAIL, RecordingGateway()) as outbox:
+        portal.register(
+            session, first_name="Fuzz", last_name="Customer", login=login, password=TEST_PASSWORD
+        )
+        code = next(word for word in outbox.sent[-1].body.split() if word.isdigit())
+        portal.verify(session, login=login, code=code)
+    _identity, token, _ttl = portal.sign_in(session, login=login, password=TEST_PASSWORD)
+    return bearer(token)
+
+
+def _customer_operation(operation) -> bool:  # type: ignore[no-untyped-def]
+    """Secured only by the customers' scheme: its cases carry the customer's token."""
+    names = {n for req in operation.definition.raw.get("security") or [] for n in req}
+    return bool(names) and names <= CUSTOMER_SCHEMES
 
 
 def _fuzz(operation, call: Callable) -> None:  # type: ignore[no-untyped-def]
@@ -183,6 +207,8 @@ def callback_settings() -> Iterator[None]:
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
 def test_fuzz(principals: Principals, callback_settings: None, label: str, who: str) -> None:
     headers = principals.headers[who]
+    if _customer_operation(OPERATIONS[label]):
+        headers = principals.headers["customer"]  # signed under the portal's scheme
     scheme = _callback_scheme(OPERATIONS[label])
 
     def call(case) -> None:  # type: ignore[no-untyped-def]

@@ -35,6 +35,7 @@ from kilowatch.app import build_app
 from tests.api.matrix_tables import (
     BODIES,
     CALLBACK_SCHEMES,
+    CUSTOMER_SCHEMES,
     PROBE_QUERY,
     REQUIRED_HEADERS,
     REQUIRED_QUERY,
@@ -72,6 +73,11 @@ class Operation:
     def is_callback(self) -> bool:
         """Secured only by schemes of non-staff callers (an operator's signature)."""
         return bool(self.schemes) and set(self.schemes) <= set(CALLBACK_SCHEMES)
+
+    @property
+    def is_customer(self) -> bool:
+        """Secured by the customers' own scheme (the self-care portal)."""
+        return bool(self.schemes) and set(self.schemes) <= CUSTOMER_SCHEMES
 
 
 def _operations() -> list[Operation]:
@@ -364,6 +370,34 @@ def _check_callback(m: Matrix, op: Operation, failures: list[str]) -> None:
             )
 
 
+def _check_customer(m: Matrix, op: Operation, failures: list[str]) -> None:
+    """A customer's operation: no staff token opens it (401 for every role); the own
+    side's customer succeeds on their own records and sees nothing of the other side; on
+    the other side's customer's records (accounts, invoices, requests) the answer is 404
+    and nothing changes, whatever the method."""
+    for role in Role:
+        for call in _call(m, op, m.world.role_headers[role]):
+            if call.response.status_code != 401:
+                failures.append(
+                    f"{op.label} with {role.value}'s staff token: expected 401; "
+                    f"got {_describe(call)}"
+                )
+    customer = m.world.own["portal_headers"]
+    for call in _call(m, op, customer):
+        status = call.response.status_code
+        if (op.is_read and status != 200) or status >= 400:
+            failures.append(f"{op.label} as the own customer: expected 2xx; got {_describe(call)}")
+        if _shows_marker(call):
+            failures.append(f"{op.label} as the own customer: {MARKER} in {_describe(call)}")
+    if any(record_ref(n, op.method, op.path) is not None for n in op.path_params):
+        for call in _call(m, op, customer, path_side="other", body_side="other"):
+            if call.response.status_code != 404 or call.changed or _shows_marker(call):
+                failures.append(
+                    f"{op.label} as the own customer on the other customer's ids: expected "
+                    f"404 and no change; got {_describe(call)} changed={call.changed}"
+                )
+
+
 @pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: op.label)
 def test_permission_matrix(matrix: Matrix, op: Operation) -> None:
     missing = _missing_table_entries(op)
@@ -371,6 +405,8 @@ def test_permission_matrix(matrix: Matrix, op: Operation) -> None:
     failures: list[str] = []
     if op.is_callback:
         _check_callback(matrix, op, failures)
+    elif op.is_customer:
+        _check_customer(matrix, op, failures)
     elif op.scopes is None:
         # Public (sign-in, health): the same for everyone; only the marker rule applies.
         for call in _call(matrix, op, {}):
