@@ -52,6 +52,7 @@ UNAUDITED_TABLES: dict[str, str] = {
     "gis_network_state": "a one-row version counter bumped by triggers on every network write",
     "field_sync_counter": "per-technician change counters bumped by triggers on field writes",
     "core_idempotency_key": "stored answers to retried requests; the work they did is audited",
+    "billing_ledger_unchecked": "ids of ledger transactions to check at commit, deleted then",
 }
 
 MASKED_COLUMNS = ("password_hash",)

@@ -131,12 +131,19 @@ WHERE i.run_id = :run AND i.chunk_no = :chunk AND i.status = ANY(:statuses)
 ORDER BY i.id
 """
 
+# One index probe per item (LATERAL ... LIMIT 1 cannot be flattened into a join): as a
+# plain join, stale statistics on a freshly written billing_invoice made the planner scan
+# the whole exclusion index once per item, quadratic in the run's size.
 _BILLED = """
-SELECT DISTINCT i.id FROM billing_run_item i
-JOIN billing_invoice v ON v.usage_point_id = i.usage_point_id AND v.kind = 'invoice'
- AND v.status = 'issued' AND v.period_start < i.period_end AND v.period_end > i.period_start
+SELECT i.id FROM billing_run_item i
+CROSS JOIN LATERAL (
+  SELECT 1 FROM billing_invoice v
+  WHERE v.usage_point_id = i.usage_point_id AND v.kind = 'invoice' AND v.status = 'issued'
+    AND v.period_start < i.period_end AND v.period_end > i.period_start
+    AND v.run_id IS DISTINCT FROM :run
+  LIMIT 1
+) hit
 WHERE i.run_id = :run AND i.chunk_no = :chunk AND i.contract_id IS NOT NULL
-  AND (v.run_id IS DISTINCT FROM :run)
 """
 
 _UPDATE = """
