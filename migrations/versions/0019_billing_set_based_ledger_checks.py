@@ -1,4 +1,4 @@
-"""billing: the ledger's balance and sub-ledger checks, set-based (one per statement)
+"""billing: the ledger's balance and sub-ledger checks and the invoice numbering check, set-based
 
 Revision ID: 0019
 Revises: 0016 (the coordinator re-chains it after 0018)
@@ -16,6 +16,9 @@ call and an index probe per posting) was half of the issue time.
   or one without postings, is still refused with the same message.
 - Sub-ledger: a statement-level AFTER trigger ``subledger`` checks the inserted postings
   against the chart in one join (the statement is refused whole, as before).
+
+- Numbering: the gap check probes, per series of the statement, only the number before
+  its first (the old anti-join's plan depended on statistics of a table a run grows).
 
 The old functions stay (0010's downgrade drops them); the triggers keep their names.
 """
@@ -109,9 +112,58 @@ UPGRADE_SQL = [
     "CREATE TRIGGER subledger AFTER INSERT ON billing_ledger_posting "
     "REFERENCING NEW TABLE AS new_rows "
     "FOR EACH STATEMENT EXECUTE FUNCTION billing_ledger_subledger_rows()",
+    # Numbering without gaps, checked per series of the statement: its numbers are
+    # consecutive (max - min + 1 = count; (series, seq) is unique) and the one before
+    # the first exists (one probe of the unique index). Same refusal as 0013's check,
+    # whose anti-join against the whole table could, with stale statistics, scan every
+    # issued invoice once per chunk.
+    """
+    CREATE FUNCTION billing_invoice_no_gap_by_series() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        s record;
+        missing bigint;
+    BEGIN
+        FOR s IN SELECT n.series, min(n.seq) AS lo, max(n.seq) AS hi, count(*) AS k
+                 FROM new_rows n GROUP BY n.series ORDER BY n.series LOOP
+            missing := NULL;
+            IF s.hi - s.lo + 1 <> s.k THEN
+                SELECT min(n.seq) + 1 INTO missing FROM new_rows n
+                WHERE n.series = s.series AND n.seq < s.hi AND NOT EXISTS (
+                    SELECT 1 FROM new_rows m WHERE m.series = n.series AND m.seq = n.seq + 1);
+            ELSIF s.lo > 1 AND NOT EXISTS (
+                SELECT 1 FROM billing_invoice i WHERE i.series = s.series AND i.seq = s.lo - 1
+            ) THEN
+                missing := s.lo - 1;
+            END IF;
+            IF missing IS NOT NULL THEN
+                RAISE EXCEPTION 'number % of series % leaves a gap: % is missing',
+                    missing + 1, s.series, missing
+                    USING ERRCODE = 'integrity_constraint_violation',
+                          CONSTRAINT = 'billing_invoice_numbering_gap';
+            END IF;
+            IF s.hi > (SELECT c.last_number FROM billing_invoice_series c
+                       WHERE c.series = s.series) THEN
+                RAISE EXCEPTION 'number % of series % was not drawn from its counter',
+                    s.hi, s.series
+                    USING ERRCODE = 'integrity_constraint_violation',
+                          CONSTRAINT = 'billing_invoice_numbering_gap';
+            END IF;
+        END LOOP;
+        RETURN NULL;
+    END $$
+    """,
+    "DROP TRIGGER no_gap ON billing_invoice",
+    "CREATE TRIGGER no_gap AFTER INSERT ON billing_invoice REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION billing_invoice_no_gap_by_series()",
+    "ALTER TABLE billing_invoice ENABLE ALWAYS TRIGGER no_gap",
 ]
 
 DOWNGRADE_SQL = [
+    "DROP TRIGGER no_gap ON billing_invoice",
+    "DROP FUNCTION billing_invoice_no_gap_by_series()",
+    "CREATE TRIGGER no_gap AFTER INSERT ON billing_invoice REFERENCING NEW TABLE AS new_rows "
+    "FOR EACH STATEMENT EXECUTE FUNCTION billing_invoice_no_gap()",
+    "ALTER TABLE billing_invoice ENABLE ALWAYS TRIGGER no_gap",
     "DROP TRIGGER subledger ON billing_ledger_posting",
     "DROP TRIGGER balanced ON billing_ledger_posting",
     "DROP TRIGGER balanced ON billing_ledger_transaction",
