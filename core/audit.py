@@ -53,6 +53,7 @@ UNAUDITED_TABLES: dict[str, str] = {
     "field_sync_counter": "per-technician change counters bumped by triggers on field writes",
     "core_idempotency_key": "stored answers to retried requests; the work they did is audited",
     "core_notification": "a log itself (every e-mail and SMS sent, with its outcome), append-only",
+    "billing_ledger_unchecked": "ids of ledger transactions to check at commit, deleted then",
 }
 
 MASKED_COLUMNS = ("password_hash",)

@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select, text
+from sqlalchemy import BigInteger, and_, func, select, text
+from sqlalchemy import cast as sa_cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from billing.invoices.enums import InvoiceKind, InvoiceStatus
@@ -180,7 +182,8 @@ def kwh_history(session: Session, usage_point_ids: list[int], before: date) -> d
     rows = session.execute(
         select(Invoice.usage_point_id, Invoice.kwh, Invoice.period_start, Invoice.period_end)
         .where(
-            Invoice.usage_point_id.in_(usage_point_ids),
+            # One array parameter, not one placeholder per id (a chunk has thousands).
+            Invoice.usage_point_id == func.any(sa_cast(list(usage_point_ids), ARRAY(BigInteger))),
             Invoice.kind == InvoiceKind.INVOICE,
             Invoice.status == InvoiceStatus.ISSUED,
             Invoice.period_end <= before,

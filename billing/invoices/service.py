@@ -222,7 +222,8 @@ def rebill(
         kwh, estimated = found.kwh, found.estimated
     period = Period(original.period_start, original.period_end)
     note_ = note or f"replaces {original.number}"
-    credit_note = credit(session, actor, invoice_id=invoice_id, note=note_, issue_date=issue_date)
+    # ``original`` is read and locked already: credit it without reading it again.
+    credit_note = _credit(session, actor, original, note_, issue_date)
     bill = issue_bill(
         session,
         actor,

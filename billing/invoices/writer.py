@@ -24,7 +24,7 @@ from billing.invoices.errors import InvoicePeriodBilledError
 from billing.invoices.numbering import draw, number_of, payment_reference
 from billing.invoices.postings import Chart, posting_amounts
 from billing.tariffs.rating import Bill, BillLine
-from core.bulk import TEXT_CHUNK_ROWS, copy_columns, copy_in, next_values, text_values
+from core.bulk import TEXT_CHUNK_ROWS, TEXT_NULL, copy_in, next_values, text_values
 from core.context import Actor
 from core.periods import Period
 
@@ -121,18 +121,55 @@ class Written:
     ledger_transaction_id: int | None
 
 
-@dataclass
-class _Columns:
-    """Columns of one table in COPY's text format."""
+def _t(value: object) -> str:
+    """One value in COPY's text format (see core.bulk.text_values), escaping only when
+    needed: most of a document's values are digits, dates and codes."""
+    if value is None:
+        return TEXT_NULL
+    s = str(value)
+    if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
+        return text_values([s])[0]
+    return s
 
-    values: dict[str, list[object]] = field(default_factory=dict)
 
-    def add(self, **row: object) -> None:
-        for name, value in row.items():
-            self.values.setdefault(name, []).append(value)
-
-    def text(self) -> dict[str, list[str]]:
-        return {name: text_values(column) for name, column in self.values.items()}
+TRANSACTION_COLUMNS = ("id", "entry_date", "kind", "currency", "source_ref", "memo", "created_by")
+POSTING_COLUMNS = ("transaction_id", "account_id", "customer_account_id", "amount")
+INVOICE_COLUMNS = (
+    "id",
+    "series",
+    "seq",
+    "number",
+    "kind",
+    "status",
+    "reason",
+    "account_id",
+    "usage_point_id",
+    "contract_id",
+    "run_id",
+    "period_start",
+    "period_end",
+    "issue_date",
+    "due_date",
+    "currency",
+    "tariff_code",
+    "category",
+    "connection_type",
+    "subscribed_kva",
+    "consumption",
+    "kwh",
+    "estimated",
+    "net",
+    "taxes",
+    "rounding",
+    "total",
+    "credits_invoice_id",
+    "replaces_invoice_id",
+    "payment_reference",
+    "ledger_transaction_id",
+    "note",
+    "issued_by",
+    "issued_by_id",
+)
 
 
 LINE_COLUMNS = (
@@ -219,6 +256,10 @@ def _chunked(rows: list[str]) -> Iterable[str]:
         yield "\n".join(rows[start : start + TEXT_CHUNK_ROWS]) + "\n"
 
 
+def _copy_rows(session: Session, table: str, columns: Sequence[str], rows: list[str]) -> None:
+    copy_in(session, f"{table} ({', '.join(columns)})", _chunked(rows), format="text")
+
+
 def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
@@ -243,82 +284,88 @@ def write(
     postings = [shared.postings(d) for d in drafts]
     posted = [i for i, amounts in enumerate(postings) if len(amounts) >= 2]
     txn_ids = dict(zip(posted, next_values(session, TRANSACTION_IDS, len(posted)), strict=True))
-    txns, invoices, ledger = _Columns(), _Columns(), _Columns()
+    # Rows in COPY's text format, built directly: what every row of a call shares is
+    # formatted once (the documents' values are the ones the columns would hold).
+    series_t, day_t, due_t = _t(series), _t(issue_date), _t(due_date)
+    by_t, by_id_t = _t(actor.username), _t(actor.user_id)
+    txn_rows: list[str] = []
+    posting_rows: list[str] = []
+    invoice_rows: list[str] = []
     lines_out: list[str] = []
     written = []
     for index, draft in enumerate(drafts):
         seq = first + index
         number = number_of(series, seq)
+        number_t = _t(number)
         invoice_id = int(ids[index])
         txn = int(txn_ids[index]) if index in txn_ids else None
         if txn is not None:
-            txns.add(
-                id=txn,
-                entry_date=issue_date,
-                kind=draft.kind.value,
-                currency=draft.currency,
-                source_ref=number,
-                memo=f"{draft.reason.value} {number}",
-                created_by=actor.user_id,
+            txn_rows.append(
+                "\t".join(
+                    (
+                        str(txn),
+                        day_t,
+                        _t(draft.kind.value),
+                        _t(draft.currency),
+                        number_t,
+                        _t(f"{draft.reason.value} {number}"),
+                        by_id_t,
+                    )
+                )
             )
             for code, amount in postings[index].items():
-                ledger.add(
-                    transaction_id=txn,
-                    account_id=chart.ids[code],
-                    customer_account_id=draft.account_id if code == "receivable" else None,
-                    amount=amount,
+                customer = draft.account_id if code == "receivable" else None
+                posting_rows.append(f"{txn}\t{chart.ids[code]}\t{_t(customer)}\t{amount}")
+        invoice_rows.append(
+            "\t".join(
+                (
+                    str(invoice_id),
+                    series_t,
+                    str(seq),
+                    number_t,
+                    _t(draft.kind.value),
+                    "issued",
+                    _t(draft.reason.value),
+                    str(draft.account_id),
+                    str(draft.usage_point_id),
+                    str(draft.contract_id),
+                    _t(draft.run_id),
+                    _t(draft.period.start),
+                    _t(draft.period.end),
+                    day_t,
+                    due_t,
+                    _t(draft.currency),
+                    _t(draft.tariff_code),
+                    _t(draft.category),
+                    _t(draft.connection_type),
+                    _t(_num(draft.subscribed_kva)),
+                    _t(shared.consumption(draft)),
+                    _t(_num(draft.kwh)),
+                    "t" if draft.estimated else "f",
+                    str(draft.net),
+                    str(draft.taxes),
+                    str(draft.rounding),
+                    str(draft.total),
+                    _t(draft.credits_invoice_id),
+                    _t(draft.replaces_invoice_id),
+                    _t(payment_reference(draft.account_number, series, seq)),
+                    _t(txn),
+                    _t(draft.note),
+                    by_t,
+                    by_id_t,
                 )
-        invoices.add(
-            id=invoice_id,
-            series=series,
-            seq=seq,
-            number=number,
-            kind=draft.kind.value,
-            status="issued",
-            reason=draft.reason.value,
-            account_id=draft.account_id,
-            usage_point_id=draft.usage_point_id,
-            contract_id=draft.contract_id,
-            run_id=draft.run_id,
-            period_start=draft.period.start,
-            period_end=draft.period.end,
-            issue_date=issue_date,
-            due_date=due_date,
-            currency=draft.currency,
-            tariff_code=draft.tariff_code,
-            category=draft.category,
-            connection_type=draft.connection_type,
-            subscribed_kva=_num(draft.subscribed_kva),
-            consumption=shared.consumption(draft),
-            kwh=_num(draft.kwh),
-            estimated="t" if draft.estimated else "f",
-            net=draft.net,
-            taxes=draft.taxes,
-            rounding=draft.rounding,
-            total=draft.total,
-            credits_invoice_id=draft.credits_invoice_id,
-            replaces_invoice_id=draft.replaces_invoice_id,
-            payment_reference=payment_reference(draft.account_number, series, seq),
-            ledger_transaction_id=txn,
-            note=draft.note,
-            issued_by=actor.username,
-            issued_by_id=actor.user_id,
+            )
         )
         prefix = f"{invoice_id}\t"
         lines_out.extend(prefix + row for row in shared.line_rows(draft.lines))
         written.append(Written(invoice_id, number, txn))
     try:
-        if txns.values:
-            copy_columns(session, "billing_ledger_transaction", txns.text())
-            copy_columns(session, "billing_ledger_posting", ledger.text())
-        copy_columns(session, "billing_invoice", invoices.text())
+        if txn_rows:
+            _copy_rows(session, "billing_ledger_transaction", TRANSACTION_COLUMNS, txn_rows)
+            _copy_rows(session, "billing_ledger_posting", POSTING_COLUMNS, posting_rows)
+        _copy_rows(session, "billing_invoice", INVOICE_COLUMNS, invoice_rows)
         if lines_out:
-            copy_in(
-                session,
-                f"billing_invoice_line ({', '.join(LINE_COLUMNS)})",
-                _chunked(lines_out),
-                format="text",
-            )
+            _copy_rows(session, "billing_invoice_line", LINE_COLUMNS, lines_out)
     except psycopg.errors.ExclusionViolation as exc:
         raise InvoicePeriodBilledError(
             "a usage point already has an issued bill for a day of this period"

@@ -17,6 +17,7 @@ from billing.runs import service
 from billing.runs.errors import BillingRunTransitionInvalidError
 from billing.runs.rater import Rater
 from billing.runs.schemas import RunProgress
+from core.bulk import gc_paused
 from core.celery_app import celery_app
 from core.context import Actor
 
@@ -50,7 +51,8 @@ def simulate(
         return service.progress(session, actor, run_id)
     rater = Rater(session)
     for done, chunk in enumerate(chunks, start=1):
-        service.simulate_chunk(session, run, chunk, rater)
+        with gc_paused():
+            service.simulate_chunk(session, run, chunk, rater)
         session.commit()
         if progress is not None:
             progress("simulate", done, len(chunks))
@@ -84,7 +86,8 @@ def issue(
         return service.progress(session, actor, run_id)
     rater = Rater(session)
     for done, chunk in enumerate(chunks, start=1):
-        service.issue_chunk(session, actor, run, chunk, rater)
+        with gc_paused():
+            service.issue_chunk(session, actor, run, chunk, rater)
         session.commit()
         if progress is not None:
             progress("issue", done, len(chunks))

@@ -4,6 +4,7 @@ skipped; a chunk another worker holds is skipped; the last chunk closes the phas
 from __future__ import annotations
 
 from billing.runs import service
+from core.bulk import gc_paused
 from core.celery_app import celery_app
 from core.context import Actor, acting_as
 from core.db import session_scope
@@ -21,7 +22,8 @@ def simulate_run_chunk(run_id: int, chunk_no: int, username: str, user_id: int |
         run = service.get_run(session, actor, run_id)
         if run.status not in ("draft", "simulated"):
             return 0
-        done = service.simulate_chunk(session, run, chunk_no)
+        with gc_paused():
+            done = service.simulate_chunk(session, run, chunk_no)
         session.commit()
         run = service.get_run(session, actor, run_id, lock=True)
         if run.status == "draft":
@@ -36,7 +38,8 @@ def issue_run_chunk(run_id: int, chunk_no: int, username: str, user_id: int | No
         run = service.get_run(session, actor, run_id)
         if run.status != "issuing":
             return 0
-        issued = service.issue_chunk(session, actor, run, chunk_no)
+        with gc_paused():
+            issued = service.issue_chunk(session, actor, run, chunk_no)
         session.commit()
         service.finish_if_done(session, actor, run_id)
         return issued

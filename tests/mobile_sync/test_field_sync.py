@@ -247,7 +247,6 @@ def test_a_move_out_final_read_is_completed_from_the_handheld(
     from customers import service as customers
     from customers.models import Contract
     from customers.schemas import MoveInRequest, MoveOutRequest, PartyCreate
-
     from tests.billing.world import TARIFF, tariff
 
     me = round_world.technicians[0]
