@@ -13,9 +13,12 @@ from core.events import handles
 from core.tasks import send_after_commit
 from customers.events import FinalReadingRequested
 from field import service as field_service
-from field.events import FinalReadingTaken
+from field.events import FinalReadingTaken, SealAnomalyFound, WorkOrderCompleted
+from fraud.events import FlagSentToInspection
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
+from revenue_protection import service as rp_service
+from revenue_protection.enums import CaseSource
 
 
 @handles(SwitchOperated, name="gis.retrace_after_switch")
@@ -58,3 +61,57 @@ def final_bill_after_final_read(
     """The final reading a contract process asked for was taken in the field: issue the
     final bill now (once: a redelivered event finds the period billed)."""
     final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)
+
+
+# -- revenue protection -------------------------------------------------------------------
+
+
+@handles(FlagSentToInspection, name="revenue_protection.case_from_flag")
+def ntl_case_from_flag(session: Session, event: FlagSentToInspection, _event_id: uuid.UUID) -> None:
+    """An analyst sent a flag to inspection: an NTL case with its inspection order (one
+    per flag, however often delivered)."""
+    rp_service.open_case(
+        session,
+        actor=SYSTEM,
+        usage_point_id=event.usage_point_id,
+        source=CaseSource.FRAUD_FLAG,
+        source_ref=str(event.flag_id),
+        flag_id=event.flag_id,
+        note="; ".join(event.reasons[:3]) or event.note,
+        priority=2,
+    )
+
+
+@handles(SealAnomalyFound, name="revenue_protection.case_from_seal_anomaly")
+def ntl_case_from_seal_anomaly(
+    session: Session, event: SealAnomalyFound, _event_id: uuid.UUID
+) -> None:
+    """A seal found broken, missing or foreign at a usage point: an NTL case (or news for
+    the one already open there)."""
+    if event.usage_point_id is None:
+        return
+    rp_service.open_case(
+        session,
+        actor=SYSTEM,
+        usage_point_id=event.usage_point_id,
+        source=CaseSource.SEAL_ANOMALY,
+        source_ref=str(event.seal_event_id),
+        note=f"seal {event.seal_number} {event.anomaly.replace('_', ' ')}",
+    )
+
+
+@handles(WorkOrderCompleted, name="revenue_protection.findings_from_inspection")
+def ntl_findings_from_inspection(
+    session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID
+) -> None:
+    """An inspection order was completed: if it is an NTL case's, its outcome becomes
+    the case's findings."""
+    if event.kind != "inspect":
+        return
+    rp_service.findings_from_work_order(
+        session,
+        actor=SYSTEM,
+        work_order_id=event.work_order_id,
+        outcome=event.outcome,
+        at=event.completed_at,
+    )

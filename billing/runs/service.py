@@ -134,7 +134,7 @@ ORDER BY i.id
 _BILLED = """
 SELECT DISTINCT i.id FROM billing_run_item i
 JOIN billing_invoice v ON v.usage_point_id = i.usage_point_id AND v.kind = 'invoice'
- AND v.status = 'issued' AND v.period_start < i.period_end AND v.period_end > i.period_start
+ AND v.status = 'issued' AND v.reason <> 'back_billing' AND v.period_start < i.period_end AND v.period_end > i.period_start
 WHERE i.run_id = :run AND i.chunk_no = :chunk AND i.contract_id IS NOT NULL
   AND (v.run_id IS DISTINCT FROM :run)
 """

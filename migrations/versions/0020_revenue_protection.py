@@ -1,0 +1,139 @@
+"""revenue protection: NTL cases with their step history, assessment rule sets; back-bills
+
+Revision ID: 0020
+Revises: 0019 (chained to 0016 while developing on h-rp; the coordinator re-chains)
+
+A back-bill (invoice reason ``back_billing``) claims energy of months that were billed
+already, so it leaves the no-overlap exclusion constraint of issued bills.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from core.audit import enable_audit_sql
+
+revision = "0020"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+_REASONS = "'cycle', 'rebill', 'true_up', 'final', 'correction'"
+
+
+def _invoice_rules(reasons: str, excluded: str) -> None:
+    op.drop_constraint("ck_billing_invoice_reason_known", "billing_invoice", type_="check")
+    op.create_check_constraint(
+        "ck_billing_invoice_reason_known", "billing_invoice", f"reason IN ({reasons})"
+    )
+    op.execute("ALTER TABLE billing_invoice DROP CONSTRAINT ex_billing_invoice_usage_point_period")
+    op.execute(
+        "ALTER TABLE billing_invoice ADD CONSTRAINT ex_billing_invoice_usage_point_period "
+        "EXCLUDE USING gist (usage_point_id WITH =, "
+        "daterange(period_start, period_end, '[)') WITH &&) "
+        f"WHERE (kind = 'invoice' AND status = 'issued'{excluded})"
+    )
+
+
+def upgrade() -> None:
+    _invoice_rules(_REASONS + ", 'back_billing'", " AND reason <> 'back_billing'")
+    op.create_table(
+        "rp_assessment_rule_set",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("effective_from", sa.Date(), nullable=False),
+        sa.Column("definition", postgresql.JSONB(), nullable=False),
+        sa.Column("note", sa.Text(), server_default="", nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now()),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_assessment_rule_set")),
+        sa.UniqueConstraint("version", name=op.f("uq_rp_assessment_rule_set_version")),
+    )
+    op.create_table(
+        "rp_ntl_case",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("usage_point_id", sa.BigInteger(), nullable=False),
+        sa.Column("contract_id", sa.BigInteger(), nullable=True),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("source_ref", sa.Text(), nullable=True),
+        sa.Column("flag_id", sa.BigInteger(), nullable=True),
+        sa.Column("status", sa.Text(), server_default="open", nullable=False),
+        sa.Column("priority", sa.Integer(), server_default="3", nullable=False),
+        sa.Column("note", sa.Text(), server_default="", nullable=False),
+        sa.Column("inspection_work_order_id", sa.BigInteger(), nullable=True),
+        sa.Column("findings", postgresql.JSONB(), server_default="{}", nullable=False),
+        sa.Column("irregularity", sa.Text(), nullable=True),
+        sa.Column("inspected_on", sa.Date(), nullable=True),
+        sa.Column("irregularity_since", sa.Date(), nullable=True),
+        sa.Column("assessment", postgresql.JSONB(), server_default="{}", nullable=False),
+        sa.Column("unbilled_kwh", sa.Numeric(14, 3), nullable=True),
+        sa.Column("penalty", sa.BigInteger(), nullable=True),
+        sa.Column("back_bill_invoice_id", sa.BigInteger(), nullable=True),
+        sa.Column("contestation", postgresql.JSONB(), server_default="{}", nullable=False),
+        sa.Column("recovered_kwh", sa.Numeric(14, 3), nullable=True),
+        sa.Column("recovered_amount", sa.BigInteger(), nullable=True),
+        sa.Column("currency", sa.Text(), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.CheckConstraint(
+            "source IN ('fraud_flag', 'seal_anomaly', 'field_tip', 'manual')",
+            name=op.f("ck_rp_ntl_case_source_known"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('open', 'inspecting', 'inspected', 'assessed', 'billed', 'contested',"
+            " 'closed', 'dismissed')",
+            name=op.f("ck_rp_ntl_case_status_known"),
+        ),
+        sa.ForeignKeyConstraint(["usage_point_id"], ["customer_usage_point.id"]),
+        sa.ForeignKeyConstraint(["contract_id"], ["customer_contract.id"]),
+        sa.ForeignKeyConstraint(["flag_id"], ["fraud_flag.id"]),
+        sa.ForeignKeyConstraint(["inspection_work_order_id"], ["field_work_order.id"]),
+        sa.ForeignKeyConstraint(["back_bill_invoice_id"], ["billing_invoice.id"]),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_ntl_case")),
+        sa.UniqueConstraint("source", "source_ref", name="uq_rp_ntl_case_source"),
+    )
+    op.create_index("ix_rp_ntl_case_usage_point_id", "rp_ntl_case", ["usage_point_id"])
+    op.create_index(
+        "ix_rp_ntl_case_inspection_work_order_id", "rp_ntl_case", ["inspection_work_order_id"]
+    )
+    op.create_index(
+        "uq_rp_ntl_case_open_usage_point",
+        "rp_ntl_case",
+        ["usage_point_id"],
+        unique=True,
+        postgresql_where=sa.text("status NOT IN ('closed', 'dismissed')"),
+    )
+    op.create_table(
+        "rp_ntl_case_step",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("case_id", sa.BigInteger(), nullable=False),
+        sa.Column("event", sa.Text(), nullable=False),
+        sa.Column("from_status", sa.Text(), nullable=True),
+        sa.Column("to_status", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("actor", sa.Text(), nullable=False),
+        sa.Column("actor_id", sa.BigInteger(), nullable=True),
+        sa.Column("details", postgresql.JSONB(), server_default="{}", nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.ForeignKeyConstraint(["case_id"], ["rp_ntl_case.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_ntl_case_step")),
+    )
+    op.create_index("ix_rp_ntl_case_step_case_id", "rp_ntl_case_step", ["case_id"])
+    for table in ("rp_ntl_case", "rp_assessment_rule_set"):
+        for statement in enable_audit_sql(table):
+            op.execute(statement)
+
+
+def downgrade() -> None:
+    op.drop_table("rp_ntl_case_step")
+    op.drop_table("rp_ntl_case")
+    op.drop_table("rp_assessment_rule_set")
+    op.execute("DELETE FROM billing_invoice WHERE reason = 'back_billing'")
+    _invoice_rules(_REASONS, "")
