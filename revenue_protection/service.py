@@ -217,7 +217,11 @@ def record_findings(session: Session, *, actor: Actor, case_id: int, data: Findi
     case = repository.get_case(session, actor, case_id, lock=True)
     if case.status in (CaseStatus.OPEN, CaseStatus.INSPECTING):
         NTL_CASE.step(session, actor, case, "record_findings", reason=data.note)
-    elif case.status not in (CaseStatus.INSPECTED, CaseStatus.ASSESSED):
+    elif case.status in (CaseStatus.INSPECTED, CaseStatus.ASSESSED):
+        NTL_CASE.record(
+            session, actor, case, "record_findings", case.status, case.status, reason=data.note
+        )  # completed, not a transition: the history says what changed
+    else:
         NTL_CASE.fire(case, "record_findings")  # the 409 saying why
     values = data.model_dump(mode="json", exclude_none=True)
     if data.irregularity is not None:

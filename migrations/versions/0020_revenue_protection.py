@@ -24,9 +24,10 @@ _REASONS = "'cycle', 'rebill', 'true_up', 'final', 'correction'"
 
 
 def _invoice_rules(reasons: str, excluded: str) -> None:
-    op.drop_constraint("ck_billing_invoice_reason_known", "billing_invoice", type_="check")
-    op.create_check_constraint(
-        "ck_billing_invoice_reason_known", "billing_invoice", f"reason IN ({reasons})"
+    op.execute("ALTER TABLE billing_invoice DROP CONSTRAINT ck_billing_invoice_reason_known")
+    op.execute(
+        "ALTER TABLE billing_invoice ADD CONSTRAINT ck_billing_invoice_reason_known "
+        f"CHECK (reason IN ({reasons}))"
     )
     op.execute("ALTER TABLE billing_invoice DROP CONSTRAINT ex_billing_invoice_usage_point_period")
     op.execute(
