@@ -469,3 +469,9 @@ def case_history(session: Session, *, actor: Actor, case_id: int) -> list[NtlCas
             select(NtlCaseStep).where(NtlCaseStep.case_id == case_id).order_by(NtlCaseStep.id)
         )
     )
+
+
+def rule_sets(session: Session) -> list[AssessmentRuleSet]:
+    return list(
+        session.scalars(select(AssessmentRuleSet).order_by(AssessmentRuleSet.version.desc()))
+    )
