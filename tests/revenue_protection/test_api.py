@@ -1,0 +1,70 @@
+"""The NTL case routes: scopes, problem+json errors, and a case worked by hand over HTTP
+(tip -> findings -> assessment -> back-bill -> closed)."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.billing.world import ledger_is_clean
+from tests.conftest import bearer
+from tests.revenue_protection.world import bypassed_customer, rules
+
+URL = "/api/v1/revenue-protection"
+
+
+def test_a_case_worked_over_http(client: TestClient, db: Session, make_user) -> None:
+    rules(db)
+    who = bypassed_customer(db)
+    analyst = bearer(make_user("fraud_analyst"))
+    technician = bearer(make_user("technician"))
+    assert client.get(f"{URL}/cases").status_code == 401
+    assert client.get(f"{URL}/cases", headers=technician).status_code == 403
+
+    made = client.post(
+        f"{URL}/cases",
+        headers=analyst,
+        json={"usage_point_id": who.usage_point_id, "source": "field_tip", "note": "neighbour"},
+    )
+    assert made.status_code == 201, made.text
+    case = made.json()
+    assert (case["status"], case["source"]) == ("inspecting", "field_tip")
+    again = client.post(
+        f"{URL}/cases", headers=analyst, json={"usage_point_id": who.usage_point_id}
+    )
+    assert again.status_code == 409
+    assert again.json()["code"] == "ntl_case_open_exists"
+    assert client.get(f"{URL}/cases/999999999", headers=analyst).status_code == 404
+
+    base = f"{URL}/cases/{case['id']}"
+    # Too early: nothing inspected yet.
+    early = client.post(f"{base}/back-bill", headers=analyst)
+    assert (early.status_code, early.json()["code"]) == (409, "ntl_case_transition_invalid")
+    found = client.post(
+        f"{base}/findings",
+        headers=analyst,
+        json={
+            "irregularity": "bypass",
+            "irregularity_since": "2025-07-01",
+            "inspected_on": "2026-01-15",
+            "load_kw": "2",
+        },
+    )
+    assert found.json()["status"] == "inspected", found.text
+    missing = client.post(
+        f"{base}/assessment", headers=analyst, json={"method": "corrected_measurement"}
+    )
+    assert (missing.status_code, missing.json()["code"]) == (422, "ntl_assessment_not_possible")
+    assessed = client.post(
+        f"{base}/assessment", headers=analyst, json={"method": "connected_load"}
+    ).json()
+    # 2 kW * 0.1 * 24 * 30 = 144 kWh a month, 6 months, 240 billed: 624 kWh unbilled;
+    # penalty 25000 + 10 * 624 = 31240 (tests/revenue_protection/test_cases.py)
+    assert (assessed["unbilled_kwh"], assessed["penalty"]) == ("624", 31240)
+    billed = client.post(f"{base}/back-bill", headers=analyst).json()
+    assert billed["assessment"]["invoice_total"] == 39120 + 31240
+    closed = client.post(f"{base}/close", headers=analyst, json={}).json()
+    assert (closed["status"], closed["recovered_amount"]) == ("closed", 70360)
+    history = client.get(f"{base}/history", headers=analyst).json()
+    assert [h["event"] for h in history][-3:] == ["assess", "bill", "close"]
+    ledger_is_clean(db)
