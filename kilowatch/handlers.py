@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from billing.invoices.service import final_bill_if_ready
+from billing.payments.events import PaymentCleared, PaymentPosted
 from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
@@ -17,6 +18,7 @@ from field.events import FinalReadingTaken, SealAnomalyFound, WorkOrderCompleted
 from fraud.events import FlagSentToInspection
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
+from revenue_protection import restoration
 from revenue_protection import service as rp_service
 from revenue_protection.enums import CaseSource
 
@@ -98,6 +100,42 @@ def ntl_case_from_seal_anomaly(
         source_ref=str(event.seal_event_id),
         note=f"seal {event.seal_number} {event.anomaly.replace('_', ' ')}",
     )
+
+
+@handles(PaymentPosted, name="revenue_protection.restore_after_payment")
+def restore_after_payment(session: Session, event: PaymentPosted, _event_id: uuid.UUID) -> None:
+    """Money arrived: decide the restoration of the account's cut usage points (a cheque
+    not cleared yet is held, with that reason)."""
+    restoration.on_payment(
+        session,
+        account_id=event.customer_account_id,
+        payment_id=event.payment_id,
+        cleared=event.cleared,
+        trigger="payment_posted",
+    )
+
+
+@handles(PaymentCleared, name="revenue_protection.restore_after_clearing")
+def restore_after_clearing(session: Session, event: PaymentCleared, _event_id: uuid.UUID) -> None:
+    """A cheque cleared: decide again, the instrument being money now."""
+    restoration.on_payment(
+        session,
+        account_id=event.customer_account_id,
+        payment_id=event.payment_id,
+        cleared=True,
+        trigger="payment_cleared",
+    )
+
+
+@handles(WorkOrderCompleted, name="revenue_protection.restored_in_field")
+def restoration_done_in_field(
+    session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID
+) -> None:
+    """A restore order was done: its restoration (if any) ends."""
+    if event.kind == "restore":
+        restoration.restored_in_field(
+            session, work_order_id=event.work_order_id, at=event.completed_at
+        )
 
 
 @handles(WorkOrderCompleted, name="revenue_protection.findings_from_inspection")

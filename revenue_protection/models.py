@@ -132,3 +132,70 @@ class AssessmentRuleSet(IdMixin, TimestampMixin, Base):
     effective_from: Mapped[date] = mapped_column(Date)
     definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class RestorationRuleSet(IdMixin, TimestampMixin, Base):
+    """The decision table of automatic restoration, as versioned data: the balance
+    threshold, the crew hours, and the ordered rules (a named condition -> restore
+    remotely, send a field order, or hold with a reason). The newest version applies."""
+
+    __tablename__ = "rp_restoration_rule_set"
+    __territory__ = GLOBAL
+
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class SupplyHold(IdMixin, TimestampMixin, Base):
+    """A reason not to restore a usage point automatically whatever is paid (a court
+    order, a safety issue, a regulator's instruction) until it is released."""
+
+    __tablename__ = "rp_supply_hold"
+
+    usage_point_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_usage_point.id"), index=True
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return through(UsagePoint, SupplyHold.usage_point_id, scope)
+
+
+class Restoration(IdMixin, TimestampMixin, Base):
+    """One restoration process of a cut (or reduced) usage point after money arrived:
+    the decision (restore remotely, field order, or hold and why), the command to the
+    head-end or the restore work order, each step timed from the payment's commit."""
+
+    __tablename__ = "rp_restoration"
+    __table_args__ = (
+        UniqueConstraint("trigger", "payment_id", "usage_point_id", name="uq_rp_restoration_once"),
+        Index("ix_rp_restoration_status", "status", "started_at"),
+    )
+
+    usage_point_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_usage_point.id"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customer_account.id"))
+    payment_id: Mapped[int] = mapped_column(BigInteger)
+    trigger: Mapped[str] = mapped_column(Text)  # payment_posted | payment_cleared
+    status: Mapped[str] = mapped_column(Text)  # held | commanding | field_order | restored
+    branch: Mapped[str] = mapped_column(Text)  # remote | field | hold
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule_version: Mapped[int | None] = mapped_column(Integer)
+    work_order_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("field_work_order.id"), index=True
+    )
+    head_end_ref: Mapped[str | None] = mapped_column(Text)
+    payment_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    command_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    restored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return through(UsagePoint, Restoration.usage_point_id, scope)

@@ -127,12 +127,88 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_ntl_case_step")),
     )
     op.create_index("ix_rp_ntl_case_step_case_id", "rp_ntl_case_step", ["case_id"])
-    for table in ("rp_ntl_case", "rp_assessment_rule_set"):
+    _restoration_tables()
+    for table in (
+        "rp_ntl_case",
+        "rp_assessment_rule_set",
+        "rp_restoration_rule_set",
+        "rp_supply_hold",
+        "rp_restoration",
+    ):
         for statement in enable_audit_sql(table):
             op.execute(statement)
 
 
+def _stamps() -> list[sa.Column]:
+    return [
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+    ]
+
+
+def _restoration_tables() -> None:
+    op.create_table(
+        "rp_restoration_rule_set",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("definition", postgresql.JSONB(), nullable=False),
+        sa.Column("note", sa.Text(), server_default="", nullable=False),
+        *_stamps(),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_restoration_rule_set")),
+        sa.UniqueConstraint("version", name=op.f("uq_rp_restoration_rule_set_version")),
+    )
+    op.create_table(
+        "rp_supply_hold",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("usage_point_id", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
+        *_stamps(),
+        sa.ForeignKeyConstraint(["usage_point_id"], ["customer_usage_point.id"]),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_supply_hold")),
+    )
+    op.create_index("ix_rp_supply_hold_usage_point_id", "rp_supply_hold", ["usage_point_id"])
+    op.create_table(
+        "rp_restoration",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("usage_point_id", sa.BigInteger(), nullable=False),
+        sa.Column("account_id", sa.BigInteger(), nullable=False),
+        sa.Column("payment_id", sa.BigInteger(), nullable=False),
+        sa.Column("trigger", sa.Text(), nullable=False),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("branch", sa.Text(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("rule_version", sa.Integer(), nullable=True),
+        sa.Column("work_order_id", sa.BigInteger(), nullable=True),
+        sa.Column("head_end_ref", sa.Text(), nullable=True),
+        sa.Column("payment_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("command_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("restored_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("steps", postgresql.JSONB(), nullable=False),
+        *_stamps(),
+        sa.ForeignKeyConstraint(["usage_point_id"], ["customer_usage_point.id"]),
+        sa.ForeignKeyConstraint(["account_id"], ["customer_account.id"]),
+        sa.ForeignKeyConstraint(["work_order_id"], ["field_work_order.id"]),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_restoration")),
+        sa.UniqueConstraint(
+            "trigger", "payment_id", "usage_point_id", name="uq_rp_restoration_once"
+        ),
+    )
+    op.create_index("ix_rp_restoration_usage_point_id", "rp_restoration", ["usage_point_id"])
+    op.create_index("ix_rp_restoration_work_order_id", "rp_restoration", ["work_order_id"])
+    op.create_index("ix_rp_restoration_status", "rp_restoration", ["status", "started_at"])
+
+
 def downgrade() -> None:
+    op.drop_table("rp_restoration")
+    op.drop_table("rp_supply_hold")
+    op.drop_table("rp_restoration_rule_set")
     op.drop_table("rp_ntl_case_step")
     op.drop_table("rp_ntl_case")
     op.drop_table("rp_assessment_rule_set")
