@@ -8,12 +8,14 @@ Limited to the caller's territory: a case lies where its usage point does (404 o
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
-from revenue_protection import service
+from revenue_protection import service, supervision
 from revenue_protection.enums import CaseStatus
 from revenue_protection.schemas import (
     AssessRequest,
@@ -28,6 +30,7 @@ from revenue_protection.schemas import (
     RuleSetCreate,
     RuleSetRead,
 )
+from revenue_protection.supervision import RestorationPage, Supervision
 
 router = APIRouter(
     prefix="/api/v1/revenue-protection", tags=["revenue protection"], responses=PROBLEM_RESPONSES
@@ -201,3 +204,31 @@ def create_rule_set(
 ) -> RuleSetRead:
     """A new version of the regulator's order (versions are never edited)."""
     return RuleSetRead.model_validate(service.create_rule_set(session, actor=actor, data=data))
+
+
+# -- automatic restoration ---------------------------------------------------------------
+
+
+@router.get("/restorations", response_model=RestorationPage)
+def list_restorations(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    status: Annotated[str | None, Query(max_length=40)] = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> RestorationPage:
+    """Restoration processes of the caller's territory, newest first, each step timed."""
+    return supervision.list_restorations(
+        session, actor=actor, status=status, offset=offset, limit=limit
+    )
+
+
+@router.get("/restorations/supervision", response_model=Supervision)
+def supervise_restorations(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    stuck_after_minutes: Annotated[int, Query(ge=1, le=10080)] = 60,
+) -> Supervision:
+    """Running processes, p50 / p95 from the payment's commit to the decision and to the
+    command per branch (remote, field, remote_fallback, hold), and the stuck ones."""
+    return supervision.supervise(session, actor=actor, stuck_after_minutes=stuck_after_minutes)

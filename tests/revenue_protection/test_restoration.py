@@ -182,3 +182,25 @@ def test_a_meter_without_remote_control_gets_a_field_order(db, head_end) -> None
     [r] = _restorations(db, who)
     assert (r.status, r.branch) == ("field_order", "field")
     assert head_end.sent == []
+
+
+def test_supervision_shows_each_branch_timed_and_the_stuck(db, head_end, client, make_user) -> None:
+    from tests.conftest import bearer
+
+    smart = _cut_customer(db)
+    pay(db, db.get(Account, smart.account_id), month_total(150), PAID)
+    plain = _cut_customer(db, smart=False)
+    pay(db, db.get(Account, plain.account_id), month_total(150), PAID)
+    _dispatch(db)
+    manager = bearer(make_user("manager"))
+    answer = client.get("/api/v1/revenue-protection/restorations/supervision", headers=manager)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    branches = {b["branch"]: b for b in body["branches"]}
+    assert branches["remote"]["count"] >= 1 and branches["field"]["count"] >= 1
+    assert branches["remote"]["command_p95_ms"] >= 0
+    assert body["running"].get("field_order", 0) >= 1
+    listed = client.get(
+        "/api/v1/revenue-protection/restorations", headers=manager, params={"status": "restored"}
+    ).json()
+    assert smart.usage_point_id in {r["usage_point_id"] for r in listed["items"]}
