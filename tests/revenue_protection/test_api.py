@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.billing.world import ledger_is_clean
-from tests.conftest import bearer
+from tests.conftest import TEST_PASSWORD, bearer
 from tests.revenue_protection.world import bypassed_customer, rules
 
 URL = "/api/v1/revenue-protection"
@@ -68,3 +68,15 @@ def test_a_case_worked_over_http(client: TestClient, db: Session, make_user) -> 
     history = client.get(f"{base}/history", headers=analyst).json()
     assert [h["event"] for h in history][-3:] == ["assess", "bill", "close"]
     ledger_is_clean(db)
+    # Pages (cookie sign-in): the list, the case's file, the restoration supervision.
+    make_user("fraud_analyst", username="page-rp-analyst")
+    client.post("/login", data={"username": "page-rp-analyst", "password": TEST_PASSWORD})
+    listed = client.get("/revenue-protection/cases")
+    assert (
+        listed.status_code == 200
+        and f'href="/revenue-protection/cases/{case["id"]}"' in listed.text
+    )
+    page = client.get(f"/revenue-protection/cases/{case['id']}")
+    assert page.status_code == 200 and "connected load" in page.text and "624" in page.text
+    assert client.get("/revenue-protection/cases/999999999").status_code == 404
+    assert client.get("/revenue-protection/restorations").status_code == 200
