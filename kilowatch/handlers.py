@@ -14,11 +14,16 @@ from core.events import handles
 from core.tasks import send_after_commit
 from customers.events import FinalReadingRequested
 from field import service as field_service
-from field.events import FinalReadingTaken, SealAnomalyFound, WorkOrderCompleted
+from field.events import (
+    FinalReadingTaken,
+    SealAnomalyFound,
+    WorkOrderCompleted,
+    WorkOrderFailed,
+)
 from fraud.events import FlagSentToInspection
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
-from revenue_protection import restoration
+from revenue_protection import campaigns, restoration
 from revenue_protection import service as rp_service
 from revenue_protection.enums import CaseSource
 
@@ -136,6 +141,30 @@ def restoration_done_in_field(
         restoration.restored_in_field(
             session, work_order_id=event.work_order_id, at=event.completed_at
         )
+
+
+@handles(WorkOrderCompleted, name="revenue_protection.campaign_visit_done")
+def campaign_visit_done(session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID) -> None:
+    """A campaign visit was done (or the customer paid on the spot): its outcome."""
+    campaigns.outcome_of_work_order(
+        session,
+        work_order_id=event.work_order_id,
+        finding=str(event.outcome.get("finding") or ""),
+        failure_code=None,
+        at=event.completed_at,
+    )
+
+
+@handles(WorkOrderFailed, name="revenue_protection.campaign_visit_failed")
+def campaign_visit_failed(session: Session, event: WorkOrderFailed, _event_id: uuid.UUID) -> None:
+    """A campaign visit failed (refused, no access, meter not found ...): its outcome."""
+    campaigns.outcome_of_work_order(
+        session,
+        work_order_id=event.work_order_id,
+        finding=None,
+        failure_code=event.failure_code,
+        at=event.failed_at,
+    )
 
 
 @handles(WorkOrderCompleted, name="revenue_protection.findings_from_inspection")

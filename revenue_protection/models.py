@@ -199,3 +199,51 @@ class Restoration(IdMixin, TimestampMixin, Base):
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         return through(UsagePoint, Restoration.usage_point_id, scope)
+
+
+class Campaign(IdMixin, TimestampMixin, Base):
+    """A cut, power-reduction, restoration or inspection campaign: usage points chosen by
+    criteria, split among agents as routes, worked from the handheld (each visit is a
+    field work order), followed on a map. Lies in the agency that runs it."""
+
+    __tablename__ = "rp_campaign"
+
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # cut | reduce_power | restore | inspect
+    agency_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("core_agency.id"))
+    criteria: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(Text, default="draft", server_default="draft")
+    planned_date: Mapped[date | None] = mapped_column(Date)
+    reconnection_fee: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reduce_to_kva: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return Campaign.agency_id == scope.agency_id
+
+
+class CampaignItem(IdMixin, Base):
+    """One usage point of a campaign: its agent, its place in the agent's route, the work
+    order (or the remote command) and the outcome."""
+
+    __tablename__ = "rp_campaign_item"
+    __table_args__ = (UniqueConstraint("campaign_id", "usage_point_id"),)
+
+    campaign_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("rp_campaign.id", ondelete="CASCADE"), index=True
+    )
+    usage_point_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("customer_usage_point.id"))
+    account_id: Mapped[int | None] = mapped_column(BigInteger)
+    technician_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("field_technician.id"))
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    work_order_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("field_work_order.id"), index=True
+    )
+    remote_ref: Mapped[str | None] = mapped_column(Text)
+    # pending | done | paid_on_spot | refused | no_access | meter_not_found | failed
+    outcome: Mapped[str] = mapped_column(Text, default="pending", server_default="pending")
+    outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return through(UsagePoint, CampaignItem.usage_point_id, scope)

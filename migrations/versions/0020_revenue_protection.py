@@ -128,12 +128,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_rp_ntl_case_step_case_id", "rp_ntl_case_step", ["case_id"])
     _restoration_tables()
+    _campaign_tables()
     for table in (
         "rp_ntl_case",
         "rp_assessment_rule_set",
         "rp_restoration_rule_set",
         "rp_supply_hold",
         "rp_restoration",
+        "rp_campaign",
+        "rp_campaign_item",
     ):
         for statement in enable_audit_sql(table):
             op.execute(statement)
@@ -205,7 +208,50 @@ def _restoration_tables() -> None:
     op.create_index("ix_rp_restoration_status", "rp_restoration", ["status", "started_at"])
 
 
+def _campaign_tables() -> None:
+    op.create_table(
+        "rp_campaign",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("kind", sa.Text(), nullable=False),
+        sa.Column("agency_id", sa.BigInteger(), nullable=True),
+        sa.Column("criteria", postgresql.JSONB(), nullable=False),
+        sa.Column("status", sa.Text(), server_default="draft", nullable=False),
+        sa.Column("planned_date", sa.Date(), nullable=True),
+        sa.Column("reconnection_fee", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("reduce_to_kva", sa.Numeric(8, 2), nullable=True),
+        *_stamps(),
+        sa.ForeignKeyConstraint(["agency_id"], ["core_agency.id"]),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_campaign")),
+    )
+    op.create_table(
+        "rp_campaign_item",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("campaign_id", sa.BigInteger(), nullable=False),
+        sa.Column("usage_point_id", sa.BigInteger(), nullable=False),
+        sa.Column("account_id", sa.BigInteger(), nullable=True),
+        sa.Column("technician_id", sa.BigInteger(), nullable=True),
+        sa.Column("sequence", sa.Integer(), nullable=True),
+        sa.Column("work_order_id", sa.BigInteger(), nullable=True),
+        sa.Column("remote_ref", sa.Text(), nullable=True),
+        sa.Column("outcome", sa.Text(), server_default="pending", nullable=False),
+        sa.Column("outcome_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["campaign_id"], ["rp_campaign.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["usage_point_id"], ["customer_usage_point.id"]),
+        sa.ForeignKeyConstraint(["technician_id"], ["field_technician.id"]),
+        sa.ForeignKeyConstraint(["work_order_id"], ["field_work_order.id"]),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rp_campaign_item")),
+        sa.UniqueConstraint(
+            "campaign_id", "usage_point_id", name="uq_rp_campaign_item_campaign_id"
+        ),
+    )
+    op.create_index("ix_rp_campaign_item_campaign_id", "rp_campaign_item", ["campaign_id"])
+    op.create_index("ix_rp_campaign_item_work_order_id", "rp_campaign_item", ["work_order_id"])
+
+
 def downgrade() -> None:
+    op.drop_table("rp_campaign_item")
+    op.drop_table("rp_campaign")
     op.drop_table("rp_restoration")
     op.drop_table("rp_supply_hold")
     op.drop_table("rp_restoration_rule_set")
