@@ -34,6 +34,7 @@ from customers.models import UsagePoint
 from field import service as field
 from field.enums import WorkOrderKind
 from field.schemas import WorkOrderCreate
+from revenue_protection.errors import CampaignNotFoundError
 from revenue_protection.head_end import CommandOutcome, head_end
 from revenue_protection.models import Campaign, CampaignItem
 
@@ -168,9 +169,7 @@ def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
         select(Campaign).where(Campaign.id == campaign_id, visible(actor, Campaign))
     ).first()
     if found is None:
-        from revenue_protection.errors import NtlCaseNotFoundError
-
-        raise NtlCaseNotFoundError(f"no campaign {campaign_id}")
+        raise CampaignNotFoundError(f"no campaign {campaign_id}")
     return found
 
 

@@ -32,3 +32,7 @@ class AssessmentRulesInvalidError(InputInvalidError):
 class AssessmentRulesMissingError(EntityNotFoundError):
     code = "ntl_assessment_rules_missing"
     title = "No assessment rule set is in force on that day"
+
+
+class CampaignNotFoundError(EntityNotFoundError):
+    code = "campaign_not_found"

@@ -119,3 +119,16 @@ class NtlCaseStepRead(BaseModel):
     actor: str
     details: dict[str, Any]
     at: datetime
+
+
+class CampaignRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    agency_id: int | None
+    criteria: dict[str, Any]
+    status: str
+    planned_date: date | None
+    reconnection_fee: int

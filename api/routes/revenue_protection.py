@@ -15,10 +15,11 @@ from fastapi import APIRouter, Query
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
-from revenue_protection import service, supervision
+from revenue_protection import campaigns, service, supervision
 from revenue_protection.enums import CaseStatus
 from revenue_protection.schemas import (
     AssessRequest,
+    CampaignRead,
     CaseStepRequest,
     Contestation,
     ContestDecision,
@@ -232,3 +233,54 @@ def supervise_restorations(
     """Running processes, p50 / p95 from the payment's commit to the decision and to the
     command per branch (remote, field, remote_fallback, hold), and the stuck ones."""
     return supervision.supervise(session, actor=actor, stuck_after_minutes=stuck_after_minutes)
+
+
+# -- campaigns ----------------------------------------------------------------------------
+
+
+@router.post("/campaigns", response_model=CampaignRead, status_code=201)
+def create_campaign(
+    data: campaigns.CampaignCreate,
+    session: DbSession,
+    actor: CurrentActor("rp:write"),  # type: ignore[valid-type]
+) -> CampaignRead:
+    """A cut / reduce / restore / inspect campaign over the usage points matching the
+    criteria (registry: ``revenue_protection.campaigns.CRITERIA``)."""
+    return CampaignRead.model_validate(campaigns.create_campaign(session, actor=actor, data=data))
+
+
+@router.post("/campaigns/{campaign_id}/dispatch", response_model=CampaignRead, responses=NOT_FOUND)
+def dispatch_campaign(
+    campaign_id: Id,
+    data: campaigns.CampaignDispatch,
+    session: DbSession,
+    actor: CurrentActor("rp:write"),  # type: ignore[valid-type]
+) -> CampaignRead:
+    """Split among the agents as routes, create and assign the work orders (remote
+    commands at smart meters for reduce / restore)."""
+    return CampaignRead.model_validate(
+        campaigns.dispatch(session, actor=actor, campaign_id=campaign_id, data=data)
+    )
+
+
+@router.get(
+    "/campaigns/{campaign_id}/progress",
+    response_model=campaigns.CampaignProgress,
+    responses=NOT_FOUND,
+)
+def campaign_progress(
+    campaign_id: Id,
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+) -> campaigns.CampaignProgress:
+    return campaigns.progress(session, actor=actor, campaign_id=campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/map", responses=NOT_FOUND)
+def campaign_map(
+    campaign_id: Id,
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+) -> dict[str, object]:
+    """The stops as GeoJSON (RFC 7946, EPSG:4326): outcome, agent and order of each."""
+    return campaigns.campaign_map(session, actor=actor, campaign_id=campaign_id)

@@ -75,6 +75,7 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "conflict_id": Ref("conflict", "sync_conflict"),
     "flag_id": Ref("flag", "fraud_flag"),
     "ntl_case_id": Ref("ntl_case", "rp_ntl_case"),
+    "campaign_id": Ref("campaign", "rp_campaign"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -495,6 +496,18 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/close"): _json(lambda s: {}),
     ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/dismiss"): _json(
         lambda s: {"reason": "matrix"}
+    ),
+    ("POST", "/api/v1/revenue-protection/campaigns"): _json(
+        lambda s: {
+            "name": "matrix",
+            "kind": "inspect",
+            "agency_id": s.agency_id,
+            "criteria": {"usage_point_ids": [s["usage_point2"]]},
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/revenue-protection/campaigns/{campaign_id}/dispatch"): _json(
+        lambda s: {"technician_ids": [s["technician"]], "planned_date": "2025-06-02"}
     ),
     ("POST", "/api/v1/revenue-protection/assessment-rules"): _json(
         lambda s: {
