@@ -8,14 +8,17 @@ Limited to the caller's territory: a case lies where its usage point does (404 o
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
-from revenue_protection import campaigns, service, supervision
+from core.periods import add_months, month_start
+from revenue_protection import campaigns, dashboard, service, supervision
 from revenue_protection.enums import CaseStatus
 from revenue_protection.schemas import (
     AssessRequest,
@@ -284,3 +287,67 @@ def campaign_map(
 ) -> dict[str, object]:
     """The stops as GeoJSON (RFC 7946, EPSG:4326): outcome, agent and order of each."""
     return campaigns.campaign_map(session, actor=actor, campaign_id=campaign_id)
+
+
+# -- loss dashboard -----------------------------------------------------------------------
+
+MonthParam = Annotated[
+    str | None, Query(pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+]
+
+
+def _months(from_month: str | None, to_month: str | None) -> tuple[date, date]:
+    """[first, last) from two YYYY-MM (default: the twelve months before this one)."""
+    this = month_start(datetime.now(UTC))
+    last = add_months(parse_month(to_month), 1) if to_month else this
+    first = parse_month(from_month) if from_month else add_months(last, -12)
+    return first, max(last, add_months(first, 1))
+
+
+def parse_month(value: str) -> date:
+    return date(int(value[:4]), int(value[5:7]), 1)
+
+
+@router.get("/dashboard", response_model=dashboard.Dashboard)
+def loss_dashboard(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    from_month: MonthParam = None,
+    to_month: MonthParam = None,
+) -> dashboard.Dashboard:
+    """Losses per zone and month (technical, non-technical, ratios), recovered energy and
+    revenue, inspections and hit rate, cuts and restorations, collection rate."""
+    first, last = _months(from_month, to_month)
+    return dashboard.build(session, actor=actor, first=first, last=last)
+
+
+@router.get("/dashboard.csv", response_class=PlainTextResponse)
+def loss_dashboard_csv(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    from_month: MonthParam = None,
+    to_month: MonthParam = None,
+) -> Response:
+    first, last = _months(from_month, to_month)
+    board = dashboard.build(session, actor=actor, first=first, last=last)
+    return Response(
+        dashboard.to_csv(board),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="losses-{first:%Y-%m}.csv"'},
+    )
+
+
+@router.get("/dashboard.xlsx", response_class=Response)
+def loss_dashboard_xlsx(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    from_month: MonthParam = None,
+    to_month: MonthParam = None,
+) -> Response:
+    first, last = _months(from_month, to_month)
+    board = dashboard.build(session, actor=actor, first=first, last=last)
+    return Response(
+        dashboard.to_xlsx(board),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="losses-{first:%Y-%m}.xlsx"'},
+    )

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import io
+
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from tests.billing.world import ledger_is_clean
@@ -68,6 +71,21 @@ def test_a_case_worked_over_http(client: TestClient, db: Session, make_user) -> 
     history = client.get(f"{base}/history", headers=analyst).json()
     assert [h["event"] for h in history][-3:] == ["assess", "bill", "close"]
     ledger_is_clean(db)
+    # The loss dashboard for January 2026 (the inspection's month): the recovered figures,
+    # one inspection confirmed; billed: December's bill issued on 1 January, 40 kWh:
+    # (500 + 40 * 50) * 1.18 = 2950; nothing collected.
+    manager = bearer(make_user("manager"))
+    params = {"from_month": "2026-01", "to_month": "2026-01"}
+    board = client.get(f"{URL}/dashboard", headers=manager, params=params).json()
+    assert (board["recovered_kwh"], board["recovered_amount"]) == (624.0, 70360)
+    assert (board["inspections_done"], board["hit_rate"]) == (1, 1.0)
+    assert (board["billed"], board["collected"], board["collection_rate"]) == (2950, 0, 0.0)
+    csv_text = client.get(f"{URL}/dashboard.csv", headers=manager, params=params).text
+    assert "recovered_amount,70360" in csv_text
+    xlsx = client.get(f"{URL}/dashboard.xlsx", headers=manager, params=params)
+    book = load_workbook(io.BytesIO(xlsx.content))
+    figures = {r[0]: r[1] for r in book["summary"].iter_rows(min_row=2, values_only=True)}
+    assert figures["recovered_amount"] == 70360
     # Pages (cookie sign-in): the list, the case's file, the restoration supervision.
     make_user("fraud_analyst", username="page-rp-analyst")
     client.post("/login", data={"username": "page-rp-analyst", "password": TEST_PASSWORD})
