@@ -29,12 +29,12 @@ from billing.payments.schemas import ReceivableItemCreate
 from core.context import Actor
 from core.errors import FieldError, InputInvalidError
 from core.settings import get_settings
-from core.territory import rule_sql, visible
+from core.territory import rule_sql, scope_of, visible
 from customers.models import UsagePoint
 from field import service as field
 from field.enums import WorkOrderKind
 from field.schemas import WorkOrderCreate
-from revenue_protection.errors import CampaignNotFoundError
+from revenue_protection.errors import CampaignNotFoundError, ReferenceUnknownError
 from revenue_protection.head_end import CommandOutcome, head_end
 from revenue_protection.models import Campaign, CampaignItem
 
@@ -142,7 +142,29 @@ def select_points(session: Session, actor: Actor, criteria: dict[str, Any]) -> l
 
 
 def create_campaign(session: Session, *, actor: Actor, data: CampaignCreate) -> Campaign:
-    """The campaign and its items (the points matching the criteria now)."""
+    """The campaign and its items (the points matching the criteria now). An agency or
+    a usage point named outside the actor's territory is a 422 (reference_unknown)."""
+    scope = scope_of(actor)
+    if scope is not None and data.agency_id not in (None, scope.agency_id):
+        raise ReferenceUnknownError(
+            f"no agency {data.agency_id}",
+            errors=[FieldError("agency_id", "unknown agency", "reference_unknown")],
+        )
+    named = data.criteria.get("usage_point_ids")
+    if named:
+        seen = set(
+            session.scalars(
+                select(UsagePoint.id).where(
+                    UsagePoint.id.in_([int(x) for x in named]), visible(actor, UsagePoint)
+                )
+            )
+        )
+        missing = sorted({int(x) for x in named} - seen)
+        if missing:
+            raise ReferenceUnknownError(
+                f"no usage point {missing[0]}",
+                errors=[FieldError("criteria", "unknown usage point", "reference_unknown")],
+            )
     points = select_points(session, actor, data.criteria)
     campaign = Campaign(
         name=data.name,

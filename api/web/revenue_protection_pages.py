@@ -5,14 +5,19 @@ page's session cookie."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import DbSession
 from api.params import Id
+from api.web.maps import render_map
 from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
-from revenue_protection import service, supervision
+from core.periods import add_months, month_start
+from revenue_protection import campaigns, dashboard, service, supervision
 from revenue_protection.enums import CaseStatus
 
 router = APIRouter(include_in_schema=False)
@@ -65,4 +70,39 @@ def restorations(request: Request, session: DbSession, stuck_after_minutes: int 
         title="Restorations",
         figures=figures,
         recent=recent,
+    )
+
+
+@router.get("/revenue-protection/dashboard", response_class=HTMLResponse)
+def loss_dashboard(request: Request, session: DbSession, months: int = 12) -> Response:
+    """Losses per zone and month with bars, the recovery and field figures, exports."""
+    actor = page_actor(request, session, "rp:read")
+    last = month_start(datetime.now(UTC))
+    first = add_months(last, -max(1, min(months, 60)))
+    board = dashboard.build(session, actor=actor, first=first, last=last)
+    return render(
+        request,
+        "rp_dashboard.html",
+        actor,
+        title="Losses",
+        board=board,
+        from_month=f"{first:%Y-%m}",
+        to_month=f"{add_months(last, -1):%Y-%m}",
+    )
+
+
+@router.get("/revenue-protection/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_page(request: Request, session: DbSession, campaign_id: Id) -> Response:
+    """A campaign's progress per agent and its stops on the map, coloured by outcome."""
+    actor = page_actor(request, session, "rp:read")
+    seen = campaigns.progress(session, actor=actor, campaign_id=campaign_id)
+    stops = campaigns.campaign_map(session, actor=actor, campaign_id=campaign_id)
+    return render(
+        request,
+        "rp_campaign.html",
+        actor,
+        title=f"Campaign {campaign_id}",
+        progress=seen,
+        stops=json.dumps(stops),
+        map=render_map(zoom=14),
     )

@@ -98,3 +98,5 @@ def test_a_case_worked_over_http(client: TestClient, db: Session, make_user) -> 
     assert page.status_code == 200 and "connected load" in page.text and "624" in page.text
     assert client.get("/revenue-protection/cases/999999999").status_code == 404
     assert client.get("/revenue-protection/restorations").status_code == 200
+    losses = client.get("/revenue-protection/dashboard")
+    assert losses.status_code == 200 and "dashboard.xlsx" in losses.text

@@ -26,6 +26,7 @@ from revenue_protection import campaigns
 from revenue_protection.head_end import SimulatedHeadEnd, use_head_end
 from revenue_protection.models import CampaignItem
 from tests.billing.world import at, customer
+from tests.conftest import TEST_PASSWORD
 
 DAY = date(2026, 2, 11)  # a Wednesday
 INSIDE = {
@@ -55,7 +56,9 @@ def _placed(db, lon: float, *, owes: bool):
     return who
 
 
-def test_a_cut_campaign_from_criteria_split_worked_and_mapped(db, make_technician) -> None:
+def test_a_cut_campaign_from_criteria_split_worked_and_mapped(
+    db, make_technician, client, make_user
+) -> None:
     a, b, c = (_placed(db, x, owes=True) for x in (2.40, 2.41, 2.42))
     _placed(db, 2.425, owes=False)  # inside, owes nothing
     _placed(db, 2.45, owes=True)  # owes, outside the polygon
@@ -131,6 +134,11 @@ def test_a_cut_campaign_from_criteria_split_worked_and_mapped(db, make_technicia
         "no_access",
     }
     assert shown["features"][0]["geometry"]["coordinates"] == [2.40, 6.40]
+    # Followed on a map: the campaign's page with its stops coloured by outcome.
+    make_user("manager", username="page-rp-manager")
+    client.post("/login", data={"username": "page-rp-manager", "password": TEST_PASSWORD})
+    page = client.get(f"/revenue-protection/campaigns/{campaign.id}")
+    assert page.status_code == 200 and '"outcome": "refused"' in page.text
 
 
 def test_a_restore_campaign_goes_remote_at_smart_meters_and_charges_the_fee(db) -> None:
