@@ -228,3 +228,29 @@ def test_a_seal_anomaly_opens_a_case_and_a_clean_inspection_dismisses_it(
         f"ntl_case:{case.id}",
         None,
     )
+
+
+def test_the_seal_anomaly_handler_opens_one_case_and_joins_news_to_it(db) -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from field.events import SealAnomalyFound
+    from kilowatch.handlers import ntl_case_from_seal_anomaly
+
+    rules(db)
+    who = bypassed_customer(db)
+
+    def event(n: int) -> SealAnomalyFound:
+        return SealAnomalyFound(
+            seal_event_id=n, anomaly="found_broken", seal_number=f"S-{n}", seal_id=None,
+            usage_point_id=who.usage_point_id, meter_id=None, work_order_id=None,
+            round_item_id=None, technician_id=None, at=datetime(2026, 1, 10, tzinfo=UTC),
+        )  # fmt: skip
+
+    for n in (101, 101, 102):  # the first delivered twice, then another seal at the meter
+        ntl_case_from_seal_anomaly(db, event(n), uuid.uuid4())
+    [case] = db.scalars(select(NtlCase).where(NtlCase.usage_point_id == who.usage_point_id))
+    assert (case.source, case.source_ref, case.status) == ("seal_anomaly", "101", "inspecting")
+    assert "seal S-102 found broken" in case.note
+    steps = [s.event for s in service.case_history(db, actor=SYSTEM, case_id=case.id)]
+    assert steps == ["open", "order_inspection", "joined"]
