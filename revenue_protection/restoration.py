@@ -101,6 +101,9 @@ def _own_holds(session: Session, usage_point_id: int) -> str | None:
 
 # Sources of holds (collections registers its own when it lands): the first reason wins.
 HOLD_SOURCES: list[HoldSource] = [_own_holds]
+# Whether an account has an agreed payment plan in force (collections registers one):
+# a plan makes the balance left acceptable.
+PLAN_SOURCES: list[Callable[[Session, int], bool]] = []
 
 
 def _crew_on(table: DecisionTable, now: datetime) -> bool:
@@ -121,7 +124,9 @@ CONDITIONS: dict[str, Callable[[Session, DecisionTable, Facts], bool]] = {
         is not None
     ),
     "hold_active": lambda s, t, f: any(src(s, f.usage_point_id) for src in HOLD_SOURCES),
-    "balance_above_threshold": lambda s, t, f: f.balance > t.threshold,
+    "balance_above_threshold": lambda s, t, f: (
+        f.balance > t.threshold and not any(plan(s, f.account_id) for plan in PLAN_SOURCES)
+    ),
     "meter_smart": lambda s, t, f: f.meter_type == "smart" and f.meter_serial is not None,
     "in_crew_hours": lambda s, t, f: _crew_on(t, f.now),
     "always": lambda s, t, f: True,

@@ -204,3 +204,17 @@ def test_supervision_shows_each_branch_timed_and_the_stuck(db, head_end, client,
         "/api/v1/revenue-protection/restorations", headers=manager, params={"status": "restored"}
     ).json()
     assert smart.usage_point_id in {r["usage_point_id"] for r in listed["items"]}
+
+
+def test_an_agreed_plan_makes_the_balance_left_acceptable(db, head_end) -> None:
+    from revenue_protection import restoration
+
+    who = _cut_customer(db)
+    restoration.PLAN_SOURCES.append(lambda _s, account_id: account_id == who.account_id)
+    try:
+        pay(db, db.get(Account, who.account_id), 1000, PAID)  # a first instalment
+        _dispatch(db)
+    finally:
+        restoration.PLAN_SOURCES.clear()
+    [r] = _restorations(db, who)
+    assert (r.status, r.branch) == ("restored", "remote")
