@@ -24,6 +24,7 @@ from field.rounds import (
     round_progress,
     skip_round_item,
 )
+from field.routing import order_stops
 from field.seals import (
     apply_seal,
     break_seal,
@@ -64,6 +65,7 @@ __all__ = [
     "fail_work_order",
     "issue_seals",
     "order_final_reading",
+    "order_stops",
     "plan_work_order",
     "receive_seal_batch",
     "record_round_reading",

@@ -330,3 +330,38 @@ def evidence(session: Session, *, actor: Actor, flag_id: int, months: int = 24) 
         transformer_location=t_location,
         history=[FlagChange.model_validate(c) for c in changes],
     )
+
+
+def record_inspection_label(
+    session: Session,
+    *,
+    actor: Actor,
+    usage_point_id: int,
+    inspected_on: date,
+    outcome: LabelOutcome,
+    kind: str,
+    source: str,
+) -> None:
+    """A label from an inspection no flag asked for (an NTL case from a seal anomaly or a
+    tip): what was found at the usage point that day. Updates the same day's label."""
+    del actor  # the caller's own territory check covers the usage point
+    existing = session.scalars(
+        select(Label).where(
+            Label.usage_point_id == usage_point_id,
+            Label.inspected_on == inspected_on,
+            Label.kind == kind,
+        )
+    ).first()
+    if existing is None:
+        session.add(
+            Label(
+                usage_point_id=usage_point_id,
+                inspected_on=inspected_on,
+                outcome=outcome.value,
+                kind=kind,
+                source=source,
+            )
+        )
+    else:
+        existing.outcome = outcome.value
+    session.flush()

@@ -9,16 +9,25 @@ from sqlalchemy.orm import Session
 
 from billing.collections import service as collections
 from billing.invoices.service import final_bill_if_ready
-from billing.payments.events import PaymentPosted, PaymentReversed
+from billing.payments.events import PaymentCleared, PaymentPosted, PaymentReversed
 from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
 from customers.events import FinalReadingRequested
 from field import service as field_service
 from field.connections import service as connections
-from field.events import FinalReadingTaken, WorkOrderCompleted
+from field.events import (
+    FinalReadingTaken,
+    SealAnomalyFound,
+    WorkOrderCompleted,
+    WorkOrderFailed,
+)
+from fraud.events import FlagSentToInspection
 from gis.events import SwitchOperated
 from gis.tasks import retrace_feeder
+from revenue_protection import campaigns, restoration
+from revenue_protection import service as rp_service
+from revenue_protection.enums import CaseSource
 
 
 @handles(SwitchOperated, name="gis.retrace_after_switch")
@@ -102,4 +111,118 @@ def settle_connection_deposit(
         return
     connections.settle_deposit(
         session, actor=SYSTEM, contract_id=event.contract_id, how="use", on=event.reading_date
+    )
+
+
+# -- revenue protection -------------------------------------------------------------------
+
+
+@handles(FlagSentToInspection, name="revenue_protection.case_from_flag")
+def ntl_case_from_flag(session: Session, event: FlagSentToInspection, _event_id: uuid.UUID) -> None:
+    """An analyst sent a flag to inspection: an NTL case with its inspection order (one
+    per flag, however often delivered)."""
+    rp_service.open_case(
+        session,
+        actor=SYSTEM,
+        usage_point_id=event.usage_point_id,
+        source=CaseSource.FRAUD_FLAG,
+        source_ref=str(event.flag_id),
+        flag_id=event.flag_id,
+        note="; ".join(event.reasons[:3]) or event.note,
+        priority=2,
+    )
+
+
+@handles(SealAnomalyFound, name="revenue_protection.case_from_seal_anomaly")
+def ntl_case_from_seal_anomaly(
+    session: Session, event: SealAnomalyFound, _event_id: uuid.UUID
+) -> None:
+    """A seal found broken, missing or foreign at a usage point: an NTL case (or news for
+    the one already open there)."""
+    if event.usage_point_id is None:
+        return
+    rp_service.open_case(
+        session,
+        actor=SYSTEM,
+        usage_point_id=event.usage_point_id,
+        source=CaseSource.SEAL_ANOMALY,
+        source_ref=str(event.seal_event_id),
+        note=f"seal {event.seal_number} {event.anomaly.replace('_', ' ')}",
+    )
+
+
+@handles(PaymentPosted, name="revenue_protection.restore_after_payment")
+def restore_after_payment(session: Session, event: PaymentPosted, _event_id: uuid.UUID) -> None:
+    """Money arrived: decide the restoration of the account's cut usage points (a cheque
+    not cleared yet is held, with that reason)."""
+    restoration.on_payment(
+        session,
+        account_id=event.customer_account_id,
+        payment_id=event.payment_id,
+        cleared=event.cleared,
+        trigger="payment_posted",
+    )
+
+
+@handles(PaymentCleared, name="revenue_protection.restore_after_clearing")
+def restore_after_clearing(session: Session, event: PaymentCleared, _event_id: uuid.UUID) -> None:
+    """A cheque cleared: decide again, the instrument being money now."""
+    restoration.on_payment(
+        session,
+        account_id=event.customer_account_id,
+        payment_id=event.payment_id,
+        cleared=True,
+        trigger="payment_cleared",
+    )
+
+
+@handles(WorkOrderCompleted, name="revenue_protection.restored_in_field")
+def restoration_done_in_field(
+    session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID
+) -> None:
+    """A restore order was done: its restoration (if any) ends."""
+    if event.kind == "restore":
+        restoration.restored_in_field(
+            session, work_order_id=event.work_order_id, at=event.completed_at
+        )
+
+
+@handles(WorkOrderCompleted, name="revenue_protection.campaign_visit_done")
+def campaign_visit_done(session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID) -> None:
+    """A campaign visit was done (or the customer paid on the spot): its outcome."""
+    campaigns.outcome_of_work_order(
+        session,
+        work_order_id=event.work_order_id,
+        finding=str(event.outcome.get("finding") or ""),
+        failure_code=None,
+        at=event.completed_at,
+    )
+
+
+@handles(WorkOrderFailed, name="revenue_protection.campaign_visit_failed")
+def campaign_visit_failed(session: Session, event: WorkOrderFailed, _event_id: uuid.UUID) -> None:
+    """A campaign visit failed (refused, no access, meter not found ...): its outcome."""
+    campaigns.outcome_of_work_order(
+        session,
+        work_order_id=event.work_order_id,
+        finding=None,
+        failure_code=event.failure_code,
+        at=event.failed_at,
+    )
+
+
+@handles(WorkOrderCompleted, name="revenue_protection.findings_from_inspection")
+def ntl_findings_from_inspection(
+    session: Session, event: WorkOrderCompleted, _event_id: uuid.UUID
+) -> None:
+    """An inspection order was completed: if it is an NTL case's, its outcome becomes
+    the case's findings."""
+    if event.kind != "inspect":
+        return
+    rp_service.findings_from_work_order(
+        session,
+        actor=SYSTEM,
+        work_order_id=event.work_order_id,
+        outcome=event.outcome,
+        at=event.completed_at,
     )

@@ -25,6 +25,7 @@ import kilowatch.demo_utility.models
 import meters.models
 import meters.zone_models
 import mobile_sync.models
+import revenue_protection.models
 from core.models import Base
 
 metadata = Base.metadata
@@ -40,4 +41,5 @@ __all__ = [
     "metadata",
     "meters",
     "mobile_sync",
+    "revenue_protection",
 ]

@@ -28,6 +28,7 @@ class InvoiceReason(StrEnum):
     TRUE_UP = "true_up"  # the actual read replacing an estimated bill
     FINAL = "final"  # the last bill of a move-out or termination
     CORRECTION = "correction"  # a credit note cancelling an invoice
+    BACK_BILLING = "back_billing"  # unbilled energy assessed after an inspection (NTL case)
 
 
 # The series each kind is numbered in, unless the caller names another: one gap-free

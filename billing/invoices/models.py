@@ -80,7 +80,8 @@ class Invoice(IdMixin, Base):
         CheckConstraint("kind IN ('invoice', 'credit_note')", name="kind_known"),
         CheckConstraint("status IN ('issued', 'credited')", name="status_known"),
         CheckConstraint(
-            "reason IN ('cycle', 'rebill', 'true_up', 'final', 'correction')", name="reason_known"
+            "reason IN ('cycle', 'rebill', 'true_up', 'final', 'correction', 'back_billing')",
+            name="reason_known",
         ),
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("period_end > period_start", name="period_ordered"),
@@ -97,7 +98,8 @@ class Invoice(IdMixin, Base):
             (text("daterange(period_start, period_end, '[)')"), "&&"),
             name="ex_billing_invoice_usage_point_period",
             using="gist",
-            where=text("kind = 'invoice' AND status = 'issued'"),
+            # A back-bill (NTL case) claims energy of months already billed: it stays out.
+            where=text("kind = 'invoice' AND status = 'issued' AND reason <> 'back_billing'"),
         ),
         Index("ix_billing_invoice_usage_point_period", "usage_point_id", "period_start"),
     )

@@ -13,7 +13,7 @@ from sqlalchemy import cast as sa_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from billing.invoices.enums import InvoiceKind, InvoiceStatus
+from billing.invoices.enums import InvoiceKind, InvoiceReason, InvoiceStatus
 from billing.invoices.errors import InvoiceNotFoundError
 from billing.invoices.models import Invoice, InvoiceLine
 from core.context import Actor
@@ -85,6 +85,7 @@ def issued_overlapping(session: Session, usage_point_id: int, period: Period) ->
             Invoice.usage_point_id == usage_point_id,
             Invoice.kind == InvoiceKind.INVOICE,
             Invoice.status == InvoiceStatus.ISSUED,
+            Invoice.reason != InvoiceReason.BACK_BILLING,
             Invoice.period_start < period.end,
             Invoice.period_end > period.start,
         )
@@ -101,6 +102,7 @@ def billed_until(session: Session, usage_point_id: int, contract_id: int) -> dat
                 Invoice.contract_id == contract_id,
                 Invoice.kind == InvoiceKind.INVOICE,
                 Invoice.status == InvoiceStatus.ISSUED,
+                Invoice.reason != InvoiceReason.BACK_BILLING,
             )
         )
     )
@@ -186,6 +188,7 @@ def kwh_history(session: Session, usage_point_ids: list[int], before: date) -> d
             Invoice.usage_point_id == func.any(sa_cast(list(usage_point_ids), ARRAY(BigInteger))),
             Invoice.kind == InvoiceKind.INVOICE,
             Invoice.status == InvoiceStatus.ISSUED,
+            Invoice.reason != InvoiceReason.BACK_BILLING,
             Invoice.period_end <= before,
         )
         .order_by(Invoice.usage_point_id, Invoice.period_end.desc())

@@ -334,6 +334,7 @@ def pending_final_bills(session: Session) -> list[int]:
             Invoice.contract_id == Contract.id,
             Invoice.kind == InvoiceKind.INVOICE,
             Invoice.status == InvoiceStatus.ISSUED,
+            Invoice.reason != InvoiceReason.BACK_BILLING,
             Invoice.period_end >= Contract.end_date,
         )
         .exists()
@@ -345,3 +346,84 @@ def pending_final_bills(session: Session) -> list[int]:
             )
         )
     )
+
+
+def issue_back_bill(
+    session: Session,
+    actor: Actor,
+    *,
+    contract_id: int,
+    period: Period,
+    billed_kwh: Decimal,
+    unbilled_kwh: Decimal,
+    penalty: int,
+    note: str,
+    issue_date: date | None = None,
+) -> Invoice:
+    """The back-bill of an NTL case (reason ``back_billing``): the energy the meter did
+    not record over ``period``, priced at the margin of the contract's tariff (the
+    energy lines of the period rated on ``billed_kwh + unbilled_kwh`` less those rated
+    on ``billed_kwh``, so the blocks already used by the bills are not sold twice; the
+    fixed charges were billed already), plus ``penalty`` (minor units) as a surcharge.
+    Untaxed. It lies over months already billed, so it stays out of the no-overlap rule
+    and of "billed until" (the cycle carries on)."""
+    require_visible(session, actor, Contract, contract_id, "contract")
+    who = repository.billable(session, contract_id)
+    full = rate_for(session, who, period, {"total": billed_kwh + unbilled_kwh})
+    base = rate_for(session, who, period, {"total": billed_kwh})
+    energy = sum(x.amount for x in full.lines_of(LineKind.ENERGY)) - sum(
+        x.amount for x in base.lines_of(LineKind.ENERGY)
+    )
+    lines = [
+        BillLine(
+            kind=LineKind.ENERGY,
+            component="back_billing",
+            label=f"unbilled energy assessed: {unbilled_kwh} kWh",
+            start=period.start,
+            end=period.end,
+            quantity=unbilled_kwh,
+            unit="kWh",
+            unit_price=(Decimal(energy) / unbilled_kwh).quantize(Decimal("0.0001"))
+            if unbilled_kwh
+            else None,
+            amount=energy,
+        )
+    ]
+    if penalty:
+        lines.append(
+            BillLine(
+                kind=LineKind.SURCHARGE,
+                component="ntl_penalty",
+                label="penalty (regulator's order)",
+                start=period.start,
+                end=period.end,
+                quantity=Decimal(1),
+                unit="",
+                unit_price=Decimal(penalty),
+                amount=penalty,
+            )
+        )
+    total = energy + penalty
+    draft = Draft(
+        kind=InvoiceKind.INVOICE,
+        reason=InvoiceReason.BACK_BILLING,
+        account_id=who.account.id,
+        account_number=who.account.number,
+        usage_point_id=who.usage_point.id,
+        contract_id=who.contract.id,
+        period=period,
+        currency=full.currency,
+        tariff_code=full.tariff_code,
+        category=who.usage_point.category,
+        connection_type=who.connection_type,
+        subscribed_kva=who.subscribed_kva,
+        consumption={"total": unbilled_kwh},
+        estimated=True,
+        lines=lines,
+        net=total,
+        taxes=0,
+        rounding=0,
+        total=total,
+        note=note,
+    )
+    return _issue(session, actor, draft, issue_date)

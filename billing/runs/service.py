@@ -139,6 +139,7 @@ SELECT i.id FROM billing_run_item i
 CROSS JOIN LATERAL (
   SELECT 1 FROM billing_invoice v
   WHERE v.usage_point_id = i.usage_point_id AND v.kind = 'invoice' AND v.status = 'issued'
+    AND v.reason <> 'back_billing'
     AND v.period_start < i.period_end AND v.period_end > i.period_start
     AND v.run_id IS DISTINCT FROM :run
   LIMIT 1

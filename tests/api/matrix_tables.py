@@ -78,6 +78,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "flag_id": Ref("flag", "fraud_flag"),
     "write_off_id": Ref("write_off", "collection_write_off"),
     "request_id": Ref("connection_request", "connection_request"),
+    "ntl_case_id": Ref("ntl_case", "rp_ntl_case"),
+    "campaign_id": Ref("campaign", "rp_campaign"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -534,6 +536,42 @@ BODIES: dict[tuple[str, str], Body] = {
         lambda s: {"usage_point_id": s["usage_point2"], "note": "matrix"}, territorial=True
     ),
     ("POST", "/api/v1/fraud/flags/{flag_id}/transitions"): _json(lambda s: {"event": "review"}),
+    # -- revenue protection -----------------------------------------------------------------
+    ("POST", "/api/v1/revenue-protection/cases"): _json(
+        lambda s: {"usage_point_id": s["usage_point2"], "source": "field_tip"}, territorial=True
+    ),
+    ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/findings"): _json(
+        lambda s: {"load_kw": "2.5", "irregularity": "bypass"}
+    ),
+    ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/assessment"): _json(lambda s: {}),
+    ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/contestation"): _json(
+        lambda s: {"reason": "matrix"}
+    ),
+    ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/contestation/decision"): _json(
+        lambda s: {"accepted": False, "reason": "matrix"}
+    ),
+    ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/close"): _json(lambda s: {}),
+    ("POST", "/api/v1/revenue-protection/cases/{ntl_case_id}/dismiss"): _json(
+        lambda s: {"reason": "matrix"}
+    ),
+    ("POST", "/api/v1/revenue-protection/campaigns"): _json(
+        lambda s: {
+            "name": "matrix",
+            "kind": "inspect",
+            "agency_id": s.agency_id,
+            "criteria": {"usage_point_ids": [s["usage_point2"]]},
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/revenue-protection/campaigns/{campaign_id}/dispatch"): _json(
+        lambda s: {"technician_ids": [s["technician"]], "planned_date": "2025-06-02"}
+    ),
+    ("POST", "/api/v1/revenue-protection/assessment-rules"): _json(
+        lambda s: {
+            "effective_from": "2020-01-01",
+            "definition": {"methods": ["highest_normal_month"]},
+        }
+    ),
     # -- field ----------------------------------------------------------------------------------
     ("POST", "/api/v1/field/teams"): _json(
         lambda s: {"code": "KWM-NEW-TEAM", "name": "Nouvelle équipe", "agency_id": s.agency_id},

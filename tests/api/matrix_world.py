@@ -326,6 +326,24 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     # -- a fraud flag on the usage point (raised by hand: a tip)
     flag = post("/api/v1/fraud/flags", "flag", {"usage_point_id": ids["usage_point"]})
     ids["flag"] = flag["id"]
+    # -- an NTL case at the usage point (a field tip), its inspection order sent
+    ntl_case = post(
+        "/api/v1/revenue-protection/cases",
+        "NTL case",
+        {"usage_point_id": ids["usage_point"], "source": "field_tip", "note": "matrix"},
+    )
+    ids["ntl_case"] = ntl_case["id"]
+    campaign = post(
+        "/api/v1/revenue-protection/campaigns",
+        "campaign",
+        {
+            "name": f"Campaign {tag(s)}",
+            "kind": "inspect",
+            "agency_id": side.agency_id,
+            "criteria": {"usage_point_ids": [ids["usage_point"]]},
+        },
+    )
+    ids["campaign"] = campaign["id"]
     # -- field: technicians, a round, a work order, seals -------------------------------------
     for key in ("tech_user", "tech_user2"):
         user = post(
