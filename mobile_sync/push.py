@@ -31,8 +31,6 @@ from sqlalchemy.orm import Session
 from core.context import Actor
 from core.errors import DomainError
 from core.locks import LockSpace, int32_key, xact_lock
-from meters.readings import bounds as reading_bounds
-from meters.readings.partitions import ensure_reading_partitions
 from mobile_sync import field_kinds as _field_kinds  # noqa: F401 - registers the kinds
 from mobile_sync import repository
 from mobile_sync.enums import CLOCK_TOLERANCE_S, Flag, ReceiptStatus
@@ -72,7 +70,6 @@ def push(session: Session, *, actor: Actor, device: SyncDevice, batch: PushBatch
             captured = record.captured_at + timedelta(seconds=ctx.clock_offset_s)
             flags = [Flag.DEVICE_CLOCK_CORRECTED.value] if correct else []
             pending.append((i, Item(record, captured.astimezone(UTC), flags)))
-    _partitions_first(session, [item for _, item in pending])
     for _kind, run in groupby(pending, key=lambda p: p[1].record.kind):
         ops.update(_apply_run(ctx, list(run)))
     every = [*ops.values(), *known.values()]
@@ -89,22 +86,6 @@ def push(session: Session, *, actor: Actor, device: SyncDevice, batch: PushBatch
     device.pushed_at = received_at
     session.flush()
     return [answers[i] for i in range(len(batch.records))]
-
-
-def _partitions_first(session: Session, items: list[Item]) -> None:
-    """Create the month partitions of ``meter_reading`` the batch's reads will need, before
-    anything of this transaction touches that table. Created later, from inside the
-    readings pipeline, the partition waits for every concurrent push that already read
-    ``meter_reading`` while those wait for the partition lock: a deadlock, again and
-    again, the first push of each month (seen with twenty devices at once)."""
-    instants = []
-    for item in items:
-        try:
-            reading_bounds.check(item.captured_at)
-        except DomainError:
-            continue  # refused later, with its record
-        instants.append(item.captured_at)
-    ensure_reading_partitions(session, instants)
 
 
 def _apply_run(ctx: PushContext, run: list[tuple[int, Item]]) -> dict[int, SyncOperation]:
