@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from geoalchemy2 import WKTElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,10 +133,10 @@ def _log(ctx: PushContext, item: Item, outcome: Outcome) -> SyncOperation:
 
 
 def _log_all(ctx: PushContext, rows: list[tuple[int, Item, Outcome]]) -> dict[int, SyncOperation]:
-    """The operation-log rows (and conflict-queue entries) of applied items, one flush."""
+    """The operation-log rows (and conflict-queue entries) of applied items: one INSERT."""
     ops = {i: _operation(ctx, item, outcome) for i, item, outcome in rows}
-    ctx.session.add_all(ops.values())
-    ctx.session.flush()
+    points = [(r.gps.lon, r.gps.lat) if r.gps else None for r in (row[1].record for row in rows)]
+    repository.insert_operations(ctx.session, list(ops.values()), points)
     conflicts = [
         _conflict(ctx, ops[i], item, outcome)
         for i, item, outcome in rows
@@ -160,9 +159,6 @@ def _operation(ctx: PushContext, item: Item, outcome: Outcome) -> SyncOperation:
         captured_at_device=record.captured_at,
         captured_at=item.captured_at,
         clock_offset_s=ctx.clock_offset_s,
-        gps=WKTElement(f"POINT({record.gps.lon} {record.gps.lat})", srid=4326)
-        if record.gps
-        else None,
         gps_accuracy_m=record.gps.accuracy_m if record.gps else None,
         scanned_serial=record.scanned_serial,
         photos=list(record.photos),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, any_, func, select
+from sqlalchemy import and_, any_, func, select, text
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -124,3 +125,62 @@ def conflict_for_update(
         .with_for_update(of=SyncConflict)
     ).one_or_none()
     return (row[0], row[1]) if row else None
+
+
+_OPERATION_COLUMNS = (
+    "uuid uuid, device_id bigint, user_id bigint, kind text, status text, code text, "
+    "detail text, server_id bigint, flags text[], photos text[], base_version int, "
+    "captured_at_device timestamptz, captured_at timestamptz, clock_offset_s float8, "
+    "lon float8, lat float8, gps_accuracy_m float8, scanned_serial text, data jsonb, "
+    "received_at timestamptz"
+)
+_INSERT_OPERATIONS = f"""
+INSERT INTO sync_operation (uuid, device_id, user_id, kind, status, code, detail, server_id,
+    flags, photos, base_version, captured_at_device, captured_at, clock_offset_s, gps,
+    gps_accuracy_m, scanned_serial, data, received_at)
+SELECT r.uuid, r.device_id, r.user_id, r.kind, r.status, r.code, r.detail, r.server_id,
+    coalesce(r.flags, '{{}}'), coalesce(r.photos, '{{}}'), r.base_version,
+    r.captured_at_device, r.captured_at, r.clock_offset_s,
+    CASE WHEN r.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END,
+    r.gps_accuracy_m, r.scanned_serial, r.data, r.received_at
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_OPERATION_COLUMNS})
+RETURNING uuid, id
+"""
+
+
+def insert_operations(session: Session, ops: list[SyncOperation], lon_lat: list[Any]) -> None:
+    """Write the operation-log rows ``ops`` (transient, not in the session) in one
+    statement and give each its id; ``lon_lat`` is each one's GPS point (lon, lat) or None.
+    UUIDs are unique within ``ops``."""
+    if not ops:
+        return
+    rows = [
+        {
+            "uuid": str(op.uuid),
+            "device_id": op.device_id,
+            "user_id": op.user_id,
+            "kind": op.kind,
+            "status": op.status,
+            "code": op.code,
+            "detail": op.detail,
+            "server_id": op.server_id,
+            "flags": list(op.flags),
+            "photos": list(op.photos),
+            "base_version": op.base_version,
+            "captured_at_device": op.captured_at_device.isoformat(),
+            "captured_at": op.captured_at.isoformat(),
+            "clock_offset_s": op.clock_offset_s,
+            "lon": point[0] if point else None,
+            "lat": point[1] if point else None,
+            "gps_accuracy_m": op.gps_accuracy_m,
+            "scanned_serial": op.scanned_serial,
+            "data": op.data,
+            "received_at": op.received_at.isoformat(),
+        }
+        for op, point in zip(ops, lon_lat, strict=True)
+    ]
+    ids = dict(
+        session.execute(text(_INSERT_OPERATIONS), {"rows": json.dumps(rows, default=str)}).all()
+    )
+    for op in ops:
+        op.id = ids[op.uuid]
