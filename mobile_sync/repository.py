@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, any_, func, select, text
+from sqlalchemy import BigInteger, Float, and_, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -20,7 +21,8 @@ from mobile_sync.models import SyncAttachment, SyncConflict, SyncOperation
 
 @dataclass(frozen=True)
 class RegisterPlace:
-    """A register the actor sees, its meter's serial and where it is fitted now."""
+    """A register the actor sees, its meter's serial and where it is fitted now, and how
+    far a record's GPS point is from there."""
 
     register_id: int
     register_code: str
@@ -28,33 +30,59 @@ class RegisterPlace:
     usage_point_id: int | None
     lon: float | None
     lat: float | None
+    # Metres from the record's GPS point to the meter's premises, measured in the
+    # deployment's projected CRS; None without a point or a premises point.
+    distance_m: float | None = None
 
 
 def register_places(
-    session: Session, actor: Actor, register_ids: Iterable[int]
+    session: Session,
+    actor: Actor,
+    wanted: Sequence[tuple[int, int, float | None, float | None]],
+    projected_srid: int,
 ) -> dict[int, RegisterPlace]:
-    """The registers of ``register_ids`` that ``actor`` sees (one query)."""
-    ids = sorted(set(register_ids))
-    if not ids:
+    """Per record key, of ``wanted`` ``(key, register id, gps lon, gps lat)``: the register
+    if ``actor`` sees it, with the record's distance to its premises (one query, the
+    distances computed set-based in the projected CRS)."""
+    if not wanted:
         return {}
+    w = (
+        func.unnest(
+            bindparam("keys", [k for k, _, _, _ in wanted], type_=ARRAY(BigInteger)),
+            bindparam("regs", [r for _, r, _, _ in wanted], type_=ARRAY(BigInteger)),
+            bindparam("lons", [x for _, _, x, _ in wanted], type_=ARRAY(Float)),
+            bindparam("lats", [y for _, _, _, y in wanted], type_=ARRAY(Float)),
+        )
+        .table_valued("k", "register_id", "lon", "lat")
+        .render_derived(with_types=False)
+    )
     fitted = and_(MeterInstallation.meter_id == Meter.id, MeterInstallation.removed_at.is_(None))
+    gps = func.ST_SetSRID(func.ST_MakePoint(w.c.lon, w.c.lat), 4326)
+    distance = func.ST_Distance(
+        func.ST_Transform(gps, projected_srid),
+        func.ST_Transform(ServiceLocation.geom, projected_srid),
+    )
     rows = session.execute(
         select(
+            w.c.k,
             Register.id,
             Register.code,
             Meter.serial,
             MeterInstallation.usage_point_id,
             func.ST_X(ServiceLocation.geom),
             func.ST_Y(ServiceLocation.geom),
+            distance,
         )
+        .select_from(w)
+        .join(Register, Register.id == w.c.register_id)
         .join(Meter, Meter.id == Register.meter_id)
         .outerjoin(MeterInstallation, fitted)
         .outerjoin(UsagePoint, UsagePoint.id == MeterInstallation.usage_point_id)
         .outerjoin(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(Register.id.in_(ids), visible(actor, Register))
+        .where(visible(actor, Register))
     ).all()
     return {
-        r[0]: RegisterPlace(r[0], r[1], r[2], r[3], r[4], r[5])
+        r[0]: RegisterPlace(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
         for r in rows  # a meter fitted at two register sets is still one place
     }
 
