@@ -150,6 +150,8 @@ def assignments_since(
       register, location (lon/lat, EPSG:4326) and access notes;
     - ``work_orders``: orders assigned to them, in any state (a completed or cancelled
       one tells the device it is done);
+    - both with ``address`` (premises line and city) and ``register_ids`` (``{code: id}``
+      of the meter with that serial, or None);
     - ``seals``: seals issued to them (in their bag);
     - ``released``: ``{kind, id, version}`` of rows that left them (re-assigned, withdrawn,
       applied seals): the device drops them.
