@@ -116,12 +116,10 @@ def pull_changes(
     caller: SyncCaller,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=PULL_LIMIT_MAX)] = PULL_LIMIT_DEFAULT,
-) -> Response:
+) -> PullResult:
     """The technician's assignments changed since ``cursor`` (all of them without one)."""
     actor, device = caller
-    result = pull.pull(session, actor=actor, device=device, cursor=cursor, limit=limit)
-    # Serialised once, as built (a response model would validate 500 changes again).
-    return Response(result.model_dump_json(), media_type="application/json")
+    return pull.pull(session, actor=actor, device=device, cursor=cursor, limit=limit)
 
 
 @router.post("/push", response_model=PushResult)
