@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 
@@ -29,8 +29,9 @@ class LockSpace(IntEnum):
     BANK_STATEMENT = 7_311_033  # importing one bank statement (second key: its hash)
 
 
-def xact_lock(session: Session, space: LockSpace, key: int = 0) -> None:
-    """Wait for and take the lock (space, key) until the transaction ends."""
+def xact_lock(session: Session | Connection, space: LockSpace, key: int = 0) -> None:
+    """Wait for and take the lock (space, key) until the transaction ends (of a session, or
+    of a bare connection: a short transaction of its own)."""
     session.execute(
         text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": int(space), "key": key}
     )

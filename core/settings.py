@@ -118,6 +118,11 @@ class Settings(BaseSettings):
             ipaddress.ip_network(proxy, strict=False)  # ValueError -> a settings error
         return proxies
 
+    @property
+    def projected_srid(self) -> int:
+        """The SRID of ``projected_crs`` ("EPSG:32631" -> 32631), for ST_Transform."""
+        return int(self.projected_crs.split(":")[-1])
+
     def resolved_secret_key(self) -> str:
         if self.secret_key:
             return self.secret_key

@@ -76,10 +76,21 @@ def visible(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
             f"{model.__name__} declares no __territory__ (a rule, or GLOBAL)"
         )
     scope = scope_of(actor)
-    rule = model.__territory__
-    if scope is None or rule is None:
+    if scope is None or model.__territory__ is None:
         return true()
-    return rule(scope)  # type: ignore[no-any-return]
+    key = (model, scope)
+    condition = _CONDITIONS.get(key)
+    if condition is None:
+        if len(_CONDITIONS) >= 4096:  # bounded: agencies x models
+            _CONDITIONS.clear()
+        condition = _CONDITIONS[key] = model.__territory__(scope)
+    return condition
+
+
+# ``model``'s rule per scope, built once: building one (aliasing the tables it looks through)
+# took milliseconds of a request's time, and a SQL expression is immutable, so the same one
+# serves every query (its only value is the agency id, in the scope).
+_CONDITIONS: dict[tuple[type[Any], Scope], ColumnElement[bool]] = {}
 
 
 def through(model: type[Any], key: Any, scope: Scope) -> ColumnElement[bool]:

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core.pages import LIMIT_MAX
 from customers.models import ServiceLocation, UsagePoint
 from field.models import AssignmentRelease, ReadingRound, RoundItem, Seal, SealBatch, WorkOrder
+from meters.models import Meter, Register
 
 
 @dataclass
@@ -33,53 +34,107 @@ class Assignments:
     more: bool = False  # another page is waiting
 
 
-def _round_item(item: RoundItem, reading_round: ReadingRound, code: str) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "version": item.change_version,
-        "round_id": reading_round.id,
-        "round_code": reading_round.code,
-        "route_version": reading_round.route_version,
-        "sequence": item.sequence,
-        "usage_point_id": item.usage_point_id,
-        "usage_point_code": code,
-        "meter_serial": item.meter_serial,
-        "registers": item.expected,  # previous read and expected range per register
-        "lon": item.lon,
-        "lat": item.lat,
-        "access_notes": item.access_notes,
-        "status": item.status,
-        "skip_code": item.skip_code,
-    }
+# Lean rows: only the wire columns, as tuples (no ORM objects: building 500 of them was
+# most of a pull's time), with the address and the register ids of the meter's serial.
 
 
-def _work_order(order: WorkOrder, lon: float | None, lat: float | None) -> dict[str, Any]:
+def _address(location: Any) -> Any:
+    """``"<line>, <city>"``, leaving out an empty part."""
+    return func.concat_ws(
+        ", ", func.nullif(location.address_line, ""), func.nullif(location.city, "")
+    )
+
+
+def _register_ids(serial: Any) -> Any:
+    """``{code: register id}`` of the meter with ``serial`` (NULL when none)."""
+    meter, register = aliased(Meter), aliased(Register)
+    return (
+        select(func.jsonb_object_agg(register.code, register.id))
+        .select_from(register)
+        .join(meter, meter.id == register.meter_id)
+        .where(meter.serial == serial)
+        .scalar_subquery()
+    )
+
+
+_ITEM_LOCATION = aliased(ServiceLocation)
+_ITEM_COLUMNS = (
+    RoundItem.id,
+    RoundItem.change_version,
+    ReadingRound.id,
+    ReadingRound.code,
+    ReadingRound.route_version,
+    RoundItem.sequence,
+    RoundItem.usage_point_id,
+    UsagePoint.code,
+    RoundItem.meter_serial,
+    RoundItem.expected,
+    RoundItem.lon,
+    RoundItem.lat,
+    RoundItem.access_notes,
+    RoundItem.status,
+    RoundItem.skip_code,
+    _address(_ITEM_LOCATION),
+    _register_ids(RoundItem.meter_serial),
+)
+_ITEM_KEYS = (
+    "id",
+    "version",
+    "round_id",
+    "round_code",
+    "route_version",
+    "sequence",
+    "usage_point_id",
+    "usage_point_code",
+    "meter_serial",
+    "registers",  # previous read and expected range per register
+    "lon",
+    "lat",
+    "access_notes",
+    "status",
+    "skip_code",
+    "address",
+    "register_ids",
+)
+
+
+def _round_item(row: Any) -> dict[str, Any]:
+    return dict(zip(_ITEM_KEYS, row, strict=True))
+
+
+def _work_order(row: Any) -> dict[str, Any]:
+    (id_, version, number, kind, status, priority, usage_point_id, instructions, planned,
+     due, reason, lon, lat, address, register_ids) = row  # fmt: skip
+    instructions = instructions or {}
     return {
-        "id": order.id,
-        "version": order.change_version,
-        "number": order.number,
-        "kind": order.kind,
-        "status": order.status,
-        "priority": order.priority,
-        "usage_point_id": order.usage_point_id,
-        "meter_serial": order.instructions.get("meter_serial"),
-        "registers": order.instructions.get("expected", {}),
+        "id": id_,
+        "version": version,
+        "number": number,
+        "kind": kind,
+        "status": status,
+        "priority": priority,
+        "usage_point_id": usage_point_id,
+        "meter_serial": instructions.get("meter_serial"),
+        "registers": instructions.get("expected", {}),
         "lon": lon,
         "lat": lat,
-        "planned_date": order.planned_date.isoformat() if order.planned_date else None,
-        "due_date": order.due_date.isoformat() if order.due_date else None,
-        "reason": order.reason,
-        "instructions": order.instructions,
+        "planned_date": planned.isoformat() if planned else None,
+        "due_date": due.isoformat() if due else None,
+        "reason": reason,
+        "instructions": instructions,
+        "address": address if usage_point_id else "",
+        "register_ids": register_ids,
     }
 
 
-def _seal(seal: Seal, batch_code: str) -> dict[str, Any]:
+def _seal(row: Any) -> dict[str, Any]:
+    id_, version, number, kind, status, batch_code = row
     return {
-        "id": seal.id,
-        "version": seal.change_version,
-        "number": seal.number,
-        "kind": seal.kind,
-        "status": seal.status,
+        "id": id_,
+        "version": version,
+        "number": number,
+        "kind": kind,
+        "status": status,
         "batch_code": batch_code,
     }
 
@@ -95,6 +150,8 @@ def assignments_since(
       register, location (lon/lat, EPSG:4326) and access notes;
     - ``work_orders``: orders assigned to them, in any state (a completed or cancelled
       one tells the device it is done);
+    - both with ``address`` (premises line and city) and ``register_ids`` (``{code: id}``
+      of the meter with that serial, or None);
     - ``seals``: seals issued to them (in their bag);
     - ``released``: ``{kind, id, version}`` of rows that left them (re-assigned, withdrawn,
       applied seals): the device drops them.
@@ -103,15 +160,32 @@ def assignments_since(
     """
     limit = max(1, min(limit, 10_000))
     items = session.execute(
-        select(RoundItem, ReadingRound, UsagePoint.code)
+        select(*_ITEM_COLUMNS)
         .join(ReadingRound, ReadingRound.id == RoundItem.round_id)
         .join(UsagePoint, UsagePoint.id == RoundItem.usage_point_id)
+        .outerjoin(_ITEM_LOCATION, _ITEM_LOCATION.id == UsagePoint.service_location_id)
         .where(RoundItem.technician_id == technician_id, RoundItem.change_version > since)
         .order_by(RoundItem.change_version)
         .limit(limit + 1)
     ).all()
     orders = session.execute(
-        select(WorkOrder, func.ST_X(ServiceLocation.geom), func.ST_Y(ServiceLocation.geom))
+        select(
+            WorkOrder.id,
+            WorkOrder.change_version,
+            WorkOrder.number,
+            WorkOrder.kind,
+            WorkOrder.status,
+            WorkOrder.priority,
+            WorkOrder.usage_point_id,
+            WorkOrder.instructions,
+            WorkOrder.planned_date,
+            WorkOrder.due_date,
+            WorkOrder.reason,
+            func.ST_X(ServiceLocation.geom),
+            func.ST_Y(ServiceLocation.geom),
+            _address(ServiceLocation),
+            _register_ids(WorkOrder.instructions["meter_serial"].astext),
+        )
         .outerjoin(UsagePoint, UsagePoint.id == WorkOrder.usage_point_id)
         .outerjoin(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
         .where(WorkOrder.technician_id == technician_id, WorkOrder.change_version > since)
@@ -119,14 +193,18 @@ def assignments_since(
         .limit(limit + 1)
     ).all()
     seals = session.execute(
-        select(Seal, SealBatch.code)
+        select(Seal.id, Seal.change_version, Seal.number, Seal.kind, Seal.status, SealBatch.code)
         .join(SealBatch, SealBatch.id == Seal.batch_id)
         .where(Seal.technician_id == technician_id, Seal.change_version > since)
         .order_by(Seal.change_version)
         .limit(limit + 1)
     ).all()
-    releases = session.scalars(
-        select(AssignmentRelease)
+    releases = session.execute(
+        select(
+            AssignmentRelease.change_version,
+            AssignmentRelease.kind,
+            AssignmentRelease.object_id,
+        )
         .where(
             AssignmentRelease.technician_id == technician_id,
             AssignmentRelease.change_version > since,
@@ -135,22 +213,22 @@ def assignments_since(
         .limit(limit + 1)
     ).all()
     merged: list[tuple[int, str, Any]] = sorted(
-        [(i.change_version, "item", (i, r, c)) for i, r, c in items]
-        + [(o.change_version, "order", (o, x, y)) for o, x, y in orders]
-        + [(s.change_version, "seal", (s, c)) for s, c in seals]
-        + [(r.change_version, "release", r) for r in releases],
+        [(row[1], "item", row) for row in items]
+        + [(row[1], "order", row) for row in orders]
+        + [(row[1], "seal", row) for row in seals]
+        + [(row[0], "release", row) for row in releases],
         key=lambda entry: entry[0],
     )
     page = Assignments(high_water=since, more=len(merged) > limit)
     for version, kind, row in merged[:limit]:
         page.high_water = version
         if kind == "item":
-            page.round_items.append(_round_item(*row))
+            page.round_items.append(_round_item(row))
         elif kind == "order":
-            page.work_orders.append(_work_order(*row))
+            page.work_orders.append(_work_order(row))
         elif kind == "seal":
-            page.seals.append(_seal(*row))
+            page.seals.append(_seal(row))
         else:
-            page.released.append({"kind": row.kind, "id": row.object_id, "version": version})
+            page.released.append({"kind": row[1], "id": row[2], "version": version})
     page.round_items.sort(key=lambda i: (i["round_id"], i["sequence"]))
     return page

@@ -74,6 +74,9 @@ def _location(row: dict[str, Any]) -> dict[str, float] | None:
     return {"lon": row["lon"], "lat": row["lat"]}
 
 
+_NOT_DATA = frozenset({"id", "version", "lon", "lat", "register_ids"})
+
+
 def field_source(
     session: Session, *, actor: Actor, user_id: int, after: int, limit: int
 ) -> pull.SourcePage:
@@ -82,32 +85,16 @@ def field_source(
     if technician is None:
         return pull.SourcePage([], after, False, 0)
     page = field.assignments_since(session, technician_id=technician.id, since=after, limit=limit)
-    rows = page.round_items + page.work_orders
-    serials = repo.registers_by_serial(session, (r.get("meter_serial") for r in rows))
-    addresses = repo.addresses(session, (r.get("usage_point_id") for r in rows))
     changes: list[Change] = []
-    for item in page.round_items:
-        data = {
-            **{k: v for k, v in item.items() if k not in ("id", "version", "lon", "lat")},
-            "address": addresses.get(item["usage_point_id"], ""),
-            "location": _location(item),
-            "registers": _registers(item["registers"], serials.get(item["meter_serial"], {})),
-        }
-        changes.append(
-            Change(kind=ChangeKind.ROUND_ITEM, id=item["id"], version=item["version"], data=data)
-        )
-    for order in page.work_orders:
-        data = {
-            **{k: v for k, v in order.items() if k not in ("id", "version", "lon", "lat")},
-            "address": addresses.get(order["usage_point_id"], "")
-            if order["usage_point_id"]
-            else "",
-            "location": _location(order),
-            "registers": _registers(order["registers"], serials.get(order["meter_serial"], {})),
-        }
-        changes.append(
-            Change(kind=ChangeKind.WORK_ORDER, id=order["id"], version=order["version"], data=data)
-        )
+    for kind, rows in (
+        (ChangeKind.ROUND_ITEM, page.round_items),
+        (ChangeKind.WORK_ORDER, page.work_orders),
+    ):
+        for row in rows:
+            data = {k: v for k, v in row.items() if k not in _NOT_DATA}
+            data["location"] = _location(row)
+            data["registers"] = _registers(row["registers"], row["register_ids"] or {})
+            changes.append(Change(kind=kind, id=row["id"], version=row["version"], data=data))
     for seal in page.seals:
         data = {k: v for k, v in seal.items() if k not in ("id", "version")}
         data["seal_number"] = seal["number"]

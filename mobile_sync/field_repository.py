@@ -3,14 +3,12 @@ what changed since it pulled). Every change goes through ``field.service``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from customers.models import ServiceLocation, UsagePoint
 from field.models import ReadingRound, RoundItem, SyncCounter, WorkOrder
 from meters.models import Meter, Register
 
@@ -65,34 +63,6 @@ def route_version(session: Session, technician_id: int) -> int:
     """The technician's last change version: it grows with every change to what they hold."""
     counter = session.get(SyncCounter, technician_id)
     return int(counter.version) if counter else 0
-
-
-def registers_by_serial(session: Session, serials: Iterable[str]) -> dict[str, dict[str, int]]:
-    """Per meter serial, its register ids by code."""
-    wanted = sorted({s for s in serials if s})
-    if not wanted:
-        return {}
-    found: dict[str, dict[str, int]] = {}
-    rows = session.execute(
-        select(Meter.serial, Register.code, Register.id)
-        .join(Register, Register.meter_id == Meter.id)
-        .where(Meter.serial.in_(wanted))
-    )
-    for serial, code, register_id in rows:
-        found.setdefault(serial, {})[code] = register_id
-    return found
-
-
-def addresses(session: Session, usage_point_ids: Iterable[int]) -> dict[int, str]:
-    wanted = sorted({i for i in usage_point_ids if i})
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(UsagePoint.id, ServiceLocation.address_line, ServiceLocation.city)
-        .join(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(UsagePoint.id.in_(wanted))
-    )
-    return {i: ", ".join(p for p in (line, city) if p) for i, line, city in rows}
 
 
 def register_meter_serial(session: Session, register_id: int) -> tuple[str, str] | None:

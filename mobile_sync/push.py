@@ -24,15 +24,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 
-from geoalchemy2 import WKTElement
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.context import Actor
 from core.errors import DomainError
 from core.locks import LockSpace, int32_key, xact_lock
-from meters.readings import bounds as reading_bounds
-from meters.readings.partitions import ensure_reading_partitions
 from mobile_sync import field_kinds as _field_kinds  # noqa: F401 - registers the kinds
 from mobile_sync import repository
 from mobile_sync.enums import CLOCK_TOLERANCE_S, Flag, ReceiptStatus
@@ -73,7 +70,6 @@ def push(session: Session, *, actor: Actor, device: SyncDevice, batch: PushBatch
             captured = record.captured_at + timedelta(seconds=ctx.clock_offset_s)
             flags = [Flag.DEVICE_CLOCK_CORRECTED.value] if correct else []
             pending.append((i, Item(record, captured.astimezone(UTC), flags)))
-    _partitions_first(session, [item for _, item in pending])
     for _kind, run in groupby(pending, key=lambda p: p[1].record.kind):
         ops.update(_apply_run(ctx, list(run)))
     every = [*ops.values(), *known.values()]
@@ -90,22 +86,6 @@ def push(session: Session, *, actor: Actor, device: SyncDevice, batch: PushBatch
     device.pushed_at = received_at
     session.flush()
     return [answers[i] for i in range(len(batch.records))]
-
-
-def _partitions_first(session: Session, items: list[Item]) -> None:
-    """Create the month partitions of ``meter_reading`` the batch's reads will need, before
-    anything of this transaction touches that table. Created later, from inside the
-    readings pipeline, the partition waits for every concurrent push that already read
-    ``meter_reading`` while those wait for the partition lock: a deadlock, again and
-    again, the first push of each month (seen with twenty devices at once)."""
-    instants = []
-    for item in items:
-        try:
-            reading_bounds.check(item.captured_at)
-        except DomainError:
-            continue  # refused later, with its record
-        instants.append(item.captured_at)
-    ensure_reading_partitions(session, instants)
 
 
 def _apply_run(ctx: PushContext, run: list[tuple[int, Item]]) -> dict[int, SyncOperation]:
@@ -154,10 +134,10 @@ def _log(ctx: PushContext, item: Item, outcome: Outcome) -> SyncOperation:
 
 
 def _log_all(ctx: PushContext, rows: list[tuple[int, Item, Outcome]]) -> dict[int, SyncOperation]:
-    """The operation-log rows (and conflict-queue entries) of applied items, one flush."""
+    """The operation-log rows (and conflict-queue entries) of applied items: one INSERT."""
     ops = {i: _operation(ctx, item, outcome) for i, item, outcome in rows}
-    ctx.session.add_all(ops.values())
-    ctx.session.flush()
+    points = [(r.gps.lon, r.gps.lat) if r.gps else None for r in (row[1].record for row in rows)]
+    repository.insert_operations(ctx.session, list(ops.values()), points)
     conflicts = [
         _conflict(ctx, ops[i], item, outcome)
         for i, item, outcome in rows
@@ -180,9 +160,6 @@ def _operation(ctx: PushContext, item: Item, outcome: Outcome) -> SyncOperation:
         captured_at_device=record.captured_at,
         captured_at=item.captured_at,
         clock_offset_s=ctx.clock_offset_s,
-        gps=WKTElement(f"POINT({record.gps.lon} {record.gps.lat})", srid=4326)
-        if record.gps
-        else None,
         gps_accuracy_m=record.gps.accuracy_m if record.gps else None,
         scanned_serial=record.scanned_serial,
         photos=list(record.photos),

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.pages import BIGINT_MAX
+from core.settings import get_settings
 from meters.enums import ReadingSource
 from meters.schemas import ReadingCreate, ReadingOutcome
 from meters.service import record_readings
@@ -61,19 +62,22 @@ def apply_readings(ctx: PushContext, items: Sequence[Item]) -> list[Outcome]:
             data[i] = ReadingData.model_validate(item.record.data)
         except ValidationError as exc:
             outcomes[i] = invalid(exc)
+    wanted = []
+    for i, d in data.items():
+        gps = items[i].record.gps
+        wanted.append((i, d.register_id, gps.lon if gps else None, gps.lat if gps else None))
     places = repository.register_places(
-        ctx.session, ctx.actor, (d.register_id for d in data.values())
+        ctx.session, ctx.actor, wanted, get_settings().projected_srid
     )
     to_store: list[tuple[int, ReadingCreate, list[str]]] = []
     for i, d in data.items():
         item = items[i]
-        place = places.get(d.register_id)
+        place = places.get(i)
         if place is None:  # unknown and outside the territory look the same
             outcomes[i] = Rejected("reference_unknown", f"no register {d.register_id}")
             continue
-        meter_at = (place.lon, place.lat) if place.lon is not None else None
         flags = list(item.flags)
-        flags += place_flags(item.record.gps, meter_at)
+        flags += place_flags(item.record.gps, place.distance_m)
         flags += serial_flags(item.record.scanned_serial, place.meter_serial)
         if d.round_item_id is not None:
             if not _round_reader:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, any_, func, select
+from sqlalchemy import BigInteger, Float, and_, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -19,7 +21,8 @@ from mobile_sync.models import SyncAttachment, SyncConflict, SyncOperation
 
 @dataclass(frozen=True)
 class RegisterPlace:
-    """A register the actor sees, its meter's serial and where it is fitted now."""
+    """A register the actor sees, its meter's serial and where it is fitted now, and how
+    far a record's GPS point is from there."""
 
     register_id: int
     register_code: str
@@ -27,33 +30,59 @@ class RegisterPlace:
     usage_point_id: int | None
     lon: float | None
     lat: float | None
+    # Metres from the record's GPS point to the meter's premises, measured in the
+    # deployment's projected CRS; None without a point or a premises point.
+    distance_m: float | None = None
 
 
 def register_places(
-    session: Session, actor: Actor, register_ids: Iterable[int]
+    session: Session,
+    actor: Actor,
+    wanted: Sequence[tuple[int, int, float | None, float | None]],
+    projected_srid: int,
 ) -> dict[int, RegisterPlace]:
-    """The registers of ``register_ids`` that ``actor`` sees (one query)."""
-    ids = sorted(set(register_ids))
-    if not ids:
+    """Per record key, of ``wanted`` ``(key, register id, gps lon, gps lat)``: the register
+    if ``actor`` sees it, with the record's distance to its premises (one query, the
+    distances computed set-based in the projected CRS)."""
+    if not wanted:
         return {}
+    w = (
+        func.unnest(
+            bindparam("keys", [k for k, _, _, _ in wanted], type_=ARRAY(BigInteger)),
+            bindparam("regs", [r for _, r, _, _ in wanted], type_=ARRAY(BigInteger)),
+            bindparam("lons", [x for _, _, x, _ in wanted], type_=ARRAY(Float)),
+            bindparam("lats", [y for _, _, _, y in wanted], type_=ARRAY(Float)),
+        )
+        .table_valued("k", "register_id", "lon", "lat")
+        .render_derived(with_types=False)
+    )
     fitted = and_(MeterInstallation.meter_id == Meter.id, MeterInstallation.removed_at.is_(None))
+    gps = func.ST_SetSRID(func.ST_MakePoint(w.c.lon, w.c.lat), 4326)
+    distance = func.ST_Distance(
+        func.ST_Transform(gps, projected_srid),
+        func.ST_Transform(ServiceLocation.geom, projected_srid),
+    )
     rows = session.execute(
         select(
+            w.c.k,
             Register.id,
             Register.code,
             Meter.serial,
             MeterInstallation.usage_point_id,
             func.ST_X(ServiceLocation.geom),
             func.ST_Y(ServiceLocation.geom),
+            distance,
         )
+        .select_from(w)
+        .join(Register, Register.id == w.c.register_id)
         .join(Meter, Meter.id == Register.meter_id)
         .outerjoin(MeterInstallation, fitted)
         .outerjoin(UsagePoint, UsagePoint.id == MeterInstallation.usage_point_id)
         .outerjoin(ServiceLocation, ServiceLocation.id == UsagePoint.service_location_id)
-        .where(Register.id.in_(ids), visible(actor, Register))
+        .where(visible(actor, Register))
     ).all()
     return {
-        r[0]: RegisterPlace(r[0], r[1], r[2], r[3], r[4], r[5])
+        r[0]: RegisterPlace(r[1], r[2], r[3], r[4], r[5], r[6], r[7])
         for r in rows  # a meter fitted at two register sets is still one place
     }
 
@@ -124,3 +153,62 @@ def conflict_for_update(
         .with_for_update(of=SyncConflict)
     ).one_or_none()
     return (row[0], row[1]) if row else None
+
+
+_OPERATION_COLUMNS = (
+    "uuid uuid, device_id bigint, user_id bigint, kind text, status text, code text, "
+    "detail text, server_id bigint, flags text[], photos text[], base_version int, "
+    "captured_at_device timestamptz, captured_at timestamptz, clock_offset_s float8, "
+    "lon float8, lat float8, gps_accuracy_m float8, scanned_serial text, data jsonb, "
+    "received_at timestamptz"
+)
+_INSERT_OPERATIONS = f"""
+INSERT INTO sync_operation (uuid, device_id, user_id, kind, status, code, detail, server_id,
+    flags, photos, base_version, captured_at_device, captured_at, clock_offset_s, gps,
+    gps_accuracy_m, scanned_serial, data, received_at)
+SELECT r.uuid, r.device_id, r.user_id, r.kind, r.status, r.code, r.detail, r.server_id,
+    coalesce(r.flags, '{{}}'), coalesce(r.photos, '{{}}'), r.base_version,
+    r.captured_at_device, r.captured_at, r.clock_offset_s,
+    CASE WHEN r.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(r.lon, r.lat), 4326) END,
+    r.gps_accuracy_m, r.scanned_serial, r.data, r.received_at
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({_OPERATION_COLUMNS})
+RETURNING uuid, id
+"""
+
+
+def insert_operations(session: Session, ops: list[SyncOperation], lon_lat: list[Any]) -> None:
+    """Write the operation-log rows ``ops`` (transient, not in the session) in one
+    statement and give each its id; ``lon_lat`` is each one's GPS point (lon, lat) or None.
+    UUIDs are unique within ``ops``."""
+    if not ops:
+        return
+    rows = [
+        {
+            "uuid": str(op.uuid),
+            "device_id": op.device_id,
+            "user_id": op.user_id,
+            "kind": op.kind,
+            "status": op.status,
+            "code": op.code,
+            "detail": op.detail,
+            "server_id": op.server_id,
+            "flags": list(op.flags),
+            "photos": list(op.photos),
+            "base_version": op.base_version,
+            "captured_at_device": op.captured_at_device.isoformat(),
+            "captured_at": op.captured_at.isoformat(),
+            "clock_offset_s": op.clock_offset_s,
+            "lon": point[0] if point else None,
+            "lat": point[1] if point else None,
+            "gps_accuracy_m": op.gps_accuracy_m,
+            "scanned_serial": op.scanned_serial,
+            "data": op.data,
+            "received_at": op.received_at.isoformat(),
+        }
+        for op, point in zip(ops, lon_lat, strict=True)
+    ]
+    ids = dict(
+        session.execute(text(_INSERT_OPERATIONS), {"rows": json.dumps(rows, default=str)}).all()
+    )
+    for op in ops:
+        op.id = ids[op.uuid]

@@ -53,6 +53,9 @@ class ImportReport:
     superseded_estimates: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # Single reads (no job) only: per input row, whether it is new (not stored before under
+    # its natural key, nor earlier in this load).
+    fresh_rows: tuple[bool, ...] = ()
 
     @property
     def rejected_by_code(self) -> dict[str, int]:
@@ -177,6 +180,7 @@ def _load(
         superseded_estimates=superseded,
         seconds=round(time.perf_counter() - clock.started, 3),
         timings=clock.seconds,
+        fresh_rows=tuple(resolved.fresh.tolist()) if job_key is None else (),
     )
 
 

@@ -37,13 +37,18 @@ def record_readings(
     input order. A read already stored under its natural key comes back as ``duplicate``."""
     for reading in readings:  # before anything (a partition above all) is made for it
         bounds.check(reading.read_at)
-    before = _existing_keys(session, readings)
-    importer.load_rows(session, [_row(r, actor) for r in readings], job_key=None, actor=actor)
+    if any(r.source == ReadingSource.ESTIMATED for r in readings):
+        raise ReadingInvalidError("estimates are computed by Kilowatch, not recorded")
+    report = importer.load_rows(
+        session, [_row(r, actor) for r in readings], job_key=None, actor=actor
+    )
+    # A key is new when some row of this load made it; otherwise it was stored before.
+    made = {_key_of(r) for r, fresh in zip(readings, report.fresh_rows, strict=True) if fresh}
     stored = _stored(session, readings)
     return [
         ReadingOutcome(
             **ReadingRead.model_validate(stored[_key_of(r)]).model_dump(),
-            duplicate=_key_of(r) in before,
+            duplicate=_key_of(r) not in made,
         )
         for r in readings
     ]
@@ -84,12 +89,6 @@ def _stored(session: Session, readings: Sequence[ReadingCreate]) -> dict[tuple, 
         .where(tuple_(Meter.serial, Register.code, Reading.read_at, Reading.source).in_(keys))
     ).all()
     return {(s, c, r.read_at.astimezone(UTC), r.source): r for s, c, r in rows}
-
-
-def _existing_keys(session: Session, readings: Sequence[ReadingCreate]) -> set[tuple]:
-    if any(r.source == ReadingSource.ESTIMATED for r in readings):
-        raise ReadingInvalidError("estimates are computed by Kilowatch, not recorded")
-    return set(_stored(session, readings))
 
 
 def estimate_reading(
