@@ -21,6 +21,7 @@ TASK_MODULES = [
     "billing.documents.tasks",
     "billing.runs.tasks",
     "billing.invoices.tasks",
+    "core.scheduling.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
