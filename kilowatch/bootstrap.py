@@ -29,6 +29,8 @@ HANDLER_MODULES = ["kilowatch.handlers"]
 CUSTOMER_FILE_MODULES = ["meters.customer_file", "billing.account_file"]
 # Modules registering their domain's files of the data-migration format (core.migration).
 MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration", "billing.migration"]
+# Modules registering long-lived processes with core.supervision.
+PROCESS_MODULES = ["kilowatch.processes"]
 
 _done = False
 
@@ -43,7 +45,7 @@ def bootstrap() -> None:
     for module in TASK_MODULES:
         __import__(module)
     load_handler_modules(HANDLER_MODULES)
-    for module in CUSTOMER_FILE_MODULES + MIGRATION_MODULES:
+    for module in CUSTOMER_FILE_MODULES + MIGRATION_MODULES + PROCESS_MODULES:
         __import__(module)
     load_handler_modules(settings.event_handler_modules)
     install_dispatcher(CeleryDispatcher())
