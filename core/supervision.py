@@ -62,7 +62,7 @@ class ProcessSource:
     ) -> ProcessSource:
         """A source described by the domain's ``Lifecycle`` (states, final states)."""
         assert lifecycle.history is not None, f"{name}: a supervised process keeps a history"
-        states = list(lifecycle.machine.states)  # type: ignore[attr-defined]
+        states = list(lifecycle.machine.states)
         return cls(
             name=name,
             label=label,

@@ -44,6 +44,10 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "audit:read": "Read the audit trail",
     "users:admin": "Manage users, roles and agencies",
     "migration:run": "Import a legacy base (data migration) and follow its runs",
+    "jobs:read": "See the scheduled jobs and their runs",
+    "jobs:admin": "Pause, run now and change scheduled jobs",
+    "processes:read": "Supervise long-lived processes (states, step durations, stuck ones)",
+    "reports:read": "See the report catalogue and export reports",
 }
 
 ALL_SCOPES = frozenset(SCOPE_DESCRIPTIONS)
@@ -94,6 +98,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "dashboards:read",
             "audit:read",
             "payments:approve",
+            "jobs:read",
+            "processes:read",
+            "reports:read",
         }
     ),
     Role.BILLING_OFFICER: frozenset(
@@ -109,6 +116,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "tariffs:read",
             "tariffs:write",
             "dashboards:read",
+            "reports:read",
         }
     ),
     Role.CASHIER: frozenset({"customers:read", "billing:read", "tariffs:read", "payments:write"}),

@@ -38,4 +38,5 @@ def next_after(rule: str, instant: datetime, tz: str | None = None) -> datetime:
         fire = local + timedelta(minutes=1)
         schedule.nowfun = lambda: fire
         fire = fire + schedule.remaining_estimate(fire)
-    return fire.replace(tzinfo=zone(tz)).astimezone(UTC)
+    result: datetime = fire.replace(tzinfo=zone(tz)).astimezone(UTC)
+    return result

@@ -74,6 +74,9 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "device_id": Ref("device", "sync_device"),
     "conflict_id": Ref("conflict", "sync_conflict"),
     "flag_id": Ref("flag", "fraud_flag"),
+    "job_id": Ref("scheduled_job", "core_scheduled_job", located=False),
+    # Supervision's drill-down: the shared "process" is work_order, so a work order.
+    "instance_id": Ref("work_order", "field_work_order"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -102,6 +105,7 @@ SHARED_PATH_PARAMS: dict[str, list[Any]] = {
     "y": [TILE_Y],
     "version": [1],  # a tariff's first version
     "sha256": [MATRIX_PHOTO_SHA],  # a photo (addressed by its hash: GLOBAL)
+    "process": ["work_order"],  # a supervised process (core.supervision)
 }
 
 # Required query parameters: one value matching both sides.
@@ -332,6 +336,7 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/invoices/{invoice_id}/rebill"): _json(
         lambda s: {"kwh": {"total": "90"}, "note": "matrix"}
     ),
+    ("PATCH", "/api/v1/ops/jobs/{job_id}"): _json(lambda s: {"description": "matrix"}),
     ("POST", "/api/v1/migrations"): Body(lambda s: migration_upload(), False, kind="files"),
     # -- network ------------------------------------------------------------------------------
     ("POST", "/api/v1/network/imports"): Body(

@@ -407,6 +407,10 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
     assert upload.status_code == 202, f"migration upload: {upload.text}"
     ids["migration_run"] = upload.json()["run_id"]
+    # -- a scheduled job (GLOBAL: the calendar is the whole utility's); its task is not
+    # registered yet, so "run now" records a failed run and touches nothing else
+    jobs = client.get("/api/v1/ops/jobs", headers=admin).json()
+    ids["scheduled_job"] = next(j["id"] for j in jobs if j["name"] == "dunning_advance")
     # -- payments (each payment-creating call carries its Idempotency-Key) ------------------
     payment = client.post(
         "/api/v1/payments",
