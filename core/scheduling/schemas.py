@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class JobRead(BaseModel):
+class JobRead(BaseModel):  # type: ignore[no-redef]  # pydantic-mypy: the "kwargs" alias
     model_config = ConfigDict(from_attributes=True)
 
     id: int
