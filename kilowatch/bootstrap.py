@@ -22,6 +22,7 @@ TASK_MODULES = [
     "billing.runs.tasks",
     "billing.invoices.tasks",
     "core.scheduling.tasks",
+    "core.reports.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
@@ -29,8 +30,8 @@ HANDLER_MODULES = ["kilowatch.handlers"]
 CUSTOMER_FILE_MODULES = ["meters.customer_file", "billing.account_file"]
 # Modules registering their domain's files of the data-migration format (core.migration).
 MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration", "billing.migration"]
-# Modules registering long-lived processes with core.supervision.
-PROCESS_MODULES = ["kilowatch.processes"]
+# Modules registering long-lived processes (core.supervision) and reports (core.reports).
+PROCESS_MODULES = ["kilowatch.processes", "kilowatch.reports"]
 
 _done = False
 

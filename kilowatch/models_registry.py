@@ -14,6 +14,7 @@ import core.idempotency
 import core.migration.models
 import core.notify.models
 import core.outbox
+import core.reports.models
 import core.scheduling.models
 import customers.models
 import field.models

@@ -1,4 +1,5 @@
-"""core: scheduled jobs as data (jobs and their runs), seeded with the utility's calendar
+"""core: scheduled jobs as data (jobs and their runs, seeded with the utility's calendar)
+and background report exports
 
 Revision ID: 0023
 Revises: 0016 (while developing on h-ops; the coordinator re-chains it after 0022)
@@ -156,6 +157,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_core_scheduled_job_run")),
     )
     op.create_index(op.f("ix_core_scheduled_job_run_job_id"), "core_scheduled_job_run", ["job_id"])
+    op.create_table(
+        "core_report_export",
+        sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("report", sa.Text(), nullable=False),
+        sa.Column("filters", postgresql.JSONB(), nullable=False),
+        sa.Column("format", sa.Text(), nullable=False),
+        sa.Column("status", sa.Text(), server_default="queued", nullable=False),
+        sa.Column("progress", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=True),
+        sa.Column("content", sa.LargeBinary(), nullable=True),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("requested_by", sa.Text(), nullable=False),
+        sa.Column("requested_by_id", sa.BigInteger(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_core_report_export")),
+    )
     # The seed's first runs come at their next firing; cron arithmetic is the app's own.
     from core.scheduling.cron import next_after
 
@@ -179,5 +199,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("core_report_export")
     op.drop_table("core_scheduled_job_run")
     op.drop_table("core_scheduled_job")

@@ -77,6 +77,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "job_id": Ref("scheduled_job", "core_scheduled_job", located=False),
     # Supervision's drill-down: the shared "process" is work_order, so a work order.
     "instance_id": Ref("work_order", "field_work_order"),
+    # A background export: its requester's (head office) only; others are answered 404.
+    "export_id": Ref("report_export", "core_report_export", located=False),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -106,6 +108,7 @@ SHARED_PATH_PARAMS: dict[str, list[Any]] = {
     "version": [1],  # a tariff's first version
     "sha256": [MATRIX_PHOTO_SHA],  # a photo (addressed by its hash: GLOBAL)
     "process": ["work_order"],  # a supervised process (core.supervision)
+    "report": ["billing_summary", "collection_rate", "aged_debt", "regulator_monthly"],
 }
 
 # Required query parameters: one value matching both sides.
@@ -337,6 +340,9 @@ BODIES: dict[tuple[str, str], Body] = {
         lambda s: {"kwh": {"total": "90"}, "note": "matrix"}
     ),
     ("PATCH", "/api/v1/ops/jobs/{job_id}"): _json(lambda s: {"description": "matrix"}),
+    ("POST", "/api/v1/reports/{report}/exports"): _json(
+        lambda s: {"period_start": "2025-02-01", "period_end": "2025-03-01", "format": "csv"}
+    ),
     ("POST", "/api/v1/migrations"): Body(lambda s: migration_upload(), False, kind="files"),
     # -- network ------------------------------------------------------------------------------
     ("POST", "/api/v1/network/imports"): Body(
