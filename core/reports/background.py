@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -12,6 +13,7 @@ from core.errors import EntityConflictError, EntityNotFoundError
 from core.reports import catalogue, export
 from core.reports.catalogue import ReportFilters
 from core.reports.models import ReportExport
+from core.territory import visible
 
 
 class ReportExportNotFoundError(EntityNotFoundError):
@@ -32,6 +34,7 @@ def request(
         format=fmt,
         requested_by=actor.username,
         requested_by_id=actor.user_id,
+        territory_agency_id=actor.territory_agency_id,
     )
     session.add(job)
     session.flush()
@@ -39,9 +42,11 @@ def request(
 
 
 def get(session: Session, actor: Actor, export_id: int) -> ReportExport:
-    """An export of the caller (an admin sees every one); others' are 404."""
-    job = session.get(ReportExport, export_id)
-    if job is None or (job.requested_by != actor.username and not actor.has_scope("users:admin")):
+    """An export made in the caller's territory (head office sees every one); 404 else."""
+    job = session.scalar(
+        select(ReportExport).where(ReportExport.id == export_id, visible(actor, ReportExport))
+    )
+    if job is None:
         raise ReportExportNotFoundError(f"no export {export_id}")
     return job
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, Text, func
+from sqlalchemy import BigInteger, ColumnElement, DateTime, Integer, LargeBinary, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.models import Base, IdMixin
-from core.territory import GLOBAL
+from core.territory import Scope
 
 
 class ReportExport(IdMixin, Base):
     """One requested export of a report (its filters, format, progress and, once done,
-    the file). Run as the user who asked, so it holds only what they may see; only they
-    (or an admin) download it."""
+    the file). Run as the user who asked, so it holds only what their territory shows."""
 
-    __territory__ = GLOBAL  # its content is bounded by its requester's territory
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Its content is bounded by its requester's territory: seen by that territory's
+        users (and head office); a head office export only by head office."""
+        return ReportExport.territory_agency_id == scope.agency_id
+
     __tablename__ = "core_report_export"
 
     report: Mapped[str] = mapped_column(Text)
@@ -31,5 +35,6 @@ class ReportExport(IdMixin, Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(Text)
     requested_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    territory_agency_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -170,6 +170,7 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("requested_by", sa.Text(), nullable=False),
         sa.Column("requested_by_id", sa.BigInteger(), nullable=True),
+        sa.Column("territory_agency_id", sa.BigInteger(), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),

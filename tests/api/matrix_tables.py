@@ -77,8 +77,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "job_id": Ref("scheduled_job", "core_scheduled_job", located=False),
     # Supervision's drill-down: the shared "process" is work_order, so a work order.
     "instance_id": Ref("work_order", "field_work_order"),
-    # A background export: its requester's (head office) only; others are answered 404.
-    "export_id": Ref("report_export", "core_report_export", located=False),
+    # A background export: placed in its requester's territory (a user of each side's).
+    "export_id": Ref("report_export", "core_report_export"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),

@@ -411,8 +411,9 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     # registered yet, so "run now" records a failed run and touches nothing else
     jobs = client.get("/api/v1/ops/jobs", headers=admin).json()
     ids["scheduled_job"] = next(j["id"] for j in jobs if j["name"] == "dunning_advance")
+    exporter = bearer(_token(session, f"kwm-matrix-exporter-{s}", ["manager"], side.agency_code))
     exported = client.post(
-        "/api/v1/reports/billing_summary/exports", headers=admin, json={"format": "csv"}
+        "/api/v1/reports/billing_summary/exports", headers=exporter, json={"format": "csv"}
     )
     ids["report_export"] = _ok(exported, "report export")["id"]
     # -- payments (each payment-creating call carries its Idempotency-Key) ------------------

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import text
@@ -21,6 +22,7 @@ from billing.payments import open_items
 from core.context import SYSTEM, Actor
 from core.periods import Period
 from core.reports import background, catalogue
+from core.reports.background import ReportExportNotFoundError
 from core.reports.catalogue import ReportFilters
 from core.reports.models import ReportExport
 from customers.models import Account
@@ -212,6 +214,7 @@ def test_exports(client: TestClient, db: Session, make_user: Callable[..., str])
     assert (status["status"], status["progress"], status["rows"]) == ("done", 100, 2)
     file = client.get(f"/api/v1/report-exports/{export_id}/file", headers=manager)
     assert file.status_code == 200 and file.text == as_csv.text
-    # Someone else's export does not exist for them.
-    other = bearer(make_user("manager"))
-    assert client.get(f"/api/v1/report-exports/{export_id}", headers=other).status_code == 404
+    # Made by head office: an agency-bound user does not see it.
+    bound = Actor(user_id=None, username="bound", territory_agency_id=10**9)
+    with pytest.raises(ReportExportNotFoundError):
+        background.get(db, bound, export_id)
