@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from billing.documents.notice import Notice, notice_sms, render_notice
 from billing.documents.render import render_html
+from core.auth.service import create_user
 from core.i18n import LANGUAGES, LOCALES_DIR, gettext, language_of
 from tests.billing.invoice_documents import xof_invoice
+from tests.conftest import TEST_PASSWORD
 
 NOTICE = Notice(
     utility_name="SBEE",
@@ -98,3 +102,19 @@ def test_catalogues_are_complete_and_languages_resolve() -> None:
     assert gettext("pt_BR", "Compte") == "Conta"
     assert gettext("en-GB", "Compte") == "Account"
     assert (language_of("PT"), language_of("de"), language_of(None)) == ("pt", "fr", "fr")
+
+
+def test_interface_follows_the_browser_language(client: TestClient, db: Session) -> None:
+    create_user(db, username="lang-manager", password=TEST_PASSWORD, roles=["manager"])
+    db.commit()
+    client.post("/login", data={"username": "lang-manager", "password": TEST_PASSWORD})
+    for header, word in (
+        ("pt-BR,pt;q=0.9", "Relatórios"),
+        ("fr", "Rapports"),
+        ("en-GB", "Reports"),
+    ):
+        page = client.get("/reports", headers={"Accept-Language": header})
+        assert page.status_code == 200
+        assert f">{word}</a>" in page.text, header
+    client.cookies.set("kw_lang", "pt")
+    assert ">Processos</a>" in client.get("/ops/processes").text
