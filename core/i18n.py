@@ -1,4 +1,4 @@
-"""Languages: gettext catalogues (``locales/<lang>/LC_MESSAGES/messages.po``, extracted with
+"""Languages: gettext catalogues (``core/locales/<lang>/LC_MESSAGES/messages.po``, extracted with
 pybabel from the Python code and the Jinja templates, see ``babel.cfg``) and the locale a
 customer's documents are formatted in.
 
@@ -7,8 +7,8 @@ when first used (babel's own reader and ``.mo`` writer), so a fresh clone needs 
 step and a stale ``.mo`` can never hide a new translation. French is the source language
 (msgids are French); a missing translation falls back to it.
 
-    pybabel extract -F babel.cfg -o locales/messages.pot .
-    pybabel update -i locales/messages.pot -d locales
+    pybabel extract -F babel.cfg -o core/locales/messages.pot .
+    pybabel update -i core/locales/messages.pot -d core/locales
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("fr", "en", "pt")
 DEFAULT_LANGUAGE = "fr"
 
