@@ -35,6 +35,8 @@ from billing.documents.models import PrintBatch
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import ROLE_SCOPES, Role
+from core.reports import background as report_background
+from core.reports.models import ReportExport
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
@@ -416,6 +418,11 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
         "/api/v1/reports/billing_summary/exports", headers=exporter, json={"format": "csv"}
     )
     ids["report_export"] = _ok(exported, "report export")["id"]
+    # Built here as a worker would (its task leaves only after a real commit), so that the
+    # download has a file.
+    job = session.get(ReportExport, ids["report_export"])
+    report_background.execute(session, job.id, report_background.requester(session, job))
+    session.commit()
     # -- payments (each payment-creating call carries its Idempotency-Key) ------------------
     payment = client.post(
         "/api/v1/payments",
