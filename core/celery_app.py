@@ -29,6 +29,8 @@ def make_celery() -> Celery:
         broker_transport_options={"visibility_timeout": 3600},
         task_default_queue="kilowatch",
         timezone="UTC",
+        # Beat also reads the scheduled jobs from the database (core.scheduling).
+        beat_scheduler="core.scheduling.beat:DatabaseScheduler",
         beat_schedule={
             "core.sweep_outbox": {"task": "core.sweep_outbox", "schedule": 60.0},
             # Dunning: once a day (the task takes the local business day itself).

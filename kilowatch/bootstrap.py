@@ -22,6 +22,8 @@ TASK_MODULES = [
     "billing.runs.tasks",
     "billing.invoices.tasks",
     "billing.collections.tasks",
+    "core.scheduling.tasks",
+    "core.reports.tasks",
 ]
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
@@ -29,6 +31,8 @@ HANDLER_MODULES = ["kilowatch.handlers"]
 CUSTOMER_FILE_MODULES = ["meters.customer_file", "billing.account_file"]
 # Modules registering their domain's files of the data-migration format (core.migration).
 MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration", "billing.migration"]
+# Modules registering long-lived processes (core.supervision) and reports (core.reports).
+PROCESS_MODULES = ["kilowatch.processes", "kilowatch.reports"]
 
 _done = False
 
@@ -43,7 +47,7 @@ def bootstrap() -> None:
     for module in TASK_MODULES:
         __import__(module)
     load_handler_modules(HANDLER_MODULES)
-    for module in CUSTOMER_FILE_MODULES + MIGRATION_MODULES:
+    for module in CUSTOMER_FILE_MODULES + MIGRATION_MODULES + PROCESS_MODULES:
         __import__(module)
     load_handler_modules(settings.event_handler_modules)
     install_dispatcher(CeleryDispatcher())

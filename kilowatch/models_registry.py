@@ -15,6 +15,8 @@ import core.idempotency
 import core.migration.models
 import core.notify.models
 import core.outbox
+import core.reports.models
+import core.scheduling.models
 import customers.models
 import customers.portal.models
 import field.connections.models

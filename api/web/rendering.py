@@ -15,9 +15,12 @@ from core.auth.service import actor_from_token
 from core.context import Actor
 from core.db import stamp_transaction
 from core.errors import NotAuthenticatedError
+from core.i18n import language_of, translations
 from core.settings import get_settings
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+# Untranslated by default; ``render`` passes the page language's gettext as ``_``.
+templates.env.globals["_"] = str
 
 
 class LoginRequiredError(Exception):
@@ -43,8 +46,22 @@ def page_actor(request: Request, session: Session, scope: str | None = None) -> 
     return actor
 
 
+def page_language(request: Request) -> str:
+    """The interface language: the ``kw_lang`` cookie, else the browser's first supported
+    Accept-Language, else the deployment's."""
+    chosen = request.cookies.get("kw_lang")
+    if chosen:
+        return language_of(chosen)
+    for part in request.headers.get("accept-language", "").split(","):
+        tag = part.split(";")[0].strip()
+        if tag and language_of(tag) == tag.replace("-", "_").split("_")[0].lower():
+            return language_of(tag)
+    return language_of(get_settings().locale)
+
+
 def render(request: Request, template: str, actor: Actor | None, **context: Any) -> Any:
     settings = get_settings()
+    language = page_language(request)
     return templates.TemplateResponse(
         request,
         template,
@@ -52,6 +69,8 @@ def render(request: Request, template: str, actor: Actor | None, **context: Any)
             "actor": actor,
             "nav": nav_for(actor) if actor else [],
             "currency": settings.currency,
+            "lang": language,
+            "_": translations(language).gettext,
             **context,
         },
     )

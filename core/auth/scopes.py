@@ -47,6 +47,10 @@ SCOPE_DESCRIPTIONS: dict[str, str] = {
     "collections:read": "See dunning policies, collection files and the cut eligibility list",
     "collections:write": "Edit dunning policies, holds, payment plans; ask for write-offs",
     "collections:approve": "Approve or reject write-offs",
+    "jobs:read": "See the scheduled jobs and their runs",
+    "jobs:admin": "Pause, run now and change scheduled jobs",
+    "processes:read": "Supervise long-lived processes (states, step durations, stuck ones)",
+    "reports:read": "See the report catalogue and export reports",
 }
 
 ALL_SCOPES = frozenset(SCOPE_DESCRIPTIONS)
@@ -100,6 +104,9 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "payments:approve",
             "collections:read",
             "collections:approve",
+            "jobs:read",
+            "processes:read",
+            "reports:read",
         }
     ),
     Role.BILLING_OFFICER: frozenset(
@@ -117,6 +124,7 @@ ROLE_SCOPES: dict[Role, frozenset[str]] = {
             "dashboards:read",
             "collections:read",
             "collections:write",
+            "reports:read",
         }
     ),
     Role.CASHIER: frozenset({"customers:read", "billing:read", "tariffs:read", "payments:write"}),

@@ -1,7 +1,7 @@
 """revenue protection: NTL cases with their step history, assessment rule sets; back-bills
 
 Revision ID: 0020
-Revises: 0019 (chained to 0016 while developing on h-rp; the coordinator re-chains)
+Revises: 0019
 
 A back-bill (invoice reason ``back_billing``) claims energy of months that were billed
 already, so it leaves the no-overlap exclusion constraint of issued bills.

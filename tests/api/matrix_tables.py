@@ -80,6 +80,11 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "request_id": Ref("connection_request", "connection_request"),
     "ntl_case_id": Ref("ntl_case", "rp_ntl_case"),
     "campaign_id": Ref("campaign", "rp_campaign"),
+    "job_id": Ref("scheduled_job", "core_scheduled_job", located=False),
+    # Supervision's drill-down: the shared "process" is work_order, so a work order.
+    "instance_id": Ref("work_order", "field_work_order"),
+    # A background export: placed in its requester's territory (a user of each side's).
+    "export_id": Ref("report_export", "core_report_export"),
     "code": {
         "substations": Ref("substation", "gis_substation", "code"),
         "feeders": Ref("feeder", "gis_feeder", "code"),
@@ -108,6 +113,8 @@ SHARED_PATH_PARAMS: dict[str, list[Any]] = {
     "y": [TILE_Y],
     "version": [1],  # a tariff's first version
     "sha256": [MATRIX_PHOTO_SHA],  # a photo (addressed by its hash: GLOBAL)
+    "process": ["work_order"],  # a supervised process (core.supervision)
+    "report": ["billing_summary", "collection_rate", "aged_debt", "regulator_monthly"],
 }
 
 # Required query parameters: one value matching both sides.
@@ -390,6 +397,10 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/invoices/{invoice_id}/credit"): _json(lambda s: {"note": "matrix"}),
     ("POST", "/api/v1/invoices/{invoice_id}/rebill"): _json(
         lambda s: {"kwh": {"total": "90"}, "note": "matrix"}
+    ),
+    ("PATCH", "/api/v1/ops/jobs/{job_id}"): _json(lambda s: {"description": "matrix"}),
+    ("POST", "/api/v1/reports/{report}/exports"): _json(
+        lambda s: {"period_start": "2025-02-01", "period_end": "2025-03-01", "format": "csv"}
     ),
     ("POST", "/api/v1/migrations"): Body(lambda s: migration_upload(), False, kind="files"),
     # -- network ------------------------------------------------------------------------------

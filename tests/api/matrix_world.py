@@ -39,6 +39,8 @@ from core.auth.scopes import ROLE_SCOPES, Role
 from core.notify import service as notify
 from core.notify.gateways import RecordingGateway
 from core.notify.message import Channel
+from core.reports import background as report_background
+from core.reports.models import ReportExport
 from customers.portal import service as portal
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
@@ -430,6 +432,20 @@ def _build_side(client: TestClient, session: Session, admin: dict[str, str], sid
     upload = client.post("/api/v1/migrations", headers=admin, files=migration_upload())
     assert upload.status_code == 202, f"migration upload: {upload.text}"
     ids["migration_run"] = upload.json()["run_id"]
+    # -- a scheduled job (GLOBAL: the calendar is the whole utility's); its task is not
+    # registered yet, so "run now" records a failed run and touches nothing else
+    jobs = client.get("/api/v1/ops/jobs", headers=admin).json()
+    ids["scheduled_job"] = next(j["id"] for j in jobs if j["name"] == "dunning_advance")
+    exporter = bearer(_token(session, f"kwm-matrix-exporter-{s}", ["manager"], side.agency_code))
+    exported = client.post(
+        "/api/v1/reports/billing_summary/exports", headers=exporter, json={"format": "csv"}
+    )
+    ids["report_export"] = _ok(exported, "report export")["id"]
+    # Built here as a worker would (its task leaves only after a real commit), so that the
+    # download has a file.
+    job = session.get(ReportExport, ids["report_export"])
+    report_background.execute(session, job.id, report_background.requester(session, job))
+    session.commit()
     # -- payments (each payment-creating call carries its Idempotency-Key) ------------------
     payment = client.post(
         "/api/v1/payments",
