@@ -29,15 +29,11 @@ def make_celery() -> Celery:
         broker_transport_options={"visibility_timeout": 3600},
         task_default_queue="kilowatch",
         timezone="UTC",
-        # Beat also reads the scheduled jobs from the database (core.scheduling).
+        # Beat also reads the scheduled jobs from the database (core.scheduling): the utility's
+        # calendar (dunning, sweeps, scoring ...) lives there, as data.
         beat_scheduler="core.scheduling.beat:DatabaseScheduler",
         beat_schedule={
             "core.sweep_outbox": {"task": "core.sweep_outbox", "schedule": 60.0},
-            # Dunning: once a day (the task takes the local business day itself).
-            "billing.advance_collections": {
-                "task": "billing.advance_collections",
-                "schedule": 24 * 3600.0,
-            },
         },
     )
     return app

@@ -4,8 +4,8 @@ and background report exports
 Revision ID: 0021
 Revises: 0020
 
-Jobs whose task does not exist yet (dunning belongs to collections, the reading-cycle and
-cycle-billing preparers are still to come) are seeded paused: an admin resumes them once the
+Jobs whose task does not exist yet (the reading-cycle and cycle-billing preparers are
+still to come) are seeded paused: an admin resumes them once the
 task is registered; a run of an unregistered task is recorded as failed, never silently lost.
 """
 
@@ -44,11 +44,11 @@ JOBS = [
     ),
     (
         "dunning_advance",
-        "collections.advance_dunning",
+        "billing.advance_collections",
         "30 6 * * *",
         [],
         {},
-        False,
+        True,
         "Move overdue accounts to their next dunning step",
     ),
     (

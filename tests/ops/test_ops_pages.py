@@ -28,8 +28,9 @@ def test_jobs_api(client: TestClient, db: Session, make_user: Callable[..., str]
     jobs = client.get("/api/v1/ops/jobs", headers=manager).json()
     by_name = {j["name"]: j for j in jobs}
     assert by_name["invoice_delivery_sweep"]["task_registered"] is True
-    assert by_name["dunning_advance"]["task_registered"] is False
-    job_id = _job(db, "dunning_advance").id
+    assert by_name["dunning_advance"]["task_registered"] is True
+    assert by_name["reading_cycle_preparation"]["task_registered"] is False
+    job_id = _job(db, "reading_cycle_preparation").id
     # A manager sees but does not change.
     assert client.post(f"/api/v1/ops/jobs/{job_id}/run", headers=manager).status_code == 403
     bad = client.patch(f"/api/v1/ops/jobs/{job_id}", headers=admin, json={"cron": "0 25 * * *"})
@@ -45,7 +46,7 @@ def test_jobs_api(client: TestClient, db: Session, make_user: Callable[..., str]
     assert recorded is not None
     assert (recorded.outcome, recorded.output) == (
         "failed",
-        "task 'collections.advance_dunning' is not registered",
+        "task 'field.prepare_reading_cycles' is not registered",
     )
     runs = client.get(f"/api/v1/ops/jobs/{job_id}/runs", headers=manager).json()
     assert runs[0]["outcome"] == "failed"
