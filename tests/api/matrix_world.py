@@ -35,6 +35,7 @@ from billing.documents.models import PrintBatch
 from core.auth import service as auth_service
 from core.auth.models import Agency
 from core.auth.scopes import ROLE_SCOPES, Role
+from core.settings import get_settings
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
 from tests.gis.networks import small_network, with_buses_prefixed
@@ -584,6 +585,7 @@ def build_world(client: TestClient, session: Session) -> World:
             },
         )
         side.ids["vend"] = _ok(vend, "prepaid vend")["id"]
+        _direct_debit_side(client, admin, side)
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)
@@ -592,6 +594,47 @@ def build_world(client: TestClient, session: Session) -> World:
     }
     _build_sync(client, session, sides, role_headers)
     return World(own=sides["own"], other=sides["other"], admin=admin, role_headers=role_headers)
+
+
+def _direct_debit_side(client: TestClient, admin: dict[str, str], side: Side) -> None:
+    """A mandate, a fee it pays, and a direct-debit batch made for the side's agency."""
+    mandate = client.post(
+        "/api/v1/mandates",
+        headers=admin,
+        json={
+            "customer_account_id": side.ids["account"],
+            "reference": f"KWM-MND-{side.name}",
+            "signed_on": "2025-03-01",
+            "debtor_name": tag(side.name),
+            "iban": "DE89370400440532013000",
+        },
+    )
+    side.ids["mandate"] = _ok(mandate, "mandate")["id"]
+    fee = client.post(
+        "/api/v1/receivable-items",
+        headers={**admin, "Idempotency-Key": f"matrix-{side.name}-dd-fee"},
+        json={
+            "customer_account_id": side.ids["account"],
+            "kind": "fee",
+            "document_ref": f"KWM-DD-FEE-{side.name}",
+            "due_date": "2025-03-01",
+            "amount": 900,
+        },
+    )
+    _ok(fee, "direct-debit fee")
+    settings = get_settings()
+    saved = settings.utility_bank_account, settings.utility_bic
+    settings.utility_bank_account, settings.utility_bic = "FR1420041010050500013M02606", "PSSTFRPP"
+    try:
+        batch = client.post(
+            "/api/v1/direct-debit/batches",
+            headers={**admin, "Idempotency-Key": f"matrix-{side.name}-dd"},
+            params={"agency_id": side.agency_id},
+            json={"collection_date": "2025-03-20"},
+        )
+    finally:
+        settings.utility_bank_account, settings.utility_bic = saved
+    side.ids["dd_batch"] = _ok(batch, "direct-debit batch")["id"]
 
 
 # -- mobile sync: devices, a photo, a queued conflict per side ---------------------------------
