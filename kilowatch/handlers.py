@@ -7,7 +7,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
+from billing.invoices.events import InvoicesIssued
 from billing.invoices.service import final_bill_if_ready
+from billing.payments import allocation
 from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
@@ -58,3 +60,11 @@ def final_bill_after_final_read(
     """The final reading a contract process asked for was taken in the field: issue the
     final bill now (once: a redelivered event finds the period billed)."""
     final_bill_if_ready(session, SYSTEM, contract_id=event.contract_id)
+
+
+@handles(InvoicesIssued, name="billing.settle_after_issue")
+def settle_after_issue(session: Session, event: InvoicesIssued, _event_id: uuid.UUID) -> None:
+    """Bills were issued (a billing run's chunk, a single bill, a credit note): their open
+    items appear and each account's credit (an overpayment) pays them at once. Idempotent:
+    an item is opened once, credit spent once."""
+    allocation.settle(session, SYSTEM, event.account_ids)

@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
-from billing.payments import repository, service
-from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy, plan
+from billing.payments import service
+from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy, allocate_accounts
 from billing.payments.enums import Instrument, PaymentStatus
 from billing.payments.errors import PaymentInvalidError
 from billing.payments.events import PaymentPosted
 from billing.payments.models import Payment
-from billing.payments.open_items import sync_invoices
 from billing.payments.schemas import PaymentCreate
 from core.bulk import copy_columns, next_values, reserve_ids, text_values
 from core.context import Actor
@@ -142,28 +141,3 @@ def post_batch(
     copy_columns(session, "billing_payment", {k: text_values(v) for k, v in pay.items()})
     report.allocations = allocate_accounts(session, actor, sorted(wanted), policy)
     return report
-
-
-def allocate_accounts(
-    session: Session, actor: Actor, account_ids: list[int], policy: AllocationPolicy
-) -> int:
-    """Allocate many accounts at once (their locks held by the caller)."""
-    sync_invoices(session, actor, account_ids)
-    items = repository.open_items_by_account(session, account_ids)
-    if not items:
-        return 0
-    credits = repository.credits_by_account(session, list(items))
-    rows: dict[str, list[object]] = {
-        k: [] for k in ("customer_account_id", "payment_id", "item_id", "amount", "allocated_by")
-    }
-    for account_id, open_now in items.items():
-        for payment_id, item_id, amount in plan(open_now, credits.get(account_id, []), policy):
-            for name, value in zip(
-                rows, (account_id, payment_id, item_id, amount, actor.user_id), strict=True
-            ):
-                rows[name].append(value)
-    if rows["item_id"]:
-        copy_columns(
-            session, "billing_payment_allocation", {k: text_values(v) for k, v in rows.items()}
-        )
-    return len(rows["item_id"])
