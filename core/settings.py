@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # and the fee a returned debit adds (minor units; 0: none).
     sepa_creditor_id: str = "DE98ZZZ09999999999"
     direct_debit_return_fee: int = Field(default=1_500, ge=0)
+    # Stored answers of Idempotency-Key requests are forgotten after this many hours
+    # (core.purge_idempotency_keys, hourly in the beat schedule).
+    idempotency_key_retention_hours: int = Field(default=72, ge=1)
 
     @field_validator("trusted_proxies", "mobile_money_allowlist", mode="before")
     @classmethod
