@@ -164,3 +164,7 @@ class DirectDebitReturnInvalidError(InputInvalidError):
     names a collection Kilowatch never sent."""
 
     code = "direct_debit_return_invalid"
+
+
+class StatementNotFoundError(EntityNotFoundError):
+    code = "bank_statement_not_found"
