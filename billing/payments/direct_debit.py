@@ -168,7 +168,7 @@ def _owed(session: Session, found: list[DirectDebitMandate], on: date, currency:
 
 def _cents(amount: int, currency: str) -> int:
     """Minor units as the hundredths sepaxml writes (XOF 1500 -> 150000 -> "1500.00")."""
-    return amount * 10 ** (2 - minor_exponent(currency))
+    return int(amount * 10 ** (2 - minor_exponent(currency)))
 
 
 def pain008(

@@ -47,7 +47,10 @@ def vend_receipt(session: Session, sold: PrepaidVend) -> VendReceipt:
         .join(Party, Party.id == Account.payer_party_id)
         .where(Payment.id == sold.payment_id)
     ).one()
-    money = lambda amount: format_money(int(amount), sold.currency)  # noqa: E731
+
+    def money(amount: object) -> str:
+        return format_money(int(str(amount)), sold.currency)
+
     return VendReceipt(
         utility=UTILITY_NAME,
         number=number,
@@ -58,7 +61,7 @@ def vend_receipt(session: Session, sold: PrepaidVend) -> VendReceipt:
         token=" ".join(sold.token[i : i + 4] for i in range(0, len(sold.token), 4)),
         kwh=f"{Decimal(sold.kwh).normalize():f} kWh",  # 74.000 -> 74
         paid=money(sold.amount),
-        deductions=[(_label(line), money(line["amount"])) for line in sold.lines],  # type: ignore[arg-type]
+        deductions=[(_label(line), money(line["amount"])) for line in sold.lines],
         charged=money(sold.charged),
         credit=money(sold.amount - sold.charged),
         status=sold.status,
