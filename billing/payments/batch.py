@@ -29,7 +29,7 @@ from core.bulk import copy_columns, next_values, reserve_ids, text_values
 from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.locks import LockSpace, xact_locks
-from core.outbox import emit
+from core.outbox import emit_many
 from core.territory import visible
 from customers.models import Account
 
@@ -95,6 +95,7 @@ def post_batch(
         "id", "number", "customer_account_id", "channel", "instrument", "external_id", "amount",
         "currency", "received_at", "value_date", "status", "cleared", "reference", "payer_name",
         "ledger_transaction_id", "created_by")}  # fmt: skip
+    posted_events: list[PaymentPosted] = []
     for p, pid, tid, seq in zip(todo, payment_ids, txn_ids, numbers, strict=True):
         currency = service.currency_of(p.currency)
         received = p.received_at or now
@@ -121,8 +122,7 @@ def post_batch(
                int(tid), actor.user_id)  # fmt: skip
         for name, value in zip(pay, row, strict=True):
             pay[name].append(value)
-        emit(
-            session,
+        posted_events.append(
             PaymentPosted(
                 payment_id=int(pid),
                 customer_account_id=p.customer_account_id,
@@ -132,10 +132,11 @@ def post_batch(
                 instrument=p.instrument.value,
                 cleared=cleared,
                 value_date=value_date,
-            ),
+            )
         )
         report.payment_ids.append(int(pid))
-    session.flush()  # the ORM's pending rows (outbox) before COPY on the same connection
+    emit_many(session, posted_events)
+    session.flush()  # the ORM's pending rows before COPY on the same connection
     copy_columns(session, "billing_ledger_transaction", {k: text_values(v) for k, v in txn.items()})
     copy_columns(session, "billing_ledger_posting", {k: text_values(v) for k, v in post.items()})
     copy_columns(session, "billing_payment", {k: text_values(v) for k, v in pay.items()})
