@@ -34,6 +34,10 @@ def make_celery() -> Celery:
         beat_scheduler="core.scheduling.beat:DatabaseScheduler",
         beat_schedule={
             "core.sweep_outbox": {"task": "core.sweep_outbox", "schedule": 60.0},
+            "core.purge_idempotency_keys": {
+                "task": "core.purge_idempotency_keys",
+                "schedule": 3600.0,
+            },
         },
     )
     return app

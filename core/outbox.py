@@ -178,6 +178,22 @@ def emit(session: Session, domain_event: DomainEvent) -> uuid.UUID:
     return event_id
 
 
+def emit_many(session: Session, domain_events: Sequence[DomainEvent]) -> list[uuid.UUID]:
+    """``emit`` for many events at once (a batch of payments): one multi-row INSERT instead
+    of one ORM object per event; dispatched on the same terms."""
+    ids = [uuid.uuid4() for _ in domain_events]
+    if ids:
+        session.execute(
+            insert(OutboxEvent),
+            [
+                {"id": i, "name": e.name, "payload": e.payload()}
+                for i, e in zip(ids, domain_events, strict=True)
+            ],
+        )
+        _current(session).events.extend(ids)
+    return ids
+
+
 def after_commit(session: Session, callback: Callable[[], None]) -> None:
     """Run ``callback`` once the session's outermost transaction has committed for good
     (never if it, or the savepoint it was scheduled in, rolls back)."""

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     # the number of bounced cheques after which an account may no longer pay by cheque.
     cheque_bounce_fee: int = Field(default=2_500, ge=0)
     cheque_bounce_limit: int = Field(default=2, ge=1)
+    # SEPA direct debit (billing.payments.direct_debit): the utility's creditor identifier
+    # (pain.008 CdtrSchmeId; the creditor IBAN and BIC are utility_bank_account / utility_bic)
+    # and the fee a returned debit adds (minor units; 0: none).
+    sepa_creditor_id: str = "DE98ZZZ09999999999"
+    direct_debit_return_fee: int = Field(default=1_500, ge=0)
+    # Stored answers of Idempotency-Key requests are forgotten after this many hours
+    # (core.purge_idempotency_keys, hourly in the beat schedule).
+    idempotency_key_retention_hours: int = Field(default=72, ge=1)
 
     @field_validator("trusted_proxies", "mobile_money_allowlist", mode="before")
     @classmethod

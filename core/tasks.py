@@ -82,3 +82,18 @@ def sweep_outbox(older_than_seconds: int = 30, limit: int = 1000) -> int:
     for event_id in ids:
         send_dispatch(event_id)
     return len(ids)
+
+
+@celery_app.task(name="core.purge_idempotency_keys")
+def purge_idempotency_keys() -> int:
+    """Forget the stored answers of ``Idempotency-Key`` requests older than
+    ``settings.idempotency_key_retention_hours`` (a client retries within hours); returns
+    how many were removed. Idempotent: a second run finds nothing older."""
+    from core import idempotency
+    from core.settings import get_settings
+
+    hours = get_settings().idempotency_key_retention_hours
+    with session_scope() as session:
+        removed = idempotency.purge(session, before=datetime.now(UTC) - timedelta(hours=hours))
+    log.info("idempotency.purged", removed=removed, retention_hours=hours)
+    return removed

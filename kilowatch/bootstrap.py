@@ -28,7 +28,11 @@ TASK_MODULES = [
 # Modules registering domain-event handlers (the only place where news travels up).
 HANDLER_MODULES = ["kilowatch.handlers"]
 # Modules adding their domain's sections to the customer file (and search sources).
-CUSTOMER_FILE_MODULES = ["meters.customer_file", "billing.account_file"]
+CUSTOMER_FILE_MODULES = [
+    "meters.customer_file",
+    "billing.account_file",
+    "billing.payments.account_file",
+]
 # Modules registering their domain's files of the data-migration format (core.migration).
 MIGRATION_MODULES: list[str] = ["customers.migration", "meters.migration", "billing.migration"]
 # Modules registering long-lived processes (core.supervision) and reports (core.reports).

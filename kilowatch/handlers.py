@@ -8,7 +8,9 @@ import uuid
 from sqlalchemy.orm import Session
 
 from billing.collections import service as collections
+from billing.invoices.events import InvoicesIssued
 from billing.invoices.service import final_bill_if_ready
+from billing.payments import allocation
 from billing.payments.events import PaymentCleared, PaymentPosted, PaymentReversed
 from core.context import SYSTEM
 from core.events import handles
@@ -226,3 +228,11 @@ def ntl_findings_from_inspection(
         outcome=event.outcome,
         at=event.completed_at,
     )
+
+
+@handles(InvoicesIssued, name="billing.settle_after_issue")
+def settle_after_issue(session: Session, event: InvoicesIssued, _event_id: uuid.UUID) -> None:
+    """Bills were issued (a billing run's chunk, a single bill, a credit note): their open
+    items appear and each account's credit (an overpayment) pays them at once. Idempotent:
+    an item is opened once, credit spent once."""
+    allocation.settle(session, SYSTEM, event.account_ids)

@@ -247,6 +247,50 @@ class BillingOut(BaseModel):
     accounts: list[AccountBillingOut]
 
 
+class PaymentOut(BaseModel):
+    """A payment as the customer desk sees it: channel, instrument and state."""
+
+    id: int
+    number: str
+    received_at: datetime
+    channel: str
+    instrument: str
+    amount: int
+    currency: str
+    status: str  # posted / reversed (a bounced cheque, a returned debit)
+    cleared: bool
+
+
+class PurchaseOut(BaseModel):
+    """A prepaid purchase: the energy and the token."""
+
+    id: int
+    vended_at: datetime
+    meter_serial: str
+    amount: int
+    kwh: str
+    token: str
+    currency: str
+    status: str
+
+
+class MandateOut(BaseModel):
+    reference: str
+    iban: str
+
+
+class AccountPaymentsOut(BaseModel):
+    account_id: int
+    number: str
+    payments: list[PaymentOut]
+    purchases: list[PurchaseOut]
+    mandate: MandateOut | None = None
+
+
+class PaymentsOut(BaseModel):
+    accounts: list[AccountPaymentsOut]
+
+
 class Customer360(BaseModel):
     """Everything known about one customer."""
 
@@ -258,6 +302,7 @@ class Customer360(BaseModel):
     interactions: list[InteractionOut]
     window: Window
     billing: BillingOut | None = None
+    payments: PaymentsOut | None = None
 
 
 class Premises360(BaseModel):

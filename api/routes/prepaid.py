@@ -3,14 +3,18 @@ the purchases of a contract, the reversal of a vend whose token failed."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 
 from api.deps import CurrentActor, DbSession
 from api.idempotency import IdempotencyKey, IdempotentRoute
 from api.params import CONFLICT, NOT_FOUND, Id
 from api.schemas import PROBLEM_RESPONSES
-from billing.payments import vending
+from billing.payments import vend_receipts, vending
 from billing.payments.errors import PaymentNotFoundError
+from billing.payments.receipts import ReceiptLayout
 from billing.payments.schemas import ReasonBody, VendCreate, VendRead
 from customers.errors import ContractNotFoundError
 
@@ -67,3 +71,27 @@ def reverse_vend(
     if sold is None:
         raise PaymentNotFoundError(f"no prepaid vend {vend_id}")
     return VendRead.model_validate(vending.reverse_vend(session, actor, sold, reason=data.reason))
+
+
+@router.get(
+    "/prepaid-vends/{vend_id}/receipt",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}, "text/plain": {}}, "description": "The receipt"},
+        **NOT_FOUND,
+    },
+)
+def vend_receipt(
+    vend_id: Id,
+    session: DbSession,
+    actor: CurrentActor("billing:read"),  # type: ignore[valid-type]
+    layout: Annotated[ReceiptLayout, Query()] = ReceiptLayout.A5,
+) -> Response:
+    """The purchase's receipt (the token, the energy, every deduction, the credit left):
+    a PDF (A5, or 80 mm for thermal printers) or 42-column text. Reprinted at will (a
+    customer who lost the token gets it again)."""
+    sold = vending.get_vend(session, actor, vend_id)
+    if sold is None:
+        raise PaymentNotFoundError(f"no prepaid vend {vend_id}")
+    content, media_type = vend_receipts.render_receipt(session, sold, layout)
+    return Response(content, media_type=media_type)

@@ -21,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from billing.invoices.enums import InvoiceKind, InvoiceReason
 from billing.invoices.errors import InvoicePeriodBilledError
+from billing.invoices.events import InvoicesIssued
 from billing.invoices.numbering import draw, number_of, payment_reference
 from billing.invoices.postings import Chart, posting_amounts
 from billing.tariffs.rating import Bill, BillLine
 from core.bulk import TEXT_CHUNK_ROWS, TEXT_NULL, copy_in, next_values, text_values
 from core.context import Actor
+from core.outbox import emit
 from core.periods import Period
 
 # The id sequences of the documents and of the ledger's transactions (migrations 0013,
@@ -370,4 +372,9 @@ def write(
         raise InvoicePeriodBilledError(
             "a usage point already has an issued bill for a day of this period"
         ) from exc
+    # After commit, the accounts' credit pays their new bills (kilowatch.handlers).
+    emit(
+        session,
+        InvoicesIssued(account_ids=sorted({d.account_id for d in drafts}), run_id=drafts[0].run_id),
+    )
     return written

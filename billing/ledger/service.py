@@ -141,7 +141,9 @@ _TRANSLATE = by_constraint(
 )
 
 
-def _add(session: Session, txn: LedgerTransaction, postings: list[LedgerPosting]) -> None:
+def _add(
+    session: Session, txn: LedgerTransaction, postings: list[LedgerPosting], *, guarded: bool = True
+) -> None:
     def apply() -> None:
         session.add(txn)
         session.flush()
@@ -149,7 +151,11 @@ def _add(session: Session, txn: LedgerTransaction, postings: list[LedgerPosting]
             posting.transaction_id = txn.id
         session.add_all(postings)
 
-    flush_guarded(session, _TRANSLATE, apply)
+    if guarded:
+        flush_guarded(session, _TRANSLATE, apply)
+    else:
+        apply()
+        session.flush()
 
 
 def post(
@@ -162,9 +168,13 @@ def post(
     lines: Sequence[Line],
     source_ref: str | None = None,
     memo: str = "",
+    fresh_source: bool = False,
 ) -> LedgerTransaction:
     """Record one balanced accounting event. ``source_ref`` names its document: a document
-    already posted under the same kind is refused (``ledger_source_posted``)."""
+    already posted under the same kind is refused (``ledger_source_posted``).
+    ``fresh_source``: the caller drew ``source_ref`` from a sequence and names accounts it
+    has checked, so no constraint can translate into a domain error: no savepoint (three
+    statements fewer per payment); the database still has the last word."""
     try:
         minor_exponent(currency)
     except CurrencyUnknownError as exc:
@@ -178,7 +188,7 @@ def post(
         memo=memo,
         created_by=actor.user_id,
     )
-    _add(session, txn, postings)
+    _add(session, txn, postings, guarded=not fresh_source)
     return txn
 
 

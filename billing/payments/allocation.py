@@ -25,9 +25,10 @@ from billing.payments.errors import AllocationInvalidError, PaymentReversedError
 from billing.payments.models import Payment, PaymentAllocation, ReceivableItem
 from billing.payments.open_items import sync_invoices
 from billing.payments.repository import Credit, OpenItem
+from core.bulk import copy_columns, text_values
 from core.context import Actor
 from core.db import state_reason
-from core.locks import LockSpace, int32_key, xact_lock
+from core.locks import LockSpace, int32_key, xact_lock, xact_locks
 
 
 @dataclass(frozen=True)
@@ -196,10 +197,49 @@ def reallocate(
     return rows
 
 
+def allocate_accounts(
+    session: Session,
+    actor: Actor,
+    account_ids: list[int],
+    policy: AllocationPolicy = DEFAULT_POLICY,
+    *,
+    sync: bool = True,
+) -> int:
+    """Allocate many accounts at once, set-based (their locks held by the caller): one
+    query of open items, one of credits, the pure ``plan``, one COPY of allocations."""
+    if sync:
+        sync_invoices(session, actor, account_ids)
+    items = repository.open_items_by_account(session, account_ids)
+    if not items:
+        return 0
+    credits = repository.credits_by_account(session, list(items))
+    rows: dict[str, list[object]] = {
+        k: [] for k in ("customer_account_id", "payment_id", "item_id", "amount", "allocated_by")
+    }
+    for account_id, open_now in items.items():
+        for payment_id, item_id, amount in plan(open_now, credits.get(account_id, []), policy):
+            for name, value in zip(
+                rows, (account_id, payment_id, item_id, amount, actor.user_id), strict=True
+            ):
+                rows[name].append(value)
+    if rows["item_id"]:
+        copy_columns(
+            session, "billing_payment_allocation", {k: text_values(v) for k, v in rows.items()}
+        )
+        session.expire_all()
+    return len(rows["item_id"])
+
+
 def settle(session: Session, actor: Actor, account_ids: Sequence[int] | None = None) -> int:
     """After a billing run or a credit note: bring the open items up to date and spend
-    each changed account's credit on them. Returns the number of accounts allocated."""
+    each changed account's credit on them, set-based (the accounts locked in id order, so
+    two settlements never deadlock). Returns the number of accounts whose items changed."""
+    if account_ids is not None:
+        xact_locks(session, LockSpace.PAYMENT_ALLOCATION, sorted(set(account_ids)))
     changed = sync_invoices(session, actor, account_ids)
-    for account_id in sorted(changed):
-        allocate_account(session, actor, account_id, sync=False)
+    if not changed:
+        return 0
+    if account_ids is None:
+        xact_locks(session, LockSpace.PAYMENT_ALLOCATION, sorted(changed))
+    allocate_accounts(session, actor, sorted(changed), sync=False)
     return len(changed)

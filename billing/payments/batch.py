@@ -18,19 +18,18 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text, tuple_
 from sqlalchemy.orm import Session
 
-from billing.payments import repository, service
-from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy, plan
+from billing.payments import service
+from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy, allocate_accounts
 from billing.payments.enums import Instrument, PaymentStatus
 from billing.payments.errors import PaymentInvalidError
 from billing.payments.events import PaymentPosted
 from billing.payments.models import Payment
-from billing.payments.open_items import sync_invoices
 from billing.payments.schemas import PaymentCreate
 from core.bulk import copy_columns, next_values, reserve_ids, text_values
 from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.locks import LockSpace, xact_locks
-from core.outbox import emit
+from core.outbox import emit_many
 from core.territory import visible
 from customers.models import Account
 
@@ -96,6 +95,7 @@ def post_batch(
         "id", "number", "customer_account_id", "channel", "instrument", "external_id", "amount",
         "currency", "received_at", "value_date", "status", "cleared", "reference", "payer_name",
         "ledger_transaction_id", "created_by")}  # fmt: skip
+    posted_events: list[PaymentPosted] = []
     for p, pid, tid, seq in zip(todo, payment_ids, txn_ids, numbers, strict=True):
         currency = service.currency_of(p.currency)
         received = p.received_at or now
@@ -122,8 +122,7 @@ def post_batch(
                int(tid), actor.user_id)  # fmt: skip
         for name, value in zip(pay, row, strict=True):
             pay[name].append(value)
-        emit(
-            session,
+        posted_events.append(
             PaymentPosted(
                 payment_id=int(pid),
                 customer_account_id=p.customer_account_id,
@@ -133,37 +132,13 @@ def post_batch(
                 instrument=p.instrument.value,
                 cleared=cleared,
                 value_date=value_date,
-            ),
+            )
         )
         report.payment_ids.append(int(pid))
-    session.flush()  # the ORM's pending rows (outbox) before COPY on the same connection
+    emit_many(session, posted_events)
+    session.flush()  # the ORM's pending rows before COPY on the same connection
     copy_columns(session, "billing_ledger_transaction", {k: text_values(v) for k, v in txn.items()})
     copy_columns(session, "billing_ledger_posting", {k: text_values(v) for k, v in post.items()})
     copy_columns(session, "billing_payment", {k: text_values(v) for k, v in pay.items()})
     report.allocations = allocate_accounts(session, actor, sorted(wanted), policy)
     return report
-
-
-def allocate_accounts(
-    session: Session, actor: Actor, account_ids: list[int], policy: AllocationPolicy
-) -> int:
-    """Allocate many accounts at once (their locks held by the caller)."""
-    sync_invoices(session, actor, account_ids)
-    items = repository.open_items_by_account(session, account_ids)
-    if not items:
-        return 0
-    credits = repository.credits_by_account(session, list(items))
-    rows: dict[str, list[object]] = {
-        k: [] for k in ("customer_account_id", "payment_id", "item_id", "amount", "allocated_by")
-    }
-    for account_id, open_now in items.items():
-        for payment_id, item_id, amount in plan(open_now, credits.get(account_id, []), policy):
-            for name, value in zip(
-                rows, (account_id, payment_id, item_id, amount, actor.user_id), strict=True
-            ):
-                rows[name].append(value)
-    if rows["item_id"]:
-        copy_columns(
-            session, "billing_payment_allocation", {k: text_values(v) for k, v in rows.items()}
-        )
-    return len(rows["item_id"])

@@ -130,3 +130,41 @@ class ChequeStateError(EntityConflictError):
     """Not a pending cheque (already cleared, bounced, or not a cheque at all)."""
 
     code = "cheque_not_pending"
+
+
+class MandateInvalidError(InputInvalidError):
+    """An IBAN or BIC that does not check, a signature date in the future ..."""
+
+    code = "mandate_invalid"
+
+
+class MandateNotFoundError(EntityNotFoundError):
+    code = "mandate_not_found"
+
+
+class MandateConflictError(EntityConflictError):
+    """The reference is taken, the account already has an active mandate, or the mandate
+    is revoked."""
+
+    code = "mandate_conflict"
+
+
+class DirectDebitBatchNotFoundError(EntityNotFoundError):
+    code = "direct_debit_batch_not_found"
+
+
+class DirectDebitBatchEmptyError(EntityConflictError):
+    """No mandated account owes anything on that date: no file to send."""
+
+    code = "direct_debit_batch_empty"
+
+
+class DirectDebitReturnInvalidError(InputInvalidError):
+    """A return file that cannot be read (not pain.002 nor the documented CSV), or that
+    names a collection Kilowatch never sent."""
+
+    code = "direct_debit_return_invalid"
+
+
+class StatementNotFoundError(EntityNotFoundError):
+    code = "bank_statement_not_found"

@@ -407,3 +407,111 @@ class PrepaidVend(IdMixin, Base):
     )
     status: Mapped[str] = mapped_column(Text, default="vended", server_default="vended")
     vended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DirectDebitMandate(IdMixin, TimestampMixin, Base):
+    """A customer's signed SEPA mandate authorising the utility to debit a bank account
+    (IBAN, BIC checked when taken): its unique reference, the date it was signed, and
+    whether the next collection is the first (FRST) or a recurring one (RCUR). Revoked by
+    the customer, or by a return saying the account or the mandate is no more."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return through(Account, DirectDebitMandate.customer_account_id, scope)
+
+    __tablename__ = "billing_dd_mandate"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'revoked')", name="status_known"),
+        CheckConstraint("sequence IN ('FRST', 'RCUR')", name="sequence_known"),
+        CheckConstraint("length(btrim(reference)) > 0", name="reference_given"),
+        Index(
+            "uq_billing_dd_mandate_active_account",
+            "customer_account_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    customer_account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_account.id", ondelete="RESTRICT"), index=True
+    )
+    reference: Mapped[str] = mapped_column(Text, unique=True)
+    signed_on: Mapped[date] = mapped_column(Date)
+    debtor_name: Mapped[str] = mapped_column(Text)
+    iban: Mapped[str] = mapped_column(Text)
+    bic: Mapped[str] = mapped_column(Text)
+    sequence: Mapped[str] = mapped_column(Text, default="FRST", server_default="FRST")
+    status: Mapped[str] = mapped_column(Text, default="active", server_default="active")
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("core_user.id", ondelete="SET NULL")
+    )
+
+
+class DirectDebitBatch(IdMixin, Base):
+    """A SEPA direct-debit batch (one pain.008 file sent to the utility's bank) collecting
+    what the mandated accounts of an agency (or of the whole utility) owe on a date. Each
+    collection is posted as a payment when the batch is made; a return reverses it."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        """Made for one agency's accounts; a utility-wide batch only head office sees."""
+        return DirectDebitBatch.agency_id == scope.agency_id
+
+    __tablename__ = "billing_dd_batch"
+    __table_args__ = (CheckConstraint(CURRENCY_ISO, name="currency_iso"),)
+
+    message_id: Mapped[str] = mapped_column(Text, unique=True)
+    agency_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("core_agency.id", ondelete="RESTRICT")
+    )
+    collection_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(Text)
+    count: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    returned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    xml: Mapped[str] = mapped_column(Text)  # the pain.008 sent
+    created_by: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("core_user.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class DirectDebitCollection(IdMixin, Base):
+    """One debit of a batch: a mandate, the amount asked, its end-to-end id (the key the
+    bank's return quotes) and the payment posted for it; a return records the bank's
+    reason code, the reversal and the return fee charged."""
+
+    @staticmethod
+    def __territory__(scope: Scope) -> ColumnElement[bool]:
+        return through(Account, DirectDebitCollection.customer_account_id, scope)
+
+    __tablename__ = "billing_dd_collection"
+    __table_args__ = (
+        CheckConstraint("status IN ('collected', 'returned')", name="status_known"),
+        CheckConstraint("sequence IN ('FRST', 'RCUR')", name="sequence_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    batch_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("billing_dd_batch.id", ondelete="RESTRICT"), index=True
+    )
+    mandate_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("billing_dd_mandate.id", ondelete="RESTRICT"), index=True
+    )
+    customer_account_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("customer_account.id", ondelete="RESTRICT"), index=True
+    )
+    end_to_end_id: Mapped[str] = mapped_column(Text, unique=True)
+    sequence: Mapped[str] = mapped_column(Text)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    payment_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("billing_payment.id", ondelete="RESTRICT")
+    )
+    status: Mapped[str] = mapped_column(Text, default="collected", server_default="collected")
+    return_reason: Mapped[str | None] = mapped_column(Text)  # the ISO reason code (AM04 ...)
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    fee_item_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("billing_receivable_item.id", ondelete="RESTRICT")
+    )

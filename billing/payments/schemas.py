@@ -374,3 +374,84 @@ class VendRead(BaseModel):
     payment_id: int
     status: str
     vended_at: datetime
+
+
+class MandateCreate(BaseModel):
+    """A signed SEPA direct-debit mandate. ``recurring``: the customer's bank has already
+    been debited under it (a mandate taken over from another system): the next collection
+    is RCUR, not FRST. No ``bic``: the one known for the IBAN's bank."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_account_id: RefId
+    reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=35)
+    ]  # SEPA: at most 35 characters
+    signed_on: date
+    debtor_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70)
+    ]
+    iban: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=42)]
+    bic: Annotated[str, StringConstraints(strip_whitespace=True, max_length=11)] | None = None
+    recurring: bool = False
+
+
+class MandateRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    customer_account_id: int
+    reference: str
+    signed_on: date
+    debtor_name: str
+    iban: str
+    bic: str
+    sequence: str  # FRST or RCUR: what the next collection is sent as
+    status: str
+    revoked_at: datetime | None
+    revoke_reason: str | None
+
+
+class DirectDebitBatchCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    collection_date: date
+    currency: Currency | None = None
+
+
+class DirectDebitCollectionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    mandate_id: int
+    customer_account_id: int
+    end_to_end_id: str
+    sequence: str
+    amount: int
+    payment_id: int
+    status: str
+    return_reason: str | None
+    returned_at: datetime | None
+    fee_item_id: int | None
+
+
+class DirectDebitBatchRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    message_id: str
+    agency_id: int | None
+    collection_date: date
+    currency: str
+    count: int
+    total: int
+    returned: int
+    created_at: datetime
+    collections: list[DirectDebitCollectionRead] = []
+
+
+class DirectDebitReturnReport(BaseModel):
+    returned: list[str]
+    already: list[str]
+    revoked_mandates: list[str]
+    fees: int

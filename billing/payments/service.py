@@ -131,6 +131,7 @@ def record_payment(
         entry_date=value_date,
         currency=currency,
         source_ref=number,
+        fresh_source=True,  # the receipt number comes from a sequence
         memo=f"{data.channel} {data.instrument}"
         + (f" {data.external_id}" if data.external_id else ""),
         lines=[

@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from billing.invoices.postings import Chart, posting_amounts
@@ -268,3 +268,34 @@ def contract_seen(session: Session, actor: Actor, contract_id: int) -> bool:
         select(Contract.id).where(Contract.id == contract_id, visible(actor, Contract))
     )
     return found is not None
+
+
+def history_seen(session: Session, actor: Actor, meter_serial: str) -> list[PrepaidVend]:
+    """A meter's purchases, newest first, those of accounts ``actor`` may see."""
+    return list(
+        session.scalars(
+            select(PrepaidVend)
+            .where(PrepaidVend.meter_serial == meter_serial, visible(actor, PrepaidVend))
+            .order_by(PrepaidVend.vended_at.desc(), PrepaidVend.id.desc())
+        )
+    )
+
+
+_CONTRACT_OF_METER = text(
+    """
+    SELECT c.id FROM meter_asset m
+    JOIN meter_installation i ON i.meter_id = m.id AND i.removed_at IS NULL
+    JOIN customer_contract c ON c.usage_point_id = i.usage_point_id AND c.status = 'active'
+    WHERE m.serial = :serial
+    ORDER BY c.start_date DESC, c.id DESC LIMIT 1
+    """
+)
+
+
+def contract_of_meter(session: Session, actor: Actor, meter_serial: str) -> int | None:
+    """The active contract of the usage point where the meter is installed (the desk
+    sells by meter number), None when there is none the actor may see."""
+    found = session.scalar(_CONTRACT_OF_METER, {"serial": meter_serial})
+    if found is None or not contract_seen(session, actor, int(found)):
+        return None
+    return int(found)

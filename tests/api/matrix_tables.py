@@ -66,6 +66,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
     "cancellation_id": Ref("cancellation", "billing_payment_cancellation"),
     "receipt_id": Ref("unmatched", "billing_unmatched_receipt"),
     "vend_id": Ref("vend", "billing_prepaid_vend"),
+    "mandate_id": Ref("mandate", "billing_dd_mandate"),
+    "dd_batch_id": Ref("dd_batch", "billing_dd_batch"),
     "technician_id": Ref("technician", "field_technician"),
     "round_id": Ref("round", "field_reading_round"),
     "round_item_id": Ref("round_item", "field_round_item"),
@@ -542,6 +544,25 @@ BODIES: dict[tuple[str, str], Body] = {
         )
         for step in ("validation", "confirmation")
     },
+    ("POST", "/api/v1/mandates"): _json(
+        lambda s: {
+            "customer_account_id": s["account"],
+            "reference": f"MND-NEW-{s.name}",
+            "signed_on": DATE,
+            "debtor_name": "Matrix",
+            "iban": "DE89370400440532013000",
+        },
+        territorial=True,
+    ),
+    ("POST", "/api/v1/mandates/{mandate_id}/revoke"): _json(lambda s: {"reason": "matrix"}),
+    ("POST", "/api/v1/direct-debit/batches"): _json(lambda s: {"collection_date": "2025-03-25"}),
+    ("POST", "/api/v1/direct-debit/returns"): Body(
+        lambda s: {
+            "file": ("returns.csv", b"end_to_end_id,reason_code\nNONE-1,AM04\n", "text/csv")
+        },
+        False,
+        kind="files",
+    ),
     # -- fraud ----------------------------------------------------------------------------------
     ("POST", "/api/v1/fraud/flags"): _json(
         lambda s: {"usage_point_id": s["usage_point2"], "note": "matrix"}, territorial=True

@@ -41,6 +41,7 @@ from core.notify.gateways import RecordingGateway
 from core.notify.message import Channel
 from core.reports import background as report_background
 from core.reports.models import ReportExport
+from core.settings import get_settings
 from customers.portal import service as portal
 from gis.models import Substation
 from tests.conftest import TEST_PASSWORD, bearer
@@ -641,6 +642,7 @@ def build_world(client: TestClient, session: Session) -> World:
             },
         )
         side.ids["vend"] = _ok(vend, "prepaid vend")["id"]
+        _direct_debit_side(client, admin, side)
     role_headers = {
         role: bearer(
             _token(session, f"kwm-matrix-{role.value}", [role.value], sides["own"].agency_code)
@@ -650,6 +652,47 @@ def build_world(client: TestClient, session: Session) -> World:
     _build_sync(client, session, sides, role_headers)
     _build_portal(client, session, admin, sides)
     return World(own=sides["own"], other=sides["other"], admin=admin, role_headers=role_headers)
+
+
+def _direct_debit_side(client: TestClient, admin: dict[str, str], side: Side) -> None:
+    """A mandate, a fee it pays, and a direct-debit batch made for the side's agency."""
+    mandate = client.post(
+        "/api/v1/mandates",
+        headers=admin,
+        json={
+            "customer_account_id": side.ids["account"],
+            "reference": f"KWM-MND-{side.name}",
+            "signed_on": "2025-03-01",
+            "debtor_name": tag(side.name),
+            "iban": "DE89370400440532013000",
+        },
+    )
+    side.ids["mandate"] = _ok(mandate, "mandate")["id"]
+    fee = client.post(
+        "/api/v1/receivable-items",
+        headers={**admin, "Idempotency-Key": f"matrix-{side.name}-dd-fee"},
+        json={
+            "customer_account_id": side.ids["account"],
+            "kind": "fee",
+            "document_ref": f"KWM-DD-FEE-{side.name}",
+            "due_date": "2025-03-01",
+            "amount": 900,
+        },
+    )
+    _ok(fee, "direct-debit fee")
+    settings = get_settings()
+    saved = settings.utility_bank_account, settings.utility_bic
+    settings.utility_bank_account, settings.utility_bic = "FR1420041010050500013M02606", "PSSTFRPP"
+    try:
+        batch = client.post(
+            "/api/v1/direct-debit/batches",
+            headers={**admin, "Idempotency-Key": f"matrix-{side.name}-dd"},
+            params={"agency_id": side.agency_id},
+            json={"collection_date": "2025-03-20"},
+        )
+    finally:
+        settings.utility_bank_account, settings.utility_bic = saved
+    side.ids["dd_batch"] = _ok(batch, "direct-debit batch")["id"]
 
 
 # -- mobile sync: devices, a photo, a queued conflict per side ---------------------------------
