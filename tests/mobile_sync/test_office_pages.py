@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,17 +15,24 @@ from field import service as field_service
 from meters.models import Reading
 from mobile_sync.models import SyncConflict
 from tests.conftest import TEST_PASSWORD
-from tests.mobile_sync.test_field_sync import pull_all, push, record, round_world  # noqa: F401
-from tests.mobile_sync.world import OFFICE, FieldWorld
+from tests.mobile_sync.test_field_sync import pull_all, push, record
+from tests.mobile_sync.world import OFFICE, FieldWorld, build_world
+
+
+@pytest.fixture()
+def queue_world(db: Session) -> FieldWorld:
+    built = build_world(db, technicians=2, points=3, rounds=True)
+    db.commit()
+    return built
 
 
 def test_the_office_sees_a_conflict_and_applies_it_from_the_page(
     client: TestClient,
     db: Session,
-    round_world: FieldWorld,
-    enroll: Any,  # noqa: F811
+    queue_world: FieldWorld,
+    enroll: Any,
 ) -> None:
-    me, other = round_world.technicians
+    me, other = queue_world.technicians
     device = enroll(me)
     [stop, *_] = [
         c for c in pull_all(client, device.headers)["changes"] if c["kind"] == "round_item"
@@ -32,8 +40,8 @@ def test_the_office_sees_a_conflict_and_applies_it_from_the_page(
     field_service.assign_round(
         db,
         actor=OFFICE,
-        round_id=round_world.round_of[me],
-        technician_id=round_world.technician_id[other],
+        round_id=queue_world.round_of[me],
+        technician_id=queue_world.technician_id[other],
     )
     db.commit()
     register = stop["data"]["registers"][0]["register_id"]
@@ -53,7 +61,7 @@ def test_the_office_sees_a_conflict_and_applies_it_from_the_page(
         username="sync-office",
         password=TEST_PASSWORD,
         roles=["fraud_analyst"],
-        agency_code=round_world.agency_code,
+        agency_code=queue_world.agency_code,
     )
     db.commit()
     signed_in = client.post(
