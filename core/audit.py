@@ -54,6 +54,10 @@ UNAUDITED_TABLES: dict[str, str] = {
     "core_idempotency_key": "stored answers to retried requests; the work they did is audited",
     "core_notification": "a log itself (every e-mail and SMS sent, with its outcome), append-only",
     "billing_ledger_unchecked": "ids of ledger transactions to check at commit, deleted then",
+    "collection_file": "an account's overdue position, recomputed from audited bills and payments",
+    "core_scheduled_job_run": "a log itself (each run of a scheduled job, with its outcome)",
+    "core_report_export": "a log itself (export requests, their progress and file)",
+    "customer_portal_code": "short-lived one-time codes, hashed: secrets stay out of the log",
 }
 
 MASKED_COLUMNS = ("password_hash",)

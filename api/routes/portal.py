@@ -24,6 +24,7 @@ from billing.invoices import repository as invoice_reads
 from billing.invoices.models import Invoice
 from billing.ledger import repository as ledger
 from billing.payments.models import Payment
+from core.inputs import TextInput
 from customers import premises_service
 from customers.models import Party
 from customers.portal import service as portal
@@ -36,8 +37,8 @@ from field.connections.schemas import ConnectionRequestRead, PortalConnectionReq
 router = APIRouter(prefix="/api/v1/portal", tags=["portal"], responses=PROBLEM_RESPONSES)
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(TextInput):
+    """A request body: unknown fields and NUL characters refused."""
 
 
 class RegisterIn(_In):

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
@@ -321,7 +321,11 @@ def loss_dashboard(
     return dashboard.build(session, actor=actor, first=first, last=last)
 
 
-@router.get("/dashboard.csv", response_class=PlainTextResponse)
+@router.get(
+    "/dashboard.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The dashboard as CSV"}},
+)
 def loss_dashboard_csv(
     session: DbSession,
     actor: CurrentActor("rp:read"),  # type: ignore[valid-type]

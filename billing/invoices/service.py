@@ -47,6 +47,7 @@ from billing.tariffs.rating import Bill, BillableUsage, BillLine, rate
 from core.context import Actor
 from core.periods import Period, local_date
 from core.territory import require_visible
+from customers.errors import ContractNotFoundError
 from customers.models import Account, Contract
 
 DUE_DAYS = 15
@@ -288,7 +289,8 @@ def final_bill(
     start) to its end date, on the reads up to the move-out day's final reading."""
     require_visible(session, actor, Contract, contract_id, "contract")
     contract = session.get(Contract, contract_id)
-    assert contract is not None
+    if contract is None:
+        raise ContractNotFoundError(f"no contract {contract_id}")
     if contract.status not in ENDED_STATUSES or contract.end_date is None:
         raise FinalBillNotReadyError(f"contract {contract.number} has not ended")
     start = repository.billed_until(session, contract.usage_point_id, contract.id)

@@ -8,11 +8,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.inputs import TextInput
 from field.connections.pricing import PriceListDefinition
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(TextInput):
+    """A request body: unknown fields and NUL characters refused."""
 
 
 class SiteIn(_In):
