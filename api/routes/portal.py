@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from api.deps import DbSession
 from api.params import Id
@@ -23,7 +22,8 @@ from billing.documents.render import render_pdf
 from billing.invoices import repository as invoice_reads
 from billing.invoices.models import Invoice
 from billing.ledger import repository as ledger
-from billing.payments.models import Payment
+from billing.payments import repository as payment_reads
+from core.context import SYSTEM
 from core.inputs import TextInput
 from customers import premises_service
 from customers.models import Party
@@ -205,21 +205,24 @@ def account(account_id: Id, session: DbSession, customer: CurrentCustomer) -> Ac
     return AccountView(id=a.id, number=a.number, status=a.status, balance=owed)
 
 
+# Twenty years of monthly bills, newest first: the portal lists a customer's own documents
+# through billing's repositories once the account is known to be theirs.
+HISTORY = 240
+
+
 @router.get("/accounts/{account_id}/invoices", response_model=list[InvoiceView])
 def invoices(account_id: Id, session: DbSession, customer: CurrentCustomer) -> list[Any]:
-    portal.my_account(session, customer, account_id)
-    rows = session.scalars(
-        select(Invoice).where(Invoice.account_id == account_id).order_by(Invoice.id.desc())
+    portal.my_account(session, customer, account_id)  # the customer's own, else 404
+    rows, _total = invoice_reads.invoices_page(
+        session, SYSTEM, account_id=account_id, limit=HISTORY
     )
     return [InvoiceView.model_validate(r) for r in rows]
 
 
 @router.get("/accounts/{account_id}/payments", response_model=list[PaymentView])
 def payments(account_id: Id, session: DbSession, customer: CurrentCustomer) -> list[Any]:
-    portal.my_account(session, customer, account_id)
-    rows = session.scalars(
-        select(Payment).where(Payment.customer_account_id == account_id).order_by(Payment.id.desc())
-    )
+    portal.my_account(session, customer, account_id)  # the customer's own, else 404
+    rows = payment_reads.payments_of(session, SYSTEM, account_id, limit=HISTORY, offset=0)
     return [PaymentView.model_validate(r) for r in rows]
 
 
