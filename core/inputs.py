@@ -9,12 +9,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, field_validator
 
 
+def no_nul(value: str) -> str:
+    """``value`` unchanged, or a ValueError naming the problem (pydantic turns it into a 422)."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
 class TextInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
     def _no_nul(cls, value: Any) -> Any:
-        if isinstance(value, str) and "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        return value
+        return no_nul(value) if isinstance(value, str) else value

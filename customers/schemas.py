@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.inputs import no_nul
 from core.pages import BIGINT_MAX
 from customers.enums import (
     CaseEvent,
@@ -39,9 +40,7 @@ MAX_ID = BIGINT_MAX  # ids are PostgreSQL bigints
 
 
 def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    return value.strip()
+    return no_nul(value).strip()
 
 
 def Text(max_length: int, min_length: int = 0) -> Any:
