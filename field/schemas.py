@@ -271,6 +271,22 @@ class WorkOrderStart(_In):
     gps: Gps | None = None
 
 
+# The finding of a cut or power-reduction visit where the customer paid there and then:
+# the supply is left as it is (``field.work_orders``), the payment goes with ``paid``.
+PAID_ON_SPOT = "paid_on_spot"
+
+
+class PaidOnSpot(_In):
+    """What the customer paid at the door: ``taken`` when the agent took the money (it is
+    posted as a payment), else a receipt of a payment made elsewhere that the back office
+    verifies. ``reference``: the agent's receipt number, or the one shown."""
+
+    amount: int = Field(gt=0, le=10**15, description="integer minor units")
+    reference: Text(100, 1)  # type: ignore[valid-type]
+    taken: bool
+    instrument: Literal["cash", "mobile_money"] = "cash"
+
+
 class WorkOrderOutcome(_In):
     """What was done. ``indexes``: the meter's registers as read on the visit (the end
     index of a removed or replaced meter, the final read ...). ``new_meter_id`` and
@@ -284,6 +300,7 @@ class WorkOrderOutcome(_In):
     note: Note | None = None  # type: ignore[valid-type]
     photo_sha256: list[Sha256] = Field(default_factory=list, max_length=20)
     gps: Gps | None = None
+    paid: PaidOnSpot | None = None  # with the finding ``paid_on_spot``
 
 
 class WorkOrderFailure(_In):

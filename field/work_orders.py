@@ -48,6 +48,7 @@ from field.models import WORK_ORDER_NUMBER_SEQ, Technician, WorkOrder
 from field.organisation import own_agency
 from field.reads import store_reads
 from field.schemas import (
+    PAID_ON_SPOT,
     Gps,
     WorkOrderCreate,
     WorkOrderFailure,
@@ -296,6 +297,11 @@ def _require_outcome(kind: WorkOrderKind, outcome: WorkOrderOutcome) -> None:
             missing.append(FieldError("new_meter_id", "the meter fitted"))
         if not outcome.new_start_indexes:
             missing.append(FieldError("new_start_indexes", "the fitted meter's start index"))
+    on_spot = outcome.finding == PAID_ON_SPOT
+    if on_spot and kind not in (WorkOrderKind.CUT, WorkOrderKind.REDUCE_POWER):
+        missing.append(FieldError("finding", "only a cut or a power reduction is paid off"))
+    if on_spot != (outcome.paid is not None):
+        missing.append(FieldError("paid", "the payment goes with the finding paid_on_spot"))
     if missing:
         raise WorkOrderOutcomeInvalidError(
             f"the outcome of a {kind.value} order is incomplete", errors=missing
@@ -352,7 +358,9 @@ def _apply_outcome(
                     process=order.instructions.get("process"),
                 ),
             )
-    if kind in SUPPLY_STATE:
+    if kind in SUPPLY_STATE and outcome.finding == PAID_ON_SPOT:
+        effects["connection_state"] = "unchanged"  # paid at the door: the supply stays
+    elif kind in SUPPLY_STATE:
         assert usage_point_id is not None
         state = SUPPLY_STATE[kind]
         customers.set_connection_state(session, usage_point_id=usage_point_id, state=state, at=at)

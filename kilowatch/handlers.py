@@ -198,6 +198,7 @@ def campaign_visit_done(session: Session, event: WorkOrderCompleted, _event_id: 
         finding=str(event.outcome.get("finding") or ""),
         failure_code=None,
         at=event.completed_at,
+        paid=event.outcome.get("paid"),
     )
 
 

@@ -34,6 +34,7 @@ from customers.models import UsagePoint
 from field import service as field
 from field.enums import WorkOrderKind
 from field.schemas import WorkOrderCreate
+from revenue_protection import on_spot, supply_policy
 from revenue_protection.errors import CampaignNotFoundError, ReferenceUnknownError
 from revenue_protection.head_end import CommandOutcome, head_end
 from revenue_protection.models import Campaign, CampaignItem
@@ -83,6 +84,19 @@ CRITERIA: dict[str, Criterion] = {
         float,
     ),
     "usage_point_ids": Criterion("up.id = ANY(:usage_point_ids)", lambda v: [int(x) for x in v]),
+    # Collections' cut-eligibility list on that date (ISO): overdue, a cut step done, and
+    # no hold of collections (over its dates) blocking cuts that day.
+    "cut_eligible_on": Criterion(
+        "EXISTS (SELECT 1 FROM collection_file f WHERE f.customer_account_id = c.account_id"
+        " AND f.status = 'overdue' AND f.overdue_amount > 0"
+        " AND f.cut_eligible_since <= :cut_eligible_on"
+        " AND NOT EXISTS (SELECT 1 FROM collection_hold h WHERE (h.customer_account_id ="
+        " f.customer_account_id OR h.customer_account_id IS NULL) AND h.rule = 'dates'"
+        " AND h.start_date <= :cut_eligible_on AND (h.end_date IS NULL OR"
+        " h.end_date >= :cut_eligible_on) AND ('*' = ANY(h.blocks) OR"
+        " 'cut_eligible' = ANY(h.blocks))))",
+        lambda v: date.fromisoformat(str(v)),
+    ),
 }
 
 
@@ -165,7 +179,12 @@ def create_campaign(session: Session, *, actor: Actor, data: CampaignCreate) -> 
                 f"no usage point {missing[0]}",
                 errors=[FieldError("criteria", "unknown usage point", "reference_unknown")],
             )
-    points = select_points(session, actor, data.criteria)
+    try:
+        points = select_points(session, actor, data.criteria)
+    except ValueError as exc:  # a criterion's value its parser refused
+        raise CampaignInvalidError(
+            f"a criterion's value is invalid: {exc}", errors=[FieldError("criteria", str(exc))]
+        ) from exc
     campaign = Campaign(
         name=data.name,
         kind=data.kind,
@@ -178,12 +197,31 @@ def create_campaign(session: Session, *, actor: Actor, data: CampaignCreate) -> 
     )
     session.add(campaign)
     session.flush()
+    actions = _actions(session, campaign, [p[0] for p in points])
     for up_id, account_id, _x, _y in points:
+        action, limit = actions[up_id]
         session.add(
-            CampaignItem(campaign_id=campaign.id, usage_point_id=up_id, account_id=account_id)
-        )
+            CampaignItem(
+                campaign_id=campaign.id, usage_point_id=up_id, account_id=account_id,
+                action=action, limit_kva=limit,
+            )
+        )  # fmt: skip
     session.flush()
     return campaign
+
+
+def _actions(
+    session: Session, campaign: Campaign, usage_point_ids: list[int]
+) -> dict[int, tuple[str, Decimal | None]]:
+    """What each visit does: a cut campaign asks the reduce-instead-of-cut policy in force
+    per customer; the other kinds do what they say."""
+    if campaign.kind == "cut":
+        on = campaign.planned_date or datetime.now(UTC).date()
+        decided = supply_policy.decide_many(session, usage_point_ids, on)
+        return {up: (d.action, d.limit_kva) for up, d in decided.items()}
+    action = {"reduce_power": "reduce", "restore": "restore", "inspect": "inspect"}[campaign.kind]
+    limit = (campaign.reduce_to_kva or Decimal(1)) if action == "reduce" else None
+    return {up: (action, limit) for up in usage_point_ids}
 
 
 def get_campaign(session: Session, actor: Actor, campaign_id: int) -> Campaign:
@@ -200,12 +238,19 @@ SELECT m.serial FROM meter_installation i JOIN meter_asset m ON m.id = i.meter_i
 WHERE i.usage_point_id = :up AND i.removed_at IS NULL AND m.meter_type = 'smart'
 """
 
-KIND = {
+KIND = {  # an item's action -> its work order's kind
     "cut": WorkOrderKind.CUT,
-    "reduce_power": WorkOrderKind.REDUCE_POWER,
+    "reduce": WorkOrderKind.REDUCE_POWER,
     "restore": WorkOrderKind.RESTORE,
     "inspect": WorkOrderKind.INSPECT,
 }
+
+
+def _action(campaign: Campaign, item: CampaignItem) -> str:
+    """The item's action (items built before actions were recorded: the campaign's)."""
+    if item.action is not None:
+        return item.action
+    return {"reduce_power": "reduce"}.get(campaign.kind, campaign.kind)
 
 
 def dispatch(
@@ -243,18 +288,20 @@ def dispatch(
     share = -(-len(ordered) // len(agents))  # ceiling
     for n, item in enumerate(ordered):
         technician_id = agents[n // share]
+        action = _action(campaign, item)
+        limit = item.limit_kva or campaign.reduce_to_kva or Decimal(1)
         order = field.create_work_order(
             session,
             actor=actor,
             data=WorkOrderCreate(
-                kind=KIND[campaign.kind],
+                kind=KIND[action],
                 usage_point_id=item.usage_point_id,
                 agency_id=campaign.agency_id,
                 priority=2,
                 planned_date=data.planned_date,
                 reason=f"campaign {campaign.name}",
                 instructions={"campaign_id": campaign.id, "sequence": n % share + 1}
-                | ({"limit_kva": str(campaign.reduce_to_kva)} if campaign.reduce_to_kva else {}),
+                | ({"limit_kva": str(limit)} if action == "reduce" else {}),
                 source_key=f"campaign:{campaign.id}:{item.usage_point_id}",
             ),
         )
@@ -272,20 +319,23 @@ def dispatch(
 
 
 def _remote(session: Session, campaign: Campaign, item: CampaignItem) -> bool:
-    """A remote command for a smart meter (reduce power, restore); True when done."""
-    if campaign.kind not in ("reduce_power", "restore"):
+    """A remote command for a smart meter (reduce power, restore); True when done. A
+    failed or timed-out command leaves the item to a work order."""
+    action = _action(campaign, item)
+    if action not in ("reduce", "restore"):
         return False
     serial = session.scalar(text(_SMART), {"up": item.usage_point_id})
     if serial is None:
         return False
-    command = "connect" if campaign.kind == "restore" else f"limit:{campaign.reduce_to_kva or 1}"
+    limit = item.limit_kva or campaign.reduce_to_kva or Decimal(1)
+    command = "connect" if action == "restore" else f"limit:{limit}"
     result = head_end().send(meter_serial=serial, command=command, timeout_s=5)
     if result.outcome is not CommandOutcome.ACKNOWLEDGED:
         return False
     from customers import service as customers
     from customers.enums import ConnectionState
 
-    state = ConnectionState.CONNECTED if campaign.kind == "restore" else ConnectionState.REDUCED
+    state = ConnectionState.CONNECTED if action == "restore" else ConnectionState.REDUCED
     customers.set_connection_state(session, usage_point_id=item.usage_point_id, state=state)
     item.remote_ref, item.outcome, item.outcome_at = result.reference, "done", datetime.now(UTC)
     _fee(session, campaign, item)
@@ -301,21 +351,27 @@ FAILURES = {
 
 def outcome_of_work_order(
     session: Session, *, work_order_id: int, finding: str | None, failure_code: str | None,
-    at: datetime,
+    at: datetime, paid: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
-    """A campaign visit came back (completed or failed): its item's outcome."""
+    """A campaign visit came back (completed or failed): its item's outcome. A customer
+    who paid on the spot is not a cut done: the payment (``paid``) is recorded
+    (``on_spot``) and no fee is charged."""
     item = session.scalars(
         select(CampaignItem).where(CampaignItem.work_order_id == work_order_id).with_for_update()
     ).first()
     if item is None or item.outcome != "pending":
         return
-    if failure_code is not None:
-        item.outcome = FAILURES.get(failure_code, "failed")
-    else:
-        item.outcome = "paid_on_spot" if finding == "paid_on_spot" else "done"
-    item.outcome_at = at
     campaign = session.get(Campaign, item.campaign_id)
     assert campaign is not None
+    if failure_code is not None:
+        item.outcome = FAILURES.get(failure_code, "failed")
+    elif finding == "paid_on_spot":
+        item.outcome = "paid_on_spot"
+        if paid:
+            on_spot.record(session, campaign, item, paid)
+    else:
+        item.outcome = "done"
+    item.outcome_at = at
     if item.outcome == "done":
         _fee(session, campaign, item)
     pending = session.scalar(
@@ -373,7 +429,8 @@ def progress(session: Session, *, actor: Actor, campaign_id: int) -> CampaignPro
 
 _MAP = """
 SELECT i.usage_point_id, i.outcome, i.technician_id, i.sequence,
-       ST_AsGeoJSON(coalesce(sl.geom, sp.geom))::json
+       ST_AsGeoJSON(coalesce(sl.geom, sp.geom))::json, i.action, i.limit_kva::float8,
+       i.paid_amount, i.paid_reference, i.paid_status
 FROM rp_campaign_item i
 JOIN customer_usage_point up ON up.id = i.usage_point_id
 JOIN customer_service_location sl ON sl.id = up.service_location_id
@@ -383,7 +440,9 @@ WHERE i.campaign_id = :c ORDER BY i.technician_id, i.sequence
 
 
 def campaign_map(session: Session, *, actor: Actor, campaign_id: int) -> dict[str, Any]:
-    """The campaign's stops as GeoJSON (RFC 7946): each with its outcome, agent, order."""
+    """The campaign's stops as GeoJSON (RFC 7946): each with its outcome, agent, order,
+    what the visit does (cut or reduce, to how many kVA) and, paid on the spot, what was
+    paid and whether it is posted or a claim to verify."""
     campaign = get_campaign(session, actor, campaign_id)
     features = [
         {
@@ -394,8 +453,15 @@ def campaign_map(session: Session, *, actor: Actor, campaign_id: int) -> dict[st
                 "outcome": outcome,
                 "technician_id": tech,
                 "sequence": seq,
+                "action": action,
+                "limit_kva": limit,
+                "paid_amount": paid_amount,
+                "paid_reference": paid_ref,
+                "paid_status": paid_status,
             },
         }
-        for up, outcome, tech, seq, geom in session.execute(text(_MAP), {"c": campaign.id})
+        for up, outcome, tech, seq, geom, action, limit, paid_amount, paid_ref, paid_status in (
+            session.execute(text(_MAP), {"c": campaign.id})
+        )
     ]
     return {"type": "FeatureCollection", "features": features}

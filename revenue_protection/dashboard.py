@@ -1,6 +1,8 @@
 """The managers' loss dashboard: per zone (feeder or transformer zone) and month, the
 energy in, the technical and non-technical losses and their ratios (fraud's zone
-balances); what revenue protection recovered (closed NTL cases: kWh and money); the
+balances), and the same per agency and month (its transformer zones summed: a transformer
+belongs to the agency whose territory holds it, the lowest id where two overlap; feeder
+balances are left out of it, since a feeder's energy is its transformers' again); what revenue protection recovered (closed NTL cases: kWh and money); the
 inspections done and their hit rate; cuts and restorations (counts, durations); the
 collection rate (money received over money billed). Exported as CSV or XLSX.
 
@@ -42,10 +44,28 @@ class ZoneMonth(BaseModel):
     ntl_ratio: float | None
 
 
+class AgencyMonth(BaseModel):
+    """An agency's transformer zones over one month. Sums over the analysable zones only
+    (a zone with missing data has no NTL: never counted as a zero)."""
+
+    agency_id: int
+    agency_code: str
+    month: date
+    zones: int  # transformer zones with a balance that month
+    zones_analysable: int
+    energy_in_kwh: float | None
+    technical_loss_kwh: float | None
+    ntl_kwh: float | None
+    loss_ratio: float | None
+    technical_ratio: float | None
+    ntl_ratio: float | None
+
+
 class Dashboard(BaseModel):
     first: date
     last: date  # exclusive
     zones: list[ZoneMonth]
+    agencies: list[AgencyMonth]
     recovered_kwh: float
     recovered_amount: int
     inspections_done: int
@@ -75,6 +95,39 @@ LEFT JOIN gis_feeder f ON f.id = z.feeder_id
 WHERE z.period_start >= :first AND z.period_start < :last {territory}
 ORDER BY 1, 2, 3
 """
+
+
+_AGENCIES = """
+SELECT a.id, a.code, z.period_start, count(*), count(*) FILTER (WHERE z.analysable),
+       (sum(z.energy_in_kwh) FILTER (WHERE z.analysable))::float8,
+       (sum(z.technical_loss_kwh) FILTER (WHERE z.analysable))::float8,
+       (sum(z.ntl_kwh) FILTER (WHERE z.analysable))::float8
+FROM fraud_zone_balance z
+JOIN gis_power_transformer t ON t.id = z.transformer_id
+CROSS JOIN LATERAL (
+  SELECT g.id, g.code FROM core_agency g WHERE ST_Intersects(t.geom, g.territory)
+  ORDER BY g.id LIMIT 1
+) a
+WHERE z.period_start >= :first AND z.period_start < :last {territory}
+GROUP BY 1, 2, 3
+ORDER BY 2, 3
+"""
+
+
+def _agencies(session: Session, actor: Actor, p: dict[str, date]) -> list[AgencyMonth]:
+    rows = session.execute(text(_AGENCIES.format(territory=_where(actor, ZoneBalance, "z"))), p)
+    out = []
+    for agency_id, code, month, zones, analysable, energy, tech, ntl in rows:
+        lost = None if tech is None or ntl is None else tech + ntl
+        out.append(
+            AgencyMonth(
+                agency_id=agency_id, agency_code=code, month=month, zones=zones,
+                zones_analysable=analysable, energy_in_kwh=energy, technical_loss_kwh=tech,
+                ntl_kwh=ntl, loss_ratio=_ratio(lost, energy), technical_ratio=_ratio(tech, energy),
+                ntl_ratio=_ratio(ntl, energy),
+            )
+        )  # fmt: skip
+    return out
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -144,6 +197,7 @@ def build(session: Session, *, actor: Actor, first: date, last: date) -> Dashboa
         first=first,
         last=last,
         zones=zones,
+        agencies=_agencies(session, actor, p),
         recovered_kwh=cases[0],
         recovered_amount=int(cases[1]),
         inspections_done=cases[2],
@@ -157,6 +211,12 @@ def build(session: Session, *, actor: Actor, first: date, last: date) -> Dashboa
         collected=int(collected or 0),
         collection_rate=_ratio(float(collected or 0), float(billed or 0)),
     )
+
+
+AGENCY_HEADER = [
+    "agency_code", "month", "zones", "zones_analysable", "energy_in_kwh", "technical_loss_kwh",
+    "ntl_kwh", "loss_ratio", "technical_ratio", "ntl_ratio",
+]  # fmt: skip
 
 
 def _rows(board: Dashboard) -> tuple[list[str], list[list[Any]], list[list[Any]]]:
@@ -183,6 +243,9 @@ def to_csv(board: Dashboard) -> str:
     writer.writerow(header)
     writer.writerows(rows)
     writer.writerow([])
+    writer.writerow(AGENCY_HEADER)
+    writer.writerows([[getattr(a, h) for h in AGENCY_HEADER] for a in board.agencies])
+    writer.writerow([])
     writer.writerows(totals)
     return out.getvalue()
 
@@ -197,6 +260,10 @@ def to_xlsx(board: Dashboard) -> bytes:
     zones.append(header)
     for row in rows:
         zones.append(row)
+    agencies = book.create_sheet("agencies")
+    agencies.append(AGENCY_HEADER)
+    for agency in board.agencies:
+        agencies.append([getattr(agency, h) for h in AGENCY_HEADER])
     summary = book.create_sheet("summary")
     summary.append(["figure", "value"])
     for row in totals:

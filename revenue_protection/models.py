@@ -147,6 +147,19 @@ class RestorationRuleSet(IdMixin, TimestampMixin, Base):
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
+class SupplyActionPolicy(IdMixin, TimestampMixin, Base):
+    """Which customers a cut campaign reduces to a few kVA instead of cutting (by category,
+    subscribed power, vulnerability, meter), as versioned data: ordered rules, the first
+    that matches decides; none matching means a cut. The newest version applies."""
+
+    __tablename__ = "rp_supply_action_policy"
+    __territory__ = GLOBAL
+
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
 class SupplyHold(IdMixin, TimestampMixin, Base):
     """A reason not to restore a usage point automatically whatever is paid (a court
     order, a safety issue, a regulator's instruction) until it is released."""
@@ -227,7 +240,17 @@ class CampaignItem(IdMixin, Base):
     order (or the remote command) and the outcome."""
 
     __tablename__ = "rp_campaign_item"
-    __table_args__ = (UniqueConstraint("campaign_id", "usage_point_id"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "usage_point_id"),
+        CheckConstraint(
+            "action IS NULL OR action IN ('cut', 'reduce', 'restore', 'inspect')",
+            name="action_known",
+        ),
+        CheckConstraint(
+            "paid_status IS NULL OR paid_status IN ('posted', 'to_verify', 'verified', 'rejected')",
+            name="paid_status_known",
+        ),
+    )
 
     campaign_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("rp_campaign.id", ondelete="CASCADE"), index=True
@@ -243,6 +266,17 @@ class CampaignItem(IdMixin, Base):
     # pending | done | paid_on_spot | refused | no_access | meter_not_found | failed
     outcome: Mapped[str] = mapped_column(Text, default="pending", server_default="pending")
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What the visit does here (``revenue_protection.supply_policy``): a cut campaign
+    # reduces the power of the customers the policy protects instead of cutting them.
+    action: Mapped[str | None] = mapped_column(Text)
+    limit_kva: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    # The customer paid on the spot: the amount and receipt reference the agent reported;
+    # ``posted`` when the agent took the money (``payment_id``), ``to_verify`` when the
+    # customer showed a receipt of a payment made elsewhere (a claim for the back office).
+    paid_amount: Mapped[int | None] = mapped_column(BigInteger)
+    paid_reference: Mapped[str | None] = mapped_column(Text)
+    paid_status: Mapped[str | None] = mapped_column(Text)
+    payment_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("billing_payment.id"))
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from billing.collections.schemas import CutEligibleRow
 from revenue_protection.assessment import AssessmentRules
 from revenue_protection.enums import AssessmentMethod, CaseSource, Irregularity
 
@@ -132,3 +133,20 @@ class CampaignRead(BaseModel):
     status: str
     planned_date: date | None
     reconnection_fee: int
+
+
+class CutListRow(CutEligibleRow):
+    """A row of collections' cut list with what a visit would do there under the
+    reduce-instead-of-cut policy in force (``supply_policy.for_accounts``)."""
+
+    supply_action: str = "cut"  # cut | reduce | mixed
+    limit_kva: Decimal | None = None
+
+
+class SupplyPolicyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    version: int
+    definition: dict[str, Any]
+    note: str
+    created_at: datetime

@@ -16,7 +16,6 @@ from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
 from billing.collections import plans, repository, service, write_offs
 from billing.collections.schemas import (
-    CutEligibleRow,
     FileRead,
     HoldCreate,
     HoldRead,
@@ -30,6 +29,8 @@ from billing.collections.schemas import (
     WriteOffRead,
 )
 from core.pages import Page
+from revenue_protection import supply_policy
+from revenue_protection.schemas import CutListRow
 
 router = APIRouter(prefix="/api/v1/collections", tags=["collections"], responses=PROBLEM_RESPONSES)
 
@@ -150,20 +151,33 @@ def open_litigation(
     return {"id": row.id, "amount": row.amount}
 
 
-@router.get("/cut-eligible", response_model=Page[CutEligibleRow])
+def _with_actions(session: DbSession, rows: list[dict], on: date) -> list[CutListRow]:
+    """Each row with what a visit would do there: cut, or reduce instead (revenue
+    protection's policy in force)."""
+    actions = supply_policy.for_accounts(session, [r["customer_account_id"] for r in rows], on)
+    return [
+        CutListRow.model_validate(
+            {**r, "supply_action": actions[r["customer_account_id"]][0],
+             "limit_kva": actions[r["customer_account_id"]][1]}
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+@router.get("/cut-eligible", response_model=Page[CutListRow])
 def cut_eligible(
     session: DbSession,
     actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
     on: Annotated[date | None, Query(description="business day (default: today)")] = None,
     offset: Offset = 0,
     limit: Limit = 50,
-) -> Page[CutEligibleRow]:
-    """Accounts whose dunning allows a cut that day (holds excluded), largest debt first."""
-    rows, total = repository.cut_eligible(
-        session, actor, on=on or service.today(), limit=limit, offset=offset
-    )
+) -> Page[CutListRow]:
+    """Accounts whose dunning allows a cut that day (holds excluded), largest debt first;
+    each says whether the visit cuts or reduces the power (the policy in force)."""
+    day = on or service.today()
+    rows, total = repository.cut_eligible(session, actor, on=day, limit=limit, offset=offset)
     return Page(
-        items=[CutEligibleRow.model_validate(r) for r in rows],
+        items=_with_actions(session, rows, day),
         total=total,
         offset=offset,
         limit=limit,
@@ -176,16 +190,16 @@ def cut_eligible_csv(
     actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
     on: Annotated[date | None, Query(description="business day (default: today)")] = None,
 ) -> Response:
-    """The cut eligibility list as CSV (every row, for a campaign)."""
-    rows, _total = repository.cut_eligible(
-        session, actor, on=on or service.today(), limit=100_000, offset=0
-    )
+    """The cut eligibility list as CSV (every row, for a campaign), with the cut-or-reduce
+    decision of each."""
+    day = on or service.today()
+    rows, _total = repository.cut_eligible(session, actor, on=day, limit=100_000, offset=0)
     out = io.StringIO()
-    fields = list(CutEligibleRow.model_fields)
+    fields = list(CutListRow.model_fields)
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    for row in rows:
-        writer.writerow(CutEligibleRow.model_validate(row).model_dump())
+    for row in _with_actions(session, rows, day):
+        writer.writerow(row.model_dump())
     return Response(
         out.getvalue(),
         media_type="text/csv",

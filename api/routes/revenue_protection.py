@@ -17,8 +17,16 @@ from fastapi.responses import Response
 from api.deps import CurrentActor, DbSession
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
+from core.context import Actor
 from core.periods import add_months, month_start
-from revenue_protection import campaigns, dashboard, service, supervision
+from revenue_protection import (
+    campaigns,
+    dashboard,
+    loss_drilldown,
+    service,
+    supervision,
+    supply_policy,
+)
 from revenue_protection.enums import CaseStatus
 from revenue_protection.schemas import (
     AssessRequest,
@@ -33,6 +41,7 @@ from revenue_protection.schemas import (
     NtlCaseStepRead,
     RuleSetCreate,
     RuleSetRead,
+    SupplyPolicyRead,
 )
 from revenue_protection.supervision import RestorationPage, Supervision
 
@@ -355,3 +364,112 @@ def loss_dashboard_xlsx(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="losses-{first:%Y-%m}.xlsx"'},
     )
+
+
+# -- drill-down: a zone's customers -----------------------------------------------------
+
+ZoneId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get("/dashboard/customers", response_model=loss_drilldown.ZoneCustomers)
+def zone_customers(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    transformer_id: ZoneId = None,
+    feeder_id: ZoneId = None,
+    from_month: MonthParam = None,
+    to_month: MonthParam = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> loss_drilldown.ZoneCustomers:
+    """The dashboard's drill-down: the usage points of a transformer zone or a feeder
+    (neither: the caller's territory) with their billed consumption, fraud flags and
+    score, NTL cases and recoveries, and supply state; open flags and cases first."""
+    first, last = _months(from_month, to_month)
+    return loss_drilldown.zone_customers(
+        session, actor=actor, first=first, last=last, transformer_id=transformer_id,
+        feeder_id=feeder_id, offset=offset, limit=limit,
+    )  # fmt: skip
+
+
+def _whole_zone(
+    session: DbSession, actor: Actor, transformer_id: int | None, feeder_id: int | None,
+    from_month: str | None, to_month: str | None,
+) -> tuple[loss_drilldown.ZoneCustomers, str]:  # fmt: skip
+    first, last = _months(from_month, to_month)
+    page = loss_drilldown.zone_customers(
+        session, actor=actor, first=first, last=last,
+        transformer_id=transformer_id, feeder_id=feeder_id, limit=100_000,
+    )  # fmt: skip
+    zone = f"t{transformer_id}" if transformer_id else (f"f{feeder_id}" if feeder_id else "all")
+    return page, f"customers-{zone}-{first:%Y-%m}"
+
+
+@router.get(
+    "/dashboard/customers.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "A zone's customers as CSV"}},
+)
+def zone_customers_csv(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    transformer_id: ZoneId = None,
+    feeder_id: ZoneId = None,
+    from_month: MonthParam = None,
+    to_month: MonthParam = None,
+) -> Response:
+    """Every usage point of the zone (no paging), as the JSON's items."""
+    page, name = _whole_zone(session, actor, transformer_id, feeder_id, from_month, to_month)
+    return Response(
+        loss_drilldown.to_csv(page),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
+
+
+@router.get(
+    "/dashboard/customers.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "A zone's customers as XLSX"}},
+)
+def zone_customers_xlsx(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+    transformer_id: ZoneId = None,
+    feeder_id: ZoneId = None,
+    from_month: MonthParam = None,
+    to_month: MonthParam = None,
+) -> Response:
+    page, name = _whole_zone(session, actor, transformer_id, feeder_id, from_month, to_month)
+    return Response(
+        loss_drilldown.to_xlsx(page),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+    )
+
+
+# -- reduce instead of cut ----------------------------------------------------------------
+
+
+@router.get("/supply-policy", response_model=list[SupplyPolicyRead])
+def list_supply_policies(
+    session: DbSession,
+    actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
+) -> list[SupplyPolicyRead]:
+    """Every version of the reduce-instead-of-cut policy, newest first."""
+    del actor
+    return [SupplyPolicyRead.model_validate(p) for p in supply_policy.versions(session)]
+
+
+@router.post("/supply-policy", response_model=SupplyPolicyRead, status_code=201)
+def publish_supply_policy(
+    data: supply_policy.SupplyPolicyCreate,
+    session: DbSession,
+    actor: CurrentActor("rp:write"),  # type: ignore[valid-type]
+) -> SupplyPolicyRead:
+    """A new version of the policy (versions are never edited); cut campaigns built from
+    now on and the cut list follow it."""
+    del actor
+    row = supply_policy.publish(session, policy=data.policy, note=data.note)
+    return SupplyPolicyRead.model_validate(row)

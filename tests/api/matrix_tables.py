@@ -766,6 +766,9 @@ BODIES: dict[tuple[str, str], Body] = {
         },
         territorial=True,
     ),
+    ("POST", "/api/v1/revenue-protection/supply-policy"): _json(
+        lambda s: {"policy": {"rules": [{"vulnerable": True, "action": "reduce"}]}}
+    ),
 }
 
 
