@@ -220,7 +220,7 @@ def _actions(
         decided = supply_policy.decide_many(session, usage_point_ids, on)
         return {up: (d.action, d.limit_kva) for up, d in decided.items()}
     action = {"reduce_power": "reduce", "restore": "restore", "inspect": "inspect"}[campaign.kind]
-    limit = (campaign.reduce_to_kva or Decimal(1)) if action == "reduce" else None
+    limit = supply_policy.kva(campaign.reduce_to_kva or 1) if action == "reduce" else None
     return {up: (action, limit) for up in usage_point_ids}
 
 
@@ -289,7 +289,7 @@ def dispatch(
     for n, item in enumerate(ordered):
         technician_id = agents[n // share]
         action = _action(campaign, item)
-        limit = item.limit_kva or campaign.reduce_to_kva or Decimal(1)
+        limit = supply_policy.kva(item.limit_kva or campaign.reduce_to_kva or 1)
         order = field.create_work_order(
             session,
             actor=actor,
@@ -327,7 +327,7 @@ def _remote(session: Session, campaign: Campaign, item: CampaignItem) -> bool:
     serial = session.scalar(text(_SMART), {"up": item.usage_point_id})
     if serial is None:
         return False
-    limit = item.limit_kva or campaign.reduce_to_kva or Decimal(1)
+    limit = supply_policy.kva(item.limit_kva or campaign.reduce_to_kva or 1)
     command = "connect" if action == "restore" else f"limit:{limit}"
     result = head_end().send(meter_serial=serial, command=command, timeout_s=5)
     if result.outcome is not CommandOutcome.ACKNOWLEDGED:

@@ -112,10 +112,15 @@ def _matches(rule: PolicyRule, facts: Facts) -> bool:
     return rule.meter_types is None or facts.meter_type in rule.meter_types
 
 
+def kva(value: Decimal | int | str) -> Decimal:
+    """A power limit as stored and sent (hundredths of a kVA: ``1.00``)."""
+    return Decimal(value).quantize(Decimal("0.01"))
+
+
 def decide(policy: SupplyPolicy, facts: Facts) -> Decision:
     for n, rule in enumerate(policy.rules):
         if _matches(rule, facts):
-            limit = rule.limit_kva if rule.action == "reduce" else None
+            limit = kva(rule.limit_kva) if rule.action == "reduce" else None
             return Decision(rule.action, limit, n, rule.reason)
     return Decision("cut", None, None)
 
