@@ -257,23 +257,46 @@ def _unit_of_work(bind: Engine | Connection | None) -> AbstractContextManager[Se
     ).begin()
 
 
+@contextmanager
+def _one_connection(bind: Engine | Connection | None) -> Iterator[Engine | Connection]:
+    """The connection every transaction of one delivery runs on: the caller's, or one
+    checked out once from the pool (a checkout per transaction costs a pre-ping and a
+    pool round each, on the path of every event)."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with (bind if bind is not None else get_engine()).connect() as connection:
+        yield connection
+
+
+def _mark_dispatched(session: Session, event_id: uuid.UUID) -> None:
+    session.execute(
+        update(OutboxEvent)
+        .where(OutboxEvent.id == event_id)
+        .values(dispatched_at=datetime.now(UTC), attempts=OutboxEvent.attempts + 1)
+    )
+
+
 def deliver(event_id: uuid.UUID, *, bind: Engine | Connection | None = None) -> int:
     """Run every handler of one committed event that has not run yet; return how many ran.
 
     Each handler runs in its own transaction with its delivery record, so it runs once even
-    when the event is delivered twice; the event is marked dispatched when all have run. A
-    handler's error propagates (the caller records it and retries later)."""
-    with acting_as(SYSTEM, request_id=f"event:{event_id}"):
-        with _unit_of_work(bind) as session:
+    when the event is delivered twice; the event is marked dispatched when all have run (in
+    the last handler's transaction when that one runs now, else in one of its own). Every
+    transaction of the delivery uses one connection. A handler's error propagates (the
+    caller records it and retries later)."""
+    with acting_as(SYSTEM, request_id=f"event:{event_id}"), _one_connection(bind) as connection:
+        with _unit_of_work(connection) as session:
             row = session.get(OutboxEvent, event_id)
             if row is None or row.dispatched_at is not None:
                 return 0
             name, payload = row.name, dict(row.payload)
-        handlers = handlers_for(name)
+        handlers = list(handlers_for(name).items())
         domain_event = parse_event(name, payload) if handlers else None
         ran = 0
-        for handler_name, handler in handlers.items():
-            with _unit_of_work(bind) as session:
+        marked = False
+        for position, (handler_name, handler) in enumerate(handlers, start=1):
+            with _unit_of_work(connection) as session:
                 claimed = session.execute(
                     insert(EventDelivery)
                     .values(event_id=event_id, handler=handler_name)
@@ -284,12 +307,12 @@ def deliver(event_id: uuid.UUID, *, bind: Engine | Connection | None = None) -> 
                     continue  # already handled (redelivery or concurrent worker)
                 handler(session, domain_event, event_id)
                 ran += 1
-        with _unit_of_work(bind) as session:
-            session.execute(
-                update(OutboxEvent)
-                .where(OutboxEvent.id == event_id)
-                .values(dispatched_at=datetime.now(UTC), attempts=OutboxEvent.attempts + 1)
-            )
+                if position == len(handlers):
+                    _mark_dispatched(session, event_id)
+                    marked = True
+        if not marked:
+            with _unit_of_work(connection) as session:
+                _mark_dispatched(session, event_id)
     return ran
 
 

@@ -93,7 +93,7 @@ def committed_events(database_url: str) -> Iterator[None]:
     with session_scope() as session:
         session.execute(
             delete(OutboxEvent).where(
-                OutboxEvent.name.in_([Probe.name, ChainStart.name, ChainNext.name])
+                OutboxEvent.name.in_([Probe.name, ChainStart.name, ChainNext.name, Pair.name])
             )
         )
 
@@ -224,3 +224,73 @@ def test_core_outbox_does_not_know_celery() -> None:
         [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+class Pair(events.DomainEvent):
+    """Two handlers; the second fails while ``PAIR_FAILS`` holds."""
+
+    name: ClassVar[str] = "test.outbox_pair"
+
+    n: int
+
+
+PAIR_CALLS: list[str] = []
+PAIR_FAILS: list[bool] = []
+
+
+@events.handles(Pair, name="test-pair-first")
+def _pair_first(_session: Session, _event: Pair, _event_id: uuid.UUID) -> None:
+    PAIR_CALLS.append("first")
+
+
+@events.handles(Pair, name="test-pair-second")
+def _pair_second(_session: Session, _event: Pair, _event_id: uuid.UUID) -> None:
+    PAIR_CALLS.append("second")
+    if PAIR_FAILS:
+        raise RuntimeError("the second handler failed")
+
+
+def test_one_delivery_uses_one_connection_and_marks_with_the_last_handler(
+    committed_events: None,
+) -> None:
+    from sqlalchemy import event as sa_event
+
+    from core.db import get_engine
+    from core.outbox import deliver
+
+    PAIR_CALLS.clear()
+    PAIR_FAILS.append(True)
+    try:
+        with use_dispatcher(InTransactionDispatcher()), session_scope() as session:
+            failing = emit(session, Pair(n=1))
+    except RuntimeError:
+        pass  # the in-transaction dispatcher hands the handler's error to the committer
+    finally:
+        PAIR_FAILS.clear()
+    # The first handler's work is kept (its own transaction), the event is not marked.
+    assert PAIR_CALLS == ["first", "second"]
+    with session_scope() as session:
+        assert session.get(OutboxEvent, failing).dispatched_at is None
+    checkouts: list[object] = []
+    engine = get_engine()
+
+    def count(*_args: object) -> None:
+        checkouts.append(1)
+
+    sa_event.listen(engine, "checkout", count)
+    try:
+        # The retry: only the second handler runs, on one pooled connection, and marks it.
+        assert deliver(failing) == 1
+    finally:
+        sa_event.remove(engine, "checkout", count)
+    assert PAIR_CALLS == ["first", "second", "second"]
+    assert len(checkouts) == 1  # read, handler and mark: one connection, not three
+    with session_scope() as session:
+        row = session.get(OutboxEvent, failing)
+        assert row.dispatched_at is not None and row.attempts == 1
+    # Every handler done already (a redelivery after a lost mark): marked on its own.
+    with session_scope() as session:
+        session.get(OutboxEvent, failing).dispatched_at = None
+    assert deliver(failing) == 0
+    with session_scope() as session:
+        assert session.get(OutboxEvent, failing).dispatched_at is not None
