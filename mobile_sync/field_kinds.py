@@ -31,6 +31,7 @@ from field import service as field
 from field.enums import FailureCode, RoundItemStatus, SealPosition, SkipCode
 from field.schemas import (
     Gps,
+    PaidOnSpot,
     RoundReadingRequest,
     SealAnomaly,
     SealApply,
@@ -350,6 +351,8 @@ class OutcomeData(BaseModel):
     notes: str | None = Field(None, max_length=1000)
     new_meter_id: int | None = Field(None, ge=1, le=BIGINT_MAX)
     new_start_readings: list[OutcomeReading] = Field(default_factory=list, max_length=6)
+    # A cut or power reduction the customer paid off at the door (code ``paid_on_spot``).
+    paid: PaidOnSpot | None = None
 
 
 @register(RecordKind.WORK_ORDER_OUTCOME)
@@ -435,6 +438,7 @@ def _outcome(ctx: PushContext, item: Item) -> Outcome:
             note=data.notes,
             photo_sha256=photos,
             gps=gps,
+            paid=data.paid,
         ),
     )
     return Applied(order.id, tuple(item.flags))

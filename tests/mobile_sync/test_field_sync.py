@@ -309,3 +309,59 @@ def test_a_move_out_final_read_is_completed_from_the_handheld(
     ]
     db.expire_all()
     assert db.get(Contract, contract.id).status == "ended"
+
+
+def test_a_cut_paid_on_the_spot_is_pushed_with_its_payment_and_cuts_nothing(
+    client: TestClient, db: Session, round_world: FieldWorld, enroll: Any
+) -> None:
+    """The handheld reports a campaign's cut the customer paid off at the door: the order
+    is completed with the payment, the supply stays on; the same finding without what was
+    paid is refused."""
+    from sqlalchemy import text
+
+    from customers.models import UsagePoint
+
+    me = round_world.technicians[0]
+    device = enroll(me)
+    point = round_world.points_of[me][0]
+    db.execute(  # a reader who also cuts
+        text("UPDATE field_technician SET skills = skills || '{disconnection}' WHERE id = :t"),
+        {"t": round_world.technician_id[me]},
+    )
+    orders = []
+    for _ in range(2):
+        order = field_service.create_work_order(
+            db,
+            actor=OFFICE,
+            data=WorkOrderCreate(kind=WorkOrderKind.CUT, usage_point_id=point.usage_point_id),
+        )
+        field_service.assign_work_order(
+            db, actor=OFFICE, work_order_id=order.id, technician_id=round_world.technician_id[me]
+        )
+        orders.append(order.id)
+    db.commit()
+    pulled = {
+        c["id"]: c for c in pull_all(client, device.headers)["changes"] if c["kind"] == "work_order"
+    }
+    paid, unpaid = (pulled[o] for o in orders)
+    outcome = {"outcome": "completed", "code": "paid_on_spot", "seals": [], "readings": []}
+    receipts = push(
+        client,
+        device.headers,
+        record(
+            "work_order_outcome",
+            {**outcome, "work_order_id": paid["id"],
+             "paid": {"amount": 8378, "reference": "RCPT-77", "taken": True}},
+            paid["version"],
+        ),
+        record("work_order_outcome", {**outcome, "work_order_id": unpaid["id"]}, unpaid["version"]),
+    )  # fmt: skip
+    assert [r["status"] for r in receipts] == ["applied", "rejected"], receipts
+    done = db.get(WorkOrder, paid["id"])
+    db.refresh(done)
+    assert done.status == "completed"
+    assert done.outcome["paid"] == {
+        "amount": 8378, "reference": "RCPT-77", "taken": True, "instrument": "cash",
+    }  # fmt: skip
+    assert done.outcome["connection_state"] == "unchanged"
+    assert db.get(UsagePoint, point.usage_point_id).connection_state == "connected"
