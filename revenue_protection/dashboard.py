@@ -34,6 +34,7 @@ from revenue_protection.models import NtlCase, Restoration
 
 class ZoneMonth(BaseModel):
     zone_kind: str
+    zone_id: int  # the transformer's or the feeder's (the drill-down's parameter)
     zone_code: str
     month: date
     energy_in_kwh: float | None
@@ -87,13 +88,14 @@ def _where(actor: Actor, model: type, alias: str) -> str:
 
 _ZONES = """
 SELECT CASE WHEN z.transformer_id IS NOT NULL THEN 'transformer' ELSE 'feeder' END,
-       coalesce(t.code, f.code), z.period_start, z.energy_in_kwh::float8,
+       coalesce(z.transformer_id, z.feeder_id), coalesce(t.code, f.code), z.period_start,
+       z.energy_in_kwh::float8,
        z.technical_loss_kwh::float8, z.ntl_kwh::float8
 FROM fraud_zone_balance z
 LEFT JOIN gis_power_transformer t ON t.id = z.transformer_id
 LEFT JOIN gis_feeder f ON f.id = z.feeder_id
 WHERE z.period_start >= :first AND z.period_start < :last {territory}
-ORDER BY 1, 2, 3
+ORDER BY 1, 3, 4
 """
 
 
@@ -140,13 +142,13 @@ def build(session: Session, *, actor: Actor, first: date, last: date) -> Dashboa
     """The figures for months ``first`` (inclusive) to ``last`` (exclusive)."""
     p = {"first": first, "last": last}
     zones = []
-    for kind, code, month, energy, tech, ntl in session.execute(
+    for kind, zone_id, code, month, energy, tech, ntl in session.execute(
         text(_ZONES.format(territory=_where(actor, ZoneBalance, "z"))), p
     ):
         lost = None if tech is None or ntl is None else tech + ntl
         zones.append(
             ZoneMonth(
-                zone_kind=kind, zone_code=code, month=month, energy_in_kwh=energy,
+                zone_kind=kind, zone_id=zone_id, zone_code=code, month=month, energy_in_kwh=energy,
                 technical_loss_kwh=tech, ntl_kwh=ntl, loss_ratio=_ratio(lost, energy),
                 technical_ratio=_ratio(tech, energy), ntl_ratio=_ratio(ntl, energy),
             )

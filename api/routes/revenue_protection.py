@@ -368,7 +368,6 @@ def loss_dashboard_xlsx(
 
 # -- drill-down: a zone's customers -----------------------------------------------------
 
-ZoneId = Annotated[int | None, Query(ge=1, le=2**63 - 1)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -376,8 +375,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def zone_customers(
     session: DbSession,
     actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
-    transformer_id: ZoneId = None,
-    feeder_id: ZoneId = None,
+    transformer_id: OptionalId = None,
+    feeder_id: OptionalId = None,
     from_month: MonthParam = None,
     to_month: MonthParam = None,
     offset: Offset = 0,
@@ -414,8 +413,8 @@ def _whole_zone(
 def zone_customers_csv(
     session: DbSession,
     actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
-    transformer_id: ZoneId = None,
-    feeder_id: ZoneId = None,
+    transformer_id: OptionalId = None,
+    feeder_id: OptionalId = None,
     from_month: MonthParam = None,
     to_month: MonthParam = None,
 ) -> Response:
@@ -436,8 +435,8 @@ def zone_customers_csv(
 def zone_customers_xlsx(
     session: DbSession,
     actor: CurrentActor("rp:read"),  # type: ignore[valid-type]
-    transformer_id: ZoneId = None,
-    feeder_id: ZoneId = None,
+    transformer_id: OptionalId = None,
+    feeder_id: OptionalId = None,
     from_month: MonthParam = None,
     to_month: MonthParam = None,
 ) -> Response:

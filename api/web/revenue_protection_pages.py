@@ -7,17 +7,18 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import DbSession
-from api.params import Id
+from api.params import Id, OptionalId
 from api.web.maps import render_map
 from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
 from core.periods import add_months, month_start
-from revenue_protection import campaigns, dashboard, service, supervision
+from revenue_protection import campaigns, dashboard, loss_drilldown, service, supervision
 from revenue_protection.enums import CaseStatus
 
 router = APIRouter(include_in_schema=False)
@@ -86,8 +87,44 @@ def loss_dashboard(request: Request, session: DbSession, months: int = 12) -> Re
         actor,
         title="Losses",
         board=board,
+        months=months,
         from_month=f"{first:%Y-%m}",
         to_month=f"{add_months(last, -1):%Y-%m}",
+    )
+
+
+@router.get("/revenue-protection/dashboard/customers", response_class=HTMLResponse)
+def zone_customers(
+    request: Request, session: DbSession, transformer_id: OptionalId = None,
+    feeder_id: OptionalId = None, months: int = 12,
+) -> Response:  # fmt: skip
+    """The drill-down from a zone of the dashboard to its customers (first 500)."""
+    actor = page_actor(request, session, "rp:read")
+    last = month_start(datetime.now(UTC))
+    first = add_months(last, -max(1, min(months, 60)))
+    zone = loss_drilldown.zone_customers(
+        session, actor=actor, first=first, last=last, transformer_id=transformer_id,
+        feeder_id=feeder_id, limit=500,
+    )  # fmt: skip
+    to_month = f"{add_months(last, -1):%Y-%m}"
+    query = urlencode(
+        {k: v for k, v in {"transformer_id": transformer_id, "feeder_id": feeder_id}.items() if v}
+        | {"from_month": f"{first:%Y-%m}", "to_month": to_month}
+    )
+    label = (
+        f"transformer {transformer_id}" if transformer_id
+        else (f"feeder {feeder_id}" if feeder_id else "the territory")
+    )  # fmt: skip
+    return render(
+        request,
+        "rp_zone_customers.html",
+        actor,
+        title="Zone customers",
+        zone=zone,
+        zone_label=label,
+        query=query,
+        from_month=f"{first:%Y-%m}",
+        to_month=to_month,
     )
 
 

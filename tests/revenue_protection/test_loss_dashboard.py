@@ -24,7 +24,7 @@ from gis.models import Feeder, NetworkNode, PowerTransformer, ServicePoint
 from revenue_protection import service as rp
 from revenue_protection.enums import CaseSource
 from tests.billing.world import customer
-from tests.conftest import bearer
+from tests.conftest import TEST_PASSWORD, bearer
 
 URL = "/api/v1/revenue-protection"
 JAN = date(2026, 1, 1)
@@ -226,3 +226,18 @@ def test_drill_down_from_a_zone_to_its_customers(db, client, make_user) -> None:
     assert (theirs["total"], theirs["items"]) == (0, [])
     bad = client.get(f"{URL}/dashboard/customers", headers=analyst, params={"feeder_id": 0})
     assert bad.status_code == 422
+    # The pages: the dashboard links each zone to its customers, listed with their cases.
+    make_user("fraud_analyst", username=f"page-rp-zone-{tag.lower()}")
+    client.post(
+        "/login", data={"username": f"page-rp-zone-{tag.lower()}", "password": TEST_PASSWORD}
+    )
+    board = client.get("/revenue-protection/dashboard", params={"months": 60})
+    assert board.status_code == 200 and 'data-testid="agencies"' in board.text
+    assert f"/revenue-protection/dashboard/customers?transformer_id={t1.id}" in board.text
+    page = client.get(
+        "/revenue-protection/dashboard/customers", params={"transformer_id": t1.id, "months": 60}
+    )
+    assert page.status_code == 200
+    assert (
+        f'href="/revenue-protection/cases/{case.id}"' in page.text and "3 usage points" in page.text
+    )
