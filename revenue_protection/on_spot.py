@@ -25,6 +25,16 @@ def record(session: Session, campaign: Campaign, item: CampaignItem, paid: dict[
         item.paid_status = "to_verify"
         return
     mobile = paid.get("instrument") == "mobile_money"
+    if mobile:
+        # The operator's own notice may have posted this transaction already: the same
+        # money, so the visit points at that payment instead of posting it twice.
+        known = payments.existing(session, Channel.MOBILE_MONEY, item.paid_reference)
+        if known is not None and known.customer_account_id == item.account_id:
+            item.payment_id, item.paid_status = known.id, "posted"
+            return
+        if known is not None:  # someone else's transaction: the back office looks at it
+            item.paid_status = "to_verify"
+            return
     payment = payments.record_payment(
         session,
         SYSTEM,

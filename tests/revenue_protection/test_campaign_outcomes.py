@@ -216,3 +216,37 @@ def test_the_reconnection_fee_is_charged_once_per_restore_done(db, make_technici
     ).all()
     assert [tuple(f) for f in fees] == [(back.account_id, 2000)]  # none for no access
     assert (_state(db, back), _state(db, away)) == ("connected", "disconnected")
+
+
+def test_mobile_money_paid_on_the_spot_is_posted_once(db) -> None:
+    """The agent reports a mobile-money payment the operator's notice already posted: the
+    visit points at that payment; a transaction of another account is left to verify."""
+    from billing.payments import service as payments
+    from billing.payments.enums import Channel, Instrument
+    from billing.payments.schemas import PaymentCreate
+    from revenue_protection import on_spot
+    from revenue_protection.models import Campaign
+
+    who, other = _owing(db), _owing(db)
+    known = payments.record_payment(
+        db, SYSTEM,
+        data=PaymentCreate(customer_account_id=who.account_id, amount=BILL,
+                           channel=Channel.MOBILE_MONEY, instrument=Instrument.MOBILE_MONEY,
+                           external_id="MM-1"),
+    )  # fmt: skip
+    campaign = Campaign(name="cuts", kind="cut", criteria={"x": 1}, status="running")
+    db.add(campaign)
+    db.flush()
+    mine = CampaignItem(campaign_id=campaign.id, usage_point_id=who.usage_point_id,
+                        account_id=who.account_id)  # fmt: skip
+    theirs = CampaignItem(campaign_id=campaign.id, usage_point_id=other.usage_point_id,
+                          account_id=other.account_id)  # fmt: skip
+    db.add_all([mine, theirs])
+    db.flush()
+    paid = {"amount": BILL, "reference": "MM-1", "taken": True, "instrument": "mobile_money"}
+    on_spot.record(db, campaign, mine, paid)
+    on_spot.record(db, campaign, theirs, paid)
+    assert (mine.payment_id, mine.paid_status) == (known.id, "posted")
+    assert (theirs.payment_id, theirs.paid_status) == (None, "to_verify")
+    count = db.scalar(text("SELECT count(*) FROM billing_payment WHERE external_id = 'MM-1'"))
+    assert count == 1
