@@ -16,6 +16,7 @@ from billing.collections import repository, service
 from core.errors import InputInvalidError
 from core.money import format_money
 from core.settings import get_settings
+from revenue_protection import supply_policy
 
 router = APIRouter(include_in_schema=False)
 register_nav_item(NavItem("Collections", "/collections/cut-eligible", "collections:read", order=37))
@@ -67,6 +68,13 @@ def cut_eligible_page(
     except ValueError as exc:
         raise InputInvalidError("on: not a date (YYYY-MM-DD)") from exc
     rows, total = repository.cut_eligible(session, actor, on=on, limit=200, offset=offset)
+    # What a visit would do (revenue protection's reduce-instead-of-cut policy in force).
+    actions = supply_policy.for_accounts(session, [r["customer_account_id"] for r in rows], on)
+    rows = [
+        {**r, "supply_action": actions[r["customer_account_id"]][0],
+         "limit_kva": actions[r["customer_account_id"]][1]}
+        for r in rows
+    ]  # fmt: skip
     points = [
         {"lon": r["lon"], "lat": r["lat"], "number": r["account_number"]}
         for r in rows

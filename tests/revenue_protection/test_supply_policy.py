@@ -17,7 +17,7 @@ from revenue_protection.head_end import SimulatedHeadEnd, use_head_end
 from revenue_protection.models import CampaignItem
 from revenue_protection.supply_policy import Facts, PolicyRule, SupplyPolicy
 from tests.billing.world import customer
-from tests.conftest import bearer
+from tests.conftest import TEST_PASSWORD, bearer
 
 DAY = date(2026, 2, 11)
 POLICY = SupplyPolicy(
@@ -175,6 +175,11 @@ def test_the_cut_list_says_cut_or_reduce_per_account(db, client, make_user) -> N
     by_account = {line.split(",")[0]: line.split(",")[-2:] for line in lines}
     assert by_account[str(small.account_id)] == ["reduce", "0.50"]
     assert by_account[str(commercial.account_id)] == ["cut", ""]
+    # The page says it too.
+    make_user("recovery_agent", username="page-rp-cut-list")
+    client.post("/login", data={"username": "page-rp-cut-list", "password": TEST_PASSWORD})
+    page = client.get("/collections/cut-eligible", params={"on": DAY.isoformat()})
+    assert page.status_code == 200 and "reduce to 0.50 kVA" in page.text
     # A cut campaign built from that list (the criterion) takes the same accounts.
     points = campaigns.select_points(db, SYSTEM, {"cut_eligible_on": DAY.isoformat()})
     assert {p[1] for p in points} >= mine
