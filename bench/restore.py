@@ -11,9 +11,12 @@ token), one after another. The worker delivers ``billing.payment_posted`` to
 ``revenue_protection.restore_after_payment``, which decides and sends the connect command
 to the (simulated) head-end.
 
-Measured per restoration: from the payment's transaction timestamp
-(``billing_payment.created_at``, taken at the transaction's start, so at or before its
-commit: the figure is an upper bound) to the head-end command (``command_at``).
+Measured per restoration, bounded both sides of the commit: from the payment's
+transaction timestamp (``billing_payment.created_at``, taken at the transaction's start,
+so at or before its commit: an upper bound) and from the moment its 201 reached the client
+(after the commit: a lower bound) to the head-end command (``command_at``). Also reported:
+the restoration handler's own time, and when each ``PaymentPosted`` handler started after
+the payment's transaction did (they run in order in one delivery: collections' first).
 Same-run floor: a bare probe event (``tests.core.worker_handlers``) committed N times and
 handled by the same worker through the same broker: from its outbox row's timestamp to
 the handler's insert. Targets (issue 15): p50 < 100 ms, p95 < 500 ms. The last line of
