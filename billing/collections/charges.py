@@ -15,12 +15,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from billing.collections.engine import DUE_TABLE
 from billing.collections.models import InterestCharge
 from billing.payments import service as payments
+from billing.payments.allocation import allocate_accounts
 from billing.payments.enums import ItemKind
 from billing.payments.models import ReceivableItem
 from billing.payments.schemas import ReceivableItemCreate
 from core.context import Actor
+from core.locks import LockSpace, xact_locks
+from core.settings import get_settings
 
 
 def charge_fee(
@@ -113,3 +117,79 @@ def charge_interest(
         items.append(item)
     session.flush()
     return items
+
+
+# The night's fees, set-based from the staged steps (``engine.DUE_TABLE``): per step with a
+# fee, the same as ``charge_fee`` (a ledger transaction ``DUN-<action>`` of kind fee,
+# receivable debit and fee revenue credit, an open fee item due that day), ids drawn in the
+# stage so that the transaction, its postings, the item and the action link up without
+# RETURNING. Then the accounts' credit is spent on the new items (``allocate_accounts``).
+_FEE_STAGE = [
+    text("DROP TABLE IF EXISTS collection_fee"),
+    text(
+        f"""
+        CREATE TEMP TABLE collection_fee ON COMMIT DROP AS
+        SELECT d.action_id, d.customer_account_id, d.fee,
+               'DUN-' || d.action_id AS ref,
+               nextval(pg_get_serial_sequence('billing_ledger_transaction', 'id')) AS txn_id,
+               nextval(pg_get_serial_sequence('billing_receivable_item', 'id')) AS item_id
+        FROM {DUE_TABLE} d WHERE d.fee > 0 ORDER BY d.action_id
+        """
+    ),
+]
+_FEE_WRITES = [
+    text(
+        """
+        INSERT INTO billing_ledger_transaction (id, entry_date, kind, currency, source_ref,
+                                                memo, created_by)
+        SELECT txn_id, :on, 'fee', :currency, ref, 'dunning fee ' || ref, :user_id
+        FROM collection_fee ORDER BY action_id
+        """
+    ),
+    text(
+        """
+        INSERT INTO billing_ledger_posting (transaction_id, account_id, customer_account_id,
+                                            amount)
+        SELECT g.txn_id, l.id, CASE WHEN l.per_customer_account THEN g.customer_account_id END,
+               CASE WHEN l.per_customer_account THEN g.fee ELSE -g.fee END
+        FROM collection_fee g
+        JOIN billing_ledger_account l ON l.code IN ('receivable', 'revenue:fees')
+        ORDER BY g.action_id, l.per_customer_account DESC
+        """
+    ),
+    text(
+        """
+        INSERT INTO billing_receivable_item (id, customer_account_id, kind, document_ref,
+                                             due_date, amount, currency, ledger_transaction_id)
+        SELECT item_id, customer_account_id, 'fee', ref, :on, fee, :currency, txn_id
+        FROM collection_fee ORDER BY action_id
+        """
+    ),
+    text(
+        """
+        UPDATE collection_action a SET fee_item_id = g.item_id
+        FROM collection_fee g WHERE a.id = g.action_id
+        """
+    ),
+]
+
+
+def charge_staged_fees(session: Session, actor: Actor, *, on: date) -> int:
+    """Charge the fee of every step staged by ``engine.advance`` (set-based); returns the
+    fees charged."""
+    for statement in _FEE_STAGE:
+        session.execute(statement)
+    accounts = [int(a) for (a,) in session.execute(text(_FEE_ACCOUNTS))]
+    if not accounts:
+        return 0
+    session.flush()  # the ORM's pending rows before the statements on the same connection
+    params = {"on": on, "currency": get_settings().currency, "user_id": actor.user_id}
+    for statement in _FEE_WRITES:
+        session.execute(statement, params)
+    xact_locks(session, LockSpace.PAYMENT_ALLOCATION, accounts)
+    allocate_accounts(session, actor, accounts)
+    session.expire_all()
+    return int(session.execute(text("SELECT count(*) FROM collection_fee")).scalar_one())
+
+
+_FEE_ACCOUNTS = "SELECT DISTINCT customer_account_id FROM collection_fee ORDER BY 1"

@@ -17,7 +17,6 @@ from billing.collections.errors import (
 )
 from billing.collections.events import CollectionVisitRequested, CutEligibilityGranted
 from billing.collections.models import (
-    CollectionAction,
     CollectionFile,
     CollectionHold,
     CollectionPolicy,
@@ -40,7 +39,7 @@ from billing.payments.models import Payment
 from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
-from core.outbox import emit
+from core.outbox import emit_many
 from core.periods import local_date
 from core.settings import get_settings
 from customers.models import Account
@@ -131,60 +130,58 @@ def run_night(session: Session, actor: Actor, *, on: date, full: bool = False) -
     if (on + timedelta(days=1)).day == 1:  # interest is charged monthly, on the last day
         interest = charges.charge_interest(session, actor, on=on)
     fired = engine.advance(session, on=on)
-    fees = cut = litigation = 0
-    currency = get_settings().currency
-    for step in fired:
-        if step.fee > 0:
-            item = charges.charge_fee(
-                session,
-                actor,
-                customer_account_id=step.customer_account_id,
-                amount=step.fee,
-                ref=f"DUN-{step.action_id}",
-                on=on,
-            )
-            action = session.get(CollectionAction, step.action_id)
-            assert action is not None
-            action.fee_item_id = item.id
-            fees += 1
-        if step.action == StepAction.CUT_ELIGIBLE.value:
-            emit(
-                session,
-                CutEligibilityGranted(
-                    customer_account_id=step.customer_account_id,
-                    amount_due=step.amount_due,
-                    currency=currency,
-                    on=on,
-                ),
-            )
-            cut += 1
-        elif step.action == StepAction.LITIGATION.value:
-            write_offs.open_litigation(
-                session, actor, customer_account_id=step.customer_account_id, on=on
-            )
-            litigation += 1
-        if step.channel == "field_visit":
-            emit(
-                session,
-                CollectionVisitRequested(
-                    customer_account_id=step.customer_account_id,
-                    action_id=step.action_id,
-                    amount_due=step.amount_due,
-                    currency=currency,
-                    on=on,
-                ),
-            )
+    fees = charges.charge_staged_fees(session, actor, on=on) if fired else 0
+    cut = litigation = 0
+    if fired:
+        cut, litigation = _after_steps(session, actor, on=on)
     session.flush()
     return NightReport(
         on=on,
         recomputed=recomputed,
         plans_moved=len(moved),
         interest_items=len(interest),
-        steps_fired=len(fired),
+        steps_fired=fired,
         fees=fees,
         cut_eligible=cut,
         litigation=litigation,
     )
+
+
+def _after_steps(session: Session, actor: Actor, *, on: date) -> tuple[int, int]:
+    """What the night's staged steps set off besides fees: one event per newly
+    cut-eligible account and per field visit (one multi-row INSERT each), litigation opened
+    for the accounts handed over (few a night: one by one, with their documents). Returns
+    (cut eligible, litigation)."""
+    currency = get_settings().currency
+    fired = engine.fired_steps(session)
+    cut_events = [
+        CutEligibilityGranted(
+            customer_account_id=s.customer_account_id,
+            amount_due=s.amount_due,
+            currency=currency,
+            on=on,
+        )
+        for s in fired
+        if s.action == StepAction.CUT_ELIGIBLE.value
+    ]
+    visits = [
+        CollectionVisitRequested(
+            customer_account_id=s.customer_account_id,
+            action_id=s.action_id,
+            amount_due=s.amount_due,
+            currency=currency,
+            on=on,
+        )
+        for s in fired
+        if s.channel == "field_visit"
+    ]
+    handed = [s for s in fired if s.action == StepAction.LITIGATION.value]
+    for step in handed:
+        write_offs.open_litigation(
+            session, actor, customer_account_id=step.customer_account_id, on=on
+        )
+    emit_many(session, [*cut_events, *visits])
+    return len(cut_events), len(handed)
 
 
 def on_payment(session: Session, actor: Actor, payment: Payment, *, reason: str) -> None:
