@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.collections import charges, engine, plans, repository, write_offs
+from billing.collections import charges, engine, plans, repository, views, write_offs
 from billing.collections.enums import StepAction
 from billing.collections.errors import (
     CollectionAccountNotFoundError,
@@ -30,9 +30,11 @@ from billing.collections.schemas import (
     InstalmentRead,
     NightReport,
     PlanRead,
+    PlanView,
     PolicyCreate,
     PolicyRead,
     StepRead,
+    TimelineEvent,
 )
 from billing.payments import repository as payments_repository
 from billing.payments.models import Payment
@@ -239,3 +241,29 @@ def file_of(session: Session, actor: Actor, customer_account_id: int) -> FileRea
 
 def payment(session: Session, payment_id: int) -> Payment | None:
     return session.scalars(select(Payment).where(Payment.id == payment_id)).first()
+
+
+def plan_view(session: Session, actor: Actor, plan_id: int) -> PlanView:
+    """A plan with its instalments, account and what was paid on it (in the territory)."""
+    plan = plans.get_plan(session, actor, plan_id)
+    account = session.get(Account, plan.customer_account_id)
+    paid, due = plans.paid_so_far(session, plan)
+    view = PlanView.model_validate(
+        {
+            **PlanRead.model_validate(plan).model_dump(),
+            "account_number": account.number if account else "",
+            "paid": paid,
+            "due": due,
+        }
+    )
+    view.instalments = [
+        InstalmentRead.model_validate(i) for i in repository.instalments(session, plan.id)
+    ]
+    return view
+
+
+def timeline_of(session: Session, actor: Actor, customer_account_id: int) -> list[TimelineEvent]:
+    """An account's collection history, oldest first (in the territory, else not found)."""
+    if not payments_repository.account_seen(session, actor, customer_account_id):
+        raise CollectionAccountNotFoundError(f"no customer account {customer_account_id}")
+    return [TimelineEvent.model_validate(e) for e in views.timeline(session, customer_account_id)]
