@@ -128,7 +128,7 @@ def run_night(session: Session, actor: Actor, *, on: date, full: bool = False) -
         recomputed = engine.recompute(session, on=on, reason=f"nightly {on.isoformat()}")
     else:
         recomputed = engine.recompute_newly_overdue(session, on=on)
-    interest = []
+    interest = 0
     if (on + timedelta(days=1)).day == 1:  # interest is charged monthly, on the last day
         interest = charges.charge_interest(session, actor, on=on)
     fired = engine.advance(session, on=on)
@@ -141,7 +141,7 @@ def run_night(session: Session, actor: Actor, *, on: date, full: bool = False) -
         on=on,
         recomputed=recomputed,
         plans_moved=len(moved),
-        interest_items=len(interest),
+        interest_items=interest,
         steps_fired=fired,
         fees=fees,
         cut_eligible=cut,

@@ -606,12 +606,12 @@ def _collection_sides(session: Session, sides: dict[str, Side]) -> None:
         session.add(row)
         session.commit()
         side.ids["write_off"] = row.id
-    # Each side's dunning policy (GLOBAL: seen by both) and payment plan (its account's).
+    # Each side's dunning policy (GLOBAL: seen by both, so not marked) and payment plan.
     from billing.collections.models import CollectionPolicy, CollectionStep, PaymentPlan
 
     for side in sides.values():
         policy = CollectionPolicy(
-            code=f"matrix-{side.name}", name=f"matrix {tag(side.name)}", category="matrix-none"
+            code=f"matrix-{side.name}", name=f"matrix {side.name}", category="matrix-none"
         )
         session.add(policy)
         session.flush()
