@@ -136,8 +136,8 @@ BLOCKING_HOLD = f"""
 
 # The night's steps, staged once: every overdue file whose next step's day has come, whose
 # amount reaches the step's minimum, that no hold blocks and whose step was not already done
-# in this cycle; the action's id drawn here, and the day of the step after (hash joins on
-# the calendar, not one sub-query per file). What the night does next reads this table.
+# in this cycle; the action's id drawn here, and the day of the step after (probes of
+# the calendar's index, whatever the plan). What the night does next reads this table.
 DUE_TABLE = "collection_due"
 _STAGE = [
     text(f"DROP TABLE IF EXISTS {DUE_TABLE}"),
@@ -147,22 +147,20 @@ _STAGE = [
         SELECT nextval(pg_get_serial_sequence('collection_action', 'id')) AS action_id,
                f.customer_account_id, f.oldest_due_date, f.overdue_amount,
                st.id AS step_id, st.position, st.action, st.channel, st.fee, st.code,
-               CASE nx.delay_unit WHEN 'days' THEN f.oldest_due_date + nx.delay
-                                  ELSE w.d END AS next_date
+               {_STEP_DATE.format(st="nx", base="f.oldest_due_date")} AS next_date
         FROM collection_file f
         JOIN collection_step st ON st.policy_id = f.policy_id
                                AND st.position = f.step_position + 1
         LEFT JOIN collection_step nx ON nx.policy_id = f.policy_id
                                     AND nx.position = f.step_position + 2
-        LEFT JOIN collection_calendar c ON c.d = f.oldest_due_date
-        LEFT JOIN collection_calendar w ON w.working AND w.n = c.n + nx.delay
         WHERE f.status = 'overdue' AND f.next_step_date <= :on
           AND f.overdue_amount >= st.min_amount
           AND NOT {BLOCKING_HOLD}
-          AND NOT EXISTS (SELECT 1 FROM collection_action x
-                          WHERE x.customer_account_id = f.customer_account_id
-                            AND x.step_id = st.id AND x.cycle_start = f.oldest_due_date)
-        ORDER BY f.customer_account_id
+          -- one probe of the unique key per file (LIMIT keeps it a probe: never a hash of
+          -- every action ever done)
+          AND (SELECT 1 FROM collection_action x
+               WHERE x.customer_account_id = f.customer_account_id
+                 AND x.step_id = st.id AND x.cycle_start = f.oldest_due_date LIMIT 1) IS NULL
         """
     ),
 ]
@@ -288,6 +286,9 @@ def advance(session: Session, *, on: date) -> int:
     they are new rows, each the record of what the night did, and a row-by-row audit of a
     million of them would cost more than the night itself."""
     load_calendar(session, on)
+    # The files were just recomputed (the cold night writes every one): planned on stale
+    # statistics, the staging joins turn into nested loops over the whole table.
+    session.execute(text("ANALYZE collection_file"))
     for statement in _STAGE:
         session.execute(statement, {"on": on, "eve": eve_of_non_working_day(on)})
     fired = int(session.execute(text(f"SELECT count(*) FROM {DUE_TABLE}")).scalar_one())
