@@ -14,7 +14,9 @@ from billing.collections import engine, repository
 from billing.collections.errors import CollectionPolicyInvalidError
 from billing.collections.models import CollectionAction, CollectionPolicy, CollectionStep
 from billing.collections.schemas import PolicyUpdate
+from core.auth.models import Agency
 from core.context import Actor
+from core.errors import ReferenceUnknownError
 from core.periods import local_date
 
 
@@ -29,6 +31,8 @@ def update_policy(
     """Apply ``data`` to ``policy``: steps 1..n take the given values in order; steps past
     n are removed, refused when one was already done on an account (its history keeps
     pointing at it). Returns the policy, its files recomputed as of ``on`` (default today)."""
+    if data.agency_id is not None and session.get(Agency, data.agency_id) is None:
+        raise ReferenceUnknownError(f"no agency {data.agency_id}")
     scope_before = (policy.category, policy.agency_id, policy.active)
     steps = {s.position: s for s in repository.steps_of(session, policy.id)}
     dropped = [s.id for p, s in steps.items() if p > len(data.steps)]

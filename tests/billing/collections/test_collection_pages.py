@@ -317,6 +317,12 @@ def test_editing_a_policy_moves_the_next_step_and_keeps_steps_done(client, db, m
         headers=headers,
     )
     assert empty.status_code == 422
+    unknown = client.put(
+        f"/api/v1/collections/policies/{rules_id}",
+        json={**body, "agency_id": 2**62},
+        headers=headers,
+    )
+    assert unknown.status_code == 422 and unknown.json()["code"] == "reference_unknown"
 
 
 def test_payment_plan_form_view_and_timeline(client, db, make_user) -> None:
