@@ -13,7 +13,8 @@ that the figure is the engine's, not the ledger's). Then, timed, for two nights
   state of each, its policy, status and next step's day: every file written);
 - night 2, the nightly pass: ``engine.recompute_newly_overdue`` (the accounts whose bills
   fell overdue in the last nights; payments recompute their account as they come);
-- ``engine.advance`` (one statement: the steps whose day has come, holds checked);
+- ``engine.advance`` (set-based: the steps whose day has come staged, holds checked, one
+  INSERT of the actions, one UPDATE of the files);
 - the same-run floor: ONE plain statement doing the full selection (open amount per
   account over the items due before the day, less active allocations), into a temporary
   table; the ratio is (recompute + advance) / floor.
@@ -135,7 +136,7 @@ def night(on: date, *, full: bool) -> dict[str, float | int]:
         floor = time.perf_counter() - started
     return {
         "files_written": written,
-        "steps_fired": len(fired),
+        "steps_fired": fired,
         "recompute_seconds": round(recompute, 3),
         "advance_seconds": round(advance, 3),
         "floor_seconds": round(floor, 3),

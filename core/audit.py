@@ -165,6 +165,19 @@ def declare_bulk_job(session: Session, job_key: str) -> None:
 
 
 @contextmanager
+def bulk_audited(session: Session, job_key: str) -> Iterator[None]:
+    """Audit the statements in this block as the bulk job ``job_key`` (a summary row per
+    statement), then go back to what the transaction did before (row by row, or the job
+    it had declared): for a set-based step of an otherwise ordinary transaction."""
+    previous = session.scalar(text("SELECT current_setting('kilowatch.audit_bulk', true)"))
+    declare_bulk_job(session, job_key)
+    try:
+        yield
+    finally:
+        declare_bulk_job(session, previous or "")
+
+
+@contextmanager
 def each_row_audited(session: Session) -> Iterator[None]:
     """Inside a bulk job, audit the statements in this block row by row (before and after
     values of each changed record): for bulk updates of existing records, whose replaced

@@ -7,28 +7,34 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentActor, DbSession
-from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset
+from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
-from billing.collections import plans, repository, service, write_offs
+from billing.collections import plans, policies, repository, service, views, write_offs
 from billing.collections.schemas import (
+    AgedDebt,
     FileRead,
     HoldCreate,
     HoldRead,
     LitigationCreate,
     PlanCreate,
     PlanRead,
+    PlanView,
     PolicyCreate,
     PolicyRead,
+    PolicyUpdate,
+    TimelineEvent,
+    WorklistRow,
     WriteOffCreate,
     WriteOffDecision,
     WriteOffRead,
 )
 from core.pages import Page
+from core.settings import get_settings
 from revenue_protection import supply_policy
 from revenue_protection.schemas import CutListRow
 
@@ -205,3 +211,81 @@ def cut_eligible_csv(
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="cut-eligible.csv"'},
     )
+
+
+@router.put("/policies/{policy_id}", response_model=PolicyRead, responses=NOT_FOUND)
+def update_policy(
+    policy_id: Id,
+    data: PolicyUpdate,
+    session: DbSession,
+    actor: CurrentActor("collections:write"),  # type: ignore[valid-type]
+) -> PolicyRead:
+    """Edit a policy (all but its code) and its steps; the files it moves are recomputed."""
+    policy = service.get_policy(session, policy_id)
+    return service.policy_read(session, policies.update_policy(session, actor, policy, data=data))
+
+
+@router.get("/aged-debt", response_model=AgedDebt)
+def aged_debt(
+    session: DbSession,
+    actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
+    on: Annotated[date | None, Query(description="business day (default: today)")] = None,
+    agency_id: OptionalId = None,
+    category: Annotated[str | None, Query(max_length=60)] = None,
+) -> AgedDebt:
+    """Open amounts past due by age bucket, agency and category, with totals."""
+    result = views.aged_debt(
+        session, actor, on=on or service.today(), agency_id=agency_id, category=category
+    )
+    return AgedDebt.model_validate({**result, "currency": get_settings().currency})
+
+
+@router.get("/worklist", response_model=Page[WorklistRow])
+def worklist(
+    session: DbSession,
+    actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
+    on: Annotated[date | None, Query(description="business day (default: today)")] = None,
+    agency_id: OptionalId = None,
+    sort: Annotated[Literal["amount", "age"], Query()] = "amount",
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> Page[WorklistRow]:
+    """The collector's worklist: accounts at a step, their next action, largest or oldest
+    debt first."""
+    rows, total = views.worklist(
+        session,
+        actor,
+        on=on or service.today(),
+        agency_id=agency_id,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return Page(
+        items=[WorklistRow.model_validate(r) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
+
+
+@router.get("/plans/{plan_id}", response_model=PlanView, responses=NOT_FOUND)
+def plan_view(
+    plan_id: Id,
+    session: DbSession,
+    actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
+) -> PlanView:
+    """A payment plan: instalments, what its items have been paid since, what is due."""
+    return service.plan_view(session, actor, plan_id)
+
+
+@router.get(
+    "/accounts/{account_id}/timeline", response_model=list[TimelineEvent], responses=NOT_FOUND
+)
+def account_timeline(
+    account_id: Id,
+    session: DbSession,
+    actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
+) -> list[TimelineEvent]:
+    """An account's collection history, oldest first."""
+    return service.timeline_of(session, actor, account_id)

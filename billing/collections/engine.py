@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from billing.collections.calendar import is_working
 from billing.collections.calendar_sql import load_calendar
+from core.audit import bulk_audited
 from core.periods import local_midnight
 
 _ACCOUNTS = "(CAST(:all_accounts AS boolean) OR {col} = ANY(CAST(:accounts AS bigint[])))"
@@ -119,55 +120,81 @@ _RECOMPUTE = text(
 
 # The holds that block step ``st`` of file ``f`` on :on (``:eve``: the day or the next is
 # not a working day, when the regulatory "no cut before a weekend or holiday" holds apply).
-BLOCKING_HOLD = """
-    EXISTS (SELECT 1 FROM collection_hold h
-            WHERE (h.customer_account_id = f.customer_account_id
-                   OR h.customer_account_id IS NULL)
-              AND h.start_date <= :on AND (h.end_date IS NULL OR h.end_date >= :on)
-              AND ('*' = ANY(h.blocks) OR st.action = ANY(h.blocks) OR st.code = ANY(h.blocks))
-              AND (h.rule = 'dates' OR CAST(:eve AS boolean)))
+# Two probes, the account's holds by their index and the few holds of every account, so
+# that a night over a million files never scans the holds once per file.
+_HOLD_APPLIES = """
+    h.start_date <= :on AND (h.end_date IS NULL OR h.end_date >= :on)
+    AND ('*' = ANY(h.blocks) OR st.action = ANY(h.blocks) OR st.code = ANY(h.blocks))
+    AND (h.rule = 'dates' OR CAST(:eve AS boolean))
+"""
+BLOCKING_HOLD = f"""
+    (EXISTS (SELECT 1 FROM collection_hold h
+             WHERE h.customer_account_id = f.customer_account_id AND {_HOLD_APPLIES})
+     OR EXISTS (SELECT 1 FROM collection_hold h
+                WHERE h.customer_account_id IS NULL AND {_HOLD_APPLIES}))
 """
 
-_ADVANCE = text(
-    f"""
-    WITH due AS (
-        SELECT f.customer_account_id, f.oldest_due_date, f.overdue_amount, st.id AS step_id,
-               st.position, st.action, st.channel, st.fee, st.code
+# The night's steps, staged once: every overdue file whose next step's day has come, whose
+# amount reaches the step's minimum, that no hold blocks and whose step was not already done
+# in this cycle; the action's id drawn here, and the day of the step after (probes of
+# the calendar's index, whatever the plan). What the night does next reads this table.
+DUE_TABLE = "collection_due"
+_STAGE = [
+    text(f"DROP TABLE IF EXISTS {DUE_TABLE}"),
+    text(
+        f"""
+        CREATE TEMP TABLE {DUE_TABLE} ON COMMIT DROP AS
+        SELECT nextval(pg_get_serial_sequence('collection_action', 'id')) AS action_id,
+               f.customer_account_id, f.oldest_due_date, f.overdue_amount,
+               st.id AS step_id, st.position, st.action, st.channel, st.fee, st.code,
+               {_STEP_DATE.format(st="nx", base="f.oldest_due_date")} AS next_date
         FROM collection_file f
         JOIN collection_step st ON st.policy_id = f.policy_id
                                AND st.position = f.step_position + 1
+        LEFT JOIN collection_step nx ON nx.policy_id = f.policy_id
+                                    AND nx.position = f.step_position + 2
         WHERE f.status = 'overdue' AND f.next_step_date <= :on
           AND f.overdue_amount >= st.min_amount
           AND NOT {BLOCKING_HOLD}
-    ), acted AS (
-        INSERT INTO collection_action (customer_account_id, step_id, position, action, channel,
-                                       cycle_start, done_on, amount_due, notice_status)
-        SELECT customer_account_id, step_id, position, action, channel, oldest_due_date, :on,
-               overdue_amount,
-               CASE WHEN channel IN ('sms', 'email', 'letter') THEN 'pending' ELSE 'none' END
-        FROM due
-        ON CONFLICT DO NOTHING
-        RETURNING id, customer_account_id, step_id, action, channel, position, amount_due
-    ), moved AS (
-        UPDATE collection_file f
-        SET step_position = f.step_position + 1,
-            next_step_date = (SELECT {_STEP_DATE.format(st="nx", base="f.oldest_due_date")}
-                              FROM collection_step nx
-                              WHERE nx.policy_id = f.policy_id
-                                AND nx.position = f.step_position + 2),
-            cut_eligible_since = CASE WHEN a.action = 'cut_eligible'
-                                      THEN COALESCE(f.cut_eligible_since, :on)
-                                      ELSE f.cut_eligible_since END,
-            status = CASE WHEN a.action = 'litigation' THEN 'litigation' ELSE f.status END,
-            reason = 'step ' || (f.step_position + 1) || ' done on ' || :on
-        FROM acted a
-        WHERE f.customer_account_id = a.customer_account_id
-        RETURNING f.customer_account_id
-    )
-    SELECT a.id, a.customer_account_id, a.action, st.fee, st.code, a.position, a.amount_due,
-           a.channel
-    FROM acted a JOIN collection_step st ON st.id = a.step_id
-    ORDER BY a.id
+          -- one probe of the unique key per file (LIMIT keeps it a probe: never a hash of
+          -- every action ever done)
+          AND (SELECT 1 FROM collection_action x
+               WHERE x.customer_account_id = f.customer_account_id
+                 AND x.step_id = st.id AND x.cycle_start = f.oldest_due_date LIMIT 1) IS NULL
+        """
+    ),
+]
+
+_ACT = text(
+    f"""
+    INSERT INTO collection_action (id, customer_account_id, step_id, position, action, channel,
+                                   cycle_start, done_on, amount_due, notice_status)
+    SELECT action_id, customer_account_id, step_id, position, action, channel,
+           oldest_due_date, :on, overdue_amount,
+           CASE WHEN channel IN ('sms', 'email', 'letter') THEN 'pending' ELSE 'none' END
+    FROM {DUE_TABLE}
+    """
+)
+
+_MOVE = text(
+    f"""
+    UPDATE collection_file f
+    SET step_position = f.step_position + 1,
+        next_step_date = d.next_date,
+        cut_eligible_since = CASE WHEN d.action = 'cut_eligible'
+                                  THEN COALESCE(f.cut_eligible_since, :on)
+                                  ELSE f.cut_eligible_since END,
+        status = CASE WHEN d.action = 'litigation' THEN 'litigation' ELSE f.status END,
+        reason = 'step ' || (f.step_position + 1) || ' done on ' || :on
+    FROM {DUE_TABLE} d
+    WHERE f.customer_account_id = d.customer_account_id
+    """
+)
+
+_FIRED = text(
+    f"""
+    SELECT action_id, customer_account_id, action, fee, code, position, overdue_amount, channel
+    FROM {DUE_TABLE} ORDER BY action_id
     """
 )
 
@@ -249,10 +276,31 @@ def eve_of_non_working_day(on: date) -> bool:
     return not (is_working(on) and is_working(on + timedelta(days=1)))
 
 
-def advance(session: Session, *, on: date) -> list[Fired]:
-    """Fire the next step of every file whose day has come (one statement); the caller
-    charges the fees, opens litigation and sends the notices (``service.run_night``)."""
+def advance(session: Session, *, on: date) -> int:
+    """Fire the next step of every file whose day has come (set-based: the night's steps
+    staged in ``collection_due``, one INSERT of the actions, one UPDATE of the files).
+    Returns the steps fired; the caller charges the fees, opens litigation and sends the
+    notices from the staged table (``service.run_night``) within the same transaction.
+
+    The actions are written as one audited bulk job (a summary audit row per statement):
+    they are new rows, each the record of what the night did, and a row-by-row audit of a
+    million of them would cost more than the night itself."""
     load_calendar(session, on)
-    rows = session.execute(_ADVANCE, {"on": on, "eve": eve_of_non_working_day(on)}).all()
+    # The files were just recomputed (the cold night writes every one): planned on stale
+    # statistics, the staging joins turn into nested loops over the whole table.
+    session.execute(text("ANALYZE collection_file"))
+    for statement in _STAGE:
+        session.execute(statement, {"on": on, "eve": eve_of_non_working_day(on)})
+    fired = int(session.execute(text(f"SELECT count(*) FROM {DUE_TABLE}")).scalar_one())
+    if fired:
+        session.execute(text(f"ANALYZE {DUE_TABLE}"))
+        with bulk_audited(session, f"collections-night-{on.isoformat()}"):
+            session.execute(_ACT, {"on": on})
+        session.execute(_MOVE, {"on": on})
     session.expire_all()
-    return [Fired(*row) for row in rows]
+    return fired
+
+
+def fired_steps(session: Session) -> list[Fired]:
+    """The steps ``advance`` fired in this transaction, in action order."""
+    return [Fired(*row) for row in session.execute(_FIRED)]

@@ -25,6 +25,7 @@ from billing.collections.enums import PlanStatus
 from billing.collections.errors import (
     PaymentPlanConflictError,
     PaymentPlanInvalidError,
+    PaymentPlanNotFoundError,
 )
 from billing.collections.models import PaymentPlan, PaymentPlanInstalment, PaymentPlanTransition
 from billing.payments import repository as payments_repository
@@ -214,3 +215,13 @@ def check_plans(
         )
         engine.recompute(session, on=on, reason="payment plan ended", account_ids=accounts)
     return moved
+
+
+def get_plan(session: Session, actor: Actor, plan_id: int) -> PaymentPlan:
+    """A plan, if its account is in the caller's territory (else not found)."""
+    plan = session.get(PaymentPlan, plan_id)
+    if plan is None or not payments_repository.account_seen(
+        session, actor, plan.customer_account_id
+    ):
+        raise PaymentPlanNotFoundError(f"no payment plan {plan_id}")
+    return plan

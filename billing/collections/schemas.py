@@ -47,6 +47,26 @@ class PolicyCreate(_In):
         return self
 
 
+class PolicyUpdate(_In):
+    """A policy edited: everything but its code; ``steps`` replace the steps by position
+    (a step already done on some account may be changed, not removed)."""
+
+    name: Name
+    category: Annotated[str, StringConstraints(max_length=60)] | None = None
+    agency_id: Annotated[int, Field(gt=0, le=2**63 - 1)] | None = None
+    interest_rate: Annotated[Decimal, Field(ge=0, lt=1, decimal_places=6)] = Decimal(0)
+    interest_day_count: Annotated[str, StringConstraints(pattern=r"^ACT/(365|360)$")] = "ACT/365"
+    active: bool = True
+    steps: Annotated[list[StepIn], Field(min_length=1, max_length=20)]
+
+    @model_validator(mode="after")
+    def _codes_unique(self) -> PolicyUpdate:
+        codes = [s.code for s in self.steps]
+        if len(set(codes)) != len(codes):
+            raise ValueError("step codes are unique within a policy")
+        return self
+
+
 class StepRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -235,3 +255,74 @@ class NightReport(BaseModel):
     fees: int
     cut_eligible: int
     litigation: int
+
+
+class PlanView(PlanRead):
+    """A plan with its account and what its covered items have been paid since."""
+
+    account_number: str
+    paid: int
+    due: int
+
+
+class AgedDebtRow(BaseModel):
+    """One agency x category line of the aged debt (minor units)."""
+
+    agency_id: int | None
+    agency_code: str | None
+    category: str | None
+    accounts: int
+    d0_30: int
+    d31_60: int
+    d61_90: int
+    d91_180: int
+    d181: int
+    total: int
+
+
+class AgedDebtTotals(BaseModel):
+    accounts: int
+    d0_30: int
+    d31_60: int
+    d61_90: int
+    d91_180: int
+    d181: int
+    total: int
+
+
+class AgedDebt(BaseModel):
+    """Open amounts past due on ``on`` by days late: 0-30 (1 to 30), 31-60, 61-90,
+    91-180, over 180."""
+
+    on: date
+    currency: str
+    rows: list[AgedDebtRow]
+    totals: AgedDebtTotals
+
+
+class WorklistRow(BaseModel):
+    customer_account_id: int
+    account_number: str
+    agency_id: int | None
+    agency_code: str | None
+    category: str | None
+    status: str
+    overdue_amount: int
+    unpaid_bills: int
+    oldest_due_date: date | None
+    days_overdue: int | None
+    step_position: int
+    step_code: str | None
+    step_done_on: date | None
+    notice_status: str | None
+    next_step_code: str | None
+    next_step_date: date | None
+    next_action: str
+    next_action_text: str
+
+
+class TimelineEvent(BaseModel):
+    on_date: date
+    kind: str
+    what: str
+    amount: int | None

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from billing.collections import charges, engine, plans, repository, write_offs
+from billing.collections import charges, engine, plans, repository, views, write_offs
 from billing.collections.enums import StepAction
 from billing.collections.errors import (
     CollectionAccountNotFoundError,
@@ -17,7 +17,6 @@ from billing.collections.errors import (
 )
 from billing.collections.events import CollectionVisitRequested, CutEligibilityGranted
 from billing.collections.models import (
-    CollectionAction,
     CollectionFile,
     CollectionHold,
     CollectionPolicy,
@@ -31,16 +30,18 @@ from billing.collections.schemas import (
     InstalmentRead,
     NightReport,
     PlanRead,
+    PlanView,
     PolicyCreate,
     PolicyRead,
     StepRead,
+    TimelineEvent,
 )
 from billing.payments import repository as payments_repository
 from billing.payments.models import Payment
 from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
-from core.outbox import emit
+from core.outbox import emit_many
 from core.periods import local_date
 from core.settings import get_settings
 from customers.models import Account
@@ -127,64 +128,62 @@ def run_night(session: Session, actor: Actor, *, on: date, full: bool = False) -
         recomputed = engine.recompute(session, on=on, reason=f"nightly {on.isoformat()}")
     else:
         recomputed = engine.recompute_newly_overdue(session, on=on)
-    interest = []
+    interest = 0
     if (on + timedelta(days=1)).day == 1:  # interest is charged monthly, on the last day
         interest = charges.charge_interest(session, actor, on=on)
     fired = engine.advance(session, on=on)
-    fees = cut = litigation = 0
-    currency = get_settings().currency
-    for step in fired:
-        if step.fee > 0:
-            item = charges.charge_fee(
-                session,
-                actor,
-                customer_account_id=step.customer_account_id,
-                amount=step.fee,
-                ref=f"DUN-{step.action_id}",
-                on=on,
-            )
-            action = session.get(CollectionAction, step.action_id)
-            assert action is not None
-            action.fee_item_id = item.id
-            fees += 1
-        if step.action == StepAction.CUT_ELIGIBLE.value:
-            emit(
-                session,
-                CutEligibilityGranted(
-                    customer_account_id=step.customer_account_id,
-                    amount_due=step.amount_due,
-                    currency=currency,
-                    on=on,
-                ),
-            )
-            cut += 1
-        elif step.action == StepAction.LITIGATION.value:
-            write_offs.open_litigation(
-                session, actor, customer_account_id=step.customer_account_id, on=on
-            )
-            litigation += 1
-        if step.channel == "field_visit":
-            emit(
-                session,
-                CollectionVisitRequested(
-                    customer_account_id=step.customer_account_id,
-                    action_id=step.action_id,
-                    amount_due=step.amount_due,
-                    currency=currency,
-                    on=on,
-                ),
-            )
+    fees = charges.charge_staged_fees(session, actor, on=on) if fired else 0
+    cut = litigation = 0
+    if fired:
+        cut, litigation = _after_steps(session, actor, on=on)
     session.flush()
     return NightReport(
         on=on,
         recomputed=recomputed,
         plans_moved=len(moved),
-        interest_items=len(interest),
-        steps_fired=len(fired),
+        interest_items=interest,
+        steps_fired=fired,
         fees=fees,
         cut_eligible=cut,
         litigation=litigation,
     )
+
+
+def _after_steps(session: Session, actor: Actor, *, on: date) -> tuple[int, int]:
+    """What the night's staged steps set off besides fees: one event per newly
+    cut-eligible account and per field visit (one multi-row INSERT each), litigation opened
+    for the accounts handed over (few a night: one by one, with their documents). Returns
+    (cut eligible, litigation)."""
+    currency = get_settings().currency
+    fired = engine.fired_steps(session)
+    cut_events = [
+        CutEligibilityGranted(
+            customer_account_id=s.customer_account_id,
+            amount_due=s.amount_due,
+            currency=currency,
+            on=on,
+        )
+        for s in fired
+        if s.action == StepAction.CUT_ELIGIBLE.value
+    ]
+    visits = [
+        CollectionVisitRequested(
+            customer_account_id=s.customer_account_id,
+            action_id=s.action_id,
+            amount_due=s.amount_due,
+            currency=currency,
+            on=on,
+        )
+        for s in fired
+        if s.channel == "field_visit"
+    ]
+    handed = [s for s in fired if s.action == StepAction.LITIGATION.value]
+    for step in handed:
+        write_offs.open_litigation(
+            session, actor, customer_account_id=step.customer_account_id, on=on
+        )
+    emit_many(session, [*cut_events, *visits])
+    return len(cut_events), len(handed)
 
 
 def on_payment(session: Session, actor: Actor, payment: Payment, *, reason: str) -> None:
@@ -242,3 +241,29 @@ def file_of(session: Session, actor: Actor, customer_account_id: int) -> FileRea
 
 def payment(session: Session, payment_id: int) -> Payment | None:
     return session.scalars(select(Payment).where(Payment.id == payment_id)).first()
+
+
+def plan_view(session: Session, actor: Actor, plan_id: int) -> PlanView:
+    """A plan with its instalments, account and what was paid on it (in the territory)."""
+    plan = plans.get_plan(session, actor, plan_id)
+    account = session.get(Account, plan.customer_account_id)
+    paid, due = plans.paid_so_far(session, plan)
+    view = PlanView.model_validate(
+        {
+            **PlanRead.model_validate(plan).model_dump(),
+            "account_number": account.number if account else "",
+            "paid": paid,
+            "due": due,
+        }
+    )
+    view.instalments = [
+        InstalmentRead.model_validate(i) for i in repository.instalments(session, plan.id)
+    ]
+    return view
+
+
+def timeline_of(session: Session, actor: Actor, customer_account_id: int) -> list[TimelineEvent]:
+    """An account's collection history, oldest first (in the territory, else not found)."""
+    if not payments_repository.account_seen(session, actor, customer_account_id):
+        raise CollectionAccountNotFoundError(f"no customer account {customer_account_id}")
+    return [TimelineEvent.model_validate(e) for e in views.timeline(session, customer_account_id)]

@@ -96,6 +96,9 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
         # Tariffs are GLOBAL: one tariff book, no other territory.
         "tariffs": Ref("tariff", "billing_tariff", "code", located=False),
     },
+    # Dunning policies are GLOBAL (the utility's rules); a payment plan is its account's.
+    "policy_id": Ref("policy", "collection_policy", located=False),
+    "plan_id": Ref("plan", "collection_plan"),
 }
 
 # Where one route needs another record than the parameter's usual one.
@@ -768,6 +771,13 @@ BODIES: dict[tuple[str, str], Body] = {
     ),
     ("POST", "/api/v1/revenue-protection/supply-policy"): _json(
         lambda s: {"policy": {"rules": [{"vulnerable": True, "action": "reduce"}]}}
+    ),
+    ("PUT", "/api/v1/collections/policies/{policy_id}"): _json(
+        lambda s: {
+            "name": "matrix policy (edited)",
+            "category": "matrix-none",
+            "steps": [{"code": "reminder", "delay": 6, "channel": "sms"}],
+        }
     ),
 }
 

@@ -22,6 +22,7 @@ import re
 import uuid
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -605,6 +606,28 @@ def _collection_sides(session: Session, sides: dict[str, Side]) -> None:
         session.add(row)
         session.commit()
         side.ids["write_off"] = row.id
+    # Each side's dunning policy (GLOBAL: seen by both, so not marked) and payment plan.
+    from billing.collections.models import CollectionPolicy, CollectionStep, PaymentPlan
+
+    for side in sides.values():
+        policy = CollectionPolicy(
+            code=f"matrix-{side.name}", name=f"matrix {side.name}", category="matrix-none"
+        )
+        session.add(policy)
+        session.flush()
+        session.add(
+            CollectionStep(policy_id=policy.id, position=1, code="reminder", delay=5, channel="sms")
+        )
+        plan = PaymentPlan(
+            customer_account_id=side.ids["account"],
+            item_ids=[],
+            principal=1,
+            agreed_on=date(2025, 3, 1),
+        )
+        session.add(plan)
+        session.commit()
+        side.ids["policy"] = policy.id
+        side.ids["plan"] = plan.id
 
 
 def build_world(client: TestClient, session: Session) -> World:

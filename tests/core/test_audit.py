@@ -155,3 +155,27 @@ def test_a_declared_bulk_job_is_audited_as_one_summary_row_per_statement(db: Ses
     assert [(r.entity_key, r.action, r.after) for r in rows] == [
         ("import-7", "insert_bulk", {"rows": 50})
     ]
+
+
+def test_a_bulk_audited_block_is_one_summary_row_and_row_by_row_resumes_after(
+    db: Session,
+) -> None:
+    from core.audit import bulk_audited
+
+    insert = (
+        "INSERT INTO core_agency (code, name) SELECT :prefix || g, 'Agency ' || g"
+        " FROM generate_series(1, :n) AS g"
+    )
+    with bulk_audited(db, "night-1"):
+        db.execute(text(insert), {"prefix": "BA", "n": 40})
+    db.execute(text(insert), {"prefix": "RB", "n": 2})
+    rows = db.scalars(
+        select(AuditLog).where(AuditLog.table_name == "core_agency").order_by(AuditLog.id)
+    ).all()
+    # 40 rows in the block: one summary; 2 after it: one audit row each.
+    assert [(r.entity_key if r.action == "insert_bulk" else "row", r.action) for r in rows] == [
+        ("night-1", "insert_bulk"),
+        ("row", "insert"),
+        ("row", "insert"),
+    ]
+    assert rows[0].after == {"rows": 40}
