@@ -240,3 +240,32 @@ def test_a_prepaid_customer_sees_their_purchases_with_tokens_and_deductions(
         ).status_code
         == 404
     )
+
+
+def test_the_page_offers_the_sections_and_its_form_posts_with_the_cookie(
+    client: TestClient, db: Session, photos
+) -> None:
+    """The /my page (browser-free): its sections and script, and the self-read form's
+    multipart post authenticated by the portal cookie alone (no bearer), photo included;
+    an upload with no token at all is refused before it is read."""
+    _who, meter_id, _headers = _supplied(db, "cookie@example.org")
+    signed = client.post(
+        "/my/session",
+        data={"login": "cookie@example.org", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    cookie = {"kw_portal": signed.cookies["kw_portal"]}
+    page = client.get("/my", cookies=cookie).text
+    for hook in ("meters", "self-read", "readings", "vends", "cases", "prefs", "requests"):
+        assert f'id="{hook}"' in page, hook
+    assert 'name="viewport" content="width=device-width' in page  # a phone's width
+    assert client.get("/static/js/my.js").status_code == 200
+    form = {"value": "1250", "read_at": MAY_1}
+    photo = {"photo": ("dials.png", camera_png(32, 24), "image/png")}
+    client.cookies.clear()  # the sign-in left its cookie in the client's jar
+    anonymous = client.post(f"/api/v1/portal/meters/{meter_id}/readings", data=form, files=photo)
+    assert anonymous.status_code == 401
+    client.cookies.set("kw_portal", cookie["kw_portal"])
+    sent = client.post(f"/api/v1/portal/meters/{meter_id}/readings", data=form, files=photo)
+    assert sent.status_code == 201, sent.text
+    assert (sent.json()["status"], sent.json()["has_photo"]) == ("accepted", True)
