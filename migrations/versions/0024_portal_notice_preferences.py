@@ -23,34 +23,34 @@ depends_on = None
 KINDS = ("invoice", "payment", "connection", "case", "outage")
 
 
+_CHANNELS = ", ".join(
+    f"'{kind}', CASE WHEN (i.preferences ->> '{kind}') = 'false' AND '{kind}' <> 'invoice'"
+    f" THEN 'none' ELSE i.channel END"
+    for kind in KINDS
+)
+UPGRADE_SQL = f"""
+    UPDATE customer_portal_identity AS i
+    SET preferences = jsonb_build_object(
+        'language', CASE WHEN p.language IN ('fr', 'en', 'pt')
+            THEN p.language ELSE 'fr' END,
+        'channels', jsonb_build_object({_CHANNELS}))
+    FROM customer_party AS p
+    WHERE p.id = i.party_id AND NOT (i.preferences ? 'channels')
+"""
+_FLAGS = ", ".join(
+    f"'{kind}', (i.preferences -> 'channels' ->> '{kind}') IS DISTINCT FROM 'none'"
+    for kind in KINDS
+)
+DOWNGRADE_SQL = f"""
+    UPDATE customer_portal_identity AS i
+    SET preferences = jsonb_build_object({_FLAGS})
+    WHERE i.preferences ? 'channels'
+"""
+
+
 def upgrade() -> None:
-    channels = ", ".join(
-        f"'{kind}', CASE WHEN (i.preferences ->> '{kind}') = 'false' AND '{kind}' <> 'invoice'"
-        f" THEN 'none' ELSE i.channel END"
-        for kind in KINDS
-    )
-    op.execute(
-        f"""
-        UPDATE customer_portal_identity AS i
-        SET preferences = jsonb_build_object(
-            'language', CASE WHEN p.language IN ('fr', 'en', 'pt')
-                THEN p.language ELSE 'fr' END,
-            'channels', jsonb_build_object({channels}))
-        FROM customer_party AS p
-        WHERE p.id = i.party_id AND NOT (i.preferences ? 'channels')
-        """
-    )
+    op.execute(UPGRADE_SQL)
 
 
 def downgrade() -> None:
-    flags = ", ".join(
-        f"'{kind}', (i.preferences -> 'channels' ->> '{kind}') IS DISTINCT FROM 'none'"
-        for kind in KINDS
-    )
-    op.execute(
-        f"""
-        UPDATE customer_portal_identity AS i
-        SET preferences = jsonb_build_object({flags})
-        WHERE i.preferences ? 'channels'
-        """
-    )
+    op.execute(DOWNGRADE_SQL)

@@ -175,3 +175,49 @@ def test_a_closed_case_is_told_the_way_the_customer_chose(client: TestClient, db
     with notify.use_gateway(Channel.EMAIL, RecordingGateway()) as outbox:
         _close(db, second["id"])
     assert outbox.sent == []
+
+
+def test_migration_0024_rewrites_the_first_preferences(db: Session) -> None:
+    """An identity saved by the first portal ({"outage": false ...}) reads as a channel per
+    kind after the upgrade (off -> none; invoices always sent), and back after downgrade."""
+    import importlib.util
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    from customers.portal import service as portal
+    from customers.portal.models import PortalIdentity
+
+    spec = importlib.util.spec_from_file_location(
+        "m0024",
+        Path(__file__).parents[2] / "migrations/versions/0024_portal_notice_preferences.py",
+    )
+    assert spec and spec.loader
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    with notify.use_gateway(Channel.SMS, RecordingGateway()):
+        identity = portal.register(
+            db, first_name="Old", last_name="Prefs", login="+22997000024", password=PASSWORD
+        )
+    first = {"invoice": False, "payment": True, "connection": True, "outage": False}
+    identity.preferences = first
+    db.flush()
+    db.execute(text(migration.UPGRADE_SQL))
+    db.expire_all()
+    assert db.get(PortalIdentity, identity.id).preferences == {
+        "language": "fr",
+        "channels": {
+            "invoice": "sms",
+            "payment": "sms",
+            "connection": "sms",
+            "case": "sms",
+            "outage": "none",
+        },
+    }
+    db.execute(text(migration.DOWNGRADE_SQL))
+    db.expire_all()
+    assert db.get(PortalIdentity, identity.id).preferences == {
+        **first,
+        "invoice": True,
+        "case": True,
+    }
