@@ -135,7 +135,9 @@ def _explain(outcome: ReadingOutcome, value: Decimal) -> str:
     )
 
 
-def _range(expected: dict[int, ExpectedRead], meter_id: int, code: str) -> dict | None:
+def _range(
+    expected: dict[int, ExpectedRead], meter_id: int, code: str
+) -> dict[str, str | None] | None:
     for read in expected.values():
         if read.meter_id == meter_id and code in read.registers:
             return read.registers[code].as_json()

@@ -75,7 +75,7 @@ def _editor(
         ).connection_types
     except DomainError as exc:
         types, error = {}, error or exc.detail
-    page = render(
+    page: Response = render(
         request,
         "connection_quote.html",
         actor,
@@ -122,7 +122,7 @@ async def issue_version(request_id: Id, request: Request, session: DbSession) ->
 def price_lists(request: Request, session: DbSession) -> Response:
     actor = page_actor(request, session, "tariffs:read")
     lists = service.price_lists(session)
-    return render(
+    page: Response = render(
         request,
         "connection_prices.html",
         actor,
@@ -130,3 +130,4 @@ def price_lists(request: Request, session: DbSession) -> Response:
         lists=[(p, PriceListDefinition.model_validate(p.definition)) for p in lists],
         Decimal=Decimal,
     )
+    return page
