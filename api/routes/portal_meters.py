@@ -156,19 +156,9 @@ def submit_reading(
     implausible value answers 422 ``reading_implausible`` with the reason codes and the
     expected range (nothing stored); a flagged one is kept only when confirmed."""
     usage_points = portal.my_usage_points(session, customer)
-    photo_sha = None
-    if photo is not None:
-        content = photo.file.read()
-        photo_sha = hashlib.sha256(content).hexdigest()
-        attachments.receive(
-            session,
-            actor=customer.actor,
-            device=None,
-            sha256=photo_sha,
-            body=content,
-            content_type=photo.content_type,
-            content_range=None,
-        )
+    content = photo.file.read() if photo is not None else None
+    photo_sha = hashlib.sha256(content).hexdigest() if content is not None else None
+    # The read is judged first: a refused one leaves no photo behind on disk either.
     outcome = self_reads.submit(
         session,
         actor=customer.actor,
@@ -180,6 +170,16 @@ def submit_reading(
         photo_sha256=photo_sha,
         confirmed=confirm,
     )
+    if content is not None and photo_sha is not None:
+        attachments.receive(  # not an image: the whole request fails, the read with it
+            session,
+            actor=customer.actor,
+            device=None,
+            sha256=photo_sha,
+            body=content,
+            content_type=photo.content_type if photo is not None else None,
+            content_range=None,
+        )
     return _reading_view(outcome, self_reads.register_codes(session, meter_id), outcome.duplicate)
 
 

@@ -174,7 +174,7 @@ def test_an_impossible_read_is_refused_even_confirmed_and_nothing_is_stored(
     assert db.scalar(select(func.count()).select_from(Reading)) == before
 
 
-def test_bad_input_and_other_peoples_meters(client: TestClient, db: Session) -> None:
+def test_bad_input_and_other_peoples_meters(client: TestClient, db: Session, photos) -> None:
     _who, meter_id, headers = _supplied(db, "owner@example.org")
     _other, other_meter, _ = _supplied(db, "neighbour@example.org")
     assert _read(client, headers, other_meter, "1250").status_code == 404
@@ -184,6 +184,17 @@ def test_bad_input_and_other_peoples_meters(client: TestClient, db: Session) -> 
     )
     assert _read(client, headers, meter_id, "-1").status_code == 422
     assert _read(client, headers, meter_id, "12.3456").status_code == 422  # 3 decimals at most
+    not_a_photo = client.post(
+        f"/api/v1/portal/meters/{meter_id}/readings",
+        headers=headers,
+        data={"value": "1250", "read_at": MAY_1},
+        files={"photo": ("dials.png", b"not an image at all", "image/png")},
+    )
+    assert not_a_photo.status_code == 415, not_a_photo.text
+    assert [
+        h["value"]
+        for h in client.get(f"/api/v1/portal/meters/{meter_id}/readings", headers=headers).json()
+    ] == ["900.000", "600.000", "300.000"]  # the read went with the photo
     wrong = _read(client, headers, meter_id, "1250", register_code="peak")
     assert wrong.status_code == 404 and wrong.json()["code"] == "register_not_found"
 
