@@ -10,7 +10,8 @@ Two kinds of body (settings ``max_json_bytes`` and ``max_upload_bytes``):
   the pages' ``kw_token`` cookie) whose signature and expiry are valid. The route still
   checks the user and scopes in the database; this check only keeps anonymous senders from
   making the server receive and parse megabytes. The OAuth2 token endpoint therefore takes
-  URL-encoded forms only, as RFC 6749 says.
+  URL-encoded forms only, as RFC 6749 says. A customer's portal token (bearer or the
+  ``kw_portal`` cookie) counts as well: the portal takes meter photos with self-reads.
 
 A declared ``Content-Length`` beyond the limit is answered 413 at once; otherwise the
 bytes are counted as the application receives them (chunked bodies, lying lengths) and
@@ -25,9 +26,11 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import TOKEN_COOKIE
+from api.portal_auth import PORTAL_COOKIE
 from api.problems import domain_problem, problem
 from core.auth.tokens import decode_token
 from core.errors import NotAuthenticatedError
+from customers.portal.tokens import decode_portal_token
 
 _SMALL_TYPES = {"application/json", "application/x-www-form-urlencoded", "text/plain", ""}
 
@@ -57,23 +60,33 @@ def _declared_length(headers: Headers) -> int | None:
         return None
 
 
-def _token(headers: Headers, scope: Scope) -> str | None:
+def _tokens(headers: Headers, scope: Scope) -> list[str]:
+    """The bearer token, else the pages' cookies (a staff page's, a customer's)."""
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return Request(scope).cookies.get(TOKEN_COOKIE)
+        return [credentials.strip()]
+    cookies = Request(scope).cookies
+    return [t for t in (cookies.get(TOKEN_COOKIE), cookies.get(PORTAL_COOKIE)) if t]
 
 
 def _upload_refusal(headers: Headers, scope: Scope) -> NotAuthenticatedError | None:
-    """Why this upload may not be read, or None when its token is valid."""
-    token = _token(headers, scope)
-    if not token:
+    """Why this upload may not be read, or None when a staff or portal token is valid."""
+    tokens = _tokens(headers, scope)
+    if not tokens:
         return NotAuthenticatedError("a bearer token is required to upload a file")
-    try:
-        decode_token(token)  # signature and expiry: no database needed
-    except NotAuthenticatedError as exc:
-        return exc
-    return None
+    refusals = []
+    for token in tokens:
+        try:
+            decode_token(token)  # signature and expiry: no database needed
+            return None
+        except NotAuthenticatedError as exc:
+            refusals.append(exc)  # the staff answer is the one told
+        try:
+            decode_portal_token(token)
+            return None
+        except NotAuthenticatedError:
+            pass
+    return refusals[0]
 
 
 class BodyLimitMiddleware:

@@ -76,7 +76,7 @@ def domain_problem(request: Request, exc: DomainError) -> JSONResponse:
         headers["WWW-Authenticate"] = "Bearer"
     if "retry_after" in exc.extra:
         headers["Retry-After"] = str(exc.extra["retry_after"])
-    extra = {"constraint": exc.extra["constraint"]} if "constraint" in exc.extra else {}
+    extra = {k: exc.extra[k] for k in ("constraint", *exc.exposed) if k in exc.extra}
     return problem(
         request,
         status=exc.status,

@@ -29,6 +29,9 @@ class DomainError(Exception):
     code: ClassVar[str] = "domain_error"
     status: ClassVar[int] = 400
     title: ClassVar[str] = "Request cannot be processed"
+    # Keys of ``extra`` the problem+json answer shows as members of its own (RFC 9457
+    # extension members): what a client needs to act on the error; the rest stays inside.
+    exposed: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         super().__init__(self.detail)

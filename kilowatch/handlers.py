@@ -15,7 +15,8 @@ from billing.payments.events import PaymentCleared, PaymentPosted, PaymentRevers
 from core.context import SYSTEM
 from core.events import handles
 from core.tasks import send_after_commit
-from customers.events import FinalReadingRequested
+from customers.events import CaseClosed, FinalReadingRequested
+from customers.portal import preferences as portal_notices
 from field import service as field_service
 from field.connections import service as connections
 from field.events import (
@@ -114,6 +115,13 @@ def settle_connection_deposit(
     connections.settle_deposit(
         session, actor=SYSTEM, contract_id=event.contract_id, how="use", on=event.reading_date
     )
+
+
+@handles(CaseClosed, name="customers.portal.case_closed_notice")
+def case_closed_notice(session: Session, event: CaseClosed, _event_id: uuid.UUID) -> None:
+    """A customer's case is closed: a portal customer hears of it the way they chose
+    (e-mail, SMS, a letter, or not at all) in their language; once per case."""
+    portal_notices.case_closed(session, SYSTEM, case_id=event.case_id)
 
 
 # -- revenue protection -------------------------------------------------------------------

@@ -54,3 +54,13 @@ class ReadingImportInvalidError(InputInvalidError):
 
 class ReadingInvalidError(InputInvalidError):
     code = "reading_invalid"
+
+
+class ReadingImplausibleError(InputInvalidError):
+    """A customer's own read that the readings rules reject, or flag without the customer
+    confirming it: nothing is stored; ``extra`` carries the reason codes and the range the
+    rules expect, so the form can say what looks wrong."""
+
+    code = "reading_implausible"
+    title = "This reading does not look right"
+    exposed = ("reason_codes", "can_confirm", "expected")

@@ -182,11 +182,15 @@ def readings_page(
     usage_point_id: int | None = None,
     after: int | None = None,
     limit: int = 100,
+    since: datetime | None = None,
 ) -> tuple[list[Reading], int | None]:
     """Newest first, keyset-paginated on (read_at, id); the cursor is the id of the last
     read of the previous page, looked up in the same feed (unknown: CursorUnknownError).
-    Returns the page and the cursor of the next one (None after a page that is not full)."""
+    Returns the page and the cursor of the next one (None after a page that is not full).
+    ``since``: only reads at or after it (a customer sees their own occupancy's reads)."""
     feed = _reading_feed(actor, meter_id=meter_id, usage_point_id=usage_point_id)
+    if since is not None:
+        feed = feed.where(Reading.read_at >= since)
     query = feed
     if after is not None:
         last = session.execute(

@@ -349,7 +349,14 @@ def _page_of_reads(
     session: Session, actor: Actor, after: int | None, limit: int, **feed: int
 ) -> tuple[list[Reading], int | None]:
     try:
-        return repository.readings_page(session, actor, after=after, limit=limit, **feed)
+        return repository.readings_page(
+            session,
+            actor,
+            after=after,
+            limit=limit,
+            meter_id=feed.get("meter_id"),
+            usage_point_id=feed.get("usage_point_id"),
+        )
     except repository.CursorUnknownError as exc:
         raise InputInvalidError(
             "unknown cursor", errors=[FieldError("cursor", "pass next_cursor of this feed")]

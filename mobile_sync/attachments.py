@@ -133,14 +133,15 @@ def receive(
     session: Session,
     *,
     actor: Actor,
-    device: SyncDevice,
+    device: SyncDevice | None,
     sha256: str,
     body: bytes,
     content_type: str | None,
     content_range: str | None,
 ) -> UploadState:
     """Take one chunk (or the whole photo) of ``sha256``; once all bytes are there, check
-    the hash and the image type, move it into place and record it. Idempotent."""
+    the hash and the image type, move it into place and record it. Idempotent. ``device``
+    is None for a photo sent from no handheld (a customer's meter photo on the portal)."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media and media not in ACCEPTED_TYPES | {"application/octet-stream"}:
         raise AttachmentTypeError(f"photos are JPEG or PNG, not {media}")
@@ -173,7 +174,7 @@ def receive(
 def _complete(
     session: Session,
     actor: Actor,
-    device: SyncDevice,
+    device: SyncDevice | None,
     sha256: str,
     partial: Path,
     size: int,
@@ -198,7 +199,7 @@ def _complete(
             size=size,
             content_type=kind,
             uploaded_by=actor.user_id,
-            device_id=device.id,
+            device_id=device.id if device is not None else None,
         )
         .on_conflict_do_nothing(index_elements=["sha256"])
     )

@@ -93,9 +93,13 @@ def quote(
     session: DbSession,
     actor: CurrentActor("customers:write"),  # type: ignore[valid-type]
 ) -> ConnectionRequestRead:
-    """A new quote version: the surveyed distance when given, else measured on the map."""
+    """A new quote version: the surveyed distance when given, else measured on the map;
+    the quote editor's changes (type, power, meter supplied, extra lines) re-priced from
+    the price list in force."""
     request = service.staff_request(session, actor, request_id)
-    service.issue_quote(session, actor=actor, request_id=request.id, distance_m=body.distance_m)
+    service.issue_quote(
+        session, actor=actor, request_id=request.id, options=service.options_from(body)
+    )
     return service.read(session, request)
 
 

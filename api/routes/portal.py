@@ -5,7 +5,7 @@ connection requests and quotes, and online payment through the payment page adap
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -26,11 +26,12 @@ from billing.payments import repository as payment_reads
 from core.context import SYSTEM
 from core.inputs import TextInput
 from customers import premises_service
-from customers.models import Party
+from customers.models import Case, Party
 from customers.portal import service as portal
 from customers.portal.errors import PortalAccountNotFoundError
 from customers.portal.models import PortalIdentity
-from customers.schemas import CaseRead, ServiceLocationCreate
+from customers.portal.preferences import NotificationPreferences, PreferencesChange
+from customers.schemas import ServiceLocationCreate
 from field.connections import service as connections
 from field.connections.schemas import ConnectionRequestRead, PortalConnectionRequestIn
 
@@ -82,7 +83,7 @@ class Me(BaseModel):
     party_id: int
     display_name: str
     login: str
-    preferences: dict[str, bool]
+    preferences: NotificationPreferences
 
 
 class AccountView(BaseModel):
@@ -176,15 +177,17 @@ def me(session: DbSession, customer: CurrentCustomer) -> Me:
         party_id=party.id,
         display_name=party.display_name,
         login=identity.login,
-        preferences=identity.preferences,
+        preferences=portal.preferences(session, customer),
     )
 
 
-@router.put("/me/preferences", response_model=dict[str, bool])
+@router.put("/me/preferences", response_model=NotificationPreferences)
 def preferences(
-    body: dict[str, bool], session: DbSession, customer: CurrentCustomer
-) -> dict[str, bool]:
-    """Which notices to receive (invoice, payment, connection, outage ...)."""
+    body: PreferencesChange, session: DbSession, customer: CurrentCustomer
+) -> NotificationPreferences:
+    """How each kind of notice reaches the customer (e-mail, SMS, letter or not at all)
+    and in which language; the invoice channel and language apply to every account they
+    pay (what invoice delivery reads). A channel without an address with us: 422."""
     return portal.set_preferences(session, customer, body)
 
 
@@ -333,14 +336,61 @@ def pay(
 # --- complaints and requests ---------------------------------------------------------------
 
 
-@router.get("/cases", response_model=list[CaseRead])
-def my_cases(session: DbSession, customer: CurrentCustomer) -> list[CaseRead]:
+class CaseView(BaseModel):
+    """A complaint or request as its customer sees it (who handles it inside stays inside)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: str
+    case_type: str
+    status: str
+    subject: str
+    description: str
+    opened_at: datetime
+    sla_working_days: int
+    due_date: date = Field(description="Last working day by which it should be resolved")
+    late: bool = Field(default=False, description="Past its due date (or resolved after it)")
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    resolution: str | None
+
+
+class CaseStepView(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event: str
+    from_status: str | None
+    to_status: str
+    at: datetime
+
+
+class CaseDetail(CaseView):
+    history: list[CaseStepView]
+
+
+def _case_view(case: Case) -> CaseView:
+    return CaseView.model_validate(case).model_copy(update={"late": portal.case_is_late(case)})
+
+
+@router.get("/cases", response_model=list[CaseView])
+def my_cases(session: DbSession, customer: CurrentCustomer) -> list[CaseView]:
     """The customer's complaints and requests with their status and SLA due date."""
-    return [CaseRead.model_validate(c) for c in portal.my_cases(session, customer)]
+    return [_case_view(c) for c in portal.my_cases(session, customer)]
 
 
-@router.post("/cases", response_model=CaseRead, status_code=201)
-def file_case(body: CaseIn, session: DbSession, customer: CurrentCustomer) -> CaseRead:
+@router.get("/cases/{case_id}", response_model=CaseDetail)
+def my_case(case_id: Id, session: DbSession, customer: CurrentCustomer) -> CaseDetail:
+    """One of the customer's cases and its steps; another customer's answers 404."""
+    case, history = portal.my_case(session, customer, case_id)
+    return CaseDetail(
+        **_case_view(case).model_dump(),
+        history=[CaseStepView.model_validate(h) for h in history],
+    )
+
+
+@router.post("/cases", response_model=CaseView, status_code=201)
+def file_case(body: CaseIn, session: DbSession, customer: CurrentCustomer) -> CaseView:
     case = portal.open_my_case(
         session,
         customer,
@@ -348,4 +398,4 @@ def file_case(body: CaseIn, session: DbSession, customer: CurrentCustomer) -> Ca
         subject=body.subject,
         description=body.description,
     )
-    return CaseRead.model_validate(case)
+    return _case_view(case)

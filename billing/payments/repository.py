@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from billing.payments.enums import PaymentStatus
-from billing.payments.models import Payment, PaymentAllocation, ReceivableItem
+from billing.payments.models import Payment, PaymentAllocation, PrepaidVend, ReceivableItem
 from core.context import Actor
 from core.territory import visible
 from customers.models import Account
@@ -121,6 +121,23 @@ def payments_of(
             .order_by(Payment.received_at.desc(), Payment.id.desc())
             .limit(limit)
             .offset(offset)
+        )
+    )
+
+
+def vends_of_account(
+    session: Session, actor: Actor, customer_account_id: int, *, limit: int
+) -> list[PrepaidVend]:
+    """An account's prepaid purchases (every meter it pays for), newest first."""
+    return list(
+        session.scalars(
+            select(PrepaidVend)
+            .where(
+                PrepaidVend.customer_account_id == customer_account_id,
+                visible(actor, PrepaidVend),
+            )
+            .order_by(PrepaidVend.vended_at.desc(), PrepaidVend.id.desc())
+            .limit(limit)
         )
     )
 

@@ -16,9 +16,11 @@ from core.errors import FieldError
 from core.notify import service as notify
 from core.notify.message import Channel, Message
 from customers.case_service import open_case
-from customers.enums import PartyKind
-from customers.models import Account, Case, Party
+from customers.enums import ContractStatus, PartyKind
+from customers.errors import CaseNotFoundError
+from customers.models import Account, Case, CaseStatusChange, Contract, Party
 from customers.party_service import create_party
+from customers.portal import preferences as notices
 from customers.portal.errors import (
     PortalAccountNotFoundError,
     PortalCodeInvalidError,
@@ -29,10 +31,10 @@ from customers.portal.errors import (
 from customers.portal.models import PortalCode, PortalIdentity
 from customers.portal.tokens import decode_portal_token, issue_portal_token
 from customers.schemas import CaseCreate, PartyCreate
+from customers.sla import is_breached
 
 CODE_LIFETIME = timedelta(minutes=30)
 MIN_PASSWORD = 10
-DEFAULT_PREFERENCES = {"invoice": True, "payment": True, "connection": True, "outage": True}
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def register(
         login=login,
         channel=channel.value,
         password_hash=hash_password(password),
-        preferences=dict(DEFAULT_PREFERENCES),
+        preferences=notices.defaults(channel.value).model_dump(mode="json"),
     )
     session.add(identity)
     session.flush()
@@ -225,14 +227,44 @@ def my_account(session: Session, customer: Customer, account_id: int) -> Account
     return account
 
 
-def set_preferences(
-    session: Session, customer: Customer, preferences: dict[str, bool]
-) -> dict[str, bool]:
+def my_contracts(session: Session, customer: Customer) -> list[Contract]:
+    """The active supply contracts billed to the customer's accounts, oldest first."""
+    return list(
+        session.scalars(
+            select(Contract)
+            .join(Account, Account.id == Contract.account_id)
+            .where(
+                Account.payer_party_id == customer.party_id,
+                Contract.status == ContractStatus.ACTIVE.value,
+            )
+            .order_by(Contract.start_date, Contract.id)
+        )
+    )
+
+
+def my_usage_points(session: Session, customer: Customer) -> dict[int, datetime]:
+    """The usage points the customer is supplied at, each with the instant from which it
+    is theirs (their contract's start, midnight UTC): what they may read and see reads of."""
+    points: dict[int, datetime] = {}
+    for contract in my_contracts(session, customer):
+        since = datetime.combine(contract.start_date, datetime.min.time(), UTC)
+        points[contract.usage_point_id] = min(since, points.get(contract.usage_point_id, since))
+    return points
+
+
+def preferences(session: Session, customer: Customer) -> notices.NotificationPreferences:
     identity = session.get(PortalIdentity, customer.identity_id)
     assert identity is not None  # the token was checked against it
-    identity.preferences = {**identity.preferences, **preferences}
-    session.flush()
-    return dict(identity.preferences)
+    return notices.read(identity)
+
+
+def set_preferences(
+    session: Session, customer: Customer, change: notices.PreferencesChange
+) -> notices.NotificationPreferences:
+    """The customer's notification choices, applied where notices are sent."""
+    identity = session.get(PortalIdentity, customer.identity_id)
+    assert identity is not None  # the token was checked against it
+    return notices.save(session, customer.actor, identity, change)
 
 
 def my_cases(session: Session, customer: Customer) -> list[Case]:
@@ -258,4 +290,27 @@ def open_my_case(
             description=description,
             party_id=customer.party_id,
         ),
+    )
+
+
+def my_case(
+    session: Session, customer: Customer, case_id: int
+) -> tuple[Case, list[CaseStatusChange]]:
+    """One of the customer's cases and its status history (oldest first); another
+    party's case answers 404, as an unknown one does."""
+    case = session.get(Case, case_id)
+    if case is None or case.party_id != customer.party_id:
+        raise CaseNotFoundError(f"no case {case_id} among yours")
+    history = session.scalars(
+        select(CaseStatusChange)
+        .where(CaseStatusChange.case_id == case.id)
+        .order_by(CaseStatusChange.id)  # in the order they happened (one clock: ids)
+    )
+    return case, list(history)
+
+
+def case_is_late(case: Case, now: datetime | None = None) -> bool:
+    """Past its SLA due date, or resolved after it (the utility's calendar)."""
+    return case.sla_breached or is_breached(
+        case.due_date, resolved_at=case.resolved_at, now=now or datetime.now(UTC)
     )

@@ -8,6 +8,7 @@ and every line is rounded once, half-up, as the quote prints it (core.money).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -65,6 +66,16 @@ class PricedQuote:
     poles: int
 
 
+@dataclass(frozen=True)
+class ExtraLine:
+    """A line the desk adds to a quote for work the price list does not name (a road
+    crossing, a trench in rock): quantity x unit price, taxed like the works."""
+
+    label: str
+    quantity: Decimal
+    unit_price: int  # minor units
+
+
 class PricingError(ValueError):
     """The request cannot be priced with this price list (unknown type, power too high)."""
 
@@ -76,13 +87,15 @@ def price_quote(
     distance_m: Decimal,
     subscribed_kva: Decimal,
     include_meter: bool = True,
+    extra_lines: Sequence[ExtraLine] = (),
 ) -> PricedQuote:
     """Price a connection.
 
     extra   = max(0, distance - included_length)            (metres, 0.1 m kept)
     cable   = round(extra x per_metre_beyond)
     poles   = ceil(extra / pole_span)  x pole_fee
-    subtotal = base_fee + cable + poles + meter_fee
+    added   = round(quantity x unit_price) per extra line    (half-up, each line once)
+    subtotal = base_fee + cable + poles + meter_fee + added
     tax     = round(subtotal x tax_rate)                    (half-up, once)
     deposit = round(subscribed_kva x deposit_per_kva)       (not taxed: it is the customer's)
     total   = subtotal + tax + deposit
@@ -112,6 +125,11 @@ def price_quote(
         lines.append(
             QuoteLine("meter", "Meter and installation", Decimal(1), kind.meter_fee, kind.meter_fee)
         )
+    for added in extra_lines:
+        if added.quantity <= 0 or added.unit_price < 0:
+            raise PricingError(f"the line {added.label!r} needs a positive quantity and price")
+        amount = round_minor(added.quantity * added.unit_price, RoundingMode.HALF_UP)
+        lines.append(QuoteLine("extra", added.label, added.quantity, added.unit_price, amount))
     subtotal = sum(line.amount for line in lines)
     tax = round_minor(subtotal * price_list.tax_rate, RoundingMode.HALF_UP)
     deposit = round_minor(subscribed_kva * price_list.deposit_per_kva, RoundingMode.HALF_UP)

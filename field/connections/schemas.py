@@ -41,8 +41,22 @@ class DeskConnectionRequestIn(_In):
     usage_point_id: int | None = Field(default=None, ge=1)
 
 
+class ExtraLineIn(_In):
+    """Work the price list does not name, priced by the desk (taxed like the works)."""
+
+    label: str = Field(min_length=1, max_length=200)
+    quantity: Decimal = Field(gt=0, le=100000, decimal_places=2)
+    unit_price: int = Field(ge=0, le=10**12)
+
+
 class QuoteIn(_In):
+    """A new quote version; everything left out is as the request (and the map) says."""
+
     distance_m: Decimal | None = Field(default=None, ge=0, le=100000)
+    connection_type: str | None = Field(default=None, min_length=1, max_length=40)
+    subscribed_kva: Decimal | None = Field(default=None, gt=0, le=1000)
+    include_meter: bool | None = None
+    extra_lines: list[ExtraLineIn] = Field(default_factory=list, max_length=20)
 
 
 class PriceListIn(_In):

@@ -7,6 +7,7 @@ portal actor whose ownership the portal service has already checked)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -49,8 +50,19 @@ from field.connections.models import (
     ConnectionQuote,
     ConnectionRequest,
 )
-from field.connections.pricing import PriceListDefinition, PricingError, price_quote
-from field.connections.schemas import ConnectionRequestRead, DeskConnectionRequestIn, QuoteRead
+from field.connections.pricing import (
+    ExtraLine,
+    PricedQuote,
+    PriceListDefinition,
+    PricingError,
+    price_quote,
+)
+from field.connections.schemas import (
+    ConnectionRequestRead,
+    DeskConnectionRequestIn,
+    QuoteIn,
+    QuoteRead,
+)
 from field.enums import WorkOrderKind
 from field.models import WorkOrder
 from field.schemas import WorkOrderCreate
@@ -90,6 +102,13 @@ def define_price_list(
         lambda: session.add(row),
     )
     return row
+
+
+def price_lists(session: Session) -> list[ConnectionPriceList]:
+    """Every version of the price list, newest first."""
+    return list(
+        session.scalars(select(ConnectionPriceList).order_by(ConnectionPriceList.version.desc()))
+    )
 
 
 def price_list_in_force(session: Session, day: date) -> ConnectionPriceList:
@@ -229,6 +248,62 @@ def order_survey(session: Session, *, actor: Actor, request_id: int) -> Connecti
     return request
 
 
+@dataclass(frozen=True)
+class QuoteOptions:
+    """What the desk may change when it re-prices a request in the quote editor: the
+    surveyed cable length, the connection type and power, whether a meter is supplied, and
+    lines for work the price list does not name. None: as the request / the map says."""
+
+    distance_m: Decimal | None = None
+    connection_type: str | None = None
+    subscribed_kva: Decimal | None = None
+    include_meter: bool | None = None
+    extra_lines: tuple[ExtraLine, ...] = ()
+
+
+def options_from(body: QuoteIn) -> QuoteOptions:
+    """The editor's (or the API's) choices as pricing options."""
+    return QuoteOptions(
+        distance_m=body.distance_m,
+        connection_type=body.connection_type,
+        subscribed_kva=body.subscribed_kva,
+        include_meter=body.include_meter,
+        extra_lines=tuple(ExtraLine(x.label, x.quantity, x.unit_price) for x in body.extra_lines),
+    )
+
+
+def price_request(
+    session: Session,
+    request: ConnectionRequest,
+    options: QuoteOptions = QuoteOptions(),
+    on: date | None = None,
+) -> tuple[ConnectionPriceList, Decimal, PricedQuote]:
+    """Price the request with the list in force and ``options`` without storing anything
+    (the editor's draft): the price list row, the distance used, the priced quote."""
+    price_row = price_list_in_force(session, on or datetime.now(UTC).date())
+    distance = (
+        options.distance_m
+        if options.distance_m is not None
+        else distance_to_network(session, request.service_location_id)
+    )
+    try:
+        priced = price_quote(
+            PriceListDefinition.model_validate(price_row.definition),
+            connection_type=options.connection_type or request.connection_type,
+            distance_m=distance,
+            subscribed_kva=Decimal(options.subscribed_kva or request.subscribed_kva),
+            include_meter=(
+                options.include_meter
+                if options.include_meter is not None
+                else request.kind == "new_connection"
+            ),
+            extra_lines=options.extra_lines,
+        )
+    except PricingError as exc:
+        raise QuoteInvalidError(str(exc)) from exc
+    return price_row, distance, priced
+
+
 def issue_quote(
     session: Session,
     *,
@@ -236,27 +311,28 @@ def issue_quote(
     request_id: int,
     distance_m: Decimal | None = None,
     on: date | None = None,
+    options: QuoteOptions | None = None,
 ) -> ConnectionQuote:
     """Price the request with the list in force (a new version; the previous one is
-    superseded). The distance is the surveyed one, else measured on the map."""
+    superseded). The distance is the surveyed one, else measured on the map; ``options``
+    (the quote editor's) may change the type and power, which the request then takes."""
     request = get_request(session, request_id)
-    price_row = price_list_in_force(session, on or datetime.now(UTC).date())
-    distance = (
-        distance_m
-        if distance_m is not None
-        else distance_to_network(session, request.service_location_id)
-    )
-    try:
-        priced = price_quote(
-            PriceListDefinition.model_validate(price_row.definition),
-            connection_type=request.connection_type,
-            distance_m=distance,
-            subscribed_kva=Decimal(request.subscribed_kva),
-            include_meter=request.kind == "new_connection",
+    if options is None:
+        options = QuoteOptions(distance_m=distance_m)
+    price_row, distance, priced = price_request(session, request, options, on)
+    changed = {
+        field: str(value)
+        for field, value in (
+            ("connection_type", options.connection_type),
+            ("subscribed_kva", options.subscribed_kva),
         )
-    except PricingError as exc:
-        raise QuoteInvalidError(str(exc)) from exc
-    _step(session, actor, request, "quote", distance_m=str(distance))
+        if value is not None and str(value) != str(getattr(request, field))
+    }
+    _step(session, actor, request, "quote", distance_m=str(distance), **changed)
+    if options.connection_type is not None:
+        request.connection_type = options.connection_type
+    if options.subscribed_kva is not None:
+        request.subscribed_kva = options.subscribed_kva
     previous = session.scalars(
         select(ConnectionQuote).where(ConnectionQuote.request_id == request.id)
     ).all()
@@ -270,17 +346,7 @@ def issue_quote(
         price_list_id=price_row.id,
         distance_m=distance,
         currency=priced.currency,
-        lines=[
-            {
-                "code": line.code,
-                "label": line.label,
-                "quantity": str(line.quantity),
-                "unit_price": line.unit_price,
-                "amount": line.amount,
-                "taxable": line.taxable,
-            }
-            for line in priced.lines
-        ],
+        lines=quote_lines(priced),
         subtotal=priced.subtotal,
         tax=priced.tax,
         deposit=priced.deposit,
@@ -290,6 +356,32 @@ def issue_quote(
     session.add(quote)
     session.flush()
     return quote
+
+
+def quote_lines(priced: PricedQuote) -> list[dict[str, Any]]:
+    """The priced lines as a quote stores and shows them."""
+    return [
+        {
+            "code": line.code,
+            "label": line.label,
+            "quantity": str(line.quantity),
+            "unit_price": line.unit_price,
+            "amount": line.amount,
+            "taxable": line.taxable,
+        }
+        for line in priced.lines
+    ]
+
+
+def quote_versions(session: Session, request_id: int) -> list[ConnectionQuote]:
+    """Every version of a request's quote, newest first."""
+    return list(
+        session.scalars(
+            select(ConnectionQuote)
+            .where(ConnectionQuote.request_id == request_id)
+            .order_by(ConnectionQuote.version.desc())
+        )
+    )
 
 
 def current_quote(session: Session, request_id: int) -> ConnectionQuote | None:

@@ -240,7 +240,9 @@ BODIES: dict[tuple[str, str], Body] = {
     ("POST", "/api/v1/portal/cases"): _json(
         lambda s: {"case_type": "complaint", "subject": "Voltage drops every evening"}
     ),
-    ("PUT", "/api/v1/portal/me/preferences"): _json(lambda s: {"outage": False}),
+    ("PUT", "/api/v1/portal/me/preferences"): _json(
+        lambda s: {"language": "en", "channels": {"outage": "none", "invoice": "email"}}
+    ),
     ("POST", "/api/v1/portal/connection-requests"): _json(
         lambda s: {
             "site": {"address_line": "Lot 1", "city": "Cotonou", "lon": 2.41, "lat": 6.40},
@@ -778,6 +780,11 @@ BODIES: dict[tuple[str, str], Body] = {
             "category": "matrix-none",
             "steps": [{"code": "reminder", "delay": 6, "channel": "sms"}],
         }
+    ),
+    # -- the portal's self-reads (h-portal): 330 on 2025-04-01 is 100 kWh after the 230 of
+    # 2025-03-01, under the residential profile's bound (6 kWh/day x 31 d x 4 = 744).
+    ("POST", "/api/v1/portal/meters/{meter_id}/readings"): Body(
+        lambda s: {"value": "330", "read_at": "2025-04-01T08:00:00Z"}, False, "data"
     ),
 }
 

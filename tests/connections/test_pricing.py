@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from field.connections.pricing import PricingError, price_quote
+from field.connections.pricing import ExtraLine, PricingError, price_quote
 from tests.connections.conftest import KVA6, PRICES
 
 
@@ -72,3 +72,38 @@ def test_power_change_has_no_meter_line_and_a_bigger_deposit() -> None:
 def test_refused(kind: str, kva: Decimal, distance: Decimal) -> None:
     with pytest.raises(PricingError):
         price_quote(PRICES, connection_type=kind, distance_m=distance, subscribed_kva=kva)
+
+
+def test_extra_lines_are_works_taxed_and_rounded_once_each() -> None:
+    q = price_quote(
+        PRICES,
+        connection_type="mono",
+        distance_m=Decimal(110),
+        subscribed_kva=KVA6,
+        extra_lines=(
+            ExtraLine("Road crossing", Decimal(2), 35000),
+            ExtraLine("Trench in rock (m)", Decimal("2.5"), 1999),
+        ),
+    )
+    # extra = 80 m; cable = 80 x 2 500 = 200 000; poles = ceil(80 / 40) = 2 -> 170 000
+    # road crossing = 2 x 35 000 = 70 000; trench = 2.5 x 1 999 = 4 997.5 -> 4 998 (half-up)
+    # subtotal = 150 000 + 200 000 + 170 000 + 45 000 + 70 000 + 4 998 = 639 998
+    # tax = 0.18 x 639 998 = 115 199.64 -> 115 200; deposit 60 000; total = 815 198
+    assert [(line.code, line.amount) for line in q.lines] == [
+        ("connection", 150000),
+        ("cable", 200000),
+        ("poles", 170000),
+        ("meter", 45000),
+        ("extra", 70000),
+        ("extra", 4998),
+        ("deposit", 60000),
+    ]
+    assert (q.subtotal, q.tax, q.total) == (639998, 115200, 815198)
+    with pytest.raises(PricingError):
+        price_quote(
+            PRICES,
+            connection_type="mono",
+            distance_m=Decimal(10),
+            subscribed_kva=KVA6,
+            extra_lines=(ExtraLine("Nothing", Decimal(0), 100),),
+        )
