@@ -296,3 +296,31 @@ def test_a_user_chooses_their_language_and_keeps_it(client: TestClient, db: Sess
     client.cookies.clear()
     client.post("/login", data={"username": "lang-chooser", "password": TEST_PASSWORD})
     assert ">Sair</button>" in client.get("/", headers={"Accept-Language": "fr"}).text
+
+
+def test_portal_codes_speak_the_customer_language(db: Session) -> None:
+    from core.notify import service as notify
+    from core.notify.gateways import RecordingGateway
+    from customers.models import Party
+    from customers.portal import service as portal
+
+    with notify.use_gateway(Channel.EMAIL, RecordingGateway()) as outbox:
+        identity = portal.register(
+            db, first_name="Ana", last_name="Lopes", login="ana@example.org", password="x" * 12
+        )
+        party = db.get_one(Party, identity.party_id)
+        party.language = "pt"  # the desk records that she reads Portuguese
+        db.flush()
+        portal.request_reset(db, login="ana@example.org")
+    verify, reset = outbox.sent
+    # A new party's language is the default, French; the reset follows her new one.
+    assert verify.subject == "Kilowatch : votre code" and verify.language == "fr"
+    assert re.fullmatch(
+        r"Votre code Kilowatch pour vérifier votre compte : \d{6} \(valable 30 minutes\)\.",
+        verify.body,
+    )
+    assert (reset.subject, reset.language) == ("Kilowatch: o seu código", "pt")
+    assert re.fullmatch(
+        r"O seu código Kilowatch para redefinir a palavra-passe: \d{6} \(válido 30 minutos\)\.",
+        reset.body,
+    )
