@@ -9,7 +9,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.deps import DbSession
-from api.web.pages import _safe_next
+from api.web.pages import safe_next
 from api.web.rendering import LANGUAGE_COOKIE, page_actor
 from core.auth.service import set_language
 from core.i18n import LANGUAGES
@@ -27,7 +27,7 @@ def choose_language(
 ) -> Response:
     actor = page_actor(request, session)
     chosen = set_language(session, actor, language)  # an unknown one: a 422 problem
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         LANGUAGE_COOKIE,
         chosen or LANGUAGES[0],

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -41,10 +41,20 @@ def _used_msgids() -> dict[str, str]:
         for filename, _line, message, _comments, _context in extract_from_dir(
             str(ROOT / package), method_map, options_map, keywords=keywords
         ):
-            for msgid in message if isinstance(message, tuple) else (message,):
-                if msgid:
-                    found.setdefault(msgid, f"{package}/{filename}")
+            # A plural (ngettext) is known by its singular, as in the catalogue.
+            msgid = message[0] if isinstance(message, tuple) else message
+            if msgid:
+                found.setdefault(msgid, f"{package}/{filename}")
     return found
+
+
+def _key(message: Message) -> str:
+    return str(message.id[0] if isinstance(message.id, tuple) else message.id)
+
+
+def _forms(value: object) -> list[str]:
+    """A msgid or msgstr as its list of forms (one, or a plural's several)."""
+    return [str(v) for v in value] if isinstance(value, (tuple, list)) else [str(value or "")]
 
 
 def _catalogue(language: str) -> Catalog:
@@ -70,9 +80,9 @@ def test_extraction_sees_documents_pages_and_menus(used: dict[str, str]) -> None
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_msgid_in_use_is_translated(language: str, used: dict[str, str]) -> None:
     catalogue = _catalogue(language)
-    have = {m.id: m for m in catalogue if m.id}
+    have = {_key(m): m for m in catalogue if m.id}
     missing = sorted(f"{msgid!r} ({where})" for msgid, where in used.items() if msgid not in have)
-    untranslated = sorted(repr(i) for i, m in have.items() if not m.string or m.fuzzy)
+    untranslated = sorted(repr(i) for i, m in have.items() if not all(_forms(m.string)) or m.fuzzy)
     unused = sorted(repr(i) for i in have if i not in used)
     advice = "run `make i18n`, then translate core/locales/*/LC_MESSAGES/messages.po"
     assert not missing, f"{language}: not in the catalogue ({advice}): " + ", ".join(missing)
@@ -82,11 +92,15 @@ def test_every_msgid_in_use_is_translated(language: str, used: dict[str, str]) -
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_translations_keep_their_placeholders(language: str) -> None:
-    wrong = [
-        m.id
-        for m in _catalogue(language)
-        if m.id
-        and isinstance(m.id, str)
-        and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(str(m.string)))
-    ]
+    wrong = []
+    for m in _catalogue(language):
+        if not m.id:
+            continue
+        # Every form of the translation names the placeholders of the msgid's last form
+        # (a plural's, which may add %(num)s to the singular).
+        expected = set(PLACEHOLDER.findall(_forms(m.id)[-1]))
+        if any(set(PLACEHOLDER.findall(form)) - expected for form in _forms(m.string)) or any(
+            expected - set(PLACEHOLDER.findall(form)) - {"num"} for form in _forms(m.string)
+        ):
+            wrong.append(_key(m))
     assert not wrong, f"{language}: placeholders differ from the msgid in {wrong}"

@@ -274,6 +274,13 @@ def test_interface_follows_the_browser_language(client: TestClient, db: Session)
         page = client.get("/reports", headers={"Accept-Language": header})
         assert page.status_code == 200
         assert f">{word}</a>" in page.text, header
+    # Plurals follow each language's rule: French counts 0 as one, English as many.
+    for header, sentence in (
+        ("fr", "0 alerte ouverte, la plus prioritaire d'abord."),
+        ("en", "0 open flags, highest priority first."),
+    ):
+        queue = client.get("/fraud/flags", headers={"Accept-Language": header})
+        assert sentence in queue.text.replace("&#39;", "'"), header
     client.cookies.set("kw_lang", "pt")
     assert ">Processos</a>" in client.get("/ops/processes").text
 
