@@ -23,6 +23,8 @@ class Actor:
     # The agency whose outline bounds what this principal sees (``core.territory``),
     # resolved at authentication: None when unrestricted (no agency, or no outline).
     territory_agency_id: int | None = None
+    # The interface language the user chose (None: their browser's, else the deployment's).
+    language: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

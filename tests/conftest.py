@@ -115,7 +115,11 @@ def app(db: Session):
 
 @pytest.fixture()
 def client(app) -> Iterator[TestClient]:
-    with TestClient(app, raise_server_exceptions=False) as test_client:
+    # An English-speaking browser: the pages' tests read English words (without the header
+    # the pages speak the deployment's French; tests/ops/test_languages.py covers that).
+    with TestClient(
+        app, raise_server_exceptions=False, headers={"Accept-Language": "en"}
+    ) as test_client:
         yield test_client
 
 

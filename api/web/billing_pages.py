@@ -28,7 +28,6 @@ from billing.runs import runner, service
 from billing.runs.control import Check
 from billing.runs.models import ITEM_STATUSES
 from billing.runs.schemas import RunCreate, Selection
-from core.money import format_money
 from core.tasks import send_after_commit
 from customers.enums import UsageCategory
 from customers.models import Account, Party
@@ -122,7 +121,6 @@ def run_page(
         check=check or "",
         statuses=ITEM_STATUSES,
         checks=[c.value for c in Check],
-        money=format_money,
         prints=prints,
         moving=run.status in MOVING or any(p.status in ("queued", "running") for p in prints),
         can_run=actor.has_scope("billing:run"),
@@ -219,7 +217,6 @@ def invoice_page(request: Request, session: DbSession, invoice_id: Id) -> Respon
         account=account,
         payer=payer,
         deliveries=delivery.deliveries(session, invoice.id),
-        money=format_money,
         can_send=actor.has_scope("billing:issue") and account.delivery_channel != "paper",
     )
 

@@ -16,7 +16,6 @@ from api.params import Id
 from api.web.maps import render_map
 from api.web.navigation import NavItem, register_nav_item
 from api.web.rendering import page_actor, render
-from core.money import format_money
 from customers.search import search_parties
 
 router = APIRouter(include_in_schema=False)
@@ -95,7 +94,6 @@ def customer_page(
         actor,
         title=view.party.display_name,
         view=view,
-        money=format_money,
         chart=_chart_data(view.usage_points),
         places=_premises_features(places),
         map=render_map(zoom=16),

@@ -19,7 +19,7 @@ from core.settings import get_settings
 router = APIRouter(include_in_schema=False)
 
 
-def _safe_next(next_path: str | None) -> str:
+def safe_next(next_path: str | None) -> str:
     # Only same-site paths: never redirect to another host after sign-in.
     if not next_path or not next_path.startswith("/") or next_path.startswith("//"):
         return "/"
@@ -28,7 +28,7 @@ def _safe_next(next_path: str | None) -> str:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, next: str = "/") -> Response:
-    return render(request, "login.html", None, next=_safe_next(next), error=None)
+    return render(request, "login.html", None, next=safe_next(next), error=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -47,10 +47,10 @@ def login_submit(
     except DomainError as exc:
         if isinstance(exc, CredentialsInvalidError):
             session.commit()  # the failed attempt must count towards the rate limit
-        response = render(request, "login.html", None, next=_safe_next(next), error=exc.detail)
+        response = render(request, "login.html", None, next=safe_next(next), error=exc.detail)
         response.status_code = exc.status
         return response
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         TOKEN_COOKIE,
         token,

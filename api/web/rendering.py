@@ -15,12 +15,15 @@ from core.auth.service import actor_from_token
 from core.context import Actor
 from core.db import stamp_transaction
 from core.errors import NotAuthenticatedError
-from core.i18n import language_of, translations
+from core.formats import Formats
+from core.i18n import LANGUAGES, gettext_for, language_of, ngettext_for
 from core.settings import get_settings
 
 templates = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
-# Untranslated by default; ``render`` passes the page language's gettext as ``_``.
-templates.env.globals["_"] = str
+# Untranslated by default (a page rendered without ``render``); ``render`` and
+# ``page_context`` pass the page language's gettext as ``_``.
+templates.env.globals["_"] = lambda message, **values: message % values if values else message
+LANGUAGE_COOKIE = "kw_lang"
 
 
 class LoginRequiredError(Exception):
@@ -46,10 +49,11 @@ def page_actor(request: Request, session: Session, scope: str | None = None) -> 
     return actor
 
 
-def page_language(request: Request) -> str:
-    """The interface language: the ``kw_lang`` cookie, else the browser's first supported
-    Accept-Language, else the deployment's."""
-    chosen = request.cookies.get("kw_lang")
+def page_language(request: Request, actor: Actor | None = None) -> str:
+    """The interface language: the ``kw_lang`` cookie (chosen on this browser), else the
+    signed-in user's choice, else the browser's first supported Accept-Language, else the
+    deployment's."""
+    chosen = request.cookies.get(LANGUAGE_COOKIE) or (actor.language if actor else None)
     if chosen:
         return language_of(chosen)
     for part in request.headers.get("accept-language", "").split(","):
@@ -59,9 +63,23 @@ def page_language(request: Request) -> str:
     return language_of(get_settings().locale)
 
 
+def language_context(language: str) -> dict[str, Any]:
+    """What every template needs to speak ``language``: ``_`` and ``ngettext`` (new style:
+    ``_("Cash desks on %(day)s", day=d)``), ``fmt`` (its dates, numbers and money),
+    ``money(minor, currency)`` and the languages one may switch to."""
+    formats = Formats.of(language)
+    return {
+        "lang": language,
+        "_": gettext_for(language),
+        "ngettext": ngettext_for(language),
+        "fmt": formats,
+        "money": formats.money,
+        "languages": LANGUAGES,
+    }
+
+
 def render(request: Request, template: str, actor: Actor | None, **context: Any) -> Any:
     settings = get_settings()
-    language = page_language(request)
     return templates.TemplateResponse(
         request,
         template,
@@ -69,8 +87,7 @@ def render(request: Request, template: str, actor: Actor | None, **context: Any)
             "actor": actor,
             "nav": nav_for(actor) if actor else [],
             "currency": settings.currency,
-            "lang": language,
-            "_": translations(language).gettext,
+            **language_context(page_language(request, actor)),
             **context,
         },
     )

@@ -15,19 +15,19 @@ from api.web.rendering import page_actor, render
 from billing.account_file import account_header
 from billing.ledger import repository
 from core.errors import InputInvalidError
-from core.money import format_money
+from core.i18n import N_
 from customers.errors import AccountNotFoundError
 
 router = APIRouter(include_in_schema=False)
 
 KIND_LABELS = {
-    "invoice": "Invoice",
-    "credit_note": "Credit note",
-    "payment": "Payment",
-    "fee": "Fee",
-    "interest": "Interest",
-    "write_off": "Write-off",
-    "opening_balance": "Opening balance",
+    "invoice": N_("Invoice"),
+    "credit_note": N_("Credit note"),
+    "payment": N_("Payment"),
+    "fee": N_("Fee"),
+    "interest": N_("Interest"),
+    "write_off": N_("Write-off"),
+    "opening_balance": N_("Opening balance"),
 }
 
 
@@ -66,7 +66,6 @@ def account_statement_page(
         account=header,
         statement=statement,
         balance=balance,
-        money=format_money,
         kind_label=lambda kind: KIND_LABELS.get(kind, kind.replace("_", " ")),
         date_from=date_from,
         date_to=date_to,

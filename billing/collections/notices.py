@@ -1,4 +1,4 @@
-"""Dunning notices: rendered per channel and language (Jinja templates, fr/en/pt), sent
+"""Dunning notices: rendered in the account's language (gettext catalogues, core.i18n), sent
 through core.notify (SMS, e-mail) or rendered as a PDF letter (WeasyPrint) for print,
 every one recorded on the customer's interactions.
 
@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from billing.collections.models import CollectionAction
 from core.context import Actor
-from core.money import format_money
+from core.formats import Formats
+from core.i18n import N_, gettext_for, language_of
 from core.notify import service as notify
 from core.notify.message import Channel, Message, Status
 from core.settings import get_settings
@@ -28,24 +29,28 @@ from customers.enums import InteractionChannel, InteractionDirection
 from customers.models import Account, Party, PartyEmail, PartyPhone
 from customers.schemas import InteractionCreate
 
-LANGUAGES = ("fr", "en", "pt")
+# What each step tells the customer, in the catalogues' source language (French); the
+# account's language picks the translation (core.i18n), its locale the amount and dates.
 SUBJECTS = {
-    "fr": {
-        "notice": "Rappel d'impayé",
-        "cut_eligible": "Avis de coupure",
-        "litigation": "Mise en demeure",
-    },
-    "en": {
-        "notice": "Payment reminder",
-        "cut_eligible": "Disconnection notice",
-        "litigation": "Formal demand",
-    },
-    "pt": {
-        "notice": "Lembrete de pagamento",
-        "cut_eligible": "Aviso de corte",
-        "litigation": "Notificação formal",
-    },
+    "notice": N_("Rappel d'impayé"),
+    "cut_eligible": N_("Avis de coupure"),
+    "litigation": N_("Mise en demeure"),
 }
+TEXTS = {
+    "notice": N_(
+        "%(utility)s : RAPPEL. Votre compte %(account)s présente %(amount)s impayés"
+        " (échéance du %(since)s). Merci de régler sans tarder."
+    ),
+    "cut_eligible": N_(
+        "%(utility)s : AVIS DE COUPURE. Votre compte %(account)s présente %(amount)s impayés"
+        " (échéance du %(since)s). Sans règlement, votre alimentation peut être coupée."
+    ),
+    "litigation": N_(
+        "%(utility)s : MISE EN DEMEURE. Votre compte %(account)s présente %(amount)s impayés"
+        " depuis le %(since)s. Le dossier est transmis au contentieux."
+    ),
+}
+FEE = N_("Frais : %(fee)s.")
 
 
 @lru_cache(maxsize=1)
@@ -68,23 +73,45 @@ class Notice:
 
 def render(action: CollectionAction, account: Account, fee: int = 0) -> Notice:
     """The notice of ``action`` in the account's language (French when it has none of
-    ours)."""
-    language = account.language if account.language in LANGUAGES else "fr"
+    ours): one text for the SMS, the e-mail and the letter."""
+    language = language_of(account.language)
+    _, formats = gettext_for(language), Formats.of(language)
+    currency = get_settings().currency
+    kind = action.action if action.action in TEXTS else "notice"
+    text = _(
+        TEXTS[kind],
+        utility=get_settings().utility_name,
+        account=account.number,
+        amount=formats.money(action.amount_due, currency),
+        since=formats.date(action.cycle_start, "medium"),
+    )
+    if fee:
+        text += " " + _(FEE, fee=formats.money(fee, currency))
+    return Notice(language, _(SUBJECTS[kind]), text)
+
+
+def letter_html(action: CollectionAction, account: Account, payer: str, fee: int = 0) -> str:
+    """The notice as the letter printed and posted: letterhead, addressee, date, the
+    notice's text and the amount, in the account's language."""
+    notice = render(action, account, fee)
     settings = get_settings()
-    currency = settings.currency
-    text = (
+    formats = Formats.of(notice.language)
+    return (
         _env()
-        .get_template(f"notice.{language}.j2")
+        .get_template("letter.html.j2")
         .render(
+            _=gettext_for(notice.language),
+            language=notice.language,
+            subject=notice.subject,
+            text=notice.text,
             utility=settings.utility_name,
+            utility_address=settings.utility_address,
+            payer=payer,
             account=account.number,
-            action=action.action,
-            amount=format_money(action.amount_due, currency),
-            fee=format_money(fee, currency) if fee else "",
-            since=action.cycle_start.isoformat(),
+            amount=formats.money(action.amount_due, settings.currency),
+            today=formats.date(action.done_on, "long"),
         )
     )
-    return Notice(language, SUBJECTS[language].get(action.action, "Notice"), text.strip())
 
 
 def letter_pdf(session: Session, action: CollectionAction) -> bytes:
@@ -94,23 +121,7 @@ def letter_pdf(session: Session, action: CollectionAction) -> bytes:
     account = session.get(Account, action.customer_account_id)
     assert account is not None
     party = session.get(Party, account.payer_party_id)
-    notice = render(action, account, _fee(session, action))
-    settings = get_settings()
-    html = (
-        _env()
-        .get_template("letter.html.j2")
-        .render(
-            language=notice.language,
-            subject=notice.subject,
-            text=notice.text,
-            utility=settings.utility_name,
-            utility_address=settings.utility_address,
-            payer=party.display_name if party else "",
-            account=account.number,
-            amount=format_money(action.amount_due, settings.currency),
-            today=action.done_on.isoformat(),
-        )
-    )
+    html = letter_html(action, account, party.display_name if party else "", _fee(session, action))
     return bytes(HTML(string=html).write_pdf())
 
 

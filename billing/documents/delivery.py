@@ -14,39 +14,28 @@ from sqlalchemy.orm import Session
 
 from billing.documents.document import InvoiceDocument
 from billing.documents.from_invoice import invoice_document
-from billing.documents.labels import labels_for
 from billing.documents.reference import printed
-from billing.documents.render import locale_of, render_pdf
+from billing.documents.render import KINDS, render_pdf
 from billing.invoices import repository
 from billing.invoices.models import Invoice
 from core.context import Actor
 from core.errors import InputInvalidError
-from core.money import format_money
+from core.formats import Formats
+from core.i18n import N_, gettext_for, language_of
 from core.notify import service as notify
 from core.notify.message import Attachment, Channel, Message
 from core.notify.models import Notification
 from customers.enums import DeliveryChannel
 from customers.models import Account
 
-SUBJECTS = {
-    "fr": "{kind} {number} — {amount} à payer avant le {due}",
-    "en": "{kind} {number} — {amount} due by {due}",
-    "pt": "{kind} {number} — {amount} a pagar até {due}",
-}
-BODIES = {
-    "fr": "Bonjour {name},\n\nVotre {kind_lower} {number} pour la période du {start} au {end} "
-    "est jointe.\nMontant à payer : {amount}, avant le {due}.\nRéférence de paiement : {ref}\n\n"
-    "{utility}",
-    "en": "Hello {name},\n\nYour {kind_lower} {number} for {start} to {end} is attached.\n"
-    "Amount due: {amount}, by {due}.\nPayment reference: {ref}\n\n{utility}",
-    "pt": "Olá {name},\n\nSegue a sua {kind_lower} {number} do período de {start} a {end}.\n"
-    "Valor a pagar: {amount}, até {due}.\nReferência de pagamento: {ref}\n\n{utility}",
-}
-SMS = {
-    "fr": "{utility}: {kind} {number} {amount} a payer avant le {due}. Ref {ref}",
-    "en": "{utility}: {kind} {number} {amount} due by {due}. Ref {ref}",
-    "pt": "{utility}: {kind} {number} {amount} a pagar ate {due}. Ref {ref}",
-}
+# The message texts, in the catalogues' source language (French), translated per account.
+SUBJECT = N_("%(kind)s %(number)s — %(amount)s à payer avant le %(due)s")
+BODY = N_(
+    "Bonjour %(name)s,\n\nVotre %(kind_lower)s %(number)s pour la période du %(start)s au %(end)s"
+    " est jointe.\nMontant à payer : %(amount)s, avant le %(due)s.\n"
+    "Référence de paiement : %(ref)s\n\n%(utility)s"
+)
+SMS = N_("%(utility)s : %(kind)s %(number)s, %(amount)s à payer avant le %(due)s. Réf. %(ref)s")
 
 
 class InvoiceDeliveryUnavailableError(InputInvalidError):
@@ -55,43 +44,41 @@ class InvoiceDeliveryUnavailableError(InputInvalidError):
     code = "invoice_delivery_unavailable"
 
 
-def _words(document: InvoiceDocument) -> dict[str, str]:
-    locale = locale_of(document)
-    t = labels_for(document.language)
-    kind = t[document.kind]
+def _words(document: InvoiceDocument, dates: str) -> dict[str, str]:
+    """The placeholders of the texts; ``dates`` the babel length of the dates (``short`` in
+    an SMS, ``medium`` in an e-mail: "20 mars 2025" is clearer than "3/20/25")."""
+    formats = Formats.of(document.language)
+    kind = gettext_for(document.language)(KINDS[document.kind])
     return {
         "kind": kind,
         "kind_lower": kind.lower(),
         "number": document.number,
-        "amount": format_money(max(document.amount_due, 0), document.currency, locale),
-        "due": document.due_date.isoformat(),
-        "start": document.period_start.isoformat(),
-        "end": document.period_last_day.isoformat(),
+        "amount": formats.money(max(document.amount_due, 0), document.currency),
+        "due": formats.date(document.due_date, dates),
+        "start": formats.date(document.period_start, dates),
+        "end": formats.date(document.period_last_day, dates),
         "ref": printed(document.reference),
         "name": document.customer.name,
         "utility": document.utility.name,
     }
 
 
-def _language(document: InvoiceDocument) -> str:
-    language = document.language.split("_")[0]
-    return language if language in SUBJECTS else "fr"
-
-
 def message_for(document: InvoiceDocument, channel: Channel, to: str) -> Message:
-    """The e-mail (PDF attached) or the SMS telling ``to`` about ``document``."""
-    words, language = _words(document), _language(document)
+    """The e-mail (PDF attached) or the SMS telling ``to`` about ``document``, in the
+    document's (the account's) language."""
+    _, language = gettext_for(document.language), language_of(document.language)
     if channel is Channel.SMS:
-        return Message(channel, (to,), SMS[language].format(**words), language=document.language)
+        return Message(channel, (to,), _(SMS, **_words(document, "short")), language=language)
+    words = _words(document, "medium")
     return Message(
         channel,
         (to,),
-        BODIES[language].format(**words),
-        subject=SUBJECTS[language].format(**words),
+        _(BODY, **words),
+        subject=_(SUBJECT, **words),
         attachments=(
             Attachment(f"{document.number}.pdf", render_pdf(document), "application/pdf"),
         ),
-        language=document.language,
+        language=language,
     )
 
 

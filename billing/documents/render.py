@@ -1,4 +1,5 @@
-"""The invoice as HTML and as PDF (WeasyPrint), one or many.
+"""The invoice (or credit note) as HTML and as PDF (WeasyPrint), one or many, in the
+customer's language: its words through the gettext catalogues (``core.i18n``).
 
 Numbers, amounts and dates are formatted with babel in the document's locale: amounts
 through ``core.money.format_money`` (the currency's own decimals: none for XOF), unit
@@ -21,13 +22,14 @@ from markupsafe import Markup
 
 from billing.documents.chart import history_svg
 from billing.documents.document import InvoiceDocument
-from billing.documents.labels import labels_for
 from billing.documents.qr import payment_payload, qr_svg_data_uri
 from billing.documents.reference import printed
+from core.i18n import N_, gettext_for, locale_for
 from core.money import format_money, minor_exponent
-from core.settings import get_settings
 
 TEMPLATES = Path(__file__).parent / "templates"
+# What a document is called, in the catalogues' source language (translated when printed).
+KINDS = {"invoice": N_("Facture"), "credit_note": N_("Avoir")}
 
 
 @lru_cache(maxsize=1)
@@ -43,10 +45,7 @@ def _environment() -> Environment:
 def locale_of(document: InvoiceDocument) -> str:
     """The formatting locale: the deployment's (``fr_BJ``) when it speaks the document's
     language, else the language itself."""
-    configured = get_settings().locale
-    if configured.split("_")[0] == document.language.split("_")[0]:
-        return configured
-    return document.language
+    return locale_for(document.language)
 
 
 def render_html(document: InvoiceDocument, *, locale: str | None = None) -> str:
@@ -88,7 +87,8 @@ def render_html(document: InvoiceDocument, *, locale: str | None = None) -> str:
         .get_template("invoice.html")
         .render(
             doc=document,
-            t=labels_for(document.language),
+            _=gettext_for(document.language),
+            KINDS=KINDS,
             money=money,
             money_major=money_major,
             number=number,

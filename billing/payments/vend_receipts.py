@@ -1,20 +1,27 @@
 """Prepaid vend receipts: the token (in groups of four, as the customer keys it in), the
 energy bought and every deduction (the month's fixed charges at its first purchase, the
 energy per block, taxes) with what is left as credit. A PDF (A5) for the desk printer, a
-narrow 80 mm PDF and 42-column text for thermal printers, like the payment receipts."""
+narrow 80 mm PDF and 42-column text for thermal printers, like the payment receipts, and
+like them in the account's language (the deductions keep the tariff's own component names)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from billing.payments.models import Payment, PrepaidVend
-from billing.payments.receipts import THERMAL_COLUMNS, UTILITY_NAME, ReceiptLayout
-from core.money import format_money
+from billing.payments.receipts import (
+    PRINT_TEMPLATES,
+    THERMAL_COLUMNS,
+    UTILITY_NAME,
+    ReceiptLayout,
+    ascii_fold,
+)
+from core.formats import Formats
+from core.i18n import gettext_for
 from customers.models import Account, Party
 
 
@@ -33,6 +40,7 @@ class VendReceipt:
     charged: str
     credit: str
     status: str
+    language: str = "fr"  # the account's: the receipt's words
 
 
 def _label(line: dict[str, object]) -> str:
@@ -41,15 +49,17 @@ def _label(line: dict[str, object]) -> str:
 
 
 def vend_receipt(session: Session, sold: PrepaidVend) -> VendReceipt:
-    number, account, payer = session.execute(
-        select(Payment.number, Account.number, Party.display_name)
+    number, account, payer, language = session.execute(
+        select(Payment.number, Account.number, Party.display_name, Account.language)
         .join(Account, Account.id == Payment.customer_account_id)
         .join(Party, Party.id == Account.payer_party_id)
         .where(Payment.id == sold.payment_id)
     ).one()
 
+    formats = Formats.of(language)
+
     def money(amount: object) -> str:
-        return format_money(int(str(amount)), sold.currency)
+        return formats.money(int(str(amount)), sold.currency)
 
     return VendReceipt(
         utility=UTILITY_NAME,
@@ -57,50 +67,25 @@ def vend_receipt(session: Session, sold: PrepaidVend) -> VendReceipt:
         meter=sold.meter_serial,
         account_number=account,
         payer=payer,
-        vended_at=sold.vended_at.strftime("%Y-%m-%d %H:%M UTC"),
+        vended_at=formats.datetime(sold.vended_at),
         token=" ".join(sold.token[i : i + 4] for i in range(0, len(sold.token), 4)),
-        kwh=f"{Decimal(sold.kwh).normalize():f} kWh",  # 74.000 -> 74
+        kwh=f"{formats.number(Decimal(sold.kwh).normalize())} kWh",  # 74.000 -> 74
         paid=money(sold.amount),
         deductions=[(_label(line), money(line["amount"])) for line in sold.lines],
         charged=money(sold.charged),
         credit=money(sold.amount - sold.charged),
         status=sold.status,
+        language=language,
     )
 
 
-_HTML = Environment(autoescape=select_autoescape(default=True)).from_string(
-    """<!doctype html><html><head><meta charset="utf-8"><style>
-@page { size: {{ page }}; margin: {{ margin }}; }
-body { font-family: sans-serif; font-size: {{ font }}; }
-h1 { font-size: 1.3em; margin: 0 0 .4em; }
-.token { font-family: monospace; font-size: 1.5em; font-weight: bold; text-align: center;
-         border: 1px solid #000; padding: 4px; }
-.dup { border: 2px solid #b00; color: #b00; text-align: center; font-weight: bold; }
-table { width: 100%; border-collapse: collapse; }
-td { padding: 2px 0; vertical-align: top; } td.v { text-align: right; }
-.total td { border-top: 1px solid #000; font-weight: bold; }
-</style></head><body>
-<h1>{{ r.utility }}</h1>
-<p>Achat prépayé / Prepaid purchase <b>{{ r.number }}</b></p>
-{% if r.status == 'reversed' %}<p class="dup">ANNULÉ / REVERSED</p>{% endif %}
-<p class="token">{{ r.token }}</p>
-<table>
-<tr><td>Compteur / Meter</td><td class="v">{{ r.meter }}</td></tr>
-<tr><td>Compte / Account</td><td class="v">{{ r.account_number }}</td></tr>
-<tr><td>Client / Customer</td><td class="v">{{ r.payer }}</td></tr>
-<tr><td>Date</td><td class="v">{{ r.vended_at }}</td></tr>
-<tr><td>Payé / Paid</td><td class="v">{{ r.paid }}</td></tr>
-{% for what, amount in r.deductions %}<tr><td>{{ what }}</td><td class="v">{{ amount }}</td></tr>{% endfor %}
-<tr class="total"><td>Facturé / Charged</td><td class="v">{{ r.charged }}</td></tr>
-<tr><td>Crédit / Credit</td><td class="v">{{ r.credit }}</td></tr>
-<tr class="total"><td>Énergie / Energy</td><td class="v">{{ r.kwh }}</td></tr>
-</table></body></html>"""
-)
+_HTML = PRINT_TEMPLATES.get_template("vend_receipt.html")
 
 
 def html(data: VendReceipt, layout: ReceiptLayout) -> str:
     narrow = layout == ReceiptLayout.THERMAL
     return _HTML.render(
+        _=gettext_for(data.language),
         r=data,
         page="80mm 160mm" if narrow else "A5",
         margin="3mm" if narrow else "12mm",
@@ -116,16 +101,19 @@ def text(data: VendReceipt) -> str:
         room = width - len(label[: width // 2]) - 1
         return f"{label[: width // 2]} {value[-room:]:>{room}}"
 
-    lines = [data.utility.center(width), f"ACHAT {data.number}".center(width), "-" * width]
+    _ = gettext_for(data.language)
+    title = _("Achat %(number)s", number=data.number)
+    lines = [data.utility.center(width), title.center(width), "-" * width]
     if data.status == "reversed":
-        lines.append("*** ANNULE ***".center(width))
+        cancelled = _("ANNULÉ")
+        lines.append(f"*** {cancelled} ***".center(width))
     lines += [data.token.center(width), "-" * width]
-    lines += [pair("Compteur", data.meter), pair("Compte", data.account_number)]
-    lines += [pair("Date", data.vended_at), pair("Paye", data.paid)]
+    lines += [pair(_("Compteur"), data.meter), pair(_("Compte"), data.account_number)]
+    lines += [pair(_("Date"), data.vended_at), pair(_("Payé"), data.paid)]
     lines += [pair(what, amount) for what, amount in data.deductions]
-    lines += ["-" * width, pair("Facture", data.charged), pair("Credit", data.credit)]
-    lines += [pair("ENERGIE", data.kwh), ""]
-    return "\n".join(lines)
+    lines += ["-" * width, pair(_("Facturé"), data.charged), pair(_("Crédit"), data.credit)]
+    lines += [pair(_("Énergie").upper(), data.kwh), ""]
+    return ascii_fold("\n".join(lines))
 
 
 def render_receipt(session: Session, sold: PrepaidVend, layout: ReceiptLayout) -> tuple[bytes, str]:

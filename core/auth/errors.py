@@ -37,3 +37,9 @@ class RoleUnknownError(InputInvalidError):
 
 class SignInInputInvalidError(InputInvalidError):
     code = "sign_in_invalid"
+
+
+class LanguageUnknownError(InputInvalidError):
+    """A language the interface does not speak (``core.i18n.LANGUAGES``)."""
+
+    code = "language_unknown"

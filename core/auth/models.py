@@ -39,6 +39,8 @@ class User(IdMixin, TimestampMixin, Base):
     agency_id: Mapped[int | None] = mapped_column(BigInteger, ForeignKey("core_agency.id"))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The interface language chosen from the pages (fr, en, pt); None: the browser's.
+    language: Mapped[str | None] = mapped_column(Text)
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 

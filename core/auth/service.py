@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core.auth.errors import (
     AgencyNotFoundError,
     CredentialsInvalidError,
+    LanguageUnknownError,
     RoleUnknownError,
     SignInInputInvalidError,
     UserExistsError,
@@ -23,6 +24,7 @@ from core.auth.throttle import hold_username, record_attempt, refuse_if_throttle
 from core.auth.tokens import decode_token, issue_token
 from core.context import Actor
 from core.errors import FieldError
+from core.i18n import LANGUAGES
 from core.territory import OutsideTerritoryError
 
 
@@ -37,6 +39,7 @@ def actor_for(user: User) -> Actor:
             if user.agency is not None and user.agency.territory is not None
             else None
         ),
+        language=user.language,
     )
 
 
@@ -162,3 +165,19 @@ def actor_from_token(session: Session, token: str) -> Actor:
     if user is None or not user.is_active:
         raise UserInactiveError("this account no longer exists or is disabled")
     return actor_for(user)
+
+
+def set_language(session: Session, actor: Actor, language: str | None) -> str | None:
+    """The signed-in user's own interface language (``fr``, ``en``, ``pt``; None: their
+    browser's). Anyone may choose their own; nobody another's."""
+    if language is not None and language not in LANGUAGES:
+        raise LanguageUnknownError(
+            f"unknown language {language!r}; known: {', '.join(LANGUAGES)}",
+            errors=[FieldError("language", "unknown language", "language_unknown")],
+        )
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None:
+        raise UserInactiveError("only a signed-in member of staff has a language to choose")
+    user.language = language
+    session.flush()
+    return language

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.auth.passwords import hash_password, verify_password
 from core.context import Actor
 from core.errors import FieldError
+from core.i18n import N_, gettext_for, language_of
 from core.notify import service as notify
 from core.notify.message import Channel, Message
 from customers.case_service import open_case
@@ -35,6 +36,14 @@ from customers.sla import is_breached
 
 CODE_LIFETIME = timedelta(minutes=30)
 MIN_PASSWORD = 10
+CODE_TEXTS = {
+    "verify": N_(
+        "Votre code Kilowatch pour vérifier votre compte : %(code)s (valable %(minutes)s minutes)."
+    ),
+    "reset": N_(
+        "Votre code Kilowatch pour changer de mot de passe : %(code)s (valable %(minutes)s minutes)."
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -75,15 +84,20 @@ def _send_code(session: Session, identity: PortalIdentity, purpose: str) -> str:
             expires_at=datetime.now(UTC) + CODE_LIFETIME,
         )
     )
-    what = "verify your account" if purpose == "verify" else "reset your password"
+    # In the customer's own language (their party's), like every message they receive.
+    party = session.get(Party, identity.party_id)
+    language = language_of(party.language if party is not None else None)
+    _ = gettext_for(language)
+    body = CODE_TEXTS["verify" if purpose == "verify" else "reset"]
     notify.send(
         session,
         Customer(identity.id, identity.party_id).actor,
         Message(
             channel=Channel(identity.channel),
             to=(identity.login,),
-            subject="Kilowatch: your code",
-            body=f"Your Kilowatch code to {what}: {code} (valid 30 minutes).",
+            subject=_("Kilowatch : votre code"),
+            body=_(body, code=code, minutes=int(CODE_LIFETIME.total_seconds() // 60)),
+            language=language,
         ),
         reference=f"portal:{identity.id}:{purpose}",
     )

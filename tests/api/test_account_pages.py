@@ -61,13 +61,13 @@ def test_the_statement_page_runs_the_balance(client: TestClient, db: Session) ->
         ("payment", -15000, 4800),  # 19 800 - 15 000
         ("invoice", 5900, 10700),  # 4 800 + 5 900
     ]
-    assert format_money(10700, "XOF") in page.text
+    assert format_money(10700, "XOF", "en") in page.text
     assert 'data-currency="XOF" data-minor="10700"' in page.text
     # From February: January's documents are brought forward (8 000 + 11 800 = 19 800).
     # As the form sends it: an empty "to".
     february = client.get(f"/accounts/{account.id}?date_from=2025-02-01&date_to=")
     assert _rows(february.text) == [("payment", -15000, 4800), ("invoice", 5900, 10700)]
-    assert format_money(19800, "XOF") in february.text
+    assert format_money(19800, "XOF", "en") in february.text
 
 
 def test_the_statement_page_needs_billing_read_and_a_visible_account(
@@ -96,7 +96,7 @@ def test_the_customer_file_shows_balance_invoices_and_payments(
     assert f'href="/accounts/{account.id}"' in section
     assert 'data-currency="XOF" data-minor="10700"' in section
     assert section.index("F-2") < section.index("F-1")  # newest first
-    assert format_money(15000, "XOF") in section
+    assert format_money(15000, "XOF", "en") in section
 
     answer = client.get(
         f"/api/v1/customers/{account.payer_party_id}/360",

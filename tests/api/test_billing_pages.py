@@ -43,7 +43,7 @@ def test_a_run_from_the_screen_to_the_invoice(client: TestClient, db: Session) -
     assert "missing read" in parked
     assert re.search(r'href="/customers/\d+" data-testid="drill-down"', parked)
     ready = client.get(f"/billing/runs/{run_id}?status=ready").text
-    assert format_money(month_total(150), "XOF") in ready  # 11 210: simulated amount
+    assert format_money(month_total(150), "XOF", "en") in ready  # 11 210: simulated amount
 
     # Four eyes: the preparer cannot approve.
     refused = client.post(f"/billing/runs/{run_id}/approve", follow_redirects=False)
@@ -63,7 +63,7 @@ def test_a_run_from_the_screen_to_the_invoice(client: TestClient, db: Session) -
     assert f'href="/invoices/{invoice_id}"' in client.get(f"/customers/{party_id}").text
 
     invoice = client.get(f"/invoices/{invoice_id}").text
-    assert format_money(11210, "XOF") in invoice
+    assert format_money(11210, "XOF", "en") in invoice
     assert f'href="/api/v1/invoices/{invoice_id}/pdf"' in invoice
     # The PDF link works with the page's sign-in cookie.
     pdf = client.get(f"/api/v1/invoices/{invoice_id}/pdf")

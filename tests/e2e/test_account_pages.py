@@ -86,7 +86,7 @@ def test_cashier_reads_the_balance_and_the_statement(
     page.wait_for_url(f"{live_url}/customers/{party}")
     section = page.locator("[data-testid=billing]")
     # 11 800 + 5 900 - 15 000 = 2 700 owed.
-    assert section.locator(".c360-balance").inner_text() == format_money(2700, "XOF")
+    assert section.locator(".c360-balance").inner_text() == format_money(2700, "XOF", "en")
     assert "E2E-F-2" in section.inner_text() and "E2E-F-1" in section.inner_text()
     page.screenshot(path=str(output_dir / "e2e-customer-billing.png"), full_page=True)
 
@@ -99,14 +99,14 @@ def test_cashier_reads_the_balance_and_the_statement(
         "2700",  # invoice E2E-F-2: -3 200 + 5 900
     ]
     closing = page.locator("[data-testid=statement] tr.st-closing td.num")
-    assert closing.inner_text() == format_money(2700, "XOF")
+    assert closing.inner_text() == format_money(2700, "XOF", "en")
 
     # From February: January's invoice is brought forward.
     page.fill("input[name=date_from]", "2025-02-01")
     page.click("form.tf-search button[type=submit]")
     page.wait_for_url(f"{live_url}/accounts/{account_and_cashier['account']}?*")
     assert page.locator("[data-testid=statement] tr.st-line").count() == 2
-    assert format_money(11800, "XOF") in page.locator("tr.st-opening").inner_text()
+    assert format_money(11800, "XOF", "en") in page.locator("tr.st-opening").inner_text()
     page.screenshot(path=str(output_dir / "e2e-account-statement.png"), full_page=True)
     context.close()
     assert errors == []
