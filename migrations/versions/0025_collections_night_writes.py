@@ -1,7 +1,7 @@
 """collections: cheaper writes for the nightly step advance
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 
 - ``collection_action``: the index on ``customer_account_id`` alone goes; the unique key
   (customer_account_id, step_id, cycle_start) starts with it and serves the same lookups.
@@ -25,7 +25,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

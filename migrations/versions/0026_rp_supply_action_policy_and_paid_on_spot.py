@@ -3,7 +3,7 @@ item's action (cut or reduce, and to how many kVA), and a visit where the custom
 the spot (the payment taken, or the receipt shown as a claim to verify)
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0025
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from core.audit import enable_audit_sql
 
 revision = "0026"
-down_revision = "0023"
+down_revision = "0025"
 branch_labels = None
 depends_on = None
 
