@@ -40,6 +40,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="Usage points")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--store", action="store_true", help="Also store the run's scores")
+    parser.add_argument("--keep", action="store_true", help="Keep the database (prints its URL)")
+    parser.add_argument("--reuse", metavar="URL", help="A database kept by --keep: no fixtures")
     args = parser.parse_args()
 
     import numpy as np
@@ -49,11 +51,18 @@ def main() -> None:
     from core.migrate import upgrade
     from core.scratch_db import use_database
 
-    url, drop = _database()
+    if args.reuse:
+        url, drop = args.reuse, lambda: None
+    else:
+        url, drop = _database()
+    if args.keep:
+        print(f"database kept: {url}", file=sys.stderr)
+        drop = lambda: None  # noqa: E731
     use_database(url)
     seconds: dict[str, float] = {}
     try:
-        upgrade(url)
+        if not args.reuse:
+            upgrade(url)
         from core.context import SYSTEM
         from fraud.features.build import features_of
         from fraud.features.series import load_history
@@ -63,8 +72,9 @@ def main() -> None:
 
         bootstrap()
         t0 = time.perf_counter()
-        with core_db.session_scope(url) as session:
-            _fixtures(session, args.scale)
+        if not args.reuse:
+            with core_db.session_scope(url) as session:
+                _fixtures(session, args.scale)
         fixture_seconds = time.perf_counter() - t0
         print(f"fixtures ready in {fixture_seconds:.1f} s", file=sys.stderr)
 
