@@ -62,6 +62,12 @@ class History:
     feeder_ntl_share: Array
     # The transformer zone's NTL in kWh a month (same months; NaN: not analysable).
     zone_ntl_kwh: Array | None = None
+    # Window month of the latest contract started at the usage point (NaN: none started).
+    move_in_month: Array | None = None
+    # Each transformer zone's NTL kWh month by month (rows: ``zone_ids``; NaN: not
+    # analysable), and each usage point's row there (-1: no zone with a balance).
+    zone_ntl_months: Array | None = None
+    zone_row: npt.NDArray[np.intp] | None = None
 
 
 def _srid() -> int:
@@ -96,16 +102,18 @@ def load_history(
         "tz": get_settings().timezone,
         "base": firsts[0].year * 12 + firsts[0].month,
         "months": months,
+        "first": firsts[0],
     }
     # The installations, the usage points' attributes and the reads (in slices of months)
     # are read at once on several connections sharing this transaction's snapshot.
     slices = read_slices(params, _READ_SLICES)
     sql_params = {**params, "categories": _CATEGORIES}
-    inst, attrs, *parts = read_parallel(
+    inst, attrs, moves, *parts = read_parallel(
         session,
         [
             (psycopg_sql(INST), params, INST_COLUMNS),
             (psycopg_sql(q.ATTRIBUTES), sql_params, q.ATTRIBUTE_COLUMNS),
+            (psycopg_sql(q.MOVE_INS), params, q.MOVE_IN_COLUMNS),
             *[(sql, p, READ_COLUMNS) for sql, p in slices],
         ],
     )
@@ -125,7 +133,7 @@ def load_history(
     feeder = np.where(col("feeder_id") < 0, np.nan, col("feeder_id"))
     names = np.array(["", *_CATEGORIES], dtype=np.str_)
     removed = inst["removed"]
-    removal = (removed >= params["f_from"].timestamp()) & (removed < params["f_to"].timestamp())
+    removal = (removed >= f_from.timestamp()) & (removed < f_to.timestamp())
     removals = np.bincount(
         np.searchsorted(up, inst["usage_point_id"][removal]), minlength=len(up)
     ).astype(np.float64)
@@ -137,6 +145,10 @@ def load_history(
         target[int(key)] = np.nan if share is None else share
         if t is not None:
             t_kwh[int(t)] = np.nan if ntl_kwh is None else ntl_kwh
+    zone_months, zone_row = _zone_months(session, params, transformer, months)
+    move_in = np.full(len(up), np.nan)
+    known = np.isin(moves["usage_point_id"], up)
+    move_in[np.searchsorted(up, moves["usage_point_id"][known])] = moves["month"][known]
     clock.lap("zones")
     return History(
         ids=up,
@@ -156,7 +168,23 @@ def load_history(
         zone_ntl_share=_lookup(transformer, t_ntl),
         feeder_ntl_share=_lookup(feeder, f_ntl),
         zone_ntl_kwh=_lookup(transformer, t_kwh),
+        move_in_month=move_in,
+        zone_ntl_months=zone_months,
+        zone_row=zone_row,
     )
+
+
+def _zone_months(
+    session: Session, params: dict[str, object], transformer: Array, months: int
+) -> tuple[Array, npt.NDArray[np.intp]]:
+    rows = session.execute(text(q.ZONE_NTL_MONTHS), params).all()
+    zones = np.unique(np.array([r[0] for r in rows], dtype=np.float64))
+    table = np.full((len(zones), months), np.nan)
+    for t, k, kwh in rows:
+        table[np.searchsorted(zones, t), k] = kwh
+    at = np.clip(np.searchsorted(zones, transformer), 0, max(len(zones) - 1, 0))
+    hit = (zones[at] == transformer) if len(zones) else np.zeros(len(transformer), bool)
+    return table, np.where(hit, at, -1)
 
 
 class _Clock:

@@ -143,3 +143,26 @@ WHERE analysable AND period_start <= :period
   AND period_start > CAST(:period AS date) - interval '3 months'
 GROUP BY transformer_id, feeder_id
 """
+
+# Move-ins: the window month (0 = the first) of the latest contract starting in the window
+# at each usage point (a new occupant, or a first connection): consumption may rightly
+# change then. Local calendar dates, so the month is the date's own.
+MOVE_INS = """
+SELECT usage_point_id, max(date_part('year', start_date) * 12 + date_part('month', start_date)
+                           - :base)::int4
+FROM customer_contract
+WHERE start_date >= CAST(:first AS date) AND start_date <= CAST(:period AS date) + 31
+  AND date_part('year', start_date) * 12 + date_part('month', start_date) - :base < :months
+  AND (CAST(:ids AS bigint[]) IS NULL OR usage_point_id = ANY(CAST(:ids AS bigint[])))
+GROUP BY usage_point_id
+"""
+MOVE_IN_COLUMNS = {"usage_point_id": "int8", "month": "int4"}
+
+# The transformer zones' NTL in kWh, month by month (analysable months only).
+ZONE_NTL_MONTHS = """
+SELECT transformer_id, (date_part('year', period_start) * 12 + date_part('month', period_start)
+                        - :base)::int4, ntl_kwh::float8
+FROM fraud_zone_balance
+WHERE analysable AND transformer_id IS NOT NULL AND ntl_kwh IS NOT NULL
+  AND period_start >= CAST(:first AS date) AND period_start <= CAST(:period AS date)
+"""
