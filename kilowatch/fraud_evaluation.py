@@ -114,6 +114,8 @@ def evaluate_demo(
     rules = RankingRules(budget=k, audit_share=0.0, seed=seed)
     model = pipeline.fit_forest_model(matrix, detectors.ForestParams(random_state=seed))
     scored = pipeline.score(history, model, rules, matrix=matrix)
+    # The same without the honest explanations (move-in, zone balance), for comparison.
+    unexplained = pipeline.score(history, model, rules, matrix=matrix, honest_weight=0.0)
     no_zone = rank(
         scored.probability,
         history.zone_ntl_share,
@@ -134,6 +136,7 @@ def evaluate_demo(
     scores = {
         "isolation_forest": scored.forest,
         "unsupervised_p_ntl": scored.probability,
+        "unsupervised_p_ntl_without_explanations": unexplained.probability,
         "priority_with_zone": scored.ranking.priority_minor.astype(float),
         "priority_without_zone": no_zone.priority_minor.astype(float),
         "supervised_out_of_fold": supervised,
@@ -144,6 +147,7 @@ def evaluate_demo(
     looks: dict[str, dict[str, int]] = {}
     for name in (
         "unsupervised_p_ntl",
+        "unsupervised_p_ntl_without_explanations",
         "priority_with_zone",
         "supervised_out_of_fold",
         "supervised_priority_with_zone",

@@ -7,12 +7,12 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from fraud.features import drops, gaps, peers, quality, shape, zone
+from fraud.features import drops, gaps, occupancy, peers, quality, shape, zone
 from fraud.features.matrix import FeatureMatrix
 from fraud.features.registry import REGISTRY
 from fraud.features.series import History, load_history
 
-FAMILIES = (drops, peers, gaps, shape, quality, zone)
+FAMILIES = (drops, peers, gaps, shape, quality, zone, occupancy)
 
 
 def features_of(history: History) -> FeatureMatrix:

@@ -13,69 +13,92 @@ compare against). Times are epoch seconds (float8), energies kWh (float8).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-from sqlalchemy.orm import Session
 
-from core.bulk import copy_out_arrow
 from fraud.features import series_sql as q
 from fraud.features.matrix import Array
 
-_INST = f"""WITH {q.INSTALLATIONS}
-SELECT installation_id, usage_point_id, date_part('epoch', installed_at),
-       date_part('epoch', removed_at), start_index::float8, end_index::float8,
+# Fixed-width, NOT NULL columns (``core.bulk_read``): NULL times and indexes become NaN.
+INST = f"""WITH {q.INSTALLATIONS}
+SELECT installation_id, usage_point_id, register_id,
+       date_part('epoch', installed_at),
+       coalesce(date_part('epoch', removed_at), 'NaN'::float8),
+       coalesce(start_index::float8, 'NaN'::float8), coalesce(end_index::float8, 'NaN'::float8),
        capacity::float8, multiplier::float8
 FROM inst"""
-_INST_SCHEMA = {
-    "installation_id": pa.int64(),
-    "usage_point_id": pa.int64(),
-    "installed": pa.float64(),
-    "removed": pa.float64(),
-    "start_index": pa.float64(),
-    "end_index": pa.float64(),
-    "capacity": pa.float64(),
-    "multiplier": pa.float64(),
+INST_COLUMNS = {
+    "installation_id": "int8",
+    "usage_point_id": "int8",
+    "register_id": "int8",
+    "installed": "float8",
+    "removed": "float8",
+    "start_index": "float8",
+    "end_index": "float8",
+    "capacity": "float8",
+    "multiplier": "float8",
 }
-# Every stored read of the main registers in the window, whatever its outcome: the counted
-# ones (accepted, flagged) make the energy, all of them the monthly read counts.
-_READS = f"""WITH {q.INSTALLATIONS}
-SELECT rd.installation_id, date_part('epoch', rd.read_at), rd.value::float8,
-       CASE rd.status WHEN 'accepted' THEN 0 WHEN 'flagged' THEN 1
-                      WHEN 'rejected' THEN 2 ELSE 3 END,
-       rd.source = 'estimated'
+# Every stored read of the window, whatever its outcome: the counted ones (accepted,
+# flagged) make the energy, all of them the monthly read counts. ``code``: status
+# (0 accepted, 1 flagged, 2 rejected, 3 superseded) + 4 when estimated. Over the whole
+# network the reads are taken as stored (no join: a scan of the month partitions) and
+# matched to the installations' main registers in numpy; for a few usage points, through
+# their registers' index.
+_READ_COLUMNS_SQL = """rd.installation_id, rd.register_id, rd.read_at, rd.value::float8,
+       (CASE rd.status WHEN 'accepted' THEN 0 WHEN 'flagged' THEN 1 WHEN 'rejected' THEN 2
+             ELSE 3 END + CASE WHEN rd.source = 'estimated' THEN 4 ELSE 0 END)::int2"""
+READS_ALL = f"""SELECT {_READ_COLUMNS_SQL}
+FROM meter_reading rd
+WHERE rd.read_at >= :r_from AND rd.read_at < :r_to AND rd.installation_id IS NOT NULL"""
+READS_OF_IDS = f"""WITH {q.INSTALLATIONS}
+SELECT {_READ_COLUMNS_SQL}
 FROM inst JOIN meter_reading rd ON rd.register_id = inst.register_id
  AND rd.installation_id = inst.installation_id
-WHERE rd.read_at >= :w_from AND rd.read_at < :w_to"""
-_READS_SCHEMA = {
-    "installation_id": pa.int64(),
-    "at": pa.float64(),
-    "value": pa.float64(),
-    "status": pa.int8(),
-    "estimated": pa.bool_(),
+WHERE rd.read_at >= :r_from AND rd.read_at < :r_to"""
+READ_COLUMNS = {
+    "installation_id": "int8",
+    "register_id": "int8",
+    "at": "timestamptz",
+    "value": "float8",
+    "code": "int2",
 }
 
 
-def _psycopg(sql: str) -> str:
+def psycopg_sql(sql: str) -> str:
     """``:name`` parameters (SQLAlchemy) as ``%(name)s`` (psycopg), ``::casts`` kept."""
     return re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
 
 
+def read_slices(params: Mapping[str, Any], slices: int) -> list[tuple[str, dict[str, Any]]]:
+    """The window's reads as ``slices`` queries over consecutive ranges of months (each
+    scans its own month partitions), with their parameters."""
+    edges: list[datetime] = [params["w_from"], *params["m_from"][1:], params["w_to"]]
+    cut = np.unique(np.linspace(0, len(edges) - 1, max(1, slices) + 1).round().astype(int))
+    sql = psycopg_sql(READS_ALL if params.get("ids") is None else READS_OF_IDS)
+    return [(sql, {**params, "r_from": edges[a], "r_to": edges[b]}) for a, b in pairwise(cut)]
+
+
 def monthly_energy(
-    session: Session, params: dict[str, Any], up: npt.NDArray[np.int64], months: int
+    inst: Mapping[str, Any],
+    reads: Mapping[str, Any],
+    params: Mapping[str, Any],
+    up: npt.NDArray[np.int64],
+    months: int,
 ) -> tuple[Array, Array]:
     """(len(up), months) kWh, NaN where no meter was fitted or no interval covers the
     month; and (4, len(up), months) read counts: actual (counted, not estimated),
-    estimated (counted), rejected, flagged (``series_sql.READS``). ``up`` is sorted;
-    ``params`` are ``series.load_history``'s."""
-    inst = copy_out_arrow(session, _psycopg(_INST), _INST_SCHEMA, params)
-    reads = copy_out_arrow(session, _psycopg(_READS), _READS_SCHEMA, params)
+    estimated (counted), rejected, flagged (``series_sql.READS``). ``inst`` and ``reads``
+    are the columns of ``INST`` and the read slices; ``up`` is sorted; ``params`` are
+    ``series.load_history``'s."""
     bounds = np.array([t.timestamp() for t in params["m_from"]] + [params["m_to"][-1].timestamp()])
     w_from, w_to = params["w_from"].timestamp(), params["w_to"].timestamp()
     f_from, f_to = bounds[0], bounds[-1]
-    col = {k: inst.column(k).to_numpy(zero_copy_only=False) for k in _INST_SCHEMA}
+    col = inst
     iid = col["installation_id"]
     order = np.argsort(iid)
     iid = iid[order]
@@ -83,13 +106,20 @@ def monthly_energy(
     installed, removed = col["installed"][order], col["removed"][order]
     capacity, multiplier = col["capacity"][order], col["multiplier"][order]
 
-    r_iid = reads.column("installation_id").to_numpy()
-    r_at = reads.column("at").to_numpy()
-    status = reads.column("status").to_numpy()
-    estimated = reads.column("estimated").to_numpy(zero_copy_only=False)
-    counts = _counts(row[np.searchsorted(iid, r_iid)], r_at, status, estimated, bounds, len(up))
+    # Only the reads of the installations' main registers, within the window.
+    r_iid, r_at = reads["installation_id"], reads["at"]
+    at = np.clip(np.searchsorted(iid, r_iid), 0, max(len(iid) - 1, 0))
+    mine = (
+        (iid[at] == r_iid) & (col["register_id"][order][at] == reads["register_id"])
+        if len(iid)
+        else np.zeros(len(r_iid), dtype=bool)
+    )
+    mine &= (r_at >= w_from) & (r_at < w_to)
+    r_iid, r_at, at = r_iid[mine], r_at[mine], at[mine]
+    status, estimated = reads["code"][mine] % 4, reads["code"][mine] >= 4
+    counts = _counts(row[at], r_at, status, estimated, bounds, len(up))
     counted = status <= 1
-    r_iid, r_value = r_iid[counted], reads.column("value").to_numpy(zero_copy_only=False)[counted]
+    r_iid, r_value = r_iid[counted], reads["value"][mine][counted]
     r_at = r_at[counted]
 
     # Index points: installation (kind 0), reads (1), removal (2); ordered per installation.

@@ -7,6 +7,7 @@ per month by outcome. Months are local calendar months (``core.periods``).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,15 +15,29 @@ from datetime import date, timedelta
 
 import numpy as np
 import numpy.typing as npt
+from pyproj import Transformer
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from core.bulk_read import read_parallel
 from core.periods import Period, add_months
 from core.settings import get_settings
+from customers.enums import UsageCategory
 from fraud.alignment import WINDOW_DAYS
 from fraud.features import series_sql as q
-from fraud.features.energy import monthly_energy
+from fraud.features.energy import (
+    INST,
+    INST_COLUMNS,
+    READ_COLUMNS,
+    monthly_energy,
+    psycopg_sql,
+    read_slices,
+)
 from fraud.features.matrix import Array
+
+# Reads are streamed in this many slices of months, on as many connections.
+_READ_SLICES = max(2, os.cpu_count() or 2)
+_CATEGORIES = [c.value for c in UsageCategory]
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,12 @@ class History:
     feeder_ntl_share: Array
     # The transformer zone's NTL in kWh a month (same months; NaN: not analysable).
     zone_ntl_kwh: Array | None = None
+    # Window month of the latest contract started at the usage point (NaN: none started).
+    move_in_month: Array | None = None
+    # Each transformer zone's NTL kWh month by month (rows: ``zone_ids``; NaN: not
+    # analysable), and each usage point's row there (-1: no zone with a balance).
+    zone_ntl_months: Array | None = None
+    zone_row: npt.NDArray[np.intp] | None = None
 
 
 def _srid() -> int:
@@ -81,20 +102,41 @@ def load_history(
         "tz": get_settings().timezone,
         "base": firsts[0].year * 12 + firsts[0].month,
         "months": months,
+        "first": firsts[0],
     }
-    # A whole network's months are aggregated in one pass: room to hash them in memory.
-    session.execute(text("SET LOCAL work_mem = '256MB'"))
-    attrs = session.execute(text(q.ATTRIBUTES), params).all()
-    clock.lap("attributes")
-    up = np.array([a[0] for a in attrs], dtype=np.int64)
-
-    def col(j: int) -> Array:
-        return np.array([np.nan if a[j] is None else a[j] for a in attrs], dtype=np.float64)
-
-    # One stream of the window's reads gives both the energy and the read counts.
-    kwh, counts = monthly_energy(session, params, up, months)
+    # The installations, the usage points' attributes and the reads (in slices of months)
+    # are read at once on several connections sharing this transaction's snapshot.
+    slices = read_slices(params, _READ_SLICES)
+    sql_params = {**params, "categories": _CATEGORIES}
+    inst, attrs, moves, *parts = read_parallel(
+        session,
+        [
+            (psycopg_sql(INST), params, INST_COLUMNS),
+            (psycopg_sql(q.ATTRIBUTES), sql_params, q.ATTRIBUTE_COLUMNS),
+            (psycopg_sql(q.MOVE_INS), params, q.MOVE_IN_COLUMNS),
+            *[(sql, p, READ_COLUMNS) for sql, p in slices],
+        ],
+    )
+    clock.lap("read")
+    # The usage points with a main meter fitted in the window, in id order.
+    up = np.unique(inst["usage_point_id"])
+    by_id = np.argsort(attrs["id"])
+    at = by_id[np.searchsorted(attrs["id"][by_id], up)]
+    reads = {k: np.concatenate([part[k] for part in parts]) for k in READ_COLUMNS}
+    kwh, counts = monthly_energy(inst, reads, params, up, months)
     clock.lap("energy_and_reads")
-    transformer, feeder = col(1), col(2)
+
+    def col(name: str) -> Array:
+        return np.asarray(attrs[name][at], dtype=np.float64)
+
+    transformer = np.where(col("transformer_id") < 0, np.nan, col("transformer_id"))
+    feeder = np.where(col("feeder_id") < 0, np.nan, col("feeder_id"))
+    names = np.array(["", *_CATEGORIES], dtype=np.str_)
+    removed = inst["removed"]
+    removal = (removed >= f_from.timestamp()) & (removed < f_to.timestamp())
+    removals = np.bincount(
+        np.searchsorted(up, inst["usage_point_id"][removal]), minlength=len(up)
+    ).astype(np.float64)
     t_ntl: dict[int, float] = {}
     f_ntl: dict[int, float] = {}
     t_kwh: dict[int, float] = {}
@@ -103,6 +145,10 @@ def load_history(
         target[int(key)] = np.nan if share is None else share
         if t is not None:
             t_kwh[int(t)] = np.nan if ntl_kwh is None else ntl_kwh
+    zone_months, zone_row = _zone_months(session, params, transformer, months)
+    move_in = np.full(len(up), np.nan)
+    known = np.isin(moves["usage_point_id"], up)
+    move_in[np.searchsorted(up, moves["usage_point_id"][known])] = moves["month"][known]
     clock.lap("zones")
     return History(
         ids=up,
@@ -115,14 +161,30 @@ def load_history(
         flagged_reads=counts[3],
         transformer_id=transformer,
         feeder_id=feeder,
-        category=np.array([a[3] or "" for a in attrs], dtype=np.str_),
-        subscribed_kva=col(4),
-        distance_m=col(5),
-        meter_removals=col(6),
+        category=names[attrs["category"][at]],
+        subscribed_kva=col("subscribed_kva"),
+        distance_m=_distance_m(col("x"), col("y"), col("t_x"), col("t_y")),
+        meter_removals=removals,
         zone_ntl_share=_lookup(transformer, t_ntl),
         feeder_ntl_share=_lookup(feeder, f_ntl),
         zone_ntl_kwh=_lookup(transformer, t_kwh),
+        move_in_month=move_in,
+        zone_ntl_months=zone_months,
+        zone_row=zone_row,
     )
+
+
+def _zone_months(
+    session: Session, params: dict[str, object], transformer: Array, months: int
+) -> tuple[Array, npt.NDArray[np.intp]]:
+    rows = session.execute(text(q.ZONE_NTL_MONTHS), params).all()
+    zones = np.unique(np.array([r[0] for r in rows], dtype=np.float64))
+    table = np.full((len(zones), months), np.nan)
+    for t, k, kwh in rows:
+        table[np.searchsorted(zones, t), k] = kwh
+    at = np.clip(np.searchsorted(zones, transformer), 0, max(len(zones) - 1, 0))
+    hit = (zones[at] == transformer) if len(zones) else np.zeros(len(transformer), bool)
+    return table, np.where(hit, at, -1)
 
 
 class _Clock:
@@ -137,4 +199,23 @@ class _Clock:
 
 
 def _lookup(keys: Array, values: dict[int, float]) -> Array:
-    return np.array([np.nan if np.isnan(k) else values.get(int(k), np.nan) for k in keys])
+    """``values[key]`` per row (NaN for a NaN key or one without a value)."""
+    out = np.full(len(keys), np.nan)
+    if not values:
+        return out
+    known = np.array(sorted(values), dtype=np.float64)
+    found = np.array([values[int(k)] for k in known], dtype=np.float64)
+    at = np.clip(np.searchsorted(known, keys), 0, len(known) - 1)
+    hit = known[at] == keys  # False for NaN keys
+    out[hit] = found[at[hit]]
+    return out
+
+
+def _distance_m(x: Array, y: Array, t_x: Array, t_y: Array) -> Array:
+    """Metres between two EPSG:4326 points (longitude, latitude), measured in the
+    deployment's projected CRS (what ``ST_Distance(ST_Transform(..))`` gives); NaN when
+    either is unknown."""
+    to_metres = Transformer.from_crs("EPSG:4326", get_settings().projected_crs, always_xy=True)
+    ax, ay = to_metres.transform(x, y)
+    bx, by = to_metres.transform(t_x, t_y)
+    return np.asarray(np.hypot(np.asarray(ax) - bx, np.asarray(ay) - by), dtype=np.float64)

@@ -105,25 +105,33 @@ WHERE rd.read_at >= :f_from AND rd.read_at < :f_to
 GROUP BY 1, 2
 """
 
-# What a usage point is and where it hangs: zone, category, subscribed power, distance to
-# its transformer (metres, in the deployment's projected CRS), meters removed in the window.
-ATTRIBUTES = f"""
-WITH {INSTALLATIONS}, changes AS (
-  SELECT usage_point_id,
-         count(*) FILTER (WHERE removed_at >= :f_from AND removed_at < :f_to) AS removals
-  FROM inst GROUP BY usage_point_id
-)
-SELECT up.id, sp.transformer_id, sp.feeder_id, up.category,
-       up.subscribed_power_kva::float8,
-       ST_Distance(ST_Transform(sp.geom, :srid), ST_Transform(t.geom, :srid))::float8,
-       c.removals
-FROM changes c
-JOIN customer_usage_point up ON up.id = c.usage_point_id
+# What a usage point is and where it hangs: zone, category (its position in
+# :categories, 0 when not there), subscribed power, its premises' and its transformer's
+# longitude and latitude (EPSG:4326; the distance is computed in numpy, in the projected
+# CRS). Fixed-width NOT NULL columns (``core.bulk_read``): -1 and NaN stand for NULL.
+ATTRIBUTES = """
+SELECT up.id, coalesce(sp.transformer_id, -1), coalesce(sp.feeder_id, -1),
+       coalesce(array_position(CAST(:categories AS text[]), up.category), 0)::int2,
+       coalesce(up.subscribed_power_kva::float8, 'NaN'::float8),
+       coalesce(ST_X(sp.geom), 'NaN'::float8), coalesce(ST_Y(sp.geom), 'NaN'::float8),
+       coalesce(ST_X(t.geom), 'NaN'::float8), coalesce(ST_Y(t.geom), 'NaN'::float8)
+FROM customer_usage_point up
 JOIN customer_service_location sl ON sl.id = up.service_location_id
 LEFT JOIN gis_service_point sp ON sp.id = sl.service_point_id
 LEFT JOIN gis_power_transformer t ON t.id = sp.transformer_id
-ORDER BY up.id
+WHERE CAST(:ids AS bigint[]) IS NULL OR up.id = ANY(CAST(:ids AS bigint[]))
 """
+ATTRIBUTE_COLUMNS = {
+    "id": "int8",
+    "transformer_id": "int8",
+    "feeder_id": "int8",
+    "category": "int2",
+    "subscribed_kva": "float8",
+    "x": "float8",
+    "y": "float8",
+    "t_x": "float8",
+    "t_y": "float8",
+}
 
 # The zones' NTL share: the mean of its analysable months among the period and the two
 # before (the period's own balance often waits for reads: its tail is still estimated);
@@ -134,4 +142,27 @@ FROM fraud_zone_balance
 WHERE analysable AND period_start <= :period
   AND period_start > CAST(:period AS date) - interval '3 months'
 GROUP BY transformer_id, feeder_id
+"""
+
+# Move-ins: the window month (0 = the first) of the latest contract starting in the window
+# at each usage point (a new occupant, or a first connection): consumption may rightly
+# change then. Local calendar dates, so the month is the date's own.
+MOVE_INS = """
+SELECT usage_point_id, max(date_part('year', start_date) * 12 + date_part('month', start_date)
+                           - :base)::int4
+FROM customer_contract
+WHERE start_date >= CAST(:first AS date) AND start_date <= CAST(:period AS date) + 31
+  AND date_part('year', start_date) * 12 + date_part('month', start_date) - :base < :months
+  AND (CAST(:ids AS bigint[]) IS NULL OR usage_point_id = ANY(CAST(:ids AS bigint[])))
+GROUP BY usage_point_id
+"""
+MOVE_IN_COLUMNS = {"usage_point_id": "int8", "month": "int4"}
+
+# The transformer zones' NTL in kWh, month by month (analysable months only).
+ZONE_NTL_MONTHS = """
+SELECT transformer_id, (date_part('year', period_start) * 12 + date_part('month', period_start)
+                        - :base)::int4, ntl_kwh::float8
+FROM fraud_zone_balance
+WHERE analysable AND transformer_id IS NOT NULL AND ntl_kwh IS NOT NULL
+  AND period_start >= CAST(:first AS date) AND period_start <= CAST(:period AS date)
 """

@@ -131,6 +131,35 @@ def combined(anomaly_rank: Array, direction_rank: Array) -> Array:
     return np.sqrt(np.clip(anomaly_rank, 0, 1) * np.clip(direction_rank, 0, 1))
 
 
+# How far an honest explanation (a move-in at the fall, a zone balance that did not move
+# with it) lowers the combined rank: not to zero, a newcomer may steal from day one.
+HONEST_WEIGHT = 0.7
+
+
+def honest_explanation(matrix: FeatureMatrix) -> Array:
+    """In [0, 1]: 1 when the fall came with a new occupant's move-in; else how clearly the
+    zone balance contradicts a theft (``balance_contradiction`` from 1 to 3 standard
+    errors maps to 0..1); 0 without either feature."""
+    n = len(matrix.usage_point_ids)
+    moved = (
+        np.nan_to_num(matrix.column("drop_at_move_in"))
+        if "drop_at_move_in" in matrix.columns
+        else np.zeros(n)
+    )
+    z = (
+        matrix.column("balance_contradiction")
+        if "balance_contradiction" in matrix.columns
+        else np.full(n, np.nan)
+    )
+    balance = np.clip((np.nan_to_num(z, nan=0.0) - 1.0) / 2.0, 0.0, 1.0)
+    return np.maximum(moved, balance)
+
+
+def explained(score: Array, explanation: Array, weight: float = HONEST_WEIGHT) -> Array:
+    """The combined rank lowered by an honest explanation."""
+    return score * (1.0 - weight * np.clip(explanation, 0.0, 1.0))
+
+
 def prior_probability(score: Array, prior: float) -> Array:
     """``score ** gamma`` with gamma chosen so that the mean is ``prior`` (bisection on a
     monotone map: the order of the usage points is kept)."""

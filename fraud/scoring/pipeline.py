@@ -80,6 +80,7 @@ def score(
     boosting: detectors.Boosting | None = None,
     matrix: FeatureMatrix | None = None,
     prior: float = PRIOR,
+    honest_weight: float = detectors.HONEST_WEIGHT,
 ) -> Scored:
     clock: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -100,7 +101,9 @@ def score(
     if boosting is not None:
         probability = boosting.predict_proba(matrix.values)[:, 1]
     else:
-        probability = detectors.prior_probability(detectors.combined(anomaly, direction), prior)
+        rank_ = detectors.combined(anomaly, direction)
+        rank_ = detectors.explained(rank_, detectors.honest_explanation(matrix), honest_weight)
+        probability = detectors.prior_probability(rank_, prior)
     recent, baseline, peer = consumption_levels(history)
     recoverable = recoverable_kwh(recent, baseline, peer, rules.horizon_months)
     balance = None

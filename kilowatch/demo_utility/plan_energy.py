@@ -203,6 +203,7 @@ def plan_energy(
         cust,
         eligible & (thefts.attack < 0),
         calendar,
+        first_month,
     )
     registered_wh[thefts.attack < 0] = true_wh[thefts.attack < 0]
     meters = _meters(rng, cust)
@@ -319,9 +320,11 @@ def _lookalikes(
     cust: CustomerPlan,
     pool: np.ndarray,
     calendar: np.ndarray,
+    first_month: date,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pick the honest look-alikes among residential ``pool`` members and lower their true
-    (= registered) energy in place from a month on; (kind index or -1, month or -1)."""
+    (= registered) energy in place from a month on (a new occupant's: the month they moved
+    in); (kind index or -1, month or -1)."""
     n, months = true_wh.shape
     kind = np.full(n, -1, dtype=np.int64)
     month = np.full(n, -1, dtype=np.int64)
@@ -329,11 +332,18 @@ def _lookalikes(
     count = max(1, round(n * LOOKALIKE_SHARE)) if n >= 100 else 0
     if count == 0 or months < 8 or len(candidates) < count * len(LOOKALIKES):
         return kind, month
-    chosen = rng.choice(candidates, size=count * len(LOOKALIKES), replace=False)
+    # A new frugal occupant is one who moved in during the window: their contract's start
+    # is the month their consumption changes (what the utility's records show).
+    moved = _move_in_months(cust, first_month, months)
+    newcomers = candidates[(moved[candidates] >= 6) & (moved[candidates] < months - 3)]
+    frugal = rng.choice(newcomers, size=min(count, len(newcomers)), replace=False)
+    others = rng.choice(np.setdiff1d(candidates, frugal), size=count * 2, replace=False)
+    chosen = np.concatenate([others, frugal])  # vacant, rooftop solar, then the newcomers
     # Sunshine over the year (peak in the dry season), for the solar panels' yield.
     sun = 1.0 + 0.2 * np.cos((calendar - 3) / 12.0 * 2 * np.pi)
     for j, u in enumerate(chosen.tolist()):
-        k, start = j // count, int(rng.integers(6, months - 3))
+        k = min(j // count, len(LOOKALIKES) - 1)
+        start = int(moved[u]) if k == 2 else int(rng.integers(6, months - 3))
         after = np.arange(months) >= start
         if LOOKALIKES[k] == "vacant":
             factor = np.where(after, rng.uniform(0.03, 0.1), 1.0)
@@ -344,6 +354,16 @@ def _lookalikes(
         true_wh[u] = np.rint(true_wh[u] * factor).astype(np.int64)
         kind[u], month[u] = k, start
     return kind, month
+
+
+def _move_in_months(cust: CustomerPlan, first_month: date, months: int) -> np.ndarray:
+    """Per usage point, the window month its current contract started in (-1: before)."""
+    out = np.full(cust.n, -1, dtype=np.int64)
+    for u, d in enumerate(cust.ct_start[: cust.n]):
+        k = (d.year - first_month.year) * 12 + d.month - first_month.month
+        if d >= first_month and k < months:
+            out[u] = k
+    return out
 
 
 def _ends(n: int, replaced: np.ndarray, values: np.ndarray) -> np.ndarray:
