@@ -43,7 +43,7 @@ from core.context import Actor
 from core.flush import by_constraint, flush_guarded
 from core.money import minor_exponent
 from core.settings import get_settings
-from core.territory import OutsideTerritoryError, Scope, visible
+from core.territory import OutsideTerritoryError, Scope, agency_allowed, visible
 
 FIRST, RECURRING = "FRST", "RCUR"
 PAIN008 = "pain.008.001.02"
@@ -225,9 +225,11 @@ def make_batch(
     ``direct_debit_batch_empty``."""
     currency = service.currency_of(currency)
     if not actor.sees_all_territories:
-        if agency_id not in (None, actor.territory_agency_id):
+        if agency_id is not None and not agency_allowed(session, actor, agency_id):
             raise OutsideTerritoryError("you collect for your own agency only")
-        agency_id = actor.territory_agency_id
+        agency_id = agency_id or actor.territory_agency_id
+        if agency_id is None:
+            raise OutsideTerritoryError("name an agency of your company to collect for")
     query = select(DirectDebitMandate).where(
         DirectDebitMandate.status == "active", visible(actor, DirectDebitMandate)
     )

@@ -40,7 +40,7 @@ from core.auth.models import Agency
 from core.context import Actor
 from core.errors import FieldError, ReferenceUnknownError
 from core.periods import Period, local_date
-from core.territory import OutsideTerritoryError, scope_of, visible
+from core.territory import OutsideTerritoryError, agency_allowed, scope_of, visible
 from customers.models import UsagePoint
 
 
@@ -65,9 +65,12 @@ def _agency_id(session: Session, actor: Actor, code: str | None) -> int | None:
             )
     scope = scope_of(actor)
     if scope is not None:
-        if agency_id not in (None, scope.agency_id):
+        if agency_id is not None and not agency_allowed(session, actor, agency_id):
             raise OutsideTerritoryError(f"agency {code} is not yours")
-        agency_id = scope.agency_id  # an agency's staff bill their own territory only
+        if scope.agency_id is not None:
+            agency_id = scope.agency_id  # an agency's staff bill their own territory only
+        elif agency_id is None:
+            raise OutsideTerritoryError("name an agency of your company to bill")
     return agency_id
 
 

@@ -6,8 +6,9 @@ import re
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from core.auth.companies import WorkingCompany, working_company
 from core.auth.errors import (
     AgencyNotFoundError,
     CredentialsInvalidError,
@@ -26,16 +27,28 @@ from core.errors import FieldError
 from core.territory import OutsideTerritoryError
 
 
-def actor_for(user: User) -> Actor:
+def actor_for(user: User, company: str | None = None) -> Actor:
+    """The principal of ``user``, working for their own company or ``company`` (a code,
+    one of theirs: ``core.auth.companies``)."""
+    territory_agency_id = (
+        user.agency_id if user.agency is not None and user.agency.territory is not None else None
+    )
+    session = object_session(user)
+    working = (
+        working_company(session, user, company)
+        if session is not None
+        else WorkingCompany(user.company_id, several=False)
+    )
     return Actor(
         user_id=user.id,
         username=user.username,
         scopes=scopes_for(user.roles),
         agency_id=user.agency_id,
-        territory_agency_id=(
-            user.agency_id
-            if user.agency is not None and user.agency.territory is not None
-            else None
+        territory_agency_id=territory_agency_id,
+        company_id=working.company_id,
+        # Several companies: a principal no agency outline bounds sees their company's.
+        territory_company_id=(
+            working.company_id if working.several and territory_agency_id is None else None
         ),
     )
 
@@ -96,6 +109,10 @@ def create_user(
         roles=list(dict.fromkeys(roles)),
         agency_id=agency_id,
     )
+    if agency_id is not None:
+        user.company_id = agency.company_id  # an agency's staff work for its company
+    elif actor is not None and actor.company_id is not None:
+        user.company_id = actor.company_id
     session.add(user)
     session.flush()
     return user
@@ -154,11 +171,12 @@ def authenticate(
     return user, token, expires_in
 
 
-def actor_from_token(session: Session, token: str) -> Actor:
+def actor_from_token(session: Session, token: str, company: str | None = None) -> Actor:
     """The current principal behind a token: the user must still exist and be active, and
-    their scopes are those of their roles now (a demoted user loses scopes at once)."""
+    their scopes are those of their roles now (a demoted user loses scopes at once);
+    ``company`` chooses one of the user's companies (``core.auth.companies``)."""
     claims = decode_token(token)
     user = session.get(User, int(claims["sub"]))
     if user is None or not user.is_active:
         raise UserInactiveError("this account no longer exists or is disabled")
-    return actor_for(user)
+    return actor_for(user, company)
