@@ -59,3 +59,12 @@ def working_company(session: Session, user: User, chosen: str | None = None) -> 
         company_id = picked
     several = (session.scalar(select(func.count()).select_from(Company)) or 0) > 1
     return WorkingCompany(company_id, several)
+
+
+def company_currency(session: Session, company_id: int | None) -> str:
+    """The currency (ISO 4217) company ``company_id`` keeps its books in; the deployment's
+    setting when no company is named (a system job)."""
+    from core.settings import get_settings
+
+    found = session.scalar(select(Company.currency).where(Company.id == company_id))
+    return str(found) if found is not None else get_settings().currency

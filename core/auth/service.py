@@ -92,11 +92,12 @@ def create_user(
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise UserExistsError(f"user {username!r} already exists")
     agency_id = None
+    agency_company: int | None = None
     if agency_code:
         agency = session.scalar(select(Agency).where(Agency.code == agency_code))
         if agency is None:
             raise AgencyNotFoundError(f"agency {agency_code!r} does not exist")
-        agency_id = agency.id
+        agency_id, agency_company = agency.id, agency.company_id
     if actor is not None and actor.territory_agency_id is not None and agency_id != actor.agency_id:
         raise OutsideTerritoryError(
             "you may create accounts of your own agency only",
@@ -109,8 +110,8 @@ def create_user(
         roles=list(dict.fromkeys(roles)),
         agency_id=agency_id,
     )
-    if agency_id is not None:
-        user.company_id = agency.company_id  # an agency's staff work for its company
+    if agency_company is not None:
+        user.company_id = agency_company  # an agency's staff work for its company
     elif actor is not None and actor.company_id is not None:
         user.company_id = actor.company_id
     session.add(user)
