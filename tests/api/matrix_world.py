@@ -889,3 +889,47 @@ def _last_code(outbox: RecordingGateway) -> str:
     found = re.search(r"\b(\d{6})\b", outbox.sent[-1].body)
     assert found, outbox.sent[-1].body
     return found.group(1)
+
+
+def add_second_company(client: TestClient, session: Session, world: World) -> None:
+    """Make the other side another company's (migration 0027's ``core_company``): agency B
+    and a tariff of its own move to a second company, so every operation of the matrix is
+    also checked across companies (a company's books: its tariff is the other side's
+    ``tariff``). Head office works for both, choosing one per request
+    (``X-Kilowatch-Company``)."""
+    from core.auth.models import Company, User, UserCompany
+
+    code = f"{MARKER}-TARIF"
+    _ok(
+        client.post(
+            "/api/v1/tariffs",
+            headers=world.admin,
+            json={
+                "code": code,
+                "name": f"Tarif {MARKER}",
+                "currency": "EUR",
+                "versions": [
+                    {
+                        "effective_from": "2020-01-01",
+                        "definition": {"energy": [{"code": "kwh", "blocks": [{"price": "0.15"}]}]},
+                    }
+                ],
+            },
+        ),
+        f"tariff {code}",
+    )
+    company = Company(code=f"{MARKER}CO", name=f"{MARKER} distribution", currency="EUR")
+    session.add(company)
+    session.flush()
+    session.execute(
+        text("UPDATE billing_tariff SET company_id = :c WHERE code = :code"),
+        {"c": company.id, "code": code},
+    )
+    session.execute(
+        text("UPDATE core_agency SET company_id = :c WHERE id = :a"),
+        {"c": company.id, "a": world.other.agency_id},
+    )
+    for user_id in session.scalars(select(User.id).where(User.agency_id.is_(None))):
+        session.add(UserCompany(user_id=user_id, company_id=company.id))
+    session.commit()
+    world.other.ids["tariff"] = code
