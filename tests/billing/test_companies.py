@@ -17,7 +17,7 @@ month:
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,9 +27,15 @@ from geoalchemy2 import WKTElement
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from billing.collections import repository as collection_repository
+from billing.collections import service as collections
+from billing.collections.models import CollectionFile
+from billing.collections.schemas import PolicyCreate
 from billing.invoices import service as invoices
 from billing.invoices.enums import InvoiceReason
 from billing.invoices.models import Invoice, InvoiceSeries
+from billing.payments import service as payments
+from billing.payments.enums import ItemKind
 from billing.tariffs import repository as tariff_repository
 from billing.tariffs import service as tariffs
 from billing.tariffs.models import Tariff
@@ -265,3 +271,43 @@ def test_a_request_chooses_only_one_of_the_users_companies(
     assert refused.status_code == 403
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert refused.json()["code"] == "company_not_bound"
+
+
+def _policy(db: Session, actor: Actor, code: str) -> int:
+    data = PolicyCreate.model_validate(
+        {
+            "code": code,
+            "name": code,
+            "steps": [{"code": "reminder", "delay": 1, "channel": "sms"}],
+        }
+    )
+    return collections.create_policy(db, actor, data=data).id
+
+
+def test_each_company_duns_its_accounts_under_its_own_policy(
+    db: Session, world: dict[str, Any]
+) -> None:
+    one, two = world["one"], world["two"]
+    mine, theirs = _policy(db, one, "one-dun"), _policy(db, two, "zb-dun")
+    assert [p.id for p in collection_repository.policies(db, one)] == [mine]
+    assert [p.id for p in collection_repository.policies(db, two)] == [theirs]
+    bills = [_bill(db, world[side]["contract"]) for side in ("own", "other")]
+    for bill in bills:  # the open item an issued bill's event opens
+        payments.open_item(
+            db,
+            SYSTEM,
+            customer_account_id=bill.account_id,
+            kind=ItemKind.PRINCIPAL,
+            document_ref=bill.number,
+            due_date=bill.due_date,
+            amount=bill.total,
+            currency=bill.currency,
+        )
+    # Both policies say the same (no category, no agency): only the company tells them
+    # apart, so a rule ignoring it would give both accounts the older one.
+    collections.run_night(db, SYSTEM, on=max(b.due_date for b in bills) + timedelta(days=3))
+    files = {side: db.get(CollectionFile, world[side]["account"]) for side in ("own", "other")}
+    assert {side: f.policy_id for side, f in files.items() if f is not None} == {
+        "own": mine,
+        "other": theirs,
+    }
