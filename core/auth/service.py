@@ -24,7 +24,7 @@ from core.auth.throttle import hold_username, record_attempt, refuse_if_throttle
 from core.auth.tokens import decode_token, issue_token
 from core.context import Actor
 from core.errors import FieldError
-from core.territory import OutsideTerritoryError
+from core.territory import OutsideTerritoryError, agency_allowed
 
 
 def actor_for(user: User, company: str | None = None) -> Actor:
@@ -63,10 +63,13 @@ def get_or_create_agency(session: Session, *, code: str, name: str | None = None
 
 
 def list_users(session: Session, *, actor: Actor, offset: int, limit: int) -> list[User]:
-    """Staff accounts by username: all of them for head office, else the actor's agency's."""
+    """Staff accounts by username: all of them for head office, else the actor's agency's
+    (their company's, for a company's head office when several companies share Kilowatch)."""
     query = select(User).order_by(User.username)
     if actor.territory_agency_id is not None:
         query = query.where(User.agency_id == actor.agency_id)
+    elif actor.territory_company_id is not None:
+        query = query.where(User.company_id == actor.territory_company_id)
     return list(session.scalars(query.offset(offset).limit(limit)))
 
 
@@ -98,9 +101,15 @@ def create_user(
         if agency is None:
             raise AgencyNotFoundError(f"agency {agency_code!r} does not exist")
         agency_id, agency_company = agency.id, agency.company_id
-    if actor is not None and actor.territory_agency_id is not None and agency_id != actor.agency_id:
+    if (
+        actor is not None and actor.territory_agency_id is not None and agency_id != actor.agency_id
+    ) or (
+        actor is not None
+        and agency_id is not None
+        and not agency_allowed(session, actor, agency_id)
+    ):
         raise OutsideTerritoryError(
-            "you may create accounts of your own agency only",
+            "you may create accounts of your own agency (or company) only",
             errors=[FieldError("agency_code", "not your agency", "outside_territory")],
         )
     user = User(

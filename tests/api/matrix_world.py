@@ -151,6 +151,9 @@ class World:
     other: Side
     admin: dict[str, str]  # unrestricted (no agency): sees both halves
     role_headers: dict[Role, dict[str, str]]  # one user per role, bound to agency A
+    # One user per role of agency A's company with no agency (``add_second_company``): only
+    # their company's agencies' outlines bound them.
+    company_role_headers: dict[Role, dict[str, str]] = field(default_factory=dict)
 
     def side(self, name: str) -> Side:
         return self.own if name == "own" else self.other
@@ -933,3 +936,9 @@ def add_second_company(client: TestClient, session: Session, world: World) -> No
         session.add(UserCompany(user_id=user_id, company_id=company.id))
     session.commit()
     world.other.ids["tariff"] = code
+    world.company_role_headers.update(
+        {
+            role: bearer(_token(session, f"kwm-matrix-company-{role.value}", [role.value], None))
+            for role in Role
+        }
+    )

@@ -287,9 +287,12 @@ def _missing_table_entries(op: Operation) -> list[str]:
     return missing
 
 
-def _check_role(m: Matrix, op: Operation, role: Role, failures: list[str]) -> None:
-    headers = m.world.role_headers[role]
-    who = f"{op.label} as {role.value} (agency A)"
+def _check_role(
+    m: Matrix, op: Operation, role: Role, failures: list[str], *, company: bool = False
+) -> None:
+    """``role``'s user of agency A, or (``company``) of agency A's company with no agency."""
+    headers = (m.world.company_role_headers if company else m.world.role_headers)[role]
+    who = f"{op.label} as {role.value} ({'company of A' if company else 'agency A'})"
     has_scope = op.scopes is None or set(op.scopes) <= ROLE_SCOPES[role]
 
     def fail(case: str, expected: str, call: Call) -> None:
@@ -418,6 +421,21 @@ def test_permission_matrix(matrix: Matrix, op: Operation) -> None:
     else:
         for role in Role:
             _check_role(matrix, op, role, failures)
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+
+
+STAFF_OPERATIONS = [
+    op for op in OPERATIONS if op.scopes is not None and not op.is_callback and not op.is_customer
+]
+
+
+@pytest.mark.parametrize("op", STAFF_OPERATIONS, ids=lambda op: op.label)
+def test_permission_matrix_of_a_company_head_office(matrix: Matrix, op: Operation) -> None:
+    """The same checks for staff of agency A's company bound to no agency: the other side
+    is another company's, so they see and change nothing of it either."""
+    failures: list[str] = []
+    for role in Role:
+        _check_role(matrix, op, role, failures, company=True)
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
 
 
