@@ -70,7 +70,12 @@ def _agency_id(session: Session, actor: Actor, code: str | None) -> int | None:
         if scope.agency_id is not None:
             agency_id = scope.agency_id  # an agency's staff bill their own territory only
         elif agency_id is None:
-            raise OutsideTerritoryError("name an agency of your company to bill")
+            # A company's head office bills one of its agencies at a time: a run with no
+            # agency is the whole network's, which is no single company's.
+            raise BillingRunSelectionInvalidError(
+                "name the agency to bill (one of your company's)",
+                errors=[FieldError("selection.agency", "required", "agency_required")],
+            )
     return agency_id
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, object_session
 
 from core.auth.companies import WorkingCompany, working_company
@@ -24,7 +24,7 @@ from core.auth.throttle import hold_username, record_attempt, refuse_if_throttle
 from core.auth.tokens import decode_token, issue_token
 from core.context import Actor
 from core.errors import FieldError
-from core.territory import OutsideTerritoryError, agency_allowed
+from core.territory import OutsideTerritoryError, Scope, agency_allowed
 
 
 def actor_for(user: User, company: str | None = None) -> Actor:
@@ -68,8 +68,14 @@ def list_users(session: Session, *, actor: Actor, offset: int, limit: int) -> li
     query = select(User).order_by(User.username)
     if actor.territory_agency_id is not None:
         query = query.where(User.agency_id == actor.agency_id)
-    elif actor.territory_company_id is not None:
-        query = query.where(User.company_id == actor.territory_company_id)
+    elif actor.territory_company_id is not None:  # an agency's staff, or head office's
+        company = Scope(None, actor.territory_company_id)
+        query = query.where(
+            or_(
+                company.holds(User.agency_id),
+                and_(User.agency_id.is_(None), User.company_id == actor.territory_company_id),
+            )
+        )
     return list(session.scalars(query.offset(offset).limit(limit)))
 
 

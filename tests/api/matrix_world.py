@@ -928,10 +928,11 @@ def add_second_company(client: TestClient, session: Session, world: World) -> No
         text("UPDATE billing_tariff SET company_id = :c WHERE code = :code"),
         {"c": company.id, "code": code},
     )
-    session.execute(
-        text("UPDATE core_agency SET company_id = :c WHERE id = :a"),
-        {"c": company.id, "a": world.other.agency_id},
-    )
+    for table, column in (("core_agency", "id"), ("core_user", "agency_id")):
+        session.execute(
+            text(f"UPDATE {table} SET company_id = :c WHERE {column} = :a"),
+            {"c": company.id, "a": world.other.agency_id},
+        )
     for user_id in session.scalars(select(User.id).where(User.agency_id.is_(None))):
         session.add(UserCompany(user_id=user_id, company_id=company.id))
     session.commit()
