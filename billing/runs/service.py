@@ -98,8 +98,10 @@ def _require_usage_points(session: Session, actor: Actor, ids: list[int] | None)
 
 def create_run(session: Session, actor: Actor, data: RunCreate) -> BillingRun:
     """Prepare a run (status ``draft``): its items and chunks are selected at once."""
-    agency_id = _agency_id(session, actor, data.selection.agency)
+    # Unseen usage points first: naming another territory's is refused the same way
+    # whoever asks, before a company's head office is told to name an agency.
     _require_usage_points(session, actor, data.selection.usage_point_ids)
+    agency_id = _agency_id(session, actor, data.selection.agency)
     run = BillingRun(
         label=data.label,
         period_start=data.period_start,
