@@ -9,6 +9,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.orm import Session
 
+from core.auth.companies import COMPANY_HEADER
 from core.auth.scopes import SCOPE_DESCRIPTIONS
 from core.auth.service import actor_from_token
 from core.context import Actor
@@ -59,7 +60,7 @@ def get_actor(
     token = _token_from(request, bearer)
     if not token:
         raise NotAuthenticatedError("a bearer token is required")
-    actor = actor_from_token(session, token)
+    actor = actor_from_token(session, token, request.headers.get(COMPANY_HEADER))
     missing = [s for s in security_scopes.scopes if not actor.has_scope(s)]
     if missing:
         raise PermissionDeniedError(f"this action needs the scope(s): {', '.join(missing)}")

@@ -38,7 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.models import Base
-from core.territory import Scope
+from core.territory import CompanyRule, Scope
 
 # Tables of the public schema deliberately left without the audit trigger, and why. Every
 # other table there is a business table and must be audited (``audit_coverage_gaps``).
@@ -317,6 +317,11 @@ def _entries_of(scope: Scope, table: str, model: type[Any]) -> ColumnElement[boo
     (nothing is left to place it by)."""
     of_table = AuditLog.table_name == table
     rule = model.__territory__
+    if isinstance(rule, CompanyRule):  # a company's books: its entries lie in its company
+        if scope.company_id is None:
+            return of_table
+        company_id = scope.company_id
+        rule = lambda _scope: model.__territory__.condition(model, company_id)  # noqa: E731
     if rule is None:
         return of_table
     key = getattr(model, "id", None)

@@ -23,6 +23,14 @@ class Actor:
     # The agency whose outline bounds what this principal sees (``core.territory``),
     # resolved at authentication: None when unrestricted (no agency, or no outline).
     territory_agency_id: int | None = None
+    # The company this principal works for in this request (``core_company``): the
+    # company's own tables (tariffs, series, policies ...) are limited to it. None: every
+    # company (system jobs).
+    company_id: int | None = None
+    # The company whose agencies' outlines bound what an agency-less principal sees,
+    # resolved at authentication: None when this Kilowatch serves one company only (the
+    # whole network is its), or when an agency bounds the principal already.
+    territory_company_id: int | None = None
     # The interface language the user chose (None: their browser's, else the deployment's).
     language: str | None = None
 
@@ -31,7 +39,7 @@ class Actor:
 
     @property
     def sees_all_territories(self) -> bool:
-        return self.territory_agency_id is None
+        return self.territory_agency_id is None and self.territory_company_id is None
 
 
 SYSTEM = Actor(user_id=None, username="system", scopes=frozenset({"*"}))

@@ -14,6 +14,14 @@ the mapped models and fails when one declares neither, so a new table cannot for
 
 Reads of something outside the territory answer 404 (its existence is not disclosed);
 writes that would create or link something outside it raise :class:`OutsideTerritoryError`.
+
+The same rule keeps the companies a Kilowatch serves apart (``core_company``). A company's
+own books (tariffs, numbering series, chart of accounts, dunning policies ...) say so with
+``__territory__ = COMPANY`` (a ``company_id`` column) or ``company_of(Parent, "parent_id")``
+(a child row of such a table): :func:`visible` keeps the rows of the actor's company
+(``Actor.company_id``). Located tables need nothing more: an agency belongs to one company,
+and an agency-less principal of a Kilowatch serving several companies is bounded by the
+outlines of their company's agencies (``Actor.territory_company_id``, ``Scope.company_id``).
 """
 
 from __future__ import annotations
@@ -44,29 +52,84 @@ class TerritoryRuleMissingError(RuntimeError):
 
 @dataclass(frozen=True)
 class Scope:
-    """The territory a query is limited to: the agency and its outline as SQL."""
+    """The territory a query is limited to: one agency's outline, or (``agency_id`` None)
+    the outlines of every agency of ``company_id``, as SQL. ``company_id`` is the bounded
+    principal's company in both cases (the audit log places a company's books by it)."""
 
-    agency_id: int
+    agency_id: int | None
+    company_id: int | None = None
 
     @property
     def area(self) -> Any:
-        """The agency's outline (EPSG:4326 multipolygon) as a scalar subquery."""
-        return select(Agency.territory).where(Agency.id == self.agency_id).scalar_subquery()
+        """The outline (EPSG:4326) as a scalar subquery: the agency's, or the union of the
+        company's agencies'."""
+        if self.agency_id is not None:
+            return select(Agency.territory).where(Agency.id == self.agency_id).scalar_subquery()
+        return (
+            select(func.ST_Union(Agency.territory))
+            .where(Agency.company_id == self.company_id)
+            .scalar_subquery()
+        )
 
     def covers(self, geom: Any) -> ColumnElement[bool]:
         """``geom`` (EPSG:4326) intersects the territory; a NULL geometry never does."""
         return func.ST_Intersects(geom, self.area)
+
+    def holds(self, agency_id: Any) -> ColumnElement[bool]:
+        """``agency_id`` (a column or a value) is the scope's agency, or one of its
+        company's agencies."""
+        if self.agency_id is not None:
+            return agency_id == self.agency_id  # type: ignore[no-any-return]
+        return agency_id.in_(  # type: ignore[no-any-return]
+            select(Agency.id).where(Agency.company_id == self.company_id)
+        )
 
 
 # ``__territory__ = GLOBAL``: the table holds nothing located (tariffs, rule sets ...).
 GLOBAL: Final = None
 
 
+@dataclass(frozen=True)
+class CompanyRule:
+    """``__territory__`` of a company's own table: its ``company_id`` column, or (``parent``
+    and ``key`` given) the company of the ``parent`` row that ``key`` names."""
+
+    parent: Any = None
+    key: str | None = None
+
+    def condition(self, model: type[Any], company_id: int) -> ColumnElement[bool]:
+        if self.parent is None:
+            return model.company_id == company_id  # type: ignore[no-any-return]
+        parent = self.parent
+        return (
+            exists()
+            .where(parent.id == getattr(model, self.key or ""), parent.company_id == company_id)
+            .correlate_except(parent)
+        )
+
+
+# ``__territory__ = COMPANY``: a company's own books (tariffs, series, policies ...).
+COMPANY: Final = CompanyRule()
+
+
+def company_of(parent: type[Any], key: str) -> CompanyRule:
+    """``__territory__`` of a child row of a company's table (a tariff's version)."""
+    return CompanyRule(parent, key)
+
+
+def located_rule(model: type[Any]) -> Any:
+    """``model``'s rule over a :class:`Scope`, or None (a global or a company's table)."""
+    rule = getattr(model, "__territory__", None)
+    return None if rule is None or isinstance(rule, CompanyRule) else rule
+
+
 def scope_of(actor: Actor) -> Scope | None:
     """The territory limiting ``actor``, or None when unrestricted."""
-    if actor.territory_agency_id is None:
-        return None
-    return Scope(actor.territory_agency_id)
+    if actor.territory_agency_id is not None:
+        return Scope(actor.territory_agency_id, actor.company_id)
+    if actor.territory_company_id is not None:
+        return Scope(None, actor.territory_company_id)
+    return None
 
 
 def visible(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
@@ -75,28 +138,36 @@ def visible(actor: Actor, model: type[Any]) -> ColumnElement[bool]:
         raise TerritoryRuleMissingError(
             f"{model.__name__} declares no __territory__ (a rule, or GLOBAL)"
         )
+    rule = model.__territory__
+    if isinstance(rule, CompanyRule):
+        if actor.company_id is None:
+            return true()
+        return _cached((model, actor.company_id), lambda: rule.condition(model, actor.company_id))
     scope = scope_of(actor)
-    if scope is None or model.__territory__ is None:
+    if scope is None or rule is None:
         return true()
-    key = (model, scope)
+    return _cached((model, scope), lambda: rule(scope))
+
+
+def _cached(key: tuple[type[Any], Any], build: Any) -> ColumnElement[bool]:
     condition = _CONDITIONS.get(key)
     if condition is None:
-        if len(_CONDITIONS) >= 4096:  # bounded: agencies x models
+        if len(_CONDITIONS) >= 4096:  # bounded: (agencies + companies) x models
             _CONDITIONS.clear()
-        condition = _CONDITIONS[key] = model.__territory__(scope)
+        condition = _CONDITIONS[key] = build()
     return condition
 
 
-# ``model``'s rule per scope, built once: building one (aliasing the tables it looks through)
-# took milliseconds of a request's time, and a SQL expression is immutable, so the same one
-# serves every query (its only value is the agency id, in the scope).
-_CONDITIONS: dict[tuple[type[Any], Scope], ColumnElement[bool]] = {}
+# ``model``'s rule per scope (or company), built once: building one (aliasing the tables it
+# looks through) took milliseconds of a request's time, and a SQL expression is immutable,
+# so the same one serves every query (its only value is the agency or company id).
+_CONDITIONS: dict[tuple[type[Any], Any], ColumnElement[bool]] = {}
 
 
 def through(model: type[Any], key: Any, scope: Scope) -> ColumnElement[bool]:
     """Placed where the ``model`` row ``key`` (a foreign-key column or a value) is: a
     usage point's reading, a party's phone. Applies ``model``'s own rule, never a copy."""
-    rule = model.__territory__
+    rule = located_rule(model)
     if rule is None:
         return true()
     # An alias, so that ``key`` may itself be a column of ``model`` in the outer query.
@@ -113,7 +184,9 @@ def rule_sql(actor: Actor, model: type[Any], alias: str = "x") -> str | None:
     for hand-written statements (GeoJSON, vector tiles, exports built in the database);
     None when the actor is unrestricted. Its only value (the agency id, an integer from the
     signed-in principal) is rendered inline, so the fragment needs no parameters."""
-    if scope_of(actor) is None:
+    if scope_of(actor) is None and not (
+        isinstance(model.__territory__, CompanyRule) and actor.company_id is not None
+    ):
         return None
     table = model.__table__.alias(alias)
     condition = ClauseAdapter(table).traverse(visible(actor, model))
@@ -130,11 +203,9 @@ def bounds(session: Session, actor: Actor) -> tuple[float, float, float, float] 
     scope = scope_of(actor)
     if scope is None:
         return None
-    box = func.Box2D(Agency.territory)
+    box = func.Box2D(scope.area)
     row = session.execute(
-        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
-            Agency.id == scope.agency_id
-        )
+        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
     ).one_or_none()
     if row is None or row[0] is None:
         return None
@@ -147,6 +218,11 @@ def area_sql(actor: Actor, param: str = "territory_agency") -> tuple[str | None,
     scope = scope_of(actor)
     if scope is None:
         return None, {}
+    if scope.agency_id is None:
+        return (
+            f"(SELECT ST_Union(a.territory) FROM core_agency a WHERE a.company_id = :{param})",
+            {param: scope.company_id},
+        )
     return (
         f"(SELECT a.territory FROM core_agency a WHERE a.id = :{param})",
         {param: scope.agency_id},
@@ -164,7 +240,7 @@ def covers_geometry(session: Session, actor: Actor, geom: Any) -> bool:
 
 def require_visible(session: Session, actor: Actor, model: type[Any], key: Any, what: str) -> None:
     """Refuse a write that links ``model`` row ``key`` when the caller cannot see it."""
-    if scope_of(actor) is None:
+    if scope_of(actor) is None and not isinstance(model.__territory__, CompanyRule):
         return
     seen = session.scalar(select(model.id).where(model.id == key, visible(actor, model)))
     if seen is None:
@@ -175,3 +251,17 @@ def require_covered(session: Session, actor: Actor, geom: Any, what: str) -> Non
     """Refuse a write placing ``what`` at ``geom`` outside the caller's territory."""
     if not covers_geometry(session, actor, geom):
         raise OutsideTerritoryError(f"{what} lies outside your territory")
+
+
+def agency_allowed(session: Session, actor: Actor, agency_id: int | None) -> bool:
+    """Whether ``actor`` may name agency ``agency_id`` in a write: any when unrestricted,
+    their own when bound to one, one of their company's when bounded by its outlines."""
+    scope = scope_of(actor)
+    if scope is None:
+        return True
+    if scope.agency_id is not None:
+        return agency_id == scope.agency_id
+    if agency_id is None:
+        return False
+    company = session.scalar(select(Agency.company_id).where(Agency.id == agency_id))
+    return company == scope.company_id

@@ -19,7 +19,7 @@ from core.errors import FieldError
 from core.flush import by_constraint, flush_guarded
 from core.outbox import emit
 from core.pages import paginate
-from core.territory import OutsideTerritoryError, scope_of
+from core.territory import OutsideTerritoryError, agency_allowed, scope_of
 from customers import repository
 from customers.enums import OPEN_CASE_STATUSES, CaseStatus, CaseType
 from customers.errors import (
@@ -317,8 +317,7 @@ def _require_agency(session: Session, actor: Actor, agency_id: int, what: str) -
         raise AgencyUnknownError(
             f"no agency {agency_id}", errors=[FieldError("agency_id", "unknown agency")]
         )
-    scope = scope_of(actor)
-    if scope is not None and agency_id != scope.agency_id:
+    if not agency_allowed(session, actor, agency_id):
         raise OutsideTerritoryError(f"{what} of agency {agency_id} is outside your territory")
 
 

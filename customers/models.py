@@ -66,7 +66,7 @@ class Party(IdMixin, TimestampMixin, Base):
             .where(ContractRoleAssignment.party_id == Party.id, scope.covers(ServiceLocation.geom))
             .correlate_except(ContractRoleAssignment, Contract, UsagePoint, ServiceLocation)
         )
-        return or_(Party.agency_id == scope.agency_id, exists(at_premises))
+        return or_(scope.holds(Party.agency_id), exists(at_premises))
 
     __tablename__ = "customer_party"
     __table_args__ = (
@@ -361,7 +361,7 @@ class Case(IdMixin, TimestampMixin, Base):
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """Raised in the agency, or at premises inside."""
         return or_(
-            Case.agency_id == scope.agency_id,
+            scope.holds(Case.agency_id),
             _premises_seen(Case.service_location_id, scope),
         )
 
@@ -442,7 +442,7 @@ class CaseAssignmentRule(IdMixin, TimestampMixin, Base):
         """The agency's own rules and the general ones (no agency); another
         agency's rules are outside."""
         return or_(
-            CaseAssignmentRule.agency_id == scope.agency_id,
+            scope.holds(CaseAssignmentRule.agency_id),
             CaseAssignmentRule.agency_id.is_(None),
         )
 

@@ -67,7 +67,7 @@ class FieldTeam(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return FieldTeam.agency_id == scope.agency_id
+        return scope.holds(FieldTeam.agency_id)
 
     __tablename__ = "field_team"
 
@@ -85,7 +85,7 @@ class Technician(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return Technician.agency_id == scope.agency_id
+        return scope.holds(Technician.agency_id)
 
     __tablename__ = "field_technician"
     __table_args__ = (CheckConstraint("working_days <@ ARRAY[1,2,3,4,5,6,7]", name="working_days"),)
@@ -142,7 +142,7 @@ class ReadingCycle(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return ReadingCycle.agency_id == scope.agency_id
+        return scope.holds(ReadingCycle.agency_id)
 
     __tablename__ = "field_reading_cycle"
 
@@ -176,7 +176,7 @@ class ReadingRound(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return ReadingRound.agency_id == scope.agency_id
+        return scope.holds(ReadingRound.agency_id)
 
     __tablename__ = "field_reading_round"
     __table_args__ = (CheckConstraint("status IN ('draft', 'assigned', 'closed')", name="status"),)
@@ -260,7 +260,7 @@ class WorkOrder(IdMixin, TimestampMixin, Base):
                 WorkOrder.usage_point_id.is_not(None),
                 _at_usage_point(scope, WorkOrder.usage_point_id),
             ),
-            and_(WorkOrder.usage_point_id.is_(None), WorkOrder.agency_id == scope.agency_id),
+            and_(WorkOrder.usage_point_id.is_(None), scope.holds(WorkOrder.agency_id)),
         )
 
     __tablename__ = "field_work_order"
@@ -337,7 +337,7 @@ class SealBatch(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return SealBatch.agency_id == scope.agency_id
+        return scope.holds(SealBatch.agency_id)
 
     __tablename__ = "field_seal_batch"
     __table_args__ = (CheckConstraint("last_number >= first_number", name="range"),)
@@ -363,7 +363,7 @@ class Seal(IdMixin, TimestampMixin, Base):
         """Applied: where its usage point is; otherwise by its store's agency."""
         return or_(
             and_(Seal.usage_point_id.is_not(None), _at_usage_point(scope, Seal.usage_point_id)),
-            and_(Seal.usage_point_id.is_(None), Seal.agency_id == scope.agency_id),
+            and_(Seal.usage_point_id.is_(None), scope.holds(Seal.agency_id)),
         )
 
     __tablename__ = "field_seal"

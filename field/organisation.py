@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.context import Actor
 from core.errors import FieldError
 from core.flush import by_constraint, flush_guarded
-from core.territory import OutsideTerritoryError, scope_of, visible
+from core.territory import OutsideTerritoryError, agency_allowed, visible
 from customers.models import UsagePoint
 from field import repository
 from field.errors import (
@@ -25,18 +25,20 @@ from field.models import FieldTeam, ReadingCycle, ReadingCycleMember, Technician
 from field.schemas import CycleCreate, TeamCreate, TechnicianCreate, TechnicianUpdate
 
 
-def own_agency(actor: Actor, agency_id: int | None) -> int | None:
+def own_agency(session: Session, actor: Actor, agency_id: int | None) -> int | None:
     """The agency a new record belongs to: the given one, else the actor's; a member of
-    staff bound to a territory may only create records of its own agency."""
-    scope = scope_of(actor)
+    staff bound to a territory may only create records of its own agency (of its own
+    company's agencies, when its company's outlines bound it)."""
     chosen = agency_id if agency_id is not None else actor.agency_id
-    if scope is not None and chosen != scope.agency_id:
+    if not agency_allowed(session, actor, chosen):
         raise OutsideTerritoryError(f"agency {chosen} is outside your territory")
     return chosen
 
 
 def create_team(session: Session, *, actor: Actor, data: TeamCreate) -> FieldTeam:
-    team = FieldTeam(code=data.code, name=data.name, agency_id=own_agency(actor, data.agency_id))
+    team = FieldTeam(
+        code=data.code, name=data.name, agency_id=own_agency(session, actor, data.agency_id)
+    )
     flush_guarded(
         session,
         by_constraint(
@@ -60,7 +62,7 @@ def create_technician(session: Session, *, actor: Actor, data: TechnicianCreate)
     technician = Technician(
         code=data.code,
         user_id=user.id,
-        agency_id=own_agency(actor, user.agency_id),
+        agency_id=own_agency(session, actor, user.agency_id),
         team_id=data.team_id,
         full_name=data.full_name or user.full_name or user.username,
         skills=sorted({s.value for s in data.skills}),
@@ -109,7 +111,7 @@ def create_cycle(session: Session, *, actor: Actor, data: CycleCreate) -> Readin
                 ],
             )
     cycle = ReadingCycle(
-        code=data.code, name=data.name, agency_id=own_agency(actor, data.agency_id)
+        code=data.code, name=data.name, agency_id=own_agency(session, actor, data.agency_id)
     )
     flush_guarded(
         session,

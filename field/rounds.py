@@ -129,7 +129,7 @@ def build_round(session: Session, *, actor: Actor, data: RoundBuild) -> ReadingR
     in walking order, each with its expected range; assigned at once when a technician is
     named."""
     period = month_start(data.period_start)
-    agency_id = own_agency(actor, data.agency_id)
+    agency_id = own_agency(session, actor, data.agency_id)
     taken = repository.usage_points_in_open_rounds(session, period)
     stops = [s for s in _selected(session, actor, data) if s.usage_point_id not in taken]
     at = _noon(data.planned_date or period)

@@ -106,7 +106,7 @@ def receive_seal_batch(session: Session, *, actor: Actor, data: SealBatchCreate)
         first_number=data.first_number,
         last_number=data.last_number,
         digits=data.digits,
-        agency_id=own_agency(actor, data.agency_id),
+        agency_id=own_agency(session, actor, data.agency_id),
         received_at=data.received_at,
     )
 

@@ -137,7 +137,7 @@ def create_work_order(
             errors=[FieldError("usage_point_id", "required for this kind")],
         )
     else:
-        agency_id = own_agency(actor, agency_id)
+        agency_id = own_agency(session, actor, agency_id)
     instructions = {**meter_fields, **data.instructions}
     instructions.pop("meter_id", None)
     order = WorkOrder(

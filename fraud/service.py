@@ -46,7 +46,7 @@ class BalanceReport:
 
 
 def _require_whole_network(actor: Actor) -> None:
-    if actor.territory_agency_id is not None:
+    if not actor.sees_all_territories:  # an agency's staff, or one company's of several
         raise PermissionDeniedError("zone balances are computed for the whole network")
 
 

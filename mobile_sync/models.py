@@ -48,7 +48,7 @@ class SyncDevice(IdMixin, TimestampMixin, Base):
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """By its technician's agency at enrollment."""
-        return SyncDevice.agency_id == scope.agency_id
+        return scope.holds(SyncDevice.agency_id)
 
     __tablename__ = "sync_device"
     __table_args__ = (

@@ -29,7 +29,7 @@ from billing.payments.schemas import ReceivableItemCreate
 from core.context import Actor
 from core.errors import FieldError, InputInvalidError
 from core.settings import get_settings
-from core.territory import rule_sql, scope_of, visible
+from core.territory import agency_allowed, rule_sql, visible
 from customers.models import UsagePoint
 from field import service as field
 from field.enums import WorkOrderKind
@@ -158,8 +158,7 @@ def select_points(session: Session, actor: Actor, criteria: dict[str, Any]) -> l
 def create_campaign(session: Session, *, actor: Actor, data: CampaignCreate) -> Campaign:
     """The campaign and its items (the points matching the criteria now). An agency or
     a usage point named outside the actor's territory is a 422 (reference_unknown)."""
-    scope = scope_of(actor)
-    if scope is not None and data.agency_id not in (None, scope.agency_id):
+    if data.agency_id is not None and not agency_allowed(session, actor, data.agency_id):
         raise ReferenceUnknownError(
             f"no agency {data.agency_id}",
             errors=[FieldError("agency_id", "unknown agency", "reference_unknown")],

@@ -232,7 +232,7 @@ class Campaign(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return Campaign.agency_id == scope.agency_id
+        return scope.holds(Campaign.agency_id)
 
 
 class CampaignItem(IdMixin, Base):

@@ -47,7 +47,7 @@ def list_policies(
     actor: CurrentActor("collections:read"),  # type: ignore[valid-type]
 ) -> list[PolicyRead]:
     """Every dunning policy with its ordered steps."""
-    return [service.policy_read(session, p) for p in repository.policies(session)]
+    return [service.policy_read(session, p) for p in repository.policies(session, actor)]
 
 
 @router.post("/policies", response_model=PolicyRead, status_code=201)

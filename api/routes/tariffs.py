@@ -59,7 +59,7 @@ def list_tariffs(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Page[TariffSummary]:
-    tariffs, total = repository.tariffs_page(session, q=q, offset=offset, limit=limit)
+    tariffs, total = repository.tariffs_page(session, actor, q=q, offset=offset, limit=limit)
     return Page(
         items=[TariffSummary.model_validate(t) for t in tariffs],
         total=total,
@@ -94,7 +94,7 @@ def import_tariff(
 @router.get("/tariffs/{code}", response_model=TariffRead, responses=_MORE)
 def get_tariff(code: Code, session: DbSession, actor: CurrentActor("tariffs:read")) -> TariffRead:  # type: ignore[valid-type]
     """The tariff with every version and its dates (``effective_to``: the next one's start)."""
-    return _read(session, repository.require_tariff(session, code))
+    return _read(session, repository.require_tariff(session, code, actor=actor))
 
 
 @router.post(
@@ -112,7 +112,9 @@ def add_version(
 def get_version(
     code: Code, version: VersionNumber, session: DbSession, actor: CurrentActor("tariffs:read")
 ) -> TariffVersionRead:  # type: ignore[valid-type]
-    return TariffVersionRead.model_validate(service.get_version(session, code=code, number=version))
+    return TariffVersionRead.model_validate(
+        service.get_version(session, code=code, number=version, actor=actor)
+    )
 
 
 @router.get(
@@ -133,7 +135,7 @@ def export_tariff(
     format: Literal["yaml", "json"] = "yaml",
 ) -> Response:
     """The tariff and its versions as a document that imports back to the same tariff."""
-    text = service.export_document(session, code=code, fmt=format)
+    text = service.export_document(session, code=code, fmt=format, actor=actor)
     return Response(
         text,
         media_type=f"application/{format}",
@@ -183,4 +185,4 @@ def simulate(
 ) -> BillRead:  # type: ignore[valid-type]
     """The bill calculator: rate any consumption over any date range ``[start, end)`` with
     the versions in force (cut where they change), every line shown. Nothing is stored."""
-    return bill_read(service.simulate(session, code=code, request=body))
+    return bill_read(service.simulate(session, code=code, request=body, actor=actor))

@@ -42,7 +42,7 @@ def _day(text: str) -> date:
 @router.get("/collections/policies", response_class=HTMLResponse)
 def policies_page(request: Request, session: DbSession) -> Response:
     actor = page_actor(request, session, "collections:read")
-    policies = [service.policy_read(session, p) for p in repository.policies(session)]
+    policies = [service.policy_read(session, p) for p in repository.policies(session, actor)]
     return render(
         request,
         "collection_policies.html",

@@ -156,7 +156,7 @@ def tariff_book_page(
 ) -> Response:
     actor = page_actor(request, session, "tariffs:read")
     tariffs, total = repository.tariffs_page(
-        session, q=q.strip() or None, offset=0, limit=BOOK_LIMIT
+        session, actor, q=q.strip() or None, offset=0, limit=BOOK_LIMIT
     )
     book = [{"tariff": t, "versions": _versions(session, t.id)} for t in tariffs]
     return render(
@@ -174,7 +174,7 @@ def tariff_book_page(
 @router.get("/tariffs/{code}", response_class=HTMLResponse)
 def tariff_page(request: Request, session: DbSession, code: TariffCodePath) -> Response:
     actor = page_actor(request, session, "tariffs:read")
-    tariff = repository.require_tariff(session, code)
+    tariff = repository.require_tariff(session, code, actor=actor)
     versions = _versions(session, tariff.id)
     registers = sorted({r for v in versions for r in v["definition"].registers})
     query = request.query_params

@@ -68,6 +68,12 @@ _RECOMPUTE = text(
                        AND p.status = 'active') AS in_plan,
                (SELECT p.id FROM collection_policy p
                 WHERE p.active
+                  -- the account's company's policies: the company of its contract's tariff
+                  AND p.company_id = COALESCE((
+                        SELECT tf.company_id FROM customer_contract c
+                        JOIN billing_tariff tf ON tf.code = c.tariff_code
+                        WHERE c.account_id = t.account_id
+                        ORDER BY c.status = 'active' DESC, c.id DESC LIMIT 1), p.company_id)
                   AND (p.category IS NULL OR p.category = (
                         SELECT u.category FROM customer_contract c
                         JOIN customer_usage_point u ON u.id = c.usage_point_id

@@ -40,8 +40,9 @@ from billing.collections.enums import (
     StepChannel,
     WriteOffStatus,
 )
+from core.auth.models import DEFAULT_COMPANY_ID
 from core.models import Base, IdMixin, TimestampMixin, one_of
-from core.territory import GLOBAL, Scope, through
+from core.territory import COMPANY, Scope, company_of, through
 from customers.models import Account
 
 
@@ -56,9 +57,16 @@ class CollectionPolicy(IdMixin, TimestampMixin, Base):
         CheckConstraint("interest_day_count IN ('ACT/365', 'ACT/360')", name="day_count_known"),
     )
 
-    __territory__ = GLOBAL  # the utility's rules, read by every agency
+    __territory__ = COMPANY  # each company's own rules, read by its agencies
 
     code: Mapped[str] = mapped_column(Text, unique=True)
+    company_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("core_company.id", ondelete="RESTRICT"),
+        default=DEFAULT_COMPANY_ID,
+        server_default=str(DEFAULT_COMPANY_ID),
+        index=True,
+    )
     name: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(Text)  # UsageCategory; NULL: any
     agency_id: Mapped[int | None] = mapped_column(
@@ -85,7 +93,7 @@ class CollectionStep(IdMixin, Base):
         CheckConstraint("delay >= 0 AND min_amount >= 0 AND fee >= 0", name="amounts_valid"),
     )
 
-    __territory__ = GLOBAL
+    __territory__ = company_of(CollectionPolicy, "policy_id")
 
     policy_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("collection_policy.id", ondelete="CASCADE"), index=True

@@ -18,12 +18,14 @@ from billing.collections.models import (
     PaymentPlanInstalment,
 )
 from core.context import Actor
-from core.territory import rule_sql
+from core.territory import rule_sql, visible
 from customers.models import Account
 
 
-def policies(session: Session) -> list[CollectionPolicy]:
-    return list(session.scalars(select(CollectionPolicy).order_by(CollectionPolicy.code)))
+def policies(session: Session, actor: Actor) -> list[CollectionPolicy]:
+    """``actor``'s company's dunning policies, by code."""
+    query = select(CollectionPolicy).where(visible(actor, CollectionPolicy))
+    return list(session.scalars(query.order_by(CollectionPolicy.code)))
 
 
 def steps_of(session: Session, policy_id: int) -> list[CollectionStep]:

@@ -66,6 +66,8 @@ def create_policy(session: Session, actor: Actor, *, data: PolicyCreate) -> Coll
         interest_rate=data.interest_rate,
         interest_day_count=data.interest_day_count,
     )
+    if actor.company_id is not None:
+        policy.company_id = actor.company_id  # the rules of the author's company
     flush_guarded(session, _POLICY_DUPLICATE, lambda: session.add(policy))
     session.add_all(
         CollectionStep(

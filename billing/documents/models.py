@@ -37,7 +37,7 @@ class PrintBatch(IdMixin, Base):
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """A batch belongs to the territory of whoever made it (its invoices were each
         checked against it); head office's batches (no agency) stay with head office."""
-        return PrintBatch.agency_id == scope.agency_id
+        return scope.holds(PrintBatch.agency_id)
 
     label: Mapped[str] = mapped_column(Text, default="", server_default="")
     output: Mapped[str] = mapped_column(Text)

@@ -44,8 +44,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.auth.models import DEFAULT_COMPANY_ID
 from core.models import Base, IdMixin
-from core.territory import GLOBAL, Scope, through
+from core.territory import COMPANY, Scope, through
 from customers.models import Account
 
 
@@ -56,11 +57,30 @@ class InvoiceSeries(IdMixin, Base):
     back issue gives its numbers back (no gap)."""
 
     __tablename__ = "billing_invoice_series"
-    __table_args__ = (CheckConstraint("last_number >= 0", name="last_number_positive"),)
+    __table_args__ = (
+        CheckConstraint("last_number >= 0", name="last_number_positive"),
+        Index(
+            "uq_billing_invoice_series_company_kind",
+            "company_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind IS NOT NULL"),
+        ),
+    )
 
-    __territory__ = GLOBAL  # one numbering for the whole utility (a legal requirement)
+    # Each company numbers its own documents, one series per kind (a legal requirement).
+    __territory__ = COMPANY
 
     series: Mapped[str] = mapped_column(Text, unique=True)
+    company_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("core_company.id", ondelete="RESTRICT"),
+        default=DEFAULT_COMPANY_ID,
+        server_default=str(DEFAULT_COMPANY_ID),
+        index=True,
+    )
+    # The document kind (InvoiceKind) the company issues in this series by default.
+    kind: Mapped[str | None] = mapped_column(Text)
     last_number: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 

@@ -43,6 +43,24 @@ def draw(session: Session, series: str, count: int) -> int:
     return int(last) - count + 1
 
 
+def company_series(session: Session, series: str, tariff_code: str) -> str:
+    """The series a document rated under ``tariff_code`` is numbered in when ``series`` is
+    asked for: ``series`` itself when it is the tariff's company's, else that company's
+    series of the same kind ("F" of company 1 becomes company 2's invoice series). Each
+    company numbers its own documents, gapless per series."""
+    found = session.execute(
+        text(
+            "SELECT own.series FROM billing_invoice_series given "
+            "JOIN billing_tariff t ON t.code = :code "
+            "JOIN billing_invoice_series own "
+            "  ON own.company_id = t.company_id AND own.kind = given.kind "
+            "WHERE given.series = :series AND given.company_id <> t.company_id"
+        ),
+        {"code": tariff_code, "series": series},
+    ).scalar_one_or_none()
+    return str(found) if found is not None else series
+
+
 # Each digit as itself, each letter as its value 10..35 (what ``int(c, 36)`` gives).
 _BASE36 = str.maketrans({c: str(int(c, 36)) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"})
 

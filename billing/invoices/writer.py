@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from billing.invoices.enums import InvoiceKind, InvoiceReason
 from billing.invoices.errors import InvoicePeriodBilledError
 from billing.invoices.events import InvoicesIssued
-from billing.invoices.numbering import draw, number_of, payment_reference
+from billing.invoices.numbering import company_series, draw, number_of, payment_reference
 from billing.invoices.postings import Chart, posting_amounts
 from billing.tariffs.rating import Bill, BillLine
 from core.bulk import TEXT_CHUNK_ROWS, TEXT_NULL, copy_in, next_values, text_values
@@ -276,7 +276,34 @@ def write(
     due_date: date,
 ) -> list[Written]:
     """Issue ``drafts`` in ``series`` (numbers in the drafts' order) and post each to the
-    ledger; returns them in the same order."""
+    ledger; returns them in the same order. A draft rated under another company's tariff
+    is numbered in that company's series of the same kind (``company_series``)."""
+    by_tariff = {
+        code: company_series(session, series, code) for code in {d.tariff_code for d in drafts}
+    }
+    groups: dict[str, list[int]] = {}
+    for index, draft in enumerate(drafts):
+        groups.setdefault(by_tariff[draft.tariff_code], []).append(index)
+    if len(groups) <= 1:
+        own = next(iter(groups), series)
+        return _write(session, actor, drafts, own, issue_date, due_date)
+    written: list[Written | None] = [None] * len(drafts)
+    for own, indexes in sorted(groups.items()):
+        part = _write(session, actor, [drafts[i] for i in indexes], own, issue_date, due_date)
+        for i, w in zip(indexes, part, strict=True):
+            written[i] = w
+    return [w for w in written if w is not None]
+
+
+def _write(
+    session: Session,
+    actor: Actor,
+    drafts: Sequence[Draft],
+    series: str,
+    issue_date: date,
+    due_date: date,
+) -> list[Written]:
+    """``write`` of drafts all numbered in ``series``."""
     if not drafts:
         return []
     chart = Chart.load(session)

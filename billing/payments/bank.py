@@ -26,7 +26,7 @@ from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.locks import LockSpace, int32_key, xact_lock
 from core.money import CurrencyUnknownError, RoundingMode, minor_exponent, to_minor
-from core.territory import scope_of
+from core.territory import agency_allowed, scope_of
 
 STATEMENT_BYTES_MAX = 20 * 1024 * 1024
 
@@ -131,11 +131,13 @@ def import_statement(
         raise StatementInvalidError("the statement is too large")
     scope = scope_of(actor)
     if agency_id is not None and (
-        session.get(Agency, agency_id) is None or (scope and scope.agency_id != agency_id)
+        session.get(Agency, agency_id) is None or not agency_allowed(session, actor, agency_id)
     ):
         raise ReferenceUnknownError(f"no agency {agency_id}")
-    if scope is not None:
+    if scope is not None and scope.agency_id is not None:
         agency_id = scope.agency_id  # an agency's staff import their agency's account
+    elif scope is not None and agency_id is None:
+        raise ReferenceUnknownError("name the agency of the statement (one of your company's)")
     digest = hashlib.sha256(content).hexdigest()
     xact_lock(session, LockSpace.BANK_STATEMENT, int32_key(int(digest[:15], 16)))
     iban, statement_id, currency, entries, skipped = parse(content)

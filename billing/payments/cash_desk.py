@@ -46,7 +46,7 @@ from core.errors import PermissionDeniedError, ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
 from core.locks import LockSpace, int32_key, xact_lock
 from core.settings import get_settings
-from core.territory import scope_of, visible
+from core.territory import agency_allowed, visible
 
 # Notes and coins in circulation, in minor units (what a count may list).
 DENOMINATIONS: dict[str, tuple[int, ...]] = {
@@ -94,8 +94,7 @@ def open_session(
     agency = agency_id or actor.agency_id
     if agency is None:
         raise PaymentInvalidError("name the agency of the desk (you belong to none)")
-    scope = scope_of(actor)
-    if session.get(Agency, agency) is None or (scope is not None and scope.agency_id != agency):
+    if session.get(Agency, agency) is None or not agency_allowed(session, actor, agency):
         raise ReferenceUnknownError(f"no agency {agency}")
     desk = CashDeskSession(
         cashier_id=actor.user_id,

@@ -32,6 +32,7 @@ from billing.payments.errors import (
     MandateConflictError,
     MandateInvalidError,
     MandateNotFoundError,
+    PaymentInvalidError,
 )
 from billing.payments.models import (
     DirectDebitBatch,
@@ -40,10 +41,11 @@ from billing.payments.models import (
 )
 from billing.payments.schemas import MandateCreate, PaymentCreate
 from core.context import Actor
+from core.errors import FieldError
 from core.flush import by_constraint, flush_guarded
 from core.money import minor_exponent
 from core.settings import get_settings
-from core.territory import OutsideTerritoryError, Scope, visible
+from core.territory import OutsideTerritoryError, Scope, agency_allowed, visible
 
 FIRST, RECURRING = "FRST", "RCUR"
 PAIN008 = "pain.008.001.02"
@@ -225,9 +227,14 @@ def make_batch(
     ``direct_debit_batch_empty``."""
     currency = service.currency_of(currency)
     if not actor.sees_all_territories:
-        if agency_id not in (None, actor.territory_agency_id):
+        if agency_id is not None and not agency_allowed(session, actor, agency_id):
             raise OutsideTerritoryError("you collect for your own agency only")
-        agency_id = actor.territory_agency_id
+        agency_id = agency_id or actor.territory_agency_id
+        if agency_id is None:  # a company's head office collects for one agency at a time
+            raise PaymentInvalidError(
+                "name the agency to collect for (one of your company's)",
+                errors=[FieldError("agency_id", "required", "agency_required")],
+            )
     query = select(DirectDebitMandate).where(
         DirectDebitMandate.status == "active", visible(actor, DirectDebitMandate)
     )

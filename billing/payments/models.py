@@ -96,7 +96,7 @@ class CashDeskSession(IdMixin, TimestampMixin, Base):
 
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
-        return CashDeskSession.agency_id == scope.agency_id
+        return scope.holds(CashDeskSession.agency_id)
 
     __tablename__ = "billing_cash_session"
     __table_args__ = (
@@ -296,7 +296,7 @@ class BankStatement(IdMixin, Base):
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """An agency's own bank account; the utility's (no agency) only head office sees."""
-        return BankStatement.agency_id == scope.agency_id
+        return scope.holds(BankStatement.agency_id)
 
     __tablename__ = "billing_bank_statement"
     __table_args__ = (
@@ -331,7 +331,7 @@ class UnmatchedReceipt(IdMixin, TimestampMixin, Base):
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """Not placed by an account (none is known): by the agency whose bank account or
         till received it; with no agency, head office only."""
-        return UnmatchedReceipt.agency_id == scope.agency_id
+        return scope.holds(UnmatchedReceipt.agency_id)
 
     __tablename__ = "billing_unmatched_receipt"
     __table_args__ = (
@@ -457,7 +457,7 @@ class DirectDebitBatch(IdMixin, Base):
     @staticmethod
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """Made for one agency's accounts; a utility-wide batch only head office sees."""
-        return DirectDebitBatch.agency_id == scope.agency_id
+        return scope.holds(DirectDebitBatch.agency_id)
 
     __tablename__ = "billing_dd_batch"
     __table_args__ = (CheckConstraint(CURRENCY_ISO, name="currency_iso"),)

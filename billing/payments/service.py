@@ -35,6 +35,7 @@ from billing.payments.schemas import (
     ReceivableItemCreate,
     ReceivableItemRead,
 )
+from core.auth.companies import company_currency
 from core.context import Actor
 from core.errors import ReferenceUnknownError
 from core.flush import by_constraint, flush_guarded
@@ -68,8 +69,14 @@ def local_date(at: datetime) -> date:
     return at.astimezone(ZoneInfo(get_settings().timezone)).date()
 
 
-def currency_of(value: str | None) -> str:
-    currency = value or get_settings().currency
+def currency_of(
+    value: str | None, session: Session | None = None, actor: Actor | None = None
+) -> str:
+    """``value``, else the acting company's currency (the deployment's without one)."""
+    currency = value
+    if currency is None and session is not None and actor is not None:
+        currency = company_currency(session, actor.company_id)
+    currency = currency or get_settings().currency
     try:
         minor_exponent(currency)
     except CurrencyUnknownError as exc:
@@ -107,7 +114,7 @@ def record_payment(
     """Post a payment and allocate the account's credit. A transaction id already posted
     on the channel is refused (``payment_duplicate``, the database's unique key last)."""
     require_account(session, actor, data.customer_account_id)
-    currency = currency_of(data.currency)
+    currency = currency_of(data.currency, session, actor)
     if data.instrument == Instrument.CHEQUE:
         limit = get_settings().cheque_bounce_limit
         bounced = repository.bounces(session, data.customer_account_id)
@@ -281,7 +288,7 @@ def charge(
     if data.kind == ItemKind.PRINCIPAL:
         raise PaymentInvalidError("principal is opened by an invoice, not charged by hand")
     require_account(session, actor, data.customer_account_id)
-    currency = currency_of(data.currency)
+    currency = currency_of(data.currency, session, actor)
     txn = ledger.post(
         session,
         actor,

@@ -48,7 +48,7 @@ class BillingRun(IdMixin, TimestampMixin, Base):
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """A run belongs to the agency it selects; a utility-wide run (no agency) is head
         office's."""
-        return BillingRun.agency_id == scope.agency_id
+        return scope.holds(BillingRun.agency_id)
 
     __tablename__ = "billing_run"
     __table_args__ = (

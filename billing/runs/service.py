@@ -40,7 +40,7 @@ from core.auth.models import Agency
 from core.context import Actor
 from core.errors import FieldError, ReferenceUnknownError
 from core.periods import Period, local_date
-from core.territory import OutsideTerritoryError, scope_of, visible
+from core.territory import OutsideTerritoryError, agency_allowed, scope_of, visible
 from customers.models import UsagePoint
 
 
@@ -65,9 +65,17 @@ def _agency_id(session: Session, actor: Actor, code: str | None) -> int | None:
             )
     scope = scope_of(actor)
     if scope is not None:
-        if agency_id not in (None, scope.agency_id):
+        if agency_id is not None and not agency_allowed(session, actor, agency_id):
             raise OutsideTerritoryError(f"agency {code} is not yours")
-        agency_id = scope.agency_id  # an agency's staff bill their own territory only
+        if scope.agency_id is not None:
+            agency_id = scope.agency_id  # an agency's staff bill their own territory only
+        elif agency_id is None:
+            # A company's head office bills one of its agencies at a time: a run with no
+            # agency is the whole network's, which is no single company's.
+            raise BillingRunSelectionInvalidError(
+                "name the agency to bill (one of your company's)",
+                errors=[FieldError("selection.agency", "required", "agency_required")],
+            )
     return agency_id
 
 
@@ -90,8 +98,10 @@ def _require_usage_points(session: Session, actor: Actor, ids: list[int] | None)
 
 def create_run(session: Session, actor: Actor, data: RunCreate) -> BillingRun:
     """Prepare a run (status ``draft``): its items and chunks are selected at once."""
-    agency_id = _agency_id(session, actor, data.selection.agency)
+    # Unseen usage points first: naming another territory's is refused the same way
+    # whoever asks, before a company's head office is told to name an agency.
     _require_usage_points(session, actor, data.selection.usage_point_ids)
+    agency_id = _agency_id(session, actor, data.selection.agency)
     run = BillingRun(
         label=data.label,
         period_start=data.period_start,

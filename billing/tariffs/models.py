@@ -26,8 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.auth.models import DEFAULT_COMPANY_ID
 from core.models import Base, IdMixin, TimestampMixin
-from core.territory import GLOBAL
+from core.territory import COMPANY, company_of
 
 
 class Tariff(IdMixin, TimestampMixin, Base):
@@ -37,9 +38,16 @@ class Tariff(IdMixin, TimestampMixin, Base):
     __tablename__ = "billing_tariff"
     __table_args__ = (CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_iso"),)
 
-    __territory__ = GLOBAL  # one tariff book for every agency
+    __territory__ = COMPANY  # each company's own tariff book
 
     code: Mapped[str] = mapped_column(Text, unique=True)
+    company_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("core_company.id", ondelete="RESTRICT"),
+        default=DEFAULT_COMPANY_ID,
+        server_default=str(DEFAULT_COMPANY_ID),
+        index=True,
+    )
     name: Mapped[str] = mapped_column(Text)
     currency: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
@@ -56,7 +64,7 @@ class TariffVersion(IdMixin, Base):
         CheckConstraint("version >= 1", name="version_positive"),
     )
 
-    __territory__ = GLOBAL
+    __territory__ = company_of(Tariff, "tariff_id")
 
     tariff_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("billing_tariff.id", ondelete="RESTRICT"), index=True

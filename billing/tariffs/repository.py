@@ -10,29 +10,39 @@ from billing.tariffs.definition import TariffDefinition
 from billing.tariffs.errors import TariffNotFoundError, TariffNotInForceError
 from billing.tariffs.models import Tariff, TariffVersion
 from billing.tariffs.proration import DatedVersion, TariffVersions
+from core.context import Actor
 from core.pages import paginate
 from core.periods import Period
+from core.territory import visible
 
 
-def tariff_by_code(session: Session, code: str, *, for_update: bool = False) -> Tariff | None:
+def tariff_by_code(
+    session: Session, code: str, *, actor: Actor | None = None, for_update: bool = False
+) -> Tariff | None:
+    """The tariff ``code`` (of ``actor``'s company when given: another's is not found)."""
     query = select(Tariff).where(Tariff.code == code)
+    if actor is not None:
+        query = query.where(visible(actor, Tariff))
     if for_update:
         query = query.with_for_update()
     return session.scalars(query).one_or_none()
 
 
-def require_tariff(session: Session, code: str, *, for_update: bool = False) -> Tariff:
-    tariff = tariff_by_code(session, code, for_update=for_update)
+def require_tariff(
+    session: Session, code: str, *, actor: Actor | None = None, for_update: bool = False
+) -> Tariff:
+    tariff = tariff_by_code(session, code, actor=actor, for_update=for_update)
     if tariff is None:
         raise TariffNotFoundError(f"no tariff {code}")
     return tariff
 
 
 def tariffs_page(
-    session: Session, *, q: str | None, offset: int, limit: int
+    session: Session, actor: Actor, *, q: str | None, offset: int, limit: int
 ) -> tuple[list[Tariff], int]:
-    """Tariffs by code, optionally those whose code or name contains ``q``."""
-    query = select(Tariff).order_by(Tariff.code)
+    """``actor``'s company's tariffs by code, optionally those whose code or name contains
+    ``q``."""
+    query = select(Tariff).where(visible(actor, Tariff)).order_by(Tariff.code)
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(Tariff.code.ilike(pattern), Tariff.name.ilike(pattern)))
@@ -65,10 +75,12 @@ def as_dated(version: TariffVersion) -> DatedVersion:
     )
 
 
-def versions_for(session: Session, code: str, period: Period | None = None) -> TariffVersions:
+def versions_for(
+    session: Session, code: str, period: Period | None = None, *, actor: Actor | None = None
+) -> TariffVersions:
     """The tariff's versions that price ``period`` (the one in force on its first day and
     every one starting inside it; all of them without a period), ready for ``rate``."""
-    tariff = require_tariff(session, code)
+    tariff = require_tariff(session, code, actor=actor)
     query = select(TariffVersion).where(TariffVersion.tariff_id == tariff.id)
     if period is not None:
         opening = (

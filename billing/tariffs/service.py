@@ -40,6 +40,8 @@ def create_tariff(session: Session, *, actor: Actor, data: TariffCreate) -> Tari
     tariff = Tariff(
         code=data.code, name=data.name, currency=data.currency, description=data.description
     )
+    if actor.company_id is not None:
+        tariff.company_id = actor.company_id  # the tariff book of the author's company
 
     def add() -> None:  # a concurrent twin is refused by the unique code
         session.add(tariff)
@@ -62,7 +64,7 @@ def add_version(
 ) -> TariffVersion:
     """Publish a version from ``data.effective_from`` (numbered after the last one). The
     tariff row is locked so that two publications never take the same number."""
-    tariff = repository.require_tariff(session, code, for_update=True)
+    tariff = repository.require_tariff(session, code, actor=actor, for_update=True)
     version = TariffVersion(
         tariff_id=tariff.id,
         version=repository.last_version_number(session, tariff.id) + 1,
@@ -92,8 +94,10 @@ def add_version(
     return version
 
 
-def get_version(session: Session, *, code: str, number: int) -> TariffVersion:
-    tariff = repository.require_tariff(session, code)
+def get_version(
+    session: Session, *, code: str, number: int, actor: Actor | None = None
+) -> TariffVersion:
+    tariff = repository.require_tariff(session, code, actor=actor)
     for version in repository.versions_of(session, tariff.id):
         if version.version == number:
             return version
@@ -104,7 +108,7 @@ def import_document(session: Session, *, actor: Actor, document: TariffCreate) -
     """Create the tariff if new, then publish each version not yet there. A version on a
     date already taken must say the same thing (then it is left alone), else the import is
     refused: versions are never edited."""
-    tariff = repository.tariff_by_code(session, document.code, for_update=True)
+    tariff = repository.tariff_by_code(session, document.code, actor=actor, for_update=True)
     created = tariff is None
     if tariff is None:
         tariff = create_tariff(
@@ -128,8 +132,10 @@ def import_document(session: Session, *, actor: Actor, document: TariffCreate) -
     )
 
 
-def export_document(session: Session, *, code: str, fmt: Literal["yaml", "json"]) -> str:
-    tariff = repository.require_tariff(session, code)
+def export_document(
+    session: Session, *, code: str, fmt: Literal["yaml", "json"], actor: Actor | None = None
+) -> str:
+    tariff = repository.require_tariff(session, code, actor=actor)
     versions = [
         TariffVersionCreate(
             effective_from=v.effective_from,
@@ -148,7 +154,9 @@ def export_document(session: Session, *, code: str, fmt: Literal["yaml", "json"]
     return render_document(document, fmt)
 
 
-def simulate(session: Session, *, code: str, request: SimulateRequest) -> Bill:
+def simulate(
+    session: Session, *, code: str, request: SimulateRequest, actor: Actor | None = None
+) -> Bill:
     """The bill calculator: ``request`` rated with the versions in force, nothing stored."""
     period = Period(request.start, request.end)
     usage = BillableUsage(
@@ -158,4 +166,4 @@ def simulate(session: Session, *, code: str, request: SimulateRequest) -> Bill:
         connection_type=request.connection_type,
         subscribed_kva=request.subscribed_kva,
     )
-    return rate(repository.versions_for(session, code, period), usage)
+    return rate(repository.versions_for(session, code, period, actor=actor), usage)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, object_session
 
+from core.auth.companies import WorkingCompany, working_company
 from core.auth.errors import (
     AgencyNotFoundError,
     CredentialsInvalidError,
@@ -25,19 +26,31 @@ from core.auth.tokens import decode_token, issue_token
 from core.context import Actor
 from core.errors import FieldError
 from core.i18n import LANGUAGES
-from core.territory import OutsideTerritoryError
+from core.territory import OutsideTerritoryError, Scope, agency_allowed
 
 
-def actor_for(user: User) -> Actor:
+def actor_for(user: User, company: str | None = None) -> Actor:
+    """The principal of ``user``, working for their own company or ``company`` (a code,
+    one of theirs: ``core.auth.companies``)."""
+    territory_agency_id = (
+        user.agency_id if user.agency is not None and user.agency.territory is not None else None
+    )
+    session = object_session(user)
+    working = (
+        working_company(session, user, company)
+        if session is not None
+        else WorkingCompany(user.company_id, several=False)
+    )
     return Actor(
         user_id=user.id,
         username=user.username,
         scopes=scopes_for(user.roles),
         agency_id=user.agency_id,
-        territory_agency_id=(
-            user.agency_id
-            if user.agency is not None and user.agency.territory is not None
-            else None
+        territory_agency_id=territory_agency_id,
+        company_id=working.company_id,
+        # Several companies: a principal no agency outline bounds sees their company's.
+        territory_company_id=(
+            working.company_id if working.several and territory_agency_id is None else None
         ),
         language=user.language,
     )
@@ -53,10 +66,19 @@ def get_or_create_agency(session: Session, *, code: str, name: str | None = None
 
 
 def list_users(session: Session, *, actor: Actor, offset: int, limit: int) -> list[User]:
-    """Staff accounts by username: all of them for head office, else the actor's agency's."""
+    """Staff accounts by username: all of them for head office, else the actor's agency's
+    (their company's, for a company's head office when several companies share Kilowatch)."""
     query = select(User).order_by(User.username)
     if actor.territory_agency_id is not None:
         query = query.where(User.agency_id == actor.agency_id)
+    elif actor.territory_company_id is not None:  # an agency's staff, or head office's
+        company = Scope(None, actor.territory_company_id)
+        query = query.where(
+            or_(
+                company.holds(User.agency_id),
+                and_(User.agency_id.is_(None), User.company_id == actor.territory_company_id),
+            )
+        )
     return list(session.scalars(query.offset(offset).limit(limit)))
 
 
@@ -82,14 +104,21 @@ def create_user(
     if session.scalar(select(User.id).where(func.lower(User.username) == username.lower())):
         raise UserExistsError(f"user {username!r} already exists")
     agency_id = None
+    agency_company: int | None = None
     if agency_code:
         agency = session.scalar(select(Agency).where(Agency.code == agency_code))
         if agency is None:
             raise AgencyNotFoundError(f"agency {agency_code!r} does not exist")
-        agency_id = agency.id
-    if actor is not None and actor.territory_agency_id is not None and agency_id != actor.agency_id:
+        agency_id, agency_company = agency.id, agency.company_id
+    if (
+        actor is not None and actor.territory_agency_id is not None and agency_id != actor.agency_id
+    ) or (
+        actor is not None
+        and agency_id is not None
+        and not agency_allowed(session, actor, agency_id)
+    ):
         raise OutsideTerritoryError(
-            "you may create accounts of your own agency only",
+            "you may create accounts of your own agency (or company) only",
             errors=[FieldError("agency_code", "not your agency", "outside_territory")],
         )
     user = User(
@@ -99,6 +128,10 @@ def create_user(
         roles=list(dict.fromkeys(roles)),
         agency_id=agency_id,
     )
+    if agency_company is not None:
+        user.company_id = agency_company  # an agency's staff work for its company
+    elif actor is not None and actor.company_id is not None:
+        user.company_id = actor.company_id
     session.add(user)
     session.flush()
     return user
@@ -157,14 +190,15 @@ def authenticate(
     return user, token, expires_in
 
 
-def actor_from_token(session: Session, token: str) -> Actor:
+def actor_from_token(session: Session, token: str, company: str | None = None) -> Actor:
     """The current principal behind a token: the user must still exist and be active, and
-    their scopes are those of their roles now (a demoted user loses scopes at once)."""
+    their scopes are those of their roles now (a demoted user loses scopes at once);
+    ``company`` chooses one of the user's companies (``core.auth.companies``)."""
     claims = decode_token(token)
     user = session.get(User, int(claims["sub"]))
     if user is None or not user.is_active:
         raise UserInactiveError("this account no longer exists or is disabled")
-    return actor_for(user)
+    return actor_for(user, company)
 
 
 def set_language(session: Session, actor: Actor, language: str | None) -> str | None:

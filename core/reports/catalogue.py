@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from core.context import Actor
 from core.errors import EntityNotFoundError
 from core.periods import Period
-from core.territory import Scope, visible
+from core.territory import Scope, located_rule, visible
 
 
 class ReportUnknownError(EntityNotFoundError):
@@ -51,7 +51,7 @@ class ReportFilters:
         """``model``'s rows the caller may see AND, with an agency filter, that lie in that
         agency (the model's own territory rule applied to the agency)."""
         condition = visible(actor, model)
-        rule = getattr(model, "__territory__", None)
+        rule = located_rule(model)
         if self.agency_id is not None and rule is not None:
             condition = condition & rule(Scope(self.agency_id))
         return condition if condition is not None else true()

@@ -21,7 +21,7 @@ class ReportExport(IdMixin, Base):
     def __territory__(scope: Scope) -> ColumnElement[bool]:
         """Its content is bounded by its requester's territory: seen by that territory's
         users (and head office); a head office export only by head office."""
-        return ReportExport.territory_agency_id == scope.agency_id
+        return scope.holds(ReportExport.territory_agency_id)
 
     __tablename__ = "core_report_export"
 

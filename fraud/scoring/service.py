@@ -38,7 +38,7 @@ MIN_CLASS = 5  # labels of each class before a supervised model is trained
 
 
 def _require_whole_network(actor: Actor) -> None:
-    if actor.territory_agency_id is not None:
+    if not actor.sees_all_territories:  # an agency's staff, or one company's of several
         raise PermissionDeniedError("models are trained and scored for the whole network")
 
 

@@ -1,7 +1,7 @@
 """core: a staff user's interface language
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 
 The pages speak French, English or Portuguese (``core.i18n``); a user who picks one from the
 page header keeps it on every device. Empty: the browser's Accept-Language decides, else the
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0028"
-down_revision = "0026"
+down_revision = "0027"
 branch_labels = None
 depends_on = None
 

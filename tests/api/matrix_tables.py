@@ -93,8 +93,8 @@ PATH_PARAMS: dict[str, Ref | dict[str, Ref]] = {
         "transformers": Ref("transformer", "gis_power_transformer", "code"),
         "switches": Ref("switch", "gis_switch", "code"),
         "service-points": Ref("service_point", "gis_service_point", "code"),
-        # Tariffs are GLOBAL: one tariff book, no other territory.
-        "tariffs": Ref("tariff", "billing_tariff", "code", located=False),
+        # A company's own books: the other side's tariff is the second company's.
+        "tariffs": Ref("tariff", "billing_tariff", "code"),
     },
     # Dunning policies are GLOBAL (the utility's rules); a payment plan is its account's.
     "policy_id": Ref("policy", "collection_policy", located=False),

@@ -152,6 +152,9 @@ class World:
     other: Side
     admin: dict[str, str]  # unrestricted (no agency): sees both halves
     role_headers: dict[Role, dict[str, str]]  # one user per role, bound to agency A
+    # One user per role of agency A's company with no agency (``add_second_company``): only
+    # their company's agencies' outlines bound them.
+    company_role_headers: dict[Role, dict[str, str]] = field(default_factory=dict)
 
     def side(self, name: str) -> Side:
         return self.own if name == "own" else self.other
@@ -912,3 +915,54 @@ def _last_code(outbox: RecordingGateway) -> str:
     found = re.search(r"\b(\d{6})\b", outbox.sent[-1].body)
     assert found, outbox.sent[-1].body
     return found.group(1)
+
+
+def add_second_company(client: TestClient, session: Session, world: World) -> None:
+    """Make the other side another company's (migration 0027's ``core_company``): agency B
+    and a tariff of its own move to a second company, so every operation of the matrix is
+    also checked across companies (a company's books: its tariff is the other side's
+    ``tariff``). Head office works for both, choosing one per request
+    (``X-Kilowatch-Company``)."""
+    from core.auth.models import Company, User, UserCompany
+
+    code = f"{MARKER}-TARIF"
+    _ok(
+        client.post(
+            "/api/v1/tariffs",
+            headers=world.admin,
+            json={
+                "code": code,
+                "name": f"Tarif {MARKER}",
+                "currency": "EUR",
+                "versions": [
+                    {
+                        "effective_from": "2020-01-01",
+                        "definition": {"energy": [{"code": "kwh", "blocks": [{"price": "0.15"}]}]},
+                    }
+                ],
+            },
+        ),
+        f"tariff {code}",
+    )
+    company = Company(code=f"{MARKER}CO", name=f"{MARKER} distribution", currency="EUR")
+    session.add(company)
+    session.flush()
+    session.execute(
+        text("UPDATE billing_tariff SET company_id = :c WHERE code = :code"),
+        {"c": company.id, "code": code},
+    )
+    for table, column in (("core_agency", "id"), ("core_user", "agency_id")):
+        session.execute(
+            text(f"UPDATE {table} SET company_id = :c WHERE {column} = :a"),
+            {"c": company.id, "a": world.other.agency_id},
+        )
+    for user_id in session.scalars(select(User.id).where(User.agency_id.is_(None))):
+        session.add(UserCompany(user_id=user_id, company_id=company.id))
+    session.commit()
+    world.other.ids["tariff"] = code
+    world.company_role_headers.update(
+        {
+            role: bearer(_token(session, f"kwm-matrix-company-{role.value}", [role.value], None))
+            for role in Role
+        }
+    )

@@ -8,7 +8,9 @@ For each operation and role:
   territory's record unchanged; a write whose body names other-territory records (a usage
   point, a point, a serial ...) is refused even on an own-territory path;
 - no answer to a bound user contains the marker of the other territory's objects
-  (``ZZOTHER``), whatever the route: lists, searches, tiles, traces, exports, audit.
+  (``ZZOTHER``), whatever the route: lists, searches, tiles, traces, exports, audit;
+- the other side is another company's (``add_second_company``): its agency and its
+  tariff, so the same checks hold across companies.
 
 Every call runs in a savepoint rolled back after it, so each starts from the same world.
 The world (``tests.api.matrix_world``) is built once for the module; the tables of parameter
@@ -44,7 +46,7 @@ from tests.api.matrix_tables import (
     Ref,
     record_ref,
 )
-from tests.api.matrix_world import MARKER, World, build_world
+from tests.api.matrix_world import MARKER, World, add_second_company, build_world
 
 READ_METHODS = {"GET", "HEAD"}
 
@@ -143,6 +145,7 @@ def matrix(engine: Engine) -> Iterator[Matrix]:
         with TestClient(app, raise_server_exceptions=False) as client:
             session = new_session()
             world = build_world(client, session)
+            add_second_company(client, session, world)
             session.close()
             yield Matrix(client, connection, world)
     finally:
@@ -284,9 +287,12 @@ def _missing_table_entries(op: Operation) -> list[str]:
     return missing
 
 
-def _check_role(m: Matrix, op: Operation, role: Role, failures: list[str]) -> None:
-    headers = m.world.role_headers[role]
-    who = f"{op.label} as {role.value} (agency A)"
+def _check_role(
+    m: Matrix, op: Operation, role: Role, failures: list[str], *, company: bool = False
+) -> None:
+    """``role``'s user of agency A, or (``company``) of agency A's company with no agency."""
+    headers = (m.world.company_role_headers if company else m.world.role_headers)[role]
+    who = f"{op.label} as {role.value} ({'company of A' if company else 'agency A'})"
     has_scope = op.scopes is None or set(op.scopes) <= ROLE_SCOPES[role]
 
     def fail(case: str, expected: str, call: Call) -> None:
@@ -418,9 +424,33 @@ def test_permission_matrix(matrix: Matrix, op: Operation) -> None:
     assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
 
 
+# Staff operations, but the handheld's sync ones: a device is one user's (agency A's
+# technician's, in the agency matrix), and the company's users have none.
+STAFF_OPERATIONS = [
+    op
+    for op in OPERATIONS
+    if op.scopes is not None
+    and not op.is_callback
+    and not op.is_customer
+    and not op.path.startswith("/api/v1/sync/")
+]
+
+
+@pytest.mark.parametrize("op", STAFF_OPERATIONS, ids=lambda op: op.label)
+def test_permission_matrix_of_a_company_head_office(matrix: Matrix, op: Operation) -> None:
+    """The same checks for staff of agency A's company bound to no agency: the other side
+    is another company's, so they see and change nothing of it either."""
+    failures: list[str] = []
+    for role in Role:
+        _check_role(matrix, op, role, failures, company=True)
+    assert not failures, f"{len(failures)} failure(s):\n" + "\n".join(failures)
+
+
 def test_the_world_holds_both_territories_for_head_office(matrix: Matrix) -> None:
-    """The marker rule can fail: unrestricted staff do see the other territory's objects."""
-    admin, client = matrix.world.admin, matrix.client
+    """The marker rule can fail: head office, working for the other side's company, does
+    see the other territory's objects."""
+    client = matrix.client
+    admin = matrix.world.admin | {"X-Kilowatch-Company": f"{MARKER}CO"}
     for url in (
         "/api/v1/customers/search?q=KWM",
         "/api/v1/network/search?q=KWM&limit=50",

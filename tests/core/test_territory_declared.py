@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 
 import kilowatch.models_registry  # noqa: F401 - the schema's own list of model modules
 from core.models import Base
-from core.territory import GLOBAL, Scope
+from core.territory import GLOBAL, CompanyRule, Scope
 
 DOMAIN_PACKAGES = [
     "core",
@@ -47,6 +47,7 @@ MODELS = sorted((mapper.class_ for mapper in Base.registry.mappers), key=lambda 
 
 
 AGENCY = 987_654_321  # an agency id no other bound value of a rule can equal
+COMPANY_ID = 987_654_329  # likewise, a company id
 
 
 def _declared(model: type) -> bool:
@@ -73,6 +74,10 @@ def test_every_model_declares_its_territory(model: type) -> None:
     rule = model.__territory__
     if rule is GLOBAL:
         return
+    if isinstance(rule, CompanyRule):  # a company's own books: by the actor's company
+        compiled = rule.condition(model, COMPANY_ID).compile(dialect=postgresql.dialect())
+        assert COMPANY_ID in compiled.params.values(), f"{model.__name__}: {compiled}"
+        return
     condition = rule(Scope(agency_id=AGENCY))
     assert isinstance(condition, ColumnElement), (
         f"{model.__name__}.__territory__ returned {condition!r}, not a SQL expression"
@@ -81,4 +86,11 @@ def test_every_model_declares_its_territory(model: type) -> None:
     # The agency's outline or id must reach the SQL: a rule ignoring the scope filters nothing.
     assert AGENCY in compiled.params.values(), (
         f"{model.__name__}.__territory__ does not depend on the scope: {compiled}"
+    )
+    # Under a company's outlines (an agency-less principal of a company, when this
+    # Kilowatch serves several), the rule depends on that company instead.
+    by_company = rule(Scope(agency_id=None, company_id=COMPANY_ID))
+    compiled = by_company.compile(dialect=postgresql.dialect())
+    assert COMPANY_ID in compiled.params.values(), (
+        f"{model.__name__}.__territory__ does not depend on the company's scope: {compiled}"
     )
