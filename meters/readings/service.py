@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import DateTime, String, and_, column, or_, select, values
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -81,12 +81,28 @@ def _key_of(reading: ReadingCreate) -> tuple[str, str, datetime, str]:
 def _stored(session: Session, readings: Sequence[ReadingCreate]) -> dict[tuple, Reading]:
     if any(r.source == ReadingSource.ESTIMATED for r in readings):
         raise ReadingInvalidError("estimates are computed by Kilowatch, not recorded")
-    keys = [(r.meter_serial, r.register_code.value, r.read_at, r.source.value) for r in readings]
+    # The keys as a VALUES list joined to meter and register, so that each read is found
+    # by the unique (register_id, read_at, source) index of its month's partition.
+    keys = values(
+        column("serial", String),
+        column("code", String),
+        column("read_at", DateTime(timezone=True)),
+        column("source", String),
+        name="k",
+    ).data([(r.meter_serial, r.register_code.value, r.read_at, r.source.value) for r in readings])
     rows = session.execute(
         select(Meter.serial, Register.code, Reading)
-        .join(Register, Register.id == Reading.register_id)
-        .join(Meter, Meter.id == Register.meter_id)
-        .where(tuple_(Meter.serial, Register.code, Reading.read_at, Reading.source).in_(keys))
+        .select_from(keys)
+        .join(Meter, Meter.serial == keys.c.serial)
+        .join(Register, and_(Register.meter_id == Meter.id, Register.code == keys.c.code))
+        .join(
+            Reading,
+            and_(
+                Reading.register_id == Register.id,
+                Reading.read_at == keys.c.read_at,
+                Reading.source == keys.c.source,
+            ),
+        )
     ).all()
     return {(s, c, r.read_at.astimezone(UTC), r.source): r for s, c, r in rows}
 
