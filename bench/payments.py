@@ -1,9 +1,14 @@
 """Payments benchmark: batched posting with allocation, and single payments over HTTP.
 
-    python bench/payments.py [--scale N] [--requests R]   (default N = 20,000; R = 500)
+    python bench/payments.py [--scale N] [--requests R] [--accounts A]
+    (default N = 20,000; R = 500; A = N/20)
 
 Builds a throw-away database (on KILOWATCH_DATABASE_URL's server, else the embedded
-cluster): N/20 customer accounts, each with an invoice and a fee open. Then:
+cluster): A customer accounts, each with an invoice and a fee open. The first (at most
+``SERVICE_BUILT``) are made through the services; the rest are set-based copies of the
+first one (party, account, its two ledger transactions and postings, its two open items:
+the same rows the services wrote, ``ledger check`` at the end covers them too), since
+the services take about a second per account on this machine. Then:
 
 - batched posting: N payments (random accounts and amounts) through
   ``billing.payments.batch.post_batch`` in batches of 1,000, one transaction each
@@ -13,7 +18,11 @@ cluster): N/20 customer accounts, each with an invoice and a fee open. Then:
   bare copy of the payment table (no ledger, no allocation, no constraint, no trigger), in
   the same batches; the ratio is batched time / floor time;
 - single posting over HTTP: R ``POST /api/v1/payments`` (Idempotency-Key, a cashier's
-  bearer token) one after another against uvicorn on localhost, latency per request;
+  bearer token) one after another against uvicorn on localhost, latency per request. The
+  server dispatches its after-commit events to a Celery broker (Redis on localhost, a
+  database of its own, emptied at the end), as deployed: the handlers (collections,
+  revenue protection) run in workers, not in the request. Without a broker they would run
+  eagerly inside the request (``core.celery_app``): ``--eager`` measures that;
 - ``ledger check`` at the end.
 
 Targets (issue 12): batched >= 1,000 payments/s; single p99 < 50 ms. The last line of
@@ -45,6 +54,8 @@ SEED = 12
 BATCH = 1_000
 HEALTH_PATH = "/healthz"  # the HTTP stack and one database round trip
 PASSWORD = "bench-payments-pass"  # noqa: S105 - a throw-away user of a throw-away database
+SERVICE_BUILT = 50
+BENCH_BROKER = "redis://localhost:6379/13"
 
 
 def create_database() -> tuple[str, object]:
@@ -120,6 +131,62 @@ def build(accounts: int) -> list[int]:
                     )
                     ids.append(account.id)
             console.print(f"  {len(ids):,} accounts")
+    return ids
+
+
+_CLONE_SQL = [
+    # The template's rows, and per copy g the new ids drawn from each table's sequence.
+    """CREATE TEMP TABLE bench_copy ON COMMIT DROP AS
+       SELECT g, nextval('customer_party_id_seq') AS party_id,
+              nextval('customer_account_id_seq') AS account_id
+       FROM generate_series(1, :copies) g""",
+    """CREATE TEMP TABLE bench_txn ON COMMIT DROP AS
+       SELECT c.g, t.id AS old_id, nextval('billing_ledger_transaction_id_seq') AS new_id
+       FROM bench_copy c CROSS JOIN billing_ledger_transaction t
+       WHERE t.id IN (SELECT ledger_transaction_id FROM billing_receivable_item
+                      WHERE customer_account_id = :template)""",
+    """INSERT INTO customer_party (id, kind, display_name, first_name, last_name, language)
+       SELECT c.party_id, p.kind, 'Bench C' || c.g, p.first_name, 'C' || c.g, p.language
+       FROM bench_copy c CROSS JOIN customer_party p
+       WHERE p.id = (SELECT payer_party_id FROM customer_account WHERE id = :template)""",
+    """INSERT INTO customer_account (id, number, payer_party_id, delivery_channel, language)
+       SELECT c.account_id, a.number || '-C' || c.g, c.party_id, a.delivery_channel, a.language
+       FROM bench_copy c CROSS JOIN customer_account a WHERE a.id = :template""",
+    """INSERT INTO billing_ledger_transaction (id, entry_date, kind, currency, source_ref,
+                                             memo, created_by)
+       SELECT x.new_id, t.entry_date, t.kind, t.currency, t.source_ref || '-C' || x.g,
+              t.memo, t.created_by
+       FROM bench_txn x JOIN billing_ledger_transaction t ON t.id = x.old_id""",
+    """INSERT INTO billing_ledger_posting (transaction_id, account_id, customer_account_id,
+                                         amount)
+       SELECT x.new_id, p.account_id,
+              CASE WHEN p.customer_account_id IS NULL THEN NULL ELSE c.account_id END, p.amount
+       FROM bench_txn x JOIN bench_copy c ON c.g = x.g
+       JOIN billing_ledger_posting p ON p.transaction_id = x.old_id""",
+    """INSERT INTO billing_receivable_item (customer_account_id, kind, document_ref, due_date,
+                                          amount, currency, ledger_transaction_id)
+       SELECT c.account_id, i.kind, i.document_ref || '-C' || c.g, i.due_date, i.amount,
+              i.currency, x.new_id
+       FROM billing_receivable_item i CROSS JOIN bench_copy c
+       JOIN bench_txn x ON x.g = c.g AND x.old_id = i.ledger_transaction_id
+       WHERE i.customer_account_id = :template""",
+]
+
+
+def copy_accounts(template: int, copies: int) -> list[int]:
+    """``copies`` set-based copies of account ``template`` and its open items (see the
+    module's docstring); their ids."""
+    from core.audit import declare_bulk_job
+    from core.context import SYSTEM, acting_as
+    from core.db import session_scope
+
+    with acting_as(SYSTEM, request_id="bench-payments"), session_scope() as session:
+        declare_bulk_job(session, "bench-payments-accounts")
+        for statement in _CLONE_SQL:
+            session.execute(text(statement), {"copies": copies, "template": template})
+        ids = list(session.scalars(text("SELECT account_id FROM bench_copy ORDER BY g")))
+        session.execute(text("SELECT set_config('kilowatch.audit_bulk', '', true)"))
+    console.print(f"  {copies:,} accounts copied")
     return ids
 
 
@@ -206,11 +273,19 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def over_http(accounts: list[int], requests: int) -> tuple[list[float], list[float]]:
+def over_http(
+    accounts: list[int], requests: int, *, eager: bool = False
+) -> tuple[list[float], list[float]]:
     """Latency (ms) of single payments over HTTP (uvicorn, localhost), one at a time, and
     of the same number of health checks on the same server (the HTTP stack's own floor)."""
     import httpx
+    import redis
     import uvicorn
+
+    from core.celery_app import celery_app
+
+    if not eager:  # events leave through the broker, as deployed (module docstring)
+        celery_app.conf.update(broker_url=BENCH_BROKER, task_always_eager=False)
 
     from core.auth import service as auth
     from core.db import session_scope
@@ -254,6 +329,8 @@ def over_http(accounts: list[int], requests: int) -> tuple[list[float], list[flo
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+        if not eager:  # nobody consumes this database's queue: empty it
+            redis.Redis.from_url(BENCH_BROKER).flushdb()
     return latencies, health
 
 
@@ -274,6 +351,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=20_000, help="payments posted in batches")
     parser.add_argument("--requests", type=int, default=500, help="single payments over HTTP")
+    parser.add_argument("--accounts", type=int, default=None, help="default: scale / 20")
+    parser.add_argument(
+        "--eager", action="store_true", help="after-commit handlers inside the request"
+    )
     args = parser.parse_args()
     url, drop = create_database()
     try:
@@ -282,16 +363,18 @@ def main() -> None:
 
         use_database(url)
         upgrade(url)
-        accounts_n = max(10, args.scale // 20)
+        accounts_n = args.accounts or max(10, args.scale // 20)
         console.print(f"[bold]payments bench[/]: {accounts_n:,} accounts, {args.scale:,} payments")
         started = time.perf_counter()
-        accounts = build(accounts_n)
+        accounts = build(min(accounts_n, SERVICE_BUILT))
+        if accounts_n > len(accounts):
+            accounts += copy_accounts(accounts[0], accounts_n - len(accounts))
         build_seconds = time.perf_counter() - started
         payments = payments_for(accounts, args.scale)
         batch_seconds = batched(payments)
         floor_seconds = floor(payments)
         console.print(f"batched {batch_seconds:.2f} s, floor {floor_seconds:.2f} s")
-        timed, health = over_http(accounts, args.requests)
+        timed, health = over_http(accounts, args.requests, eager=args.eager)
         latencies, health_ms = np.array(timed), np.array(health)
         select_one = roundtrip_ms()
         from billing.ledger import repository
@@ -323,6 +406,7 @@ def main() -> None:
             ),
             "floor_db_select1_ms": round(select_one, 3),
             "load_average_1min": round(os.getloadavg()[0], 2),
+            "after_commit_handlers": "eager, in the request" if args.eager else "broker",
             "ledger_check_ok": check.ok,
             "ledger_total_imbalance": check.total_imbalance,
             "target_batched_payments_per_s": 1000,

@@ -6,11 +6,13 @@ Celery task that own the session commit it (``session_scope``) or roll it back o
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,11 +38,25 @@ def database_url() -> str:
     return url
 
 
+def json_loads(raw: str | bytes) -> Any:
+    """JSON and JSONB column values, parsed by orjson (several times faster than the
+    standard library: a 500-stop pull reads 1,000 of them); what orjson refuses and the
+    standard library reads (an integer beyond 64 bits) falls back to it."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
     # hide_parameters: an error message never quotes the values (password hashes, names).
     return create_engine(
-        url or database_url(), pool_pre_ping=True, future=True, hide_parameters=True
+        url or database_url(),
+        pool_pre_ping=True,
+        future=True,
+        hide_parameters=True,
+        json_deserializer=json_loads,
     )
 
 

@@ -23,6 +23,7 @@ knows nothing of Celery: the dispatcher is injected.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -35,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column, sessionmaker
 
+from core.bulk import copy_columns, text_values
 from core.context import SYSTEM, acting_as
 from core.db import get_engine
 from core.events import DomainEvent, handlers_for, parse_event
@@ -179,16 +181,20 @@ def emit(session: Session, domain_event: DomainEvent) -> uuid.UUID:
 
 
 def emit_many(session: Session, domain_events: Sequence[DomainEvent]) -> list[uuid.UUID]:
-    """``emit`` for many events at once (a batch of payments): one multi-row INSERT instead
-    of one ORM object per event; dispatched on the same terms."""
+    """``emit`` for many events at once (a batch of payments): one COPY instead of one ORM
+    object per event (the ORM's bulk INSERT spent about a millisecond of Python per row);
+    dispatched on the same terms."""
     ids = [uuid.uuid4() for _ in domain_events]
     if ids:
-        session.execute(
-            insert(OutboxEvent),
-            [
-                {"id": i, "name": e.name, "payload": e.payload()}
-                for i, e in zip(ids, domain_events, strict=True)
-            ],
+        session.flush()  # the session's pending rows go first, as an INSERT would have
+        copy_columns(
+            session,
+            OutboxEvent.__tablename__,
+            {
+                "id": [str(i) for i in ids],
+                "name": text_values([e.name for e in domain_events]),
+                "payload": text_values([json.dumps(e.payload()) for e in domain_events]),
+            },
         )
         _current(session).events.extend(ids)
     return ids

@@ -33,6 +33,7 @@ SHELL_ASSETS = (
     "db.js",
     "logic.js",
     "media.js",
+    "scan.js",
     "sync.js",
     "views.js",
     "handheld.css",

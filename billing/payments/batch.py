@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import BigInteger, any_, literal, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from billing.payments import service
@@ -23,7 +24,6 @@ from billing.payments.allocation import DEFAULT_POLICY, AllocationPolicy, alloca
 from billing.payments.enums import Instrument, PaymentStatus
 from billing.payments.errors import PaymentInvalidError
 from billing.payments.events import PaymentPosted
-from billing.payments.models import Payment
 from billing.payments.schemas import PaymentCreate
 from core.bulk import copy_columns, next_values, reserve_ids, text_values
 from core.context import Actor
@@ -54,8 +54,9 @@ def post_batch(
     if not payments:
         return report
     wanted = {p.customer_account_id for p in payments}
+    ids = literal(sorted(wanted), ARRAY(BigInteger))  # one array parameter, not an IN list
     seen = set(
-        session.scalars(select(Account.id).where(Account.id.in_(wanted), visible(actor, Account)))
+        session.scalars(select(Account.id).where(Account.id == any_(ids), visible(actor, Account)))
     )
     if wanted - seen:
         raise ReferenceUnknownError(f"no customer account {min(wanted - seen)}")
@@ -64,12 +65,19 @@ def post_batch(
         raise PaymentInvalidError("a transaction id appears twice in the batch")
     posted = set()
     if keys:
+        # The keys as two arrays joined to the unique (channel, external_id) index: a
+        # 1,000-pair row-value IN list was planned as a scan of every payment.
+        channels, external_ids = zip(*sorted(keys), strict=True)
         posted = {
             (str(channel), str(external_id))
             for channel, external_id in session.execute(
-                select(Payment.channel, Payment.external_id).where(
-                    tuple_(Payment.channel, Payment.external_id).in_(list(keys))
-                )
+                text(
+                    "SELECT p.channel, p.external_id FROM billing_payment p "
+                    "JOIN unnest(CAST(:channels AS text[]), CAST(:external_ids AS text[])) "
+                    "AS k(channel, external_id) "
+                    "ON p.channel = k.channel AND p.external_id = k.external_id"
+                ),
+                {"channels": list(channels), "external_ids": list(external_ids)},
             )
         }
     todo = [p for p in payments if (p.channel.value, p.external_id) not in posted]

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, any_, case, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from billing.payments.enums import PaymentStatus
@@ -15,6 +16,12 @@ from billing.payments.models import Payment, PaymentAllocation, PrepaidVend, Rec
 from core.context import Actor
 from core.territory import visible
 from customers.models import Account
+
+
+def _among(ids: Sequence[int]):  # type: ignore[no-untyped-def]
+    """``= ANY(array)``: one parameter whatever the count (an IN list of a batch's 1,000
+    accounts is 1,000 parameters to render and parse, twice per query)."""
+    return any_(literal([int(i) for i in ids], ARRAY(BigInteger)))
 
 
 @dataclass(frozen=True)
@@ -37,23 +44,33 @@ class Credit:
     remaining: int
 
 
-def _allocated_to_items(account_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
-    """Active allocations summed per item (of ``account_ids`` only, when given: the
-    planner cannot push an outer filter into a grouped subquery)."""
+def _allocated_to_items(  # type: ignore[no-untyped-def]
+    account_ids: Sequence[int] | None = None, item_ids: Sequence[int] | None = None
+):
+    """Active allocations summed per item (of ``account_ids`` / ``item_ids`` only, when
+    given: the planner cannot push an outer filter into a grouped subquery, and without
+    one it sums every allocation ever made)."""
     query = select(
         PaymentAllocation.item_id, func.sum(PaymentAllocation.amount).label("paid")
     ).where(PaymentAllocation.released_at.is_(None))
     if account_ids is not None:
-        query = query.where(PaymentAllocation.customer_account_id.in_(account_ids))
+        query = query.where(PaymentAllocation.customer_account_id == _among(account_ids))
+    if item_ids is not None:
+        query = query.where(PaymentAllocation.item_id.in_(item_ids))
     return query.group_by(PaymentAllocation.item_id).subquery()
 
 
-def _allocated_from_payments(account_ids: Sequence[int] | None = None):  # type: ignore[no-untyped-def]
+def _allocated_from_payments(  # type: ignore[no-untyped-def]
+    account_ids: Sequence[int] | None = None, payment_ids: Sequence[int] | None = None
+):
+    """Active allocations summed per payment (filtered as ``_allocated_to_items``)."""
     query = select(
         PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount).label("used")
     ).where(PaymentAllocation.released_at.is_(None))
     if account_ids is not None:
-        query = query.where(PaymentAllocation.customer_account_id.in_(account_ids))
+        query = query.where(PaymentAllocation.customer_account_id == _among(account_ids))
+    if payment_ids is not None:
+        query = query.where(PaymentAllocation.payment_id.in_(payment_ids))
     return query.group_by(PaymentAllocation.payment_id).subquery()
 
 
@@ -71,7 +88,7 @@ def unallocated(session: Session, payment_ids: Sequence[int]) -> dict[int, int]:
     """What each payment has left to allocate (reversed payments: 0)."""
     if not payment_ids:
         return {}
-    used = _allocated_from_payments()
+    used = _allocated_from_payments(payment_ids=payment_ids)
     rows = session.execute(
         select(
             Payment.id,
@@ -87,7 +104,7 @@ def unallocated(session: Session, payment_ids: Sequence[int]) -> dict[int, int]:
 def open_amounts(session: Session, item_ids: Sequence[int]) -> dict[int, int]:
     if not item_ids:
         return {}
-    paid = _allocated_to_items()
+    paid = _allocated_to_items(item_ids=item_ids)
     left = ReceivableItem.amount - func.coalesce(paid.c.paid, 0)
     open_or_zero = case((ReceivableItem.closed_at.is_(None), left), else_=0)
     rows = session.execute(
@@ -179,7 +196,7 @@ def open_items_by_account(
         )
         .outerjoin(paid, paid.c.item_id == ReceivableItem.id)
         .where(
-            ReceivableItem.customer_account_id.in_(account_ids),
+            ReceivableItem.customer_account_id == _among(account_ids),
             ReceivableItem.closed_at.is_(None),
             left > 0,
         )
@@ -199,7 +216,7 @@ def credits_by_account(session: Session, account_ids: Sequence[int]) -> dict[int
         select(Payment.customer_account_id, Payment.id, Payment.currency, left)
         .outerjoin(used, used.c.payment_id == Payment.id)
         .where(
-            Payment.customer_account_id.in_(account_ids),
+            Payment.customer_account_id == _among(account_ids),
             Payment.status == PaymentStatus.POSTED.value,
             left > 0,
         )

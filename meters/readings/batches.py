@@ -9,6 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+# A load of at most this many rows is small (a handheld's batch, a single read): its keys
+# travel as array and JSON parameters instead of temp tables (``resolve``, ``write``).
+SMALL_LOAD_ROWS = 1_000
+
+
+def is_small(rows: int) -> bool:
+    """Whether a load of ``rows`` rows takes the small way (``SMALL_LOAD_ROWS``)."""
+    return rows <= SMALL_LOAD_ROWS
+
+
 # "No such instant" in int64 microsecond columns (an open installation's removal ...).
 NO_TIME = np.iinfo(np.int64).max
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import DateTime, String, and_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.context import Actor
@@ -78,15 +79,46 @@ def _key_of(reading: ReadingCreate) -> tuple[str, str, datetime, str]:
     )
 
 
+def _stored_keys():  # type: ignore[no-untyped-def]
+    return (
+        func.unnest(
+            bindparam("serials", type_=ARRAY(String)),
+            bindparam("codes", type_=ARRAY(String)),
+            bindparam("read_ats", type_=ARRAY(DateTime(timezone=True))),
+            bindparam("sources", type_=ARRAY(String)),
+        )
+        .table_valued("serial", "code", "read_at", "source")
+        .render_derived(with_types=False)
+    )
+
+
 def _stored(session: Session, readings: Sequence[ReadingCreate]) -> dict[tuple, Reading]:
     if any(r.source == ReadingSource.ESTIMATED for r in readings):
         raise ReadingInvalidError("estimates are computed by Kilowatch, not recorded")
-    keys = [(r.meter_serial, r.register_code.value, r.read_at, r.source.value) for r in readings]
+    # The keys as four arrays joined to meter and register, so that each read is found by
+    # the unique (register_id, read_at, source) index of its month's partition; the
+    # statement's text is the same for every call (compiled once, not per batch).
+    keys = _stored_keys()
+    params = {
+        "serials": [r.meter_serial for r in readings],
+        "codes": [r.register_code.value for r in readings],
+        "read_ats": [r.read_at for r in readings],
+        "sources": [r.source.value for r in readings],
+    }
     rows = session.execute(
         select(Meter.serial, Register.code, Reading)
-        .join(Register, Register.id == Reading.register_id)
-        .join(Meter, Meter.id == Register.meter_id)
-        .where(tuple_(Meter.serial, Register.code, Reading.read_at, Reading.source).in_(keys))
+        .select_from(keys)
+        .join(Meter, Meter.serial == keys.c.serial)
+        .join(Register, and_(Register.meter_id == Meter.id, Register.code == keys.c.code))
+        .join(
+            Reading,
+            and_(
+                Reading.register_id == Register.id,
+                Reading.read_at == keys.c.read_at,
+                Reading.source == keys.c.source,
+            ),
+        ),
+        params,
     ).all()
     return {(s, c, r.read_at.astimezone(UTC), r.source): r for s, c, r in rows}
 

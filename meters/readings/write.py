@@ -14,14 +14,19 @@ reads makes the unique natural-key index refuse this one whole (409; re-run it: 
 idempotent).
 
 Single reads (no job) go through the parent with ``ON CONFLICT DO NOTHING``, audited row by
-row by its trigger.
+row by its trigger. A small load of them (a handheld's batch: at most
+``batches.SMALL_LOAD_ROWS``) is sent as one JSON parameter that PostgreSQL turns into rows
+of ``meter_reading`` (``jsonb_populate_recordset``, each value through its column's input
+function, as COPY's text would be): one statement instead of a temp table, a COPY, the
+INSERT and two DROPs.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -44,7 +49,7 @@ from core.bulk import (
 from core.settings import get_settings
 from meters.models import READING_PARTITION_SCHEMA
 from meters.readings import copy_stream, parallel_load
-from meters.readings.batches import NO_TIME, JudgedBatch
+from meters.readings.batches import NO_TIME, JudgedBatch, is_small
 from meters.readings.codes import JUDGED_STATUSES, REJECTED, SOURCES, codes_of
 from meters.readings.errors import ReadingImportConflictError
 from meters.readings.partitions import (
@@ -277,6 +282,8 @@ def _text_table(judged: JudgedBatch, kept: _Kept, version: int, job_key: str | N
 
 
 def _insert_through_parent(session: Session, table: pa.Table) -> int:
+    if is_small(table.num_rows):
+        return _insert_small(session, table)
     drop_tables(session, PENDING)
     session.execute(
         text(
@@ -293,6 +300,27 @@ def _insert_through_parent(session: Session, table: pa.Table) -> int:
     ).rowcount
     drop_tables(session, PENDING)
     return int(inserted)
+
+
+def _insert_small(session: Session, table: pa.Table) -> int:
+    """The same rows as the temp table would hold, as one JSON array of objects."""
+    rows = json.dumps(table.to_pylist(), default=_json_value)
+    columns = ", ".join(COLUMNS)
+    inserted = session.execute(
+        text(
+            f"INSERT INTO meter_reading ({columns}) SELECT {columns} FROM "
+            "jsonb_populate_recordset(NULL::meter_reading, CAST(:rows AS jsonb)) "
+            "ON CONFLICT DO NOTHING"
+        ),
+        {"rows": rows},
+    ).rowcount
+    return int(inserted)
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"no JSON form for {type(value).__name__}")
 
 
 def _audit_bulk_insert(session: Session, rows: int) -> None:
@@ -312,13 +340,20 @@ def _audit_bulk_insert(session: Session, rows: int) -> None:
     )
 
 
+_REAL = "kw_reading_real"
+# The small way's stand-in for the temp table of the real reads (same columns and types).
+_REAL_ARRAYS = (
+    "(SELECT * FROM unnest(CAST(:register_ids AS bigint[]), CAST(:read_at AS timestamptz[]), "
+    "CAST(:base_at AS timestamptz[]), CAST(:sources AS text[])) "
+    "AS u(register_id, read_at, base_at, source))"
+)
 _SUPERSEDE_SQL = """
 UPDATE meter_reading e
 SET status = 'superseded', superseded_at = now(), superseded_by_id = x.real_id
 FROM (
   SELECT DISTINCT ON (est.id) est.id, est.read_at, real.id AS real_id
   FROM meter_reading est
-  JOIN kw_reading_real r ON r.register_id = est.register_id
+  JOIN {real} r ON r.register_id = est.register_id
    AND est.read_at > r.base_at
    AND est.read_at < (date_trunc('month', r.read_at AT TIME ZONE :tz)
                       + interval '1 month') AT TIME ZONE :tz
@@ -336,12 +371,19 @@ def supersede_estimates(session: Session, judged: JudgedBatch) -> int:
     calendar month (the billing month) are replaced by it (status superseded, pointing at
     the real read)."""
     registers, rows = judged.resolved.registers, judged.resolved.rows
-    estimates = copy_out_arrow(
-        session,
+    open_estimates = (
         "SELECT register_id FROM meter_reading "
-        "WHERE source = 'estimated' AND status IN ('accepted', 'flagged')",
-        {"register_id": pa.int64()},
+        "WHERE source = 'estimated' AND status IN ('accepted', 'flagged')"
     )
+    if is_small(len(rows)):  # only its registers' (the partial index answers)
+        estimates = copy_out_arrow(
+            session,
+            open_estimates + " AND register_id = ANY(%(ids)s::int8[])",
+            {"register_id": pa.int64()},
+            {"ids": registers.register_id.tolist()},
+        )
+    else:
+        estimates = copy_out_arrow(session, open_estimates, {"register_id": pa.int64()})
     with_estimate = np.isin(registers.register_id, estimates["register_id"].to_numpy())
     chosen = np.flatnonzero(
         judged.keep
@@ -351,25 +393,34 @@ def supersede_estimates(session: Session, judged: JudgedBatch) -> int:
     )
     if not len(chosen):
         return 0
-    drop_tables(session, "kw_reading_real")
+    real = pa.table(
+        {
+            "register_id": registers.register_id[registers.index[chosen]],
+            "read_at": pa.array(rows.read_at_us[chosen], _TS),
+            "base_at": pa.array(judged.base_at[chosen], _TS),
+            "source": _enum_text(rows.source[chosen], SOURCES.values),
+        }
+    )
+    tz = get_settings().timezone
+    if is_small(len(rows)):
+        columns = real.to_pydict()
+        params = {
+            "register_ids": columns["register_id"],
+            "read_at": columns["read_at"],
+            "base_at": columns["base_at"],
+            "sources": columns["source"],
+            "tz": tz,
+        }
+        sql = _SUPERSEDE_SQL.format(real=_REAL_ARRAYS)
+        return int(session.execute(text(sql), params).rowcount)
+    drop_tables(session, _REAL)
     session.execute(
         text(
-            "CREATE TEMP TABLE kw_reading_real (register_id bigint, "
+            f"CREATE TEMP TABLE {_REAL} (register_id bigint, "
             "read_at timestamptz, base_at timestamptz, source text) ON COMMIT DROP"
         )
     )
-    copy_arrow(
-        session,
-        "kw_reading_real",
-        pa.table(
-            {
-                "register_id": registers.register_id[registers.index[chosen]],
-                "read_at": pa.array(rows.read_at_us[chosen], _TS),
-                "base_at": pa.array(judged.base_at[chosen], _TS),
-                "source": _enum_text(rows.source[chosen], SOURCES.values),
-            }
-        ),
-    )
-    superseded = session.execute(text(_SUPERSEDE_SQL), {"tz": get_settings().timezone}).rowcount
-    drop_tables(session, "kw_reading_real")
+    copy_arrow(session, _REAL, real)
+    superseded = session.execute(text(_SUPERSEDE_SQL.format(real=_REAL)), {"tz": tz}).rowcount
+    drop_tables(session, _REAL)
     return int(superseded)

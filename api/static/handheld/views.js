@@ -5,6 +5,7 @@ import {
   FAILURE_CODES, OUTCOMES, SEAL_EVENTS, SEAL_POSITIONS, SKIP_CODES, STATE_LABELS, checkReading,
   distanceM, itemStatus, locationOf, parseSealNumbers, progress, registersOf, walkingOrder,
 } from "./logic.js";
+import { canScan, normalizeSerial, scanWithCamera } from "./scan.js";
 
 /** h("div.card", {onclick}, child, ...): an element with classes, attributes and children. */
 export function h(spec, attrs = {}, ...children) {
@@ -93,7 +94,7 @@ export function itemView(app, id) {
       dataset: { registerId: register.register_id },
     }),
   }));
-  const serial = h("input", { name: "scanned_serial", autocomplete: "off", placeholder: d.meter_serial || "" });
+  const serial = serialField(d.meter_serial);
   const seals = h("textarea", { name: "seals", rows: 2, placeholder: "seal numbers, e.g. A10021" });
   const sealEvent = h("select", { name: "seal_event" }, SEAL_EVENTS.map(([v, l]) => h("option", { value: v }, l)));
   const sealPosition = h("select", { name: "seal_position" }, SEAL_POSITIONS.map(([v, l]) => h("option", { value: v }, l)));
@@ -116,7 +117,7 @@ export function itemView(app, id) {
     }
     await app.saveVisit(item, {
       readings: checks.map((c) => ({ register: c.register, value: c.check.value, confirmed: c.check.kind !== "ok" })),
-      scannedSerial: serial.value.trim() || null,
+      scannedSerial: serial.value(),
       photo: photo.value(),
       seals: parseSealNumbers(seals.value).map((n) => ({ seal_number: n, event: sealEvent.value, position: sealPosition.value })),
     });
@@ -140,7 +141,7 @@ export function itemView(app, id) {
         h("span", {}, h("strong", {}, register.code), " ",
           h("small.muted", {}, rangeText(register))),
         input)),
-      h("label", {}, "Serial on the meter (if different or scanned)", serial),
+      serial.element,
       photo.element,
       h("details", {}, h("summary", {}, "Seals"),
         h("small.muted", {}, issuedSeals(app)), seals, sealEvent, sealPosition),
@@ -179,6 +180,42 @@ function backLink(href = "#/round", text = "← Round") {
 }
 
 /** A camera field: the photo is compressed and hashed as soon as it is taken. */
+/** The serial read on the meter: typed, or scanned from its barcode with the camera where
+ * the browser can (scan.js); the button is offered only then. */
+export function serialField(expected) {
+  const input = h("input", { name: "scanned_serial", autocomplete: "off", placeholder: expected || "" });
+  const status = h("small.muted", { dataset: { testid: "scan-status" } });
+  const video = h("video.scan", { hidden: true, muted: true, playsInline: true });
+  let scanning = null;
+  const stop = () => { if (scanning) scanning.abort(); };
+  const button = canScan() ? h("button", {
+    type: "button", dataset: { action: "scan-serial" },
+    onclick: async () => {
+      if (scanning) { stop(); return; }
+      scanning = new AbortController();
+      button.textContent = "Stop scanning";
+      video.hidden = false;
+      status.textContent = "Point the camera at the meter's barcode…";
+      const found = await scanWithCamera(video, { expected, signal: scanning.signal });
+      scanning = null;
+      video.hidden = true;
+      button.textContent = "Scan barcode";
+      if (found) {
+        input.value = found;
+        status.textContent = normalizeSerial(expected) && found !== normalizeSerial(expected)
+          ? `Scanned ${found}: not the expected ${expected}` : `Scanned ${found}`;
+      } else {
+        status.textContent = "No barcode read: type the serial instead.";
+      }
+    },
+  }, "Scan barcode") : null;
+  return {
+    element: h("label", {}, "Serial on the meter (if different or scanned)",
+      h("div.row", {}, input, button), video, status),
+    value: () => input.value.trim() || null, // typed: as typed (the server ignores case)
+  };
+}
+
 function photoField(app) {
   let current = null;
   const preview = h("div.preview");
