@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from billing.invoices import repository as invoices
 from billing.invoices.enums import InvoiceReason
-from billing.invoices.writer import Draft, write
+from billing.invoices.writer import Draft, prepare
 from billing.runs import control, selection
 from billing.runs.control import Check
 from billing.runs.errors import (
@@ -391,7 +391,10 @@ def issue_chunk(
                 run_id=run.id,
             )
         )
-    written = write(
+    # Everything but the numbers first (ids drawn from sequences, rows built, the items
+    # marked): numbering locks the series until commit, so it comes last and a second
+    # worker's chunk waits only for the COPY of this one.
+    prepared = prepare(
         session,
         actor,
         drafts,
@@ -405,7 +408,7 @@ def issue_chunk(
             "FROM unnest(CAST(:ids AS bigint[]), CAST(:invoices AS bigint[])) AS u(id, invoice) "
             "WHERE i.id = u.id"
         ),
-        {"ids": [r.id for r in issued_rows], "invoices": [w.id for w in written]},
+        {"ids": [r.id for r in issued_rows], "invoices": prepared.ids},
     )
     for r, status, check in held:
         session.execute(
@@ -420,8 +423,9 @@ def issue_chunk(
             "UPDATE billing_run_chunk SET issued_at = now(), invoices = :n "
             "WHERE run_id = :run AND chunk_no = :chunk"
         ),
-        {**params, "n": len(written)},
+        {**params, "n": len(drafts)},
     )
+    written = prepared.issue(session)
     return len(written)
 
 
