@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=5000, help="items per chunk")
     parser.add_argument("--rebills", type=int, default=200, help="re-bills timed")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workers", type=int, default=2, help="chunks at a time (threads)")
     args = parser.parse_args()
 
     from sqlalchemy import text
@@ -185,11 +186,19 @@ def main() -> None:
             run = _timed("select", times, lambda: service.create_run(session, preparer, data))
             run_id = run.id  # type: ignore[attr-defined]
         with acting_as(preparer), core_db.session_scope(url) as session:
-            _timed("simulate", times, lambda: runner.simulate(session, preparer, run_id))
+            _timed(
+                "simulate",
+                times,
+                lambda: runner.simulate(session, preparer, run_id, workers=args.workers),
+            )
         with acting_as(approver), core_db.session_scope(url) as session:
             _timed("approve", times, lambda: service.approve(session, approver, run_id))
         with acting_as(approver), core_db.session_scope(url) as session:
-            issued = _timed("issue", times, lambda: runner.issue(session, approver, run_id))
+            issued = _timed(
+                "issue",
+                times,
+                lambda: runner.issue(session, approver, run_id, workers=args.workers),
+            )
         with core_db.session_scope(url) as session:
             report = _timed("check", times, lambda: ledger.check(session))
         end_to_end = time.perf_counter() - started
@@ -235,6 +244,7 @@ def main() -> None:
                 "benchmark": "billing_run",
                 "accounts": args.scale,
                 "chunk_size": args.chunk,
+                "workers": args.workers,
                 "invoices": issued.invoices,  # type: ignore[attr-defined]
                 "items_by_status": issued.by_status,  # type: ignore[attr-defined]
                 "end_to_end_seconds": round(end_to_end, 2),

@@ -122,6 +122,17 @@ class Invoice(IdMixin, Base):
             where=text("kind = 'invoice' AND status = 'issued' AND reason <> 'back_billing'"),
         ),
         Index("ix_billing_invoice_usage_point_period", "usage_point_id", "period_start"),
+        Index(
+            "uq_billing_invoice_credits_invoice_id",
+            "credits_invoice_id",
+            unique=True,
+            postgresql_where=text("credits_invoice_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_billing_invoice_replaces_invoice_id",
+            "replaces_invoice_id",
+            postgresql_where=text("replaces_invoice_id IS NOT NULL"),
+        ),
     )
 
     series: Mapped[str] = mapped_column(
@@ -163,11 +174,12 @@ class Invoice(IdMixin, Base):
     total: Mapped[int] = mapped_column(BigInteger)
     # A credit note names the bill it cancels (at most one each); a re-bill, true-up or
     # delta names the bill it follows.
+    # (Indexes partial, migration 0031: a run's million bills name neither.)
     credits_invoice_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("billing_invoice.id", ondelete="RESTRICT"), unique=True
+        BigInteger, ForeignKey("billing_invoice.id", ondelete="RESTRICT")
     )
     replaces_invoice_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("billing_invoice.id", ondelete="RESTRICT"), index=True
+        BigInteger, ForeignKey("billing_invoice.id", ondelete="RESTRICT")
     )
     payment_reference: Mapped[str] = mapped_column(Text)  # ISO 11649 "RF.."
     ledger_transaction_id: Mapped[int | None] = mapped_column(

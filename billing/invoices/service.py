@@ -91,6 +91,33 @@ def issue_bill(
 ) -> Invoice:
     """Rate and issue one bill of ``contract_id`` for ``period`` (refused with
     ``invoice_period_billed`` when an issued bill of the usage point shares a day)."""
+    draft = _bill_draft(
+        session,
+        actor,
+        contract_id=contract_id,
+        period=period,
+        kwh=kwh,
+        reason=reason,
+        estimated=estimated,
+        replaces_invoice_id=replaces_invoice_id,
+        note=note,
+    )
+    return _issue(session, actor, draft, issue_date)
+
+
+def _bill_draft(
+    session: Session,
+    actor: Actor,
+    *,
+    contract_id: int,
+    period: Period,
+    kwh: Mapping[str, Decimal],
+    reason: InvoiceReason,
+    estimated: bool,
+    replaces_invoice_id: int | None,
+    note: str,
+) -> Draft:
+    """``issue_bill``'s checks and rating: the draft it issues."""
     require_visible(session, actor, Contract, contract_id, "contract")
     who = repository.billable(session, contract_id)
     if repository.issued_overlapping(session, who.usage_point.id, period) is not None:
@@ -99,7 +126,7 @@ def issue_bill(
             f"{period.start} .. {period.end}"
         )
     bill = rate_for(session, who, period, kwh)
-    draft = Draft.of_bill(
+    return Draft.of_bill(
         bill,
         reason=reason,
         account_id=who.account.id,
@@ -113,22 +140,34 @@ def issue_bill(
         replaces_invoice_id=replaces_invoice_id,
         note=note,
     )
-    return _issue(session, actor, draft, issue_date)
 
 
 def _issue(session: Session, actor: Actor, draft: Draft, issue_date: date | None) -> Invoice:
+    [invoice] = _issue_all(session, actor, [draft], issue_date)
+    return invoice
+
+
+def _issue_all(
+    session: Session, actor: Actor, drafts: list[Draft], issue_date: date | None
+) -> list[Invoice]:
+    """Issue ``drafts`` in one writer call (each in its kind's series); the documents in
+    the same order, read back in one query."""
     day = issue_date or _today()
-    [written] = write(
+    written = write(
         session,
         actor,
-        [draft],
-        series=DEFAULT_SERIES[draft.kind],
+        drafts,
+        series=DEFAULT_SERIES,
         issue_date=day,
         due_date=day + timedelta(days=DUE_DAYS),
     )
-    invoice = session.get(Invoice, written.id)
-    assert invoice is not None
-    return invoice
+    found = {
+        invoice.id: invoice
+        for invoice in session.scalars(
+            select(Invoice).where(Invoice.id.in_([w.id for w in written]))
+        )
+    }
+    return [found[w.id] for w in written]
 
 
 def _mirror(session: Session, invoice: Invoice, note: str) -> Draft:
@@ -190,6 +229,11 @@ def _credit(
     session: Session, actor: Actor, invoice: Invoice, note: str, issue_date: date | None
 ) -> Invoice:
     """``credit`` of an invoice already read and locked."""
+    return _issue(session, actor, _credit_draft(session, invoice, note), issue_date)
+
+
+def _credit_draft(session: Session, invoice: Invoice, note: str) -> Draft:
+    """The credit note of an invoice already read and locked, the invoice marked credited."""
     if invoice.kind != InvoiceKind.INVOICE or invoice.status != InvoiceStatus.ISSUED:
         raise InvoiceAlreadyCreditedError(
             f"{invoice.number} is {'a credit note' if invoice.kind != 'invoice' else 'credited'}"
@@ -199,7 +243,7 @@ def _credit(
     # takes the bill out of the exclusion constraint, so a re-bill can follow.
     invoice.status = InvoiceStatus.CREDITED
     session.flush()
-    return _issue(session, actor, draft, issue_date)
+    return draft
 
 
 def rebill(
@@ -223,9 +267,10 @@ def rebill(
         kwh, estimated = found.kwh, found.estimated
     period = Period(original.period_start, original.period_end)
     note_ = note or f"replaces {original.number}"
-    # ``original`` is read and locked already: credit it without reading it again.
-    credit_note = _credit(session, actor, original, note_, issue_date)
-    bill = issue_bill(
+    # ``original`` is read and locked already: credit it without reading it again, then
+    # write the credit note and the new bill together (one writer call, one settlement).
+    credit_draft = _credit_draft(session, original, note_)
+    bill_draft = _bill_draft(
         session,
         actor,
         contract_id=original.contract_id,
@@ -234,9 +279,9 @@ def rebill(
         reason=reason,
         estimated=estimated,
         replaces_invoice_id=original.id,
-        issue_date=issue_date,
         note=note_,
     )
+    credit_note, bill = _issue_all(session, actor, [credit_draft, bill_draft], issue_date)
     return credit_note, bill
 
 

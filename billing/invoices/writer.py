@@ -11,6 +11,7 @@ issued periods hold whatever the path.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,8 +23,8 @@ from sqlalchemy.orm import Session
 from billing.invoices.enums import InvoiceKind, InvoiceReason
 from billing.invoices.errors import InvoicePeriodBilledError
 from billing.invoices.events import InvoicesIssued
-from billing.invoices.numbering import company_series, draw, number_of, payment_reference
-from billing.invoices.postings import Chart, posting_amounts
+from billing.invoices.numbering import company_series, draw_many, number_of, payment_reference
+from billing.invoices.postings import RECEIVABLE, Chart, posting_amounts
 from billing.tariffs.rating import Bill, BillLine
 from core.bulk import TEXT_CHUNK_ROWS, TEXT_NULL, copy_in, next_values, text_values
 from core.context import Actor
@@ -266,93 +267,154 @@ def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def write(
+Series = str | Mapping[InvoiceKind, str]
+
+
+@dataclass
+class Prepared:
+    """Drafts made ready to issue: ids drawn, every row built but the few fields that
+    carry the document's number. Numbering locks the series' counter row until the
+    transaction ends, so it comes last (``issue``): two workers issuing chunks of a run
+    overlap everything but the COPY itself."""
+
+    drafts: Sequence[Draft]
+    series: list[str]  # per draft
+    ids: list[int]
+    txn_ids: list[int | None]
+    actor_name: str
+    _posting_rows: list[str]
+    _line_rows: list[str]
+    # Per draft: the invoice row before its seq, between its number and its payment
+    # reference, and after it; the transaction row after its source and memo.
+    _heads: list[str]
+    _middles: list[str]
+    _tails: list[str]
+    _txn_heads: list[str]
+    _txn_tails: list[str]
+
+    def issue(self, session: Session) -> list[Written]:
+        """Number the documents (one statement: every series of the call, their counter
+        rows locked in series order), COPY them and post them to the ledger."""
+        if not self.drafts:
+            return []
+        firsts = draw_many(session, Counter(self.series))
+        taken: dict[str, int] = {}
+        txn_rows, invoice_rows, written = [], [], []
+        for index, draft in enumerate(self.drafts):
+            series = self.series[index]
+            seq = firsts[series] + taken.get(series, 0)
+            taken[series] = taken.get(series, 0) + 1
+            number = number_of(series, seq)
+            number_t = _t(number)
+            txn = self.txn_ids[index]
+            if txn is not None:
+                memo = _t(f"{draft.reason.value} {number}")
+                txn_rows.append(
+                    f"{self._txn_heads[index]}{number_t}\t{memo}{self._txn_tails[index]}"
+                )
+            reference = _t(payment_reference(draft.account_number, series, seq))
+            invoice_rows.append(
+                f"{self._heads[index]}{seq}\t{number_t}\t{self._middles[index]}"
+                f"{reference}{self._tails[index]}"
+            )
+            written.append(Written(self.ids[index], number, txn))
+        try:
+            if txn_rows:
+                _copy_rows(session, "billing_ledger_transaction", TRANSACTION_COLUMNS, txn_rows)
+                _copy_rows(session, "billing_ledger_posting", POSTING_COLUMNS, self._posting_rows)
+            _copy_rows(session, "billing_invoice", INVOICE_COLUMNS, invoice_rows)
+            if self._line_rows:
+                _copy_rows(session, "billing_invoice_line", LINE_COLUMNS, self._line_rows)
+        except psycopg.errors.ExclusionViolation as exc:
+            raise InvoicePeriodBilledError(
+                "a usage point already has an issued bill for a day of this period"
+            ) from exc
+        # After commit, the accounts' credit pays their new bills (kilowatch.handlers).
+        emit(
+            session,
+            InvoicesIssued(
+                account_ids=sorted({d.account_id for d in self.drafts}),
+                run_id=self.drafts[0].run_id,
+            ),
+        )
+        return written
+
+
+def _series_of(series: Series, draft: Draft) -> str:
+    return series if isinstance(series, str) else series[draft.kind]
+
+
+def _own_series(session: Session, series: Series, drafts: Sequence[Draft]) -> list[str]:
+    """Each draft's series: the one asked for, or, for a draft rated under another
+    company's tariff, that company's series of the same kind (``company_series``): each
+    company numbers its own documents. One look-up per distinct series and tariff."""
+    found: dict[tuple[str, str], str] = {}
+    own = []
+    for draft in drafts:
+        key = (_series_of(series, draft), draft.tariff_code)
+        if key not in found:
+            found[key] = company_series(session, *key)
+        own.append(found[key])
+    return own
+
+
+def prepare(
     session: Session,
     actor: Actor,
     drafts: Sequence[Draft],
     *,
-    series: str,
+    series: Series,
     issue_date: date,
     due_date: date,
-) -> list[Written]:
-    """Issue ``drafts`` in ``series`` (numbers in the drafts' order) and post each to the
-    ledger; returns them in the same order. A draft rated under another company's tariff
-    is numbered in that company's series of the same kind (``company_series``)."""
-    by_tariff = {
-        code: company_series(session, series, code) for code in {d.tariff_code for d in drafts}
-    }
-    groups: dict[str, list[int]] = {}
-    for index, draft in enumerate(drafts):
-        groups.setdefault(by_tariff[draft.tariff_code], []).append(index)
-    if len(groups) <= 1:
-        own = next(iter(groups), series)
-        return _write(session, actor, drafts, own, issue_date, due_date)
-    written: list[Written | None] = [None] * len(drafts)
-    for own, indexes in sorted(groups.items()):
-        part = _write(session, actor, [drafts[i] for i in indexes], own, issue_date, due_date)
-        for i, w in zip(indexes, part, strict=True):
-            written[i] = w
-    return [w for w in written if w is not None]
-
-
-def _write(
-    session: Session,
-    actor: Actor,
-    drafts: Sequence[Draft],
-    series: str,
-    issue_date: date,
-    due_date: date,
-) -> list[Written]:
-    """``write`` of drafts all numbered in ``series``."""
-    if not drafts:
-        return []
-    chart = Chart.load(session)
-    ids = next_values(session, INVOICE_IDS, len(drafts))
-    first = draw(session, series, len(drafts))
+) -> Prepared:
+    """Draw the ids of ``drafts`` (documents and ledger transactions: sequences, no lock)
+    and build their rows; ``Prepared.issue`` numbers and writes them. ``series``: one for
+    every draft, or one per kind of document."""
+    chart = Chart.load(session) if drafts else Chart({})
+    ids = [int(i) for i in next_values(session, INVOICE_IDS, len(drafts))]
     shared = _Shared(chart)
     postings = [shared.postings(d) for d in drafts]
     posted = [i for i, amounts in enumerate(postings) if len(amounts) >= 2]
-    txn_ids = dict(zip(posted, next_values(session, TRANSACTION_IDS, len(posted)), strict=True))
+    drawn = iter(int(t) for t in next_values(session, TRANSACTION_IDS, len(posted)))
+    posted_set = set(posted)
+    txn_ids = [next(drawn) if i in posted_set else None for i in range(len(drafts))]
     # Rows in COPY's text format, built directly: what every row of a call shares is
     # formatted once (the documents' values are the ones the columns would hold).
-    series_t, day_t, due_t = _t(series), _t(issue_date), _t(due_date)
+    day_t, due_t = _t(issue_date), _t(due_date)
     by_t, by_id_t = _t(actor.username), _t(actor.user_id)
-    txn_rows: list[str] = []
-    posting_rows: list[str] = []
-    invoice_rows: list[str] = []
-    lines_out: list[str] = []
-    written = []
+    prepared = Prepared(
+        drafts=drafts,
+        series=_own_series(session, series, drafts),
+        ids=ids,
+        txn_ids=txn_ids,
+        actor_name=actor.username,
+        _posting_rows=[],
+        _line_rows=[],
+        _heads=[],
+        _middles=[],
+        _tails=[],
+        _txn_heads=[],
+        _txn_tails=[],
+    )
     for index, draft in enumerate(drafts):
-        seq = first + index
-        number = number_of(series, seq)
-        number_t = _t(number)
-        invoice_id = int(ids[index])
-        txn = int(txn_ids[index]) if index in txn_ids else None
+        invoice_id = ids[index]
+        txn = txn_ids[index]
+        kind_t, currency_t = _t(draft.kind.value), _t(draft.currency)
         if txn is not None:
-            txn_rows.append(
-                "\t".join(
-                    (
-                        str(txn),
-                        day_t,
-                        _t(draft.kind.value),
-                        _t(draft.currency),
-                        number_t,
-                        _t(f"{draft.reason.value} {number}"),
-                        by_id_t,
-                    )
-                )
-            )
+            prepared._txn_heads.append(f"{txn}\t{day_t}\t{kind_t}\t{currency_t}\t")
+            prepared._txn_tails.append(f"\t{by_id_t}")
+            customer_t = str(draft.account_id)
             for code, amount in postings[index].items():
-                customer = draft.account_id if code == "receivable" else None
-                posting_rows.append(f"{txn}\t{chart.ids[code]}\t{_t(customer)}\t{amount}")
-        invoice_rows.append(
+                customer = customer_t if code == RECEIVABLE else TEXT_NULL
+                prepared._posting_rows.append(f"{txn}\t{chart.ids[code]}\t{customer}\t{amount}")
+        else:
+            prepared._txn_heads.append("")
+            prepared._txn_tails.append("")
+        prepared._heads.append(f"{invoice_id}\t{_t(prepared.series[index])}\t")
+        prepared._middles.append(
             "\t".join(
                 (
-                    str(invoice_id),
-                    series_t,
-                    str(seq),
-                    number_t,
-                    _t(draft.kind.value),
+                    kind_t,
                     "issued",
                     _t(draft.reason.value),
                     str(draft.account_id),
@@ -363,7 +425,7 @@ def _write(
                     _t(draft.period.end),
                     day_t,
                     due_t,
-                    _t(draft.currency),
+                    currency_t,
                     _t(draft.tariff_code),
                     _t(draft.category),
                     _t(draft.connection_type),
@@ -377,31 +439,30 @@ def _write(
                     str(draft.total),
                     _t(draft.credits_invoice_id),
                     _t(draft.replaces_invoice_id),
-                    _t(payment_reference(draft.account_number, series, seq)),
-                    _t(txn),
-                    _t(draft.note),
-                    by_t,
-                    by_id_t,
+                    "",
                 )
             )
         )
+        prepared._tails.append(f"\t{_t(txn)}\t{_t(draft.note)}\t{by_t}\t{by_id_t}")
         prefix = f"{invoice_id}\t"
-        lines_out.extend(prefix + row for row in shared.line_rows(draft.lines))
-        written.append(Written(invoice_id, number, txn))
-    try:
-        if txn_rows:
-            _copy_rows(session, "billing_ledger_transaction", TRANSACTION_COLUMNS, txn_rows)
-            _copy_rows(session, "billing_ledger_posting", POSTING_COLUMNS, posting_rows)
-        _copy_rows(session, "billing_invoice", INVOICE_COLUMNS, invoice_rows)
-        if lines_out:
-            _copy_rows(session, "billing_invoice_line", LINE_COLUMNS, lines_out)
-    except psycopg.errors.ExclusionViolation as exc:
-        raise InvoicePeriodBilledError(
-            "a usage point already has an issued bill for a day of this period"
-        ) from exc
-    # After commit, the accounts' credit pays their new bills (kilowatch.handlers).
-    emit(
-        session,
-        InvoicesIssued(account_ids=sorted({d.account_id for d in drafts}), run_id=drafts[0].run_id),
+        prepared._line_rows.extend(prefix + row for row in shared.line_rows(draft.lines))
+    return prepared
+
+
+def write(
+    session: Session,
+    actor: Actor,
+    drafts: Sequence[Draft],
+    *,
+    series: Series,
+    issue_date: date,
+    due_date: date,
+) -> list[Written]:
+    """Issue ``drafts`` (numbers in the drafts' order within each series) and post each
+    to the ledger; returns them in the same order."""
+    if not drafts:
+        return []
+    prepared = prepare(
+        session, actor, drafts, series=series, issue_date=issue_date, due_date=due_date
     )
-    return written
+    return prepared.issue(session)

@@ -209,10 +209,14 @@ def allocate_accounts(
     query of open items, one of credits, the pure ``plan``, one COPY of allocations."""
     if sync:
         sync_invoices(session, actor, account_ids)
-    items = repository.open_items_by_account(session, account_ids)
+    # Credit first: only an account with some has anything to plan (after a billing run,
+    # a few accounts of a chunk's thousands), so only theirs open items are read.
+    credits = repository.credits_by_account(session, account_ids)
+    if not credits:
+        return 0
+    items = repository.open_items_by_account(session, list(credits))
     if not items:
         return 0
-    credits = repository.credits_by_account(session, list(items))
     rows: dict[str, list[object]] = {
         k: [] for k in ("customer_account_id", "payment_id", "item_id", "amount", "allocated_by")
     }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import BigInteger, any_, case, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, any_, case, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -18,10 +18,10 @@ from core.territory import visible
 from customers.models import Account
 
 
-def _among(ids: Sequence[int]):  # type: ignore[no-untyped-def]
-    """``= ANY(array)``: one parameter whatever the count (an IN list of a batch's 1,000
-    accounts is 1,000 parameters to render and parse, twice per query)."""
-    return any_(literal([int(i) for i in ids], ARRAY(BigInteger)))
+def _among(column: ColumnElement[int], ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column = ANY(ids)`` with the ids as one array parameter: a chunk's thousands of
+    accounts as an IN list cost SQLAlchemy a bind parameter each to compile."""
+    return column == any_(literal(list(ids), ARRAY(BigInteger)))
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def _allocated_to_items(  # type: ignore[no-untyped-def]
         PaymentAllocation.item_id, func.sum(PaymentAllocation.amount).label("paid")
     ).where(PaymentAllocation.released_at.is_(None))
     if account_ids is not None:
-        query = query.where(PaymentAllocation.customer_account_id == _among(account_ids))
+        query = query.where(_among(PaymentAllocation.customer_account_id, account_ids))
     if item_ids is not None:
         query = query.where(PaymentAllocation.item_id.in_(item_ids))
     return query.group_by(PaymentAllocation.item_id).subquery()
@@ -68,7 +68,7 @@ def _allocated_from_payments(  # type: ignore[no-untyped-def]
         PaymentAllocation.payment_id, func.sum(PaymentAllocation.amount).label("used")
     ).where(PaymentAllocation.released_at.is_(None))
     if account_ids is not None:
-        query = query.where(PaymentAllocation.customer_account_id == _among(account_ids))
+        query = query.where(_among(PaymentAllocation.customer_account_id, account_ids))
     if payment_ids is not None:
         query = query.where(PaymentAllocation.payment_id.in_(payment_ids))
     return query.group_by(PaymentAllocation.payment_id).subquery()
@@ -196,7 +196,7 @@ def open_items_by_account(
         )
         .outerjoin(paid, paid.c.item_id == ReceivableItem.id)
         .where(
-            ReceivableItem.customer_account_id == _among(account_ids),
+            _among(ReceivableItem.customer_account_id, account_ids),
             ReceivableItem.closed_at.is_(None),
             left > 0,
         )
@@ -216,7 +216,7 @@ def credits_by_account(session: Session, account_ids: Sequence[int]) -> dict[int
         select(Payment.customer_account_id, Payment.id, Payment.currency, left)
         .outerjoin(used, used.c.payment_id == Payment.id)
         .where(
-            Payment.customer_account_id == _among(account_ids),
+            _among(Payment.customer_account_id, account_ids),
             Payment.status == PaymentStatus.POSTED.value,
             left > 0,
         )

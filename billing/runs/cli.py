@@ -55,10 +55,17 @@ def create_command(
     out.print(run_id)
 
 
+# Chunks at a time in this process (threads, a session each): two keep both of a small
+# server's cores busy (one rates while the other's COPY runs).
+WORKERS = typer.Option(2, "--workers", min=1, help="chunks at a time in this process")
+
+
 @run_app.command("simulate")
-def simulate_command(run_id: int, by: str = typer.Option(..., "--by")) -> None:
+def simulate_command(
+    run_id: int, by: str = typer.Option(..., "--by"), workers: int = WORKERS
+) -> None:
     """Simulate (or re-simulate, or resume simulating) a run; prints its progress."""
-    _drive("simulate", run_id, by)
+    _drive("simulate", run_id, by, workers)
 
 
 @run_app.command("approve")
@@ -76,9 +83,9 @@ def approve_command(run_id: int, by: str = typer.Option(..., "--by"), note: str 
 
 
 @run_app.command("issue")
-def issue_command(run_id: int, by: str = typer.Option(..., "--by")) -> None:
+def issue_command(run_id: int, by: str = typer.Option(..., "--by"), workers: int = WORKERS) -> None:
     """Issue an approved run, or resume an interrupted issue; prints its progress."""
-    _drive("issue", run_id, by)
+    _drive("issue", run_id, by, workers)
 
 
 @run_app.command("status")
@@ -91,7 +98,7 @@ def status_command(run_id: int) -> None:
         _print(service.progress(session, SYSTEM, run_id))
 
 
-def _drive(phase: str, run_id: int, by: str) -> None:
+def _drive(phase: str, run_id: int, by: str, workers: int) -> None:
     from billing.runs import runner
     from core.context import acting_as
     from core.db import session_scope
@@ -101,5 +108,5 @@ def _drive(phase: str, run_id: int, by: str) -> None:
     bars, progress = stage_bars(console)
     step = runner.simulate if phase == "simulate" else runner.issue
     with bars, acting_as(actor, request_id=f"cli:billing-run-{phase}"), session_scope() as session:
-        result = step(session, actor, run_id, progress)
+        result = step(session, actor, run_id, progress, workers=workers)
     _print(result)

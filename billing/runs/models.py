@@ -169,6 +169,10 @@ class BillingRunItem(IdMixin, Base):
     currency: Mapped[str | None] = mapped_column(Text)
     checks: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Checked at commit (migration 0031): a chunk marks its items before it numbers them.
     invoice_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("billing_invoice.id", ondelete="RESTRICT")
+        BigInteger,
+        ForeignKey(
+            "billing_invoice.id", ondelete="RESTRICT", deferrable=True, initially="DEFERRED"
+        ),
     )

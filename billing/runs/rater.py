@@ -20,6 +20,11 @@ from billing.tariffs.proration import TariffVersions
 from billing.tariffs.rating import Bill, BillableUsage, rate
 from core.periods import Period
 
+# Distinct bills kept (a few kB each): whole-kWh consumption repeats within a few hundred
+# values per tariff and period; decimal kWh from smart meters would not, so the memo is
+# emptied when full rather than grow with the run.
+MEMO_LIMIT = 50_000
+
 Key = tuple[str, Period, str, str, Decimal | None, tuple[tuple[str, Decimal], ...]]
 
 
@@ -30,6 +35,8 @@ class Rater:
     session: Session
     _versions: dict[tuple[str, Period], TariffVersions] = field(default_factory=dict)
     _bills: dict[Key, Bill] = field(default_factory=dict)
+    # The caller's own cheaper key (a run item's raw values) -> the same shared Bill.
+    seen: dict[tuple[object, ...], Bill] = field(default_factory=dict)
 
     def versions(self, code: str, period: Period) -> TariffVersions:
         key = (code, period)
@@ -59,5 +66,8 @@ class Rater:
         if found is None:
             usage = BillableUsage(period, dict(kwh), category, connection_type, subscribed_kva)
             found = rate(self.versions(tariff_code, period), usage)
+            if len(self._bills) >= MEMO_LIMIT:  # metered decimals: few repeats, bound memory
+                self._bills.clear()
+                self.seen.clear()
             self._bills[key] = found
         return found

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from billing.invoices import repository as invoices
 from billing.invoices.enums import InvoiceReason
-from billing.invoices.writer import Draft, write
+from billing.invoices.writer import Draft, prepare
 from billing.runs import control, selection
 from billing.runs.control import Check
 from billing.runs.errors import (
@@ -32,7 +33,7 @@ from billing.runs.errors import (
 )
 from billing.runs.machine import RUN
 from billing.runs.models import BillingRun, BillingRunChunk, BillingRunItem
-from billing.runs.rater import Rater
+from billing.runs.rater import MEMO_LIMIT, Rater
 from billing.runs.schemas import RunCreate, RunProgress
 from billing.tariffs.errors import TariffNotFoundError, TariffNotInForceError, UsageInvalidError
 from core.audit import declare_bulk_job
@@ -186,15 +187,33 @@ def _settings(run: BillingRun) -> control.Settings:
     return control.Settings(run.amount_threshold, Decimal(run.history_factor), run.park_estimated)
 
 
-def _rate(rater: Rater, row: Any, kwh: dict[str, Decimal]) -> Any:
-    return rater.bill(
+def _rate(rater: Rater, row: Any, kwh: Mapping[str, Any]) -> Any:
+    """The item's bill for ``kwh`` (register -> kWh, as Decimal or as the decimal text
+    stored on the item), through the rater's memo: keyed first on the item's raw values,
+    so an account rated like an earlier one costs one dict look-up."""
+    key = (
         row.tariff_code,
-        Period(row.period_start, row.period_end),
-        kwh,
-        category=row.category,
-        connection_type=invoices.connection_type(row.phases),
-        subscribed_kva=Decimal(str(row.subscribed_power_kva)),
+        row.period_start,
+        row.period_end,
+        row.category,
+        row.phases,
+        row.subscribed_power_kva,
+        tuple(kwh.items()),
     )
+    found = rater.seen.get(key)
+    if found is None:
+        found = rater.bill(
+            row.tariff_code,
+            Period(row.period_start, row.period_end),
+            {k: Decimal(v) for k, v in kwh.items()},
+            category=row.category,
+            connection_type=invoices.connection_type(row.phases),
+            subscribed_kva=Decimal(str(row.subscribed_power_kva)),
+        )
+        if len(rater.seen) >= MEMO_LIMIT:
+            rater.seen.clear()
+        rater.seen[key] = found
+    return found
 
 
 def simulate_chunk(
@@ -380,8 +399,7 @@ def issue_chunk(
         if r.id in billed:
             held.append((r, "skipped", Check.ALREADY_BILLED))
             continue
-        kwh = {k: Decimal(v) for k, v in r.consumption.items()}
-        bill = _rate(rater, r, kwh)
+        bill = _rate(rater, r, r.consumption)
         if bill.total != r.total:
             held.append((r, "parked", Check.CHANGED_SINCE_SIMULATION))
             continue
@@ -401,7 +419,10 @@ def issue_chunk(
                 run_id=run.id,
             )
         )
-    written = write(
+    # Everything but the numbers first (ids drawn from sequences, rows built, the items
+    # marked): numbering locks the series until commit, so it comes last and a second
+    # worker's chunk waits only for the COPY of this one.
+    prepared = prepare(
         session,
         actor,
         drafts,
@@ -415,7 +436,7 @@ def issue_chunk(
             "FROM unnest(CAST(:ids AS bigint[]), CAST(:invoices AS bigint[])) AS u(id, invoice) "
             "WHERE i.id = u.id"
         ),
-        {"ids": [r.id for r in issued_rows], "invoices": [w.id for w in written]},
+        {"ids": [r.id for r in issued_rows], "invoices": prepared.ids},
     )
     for r, status, check in held:
         session.execute(
@@ -430,8 +451,9 @@ def issue_chunk(
             "UPDATE billing_run_chunk SET issued_at = now(), invoices = :n "
             "WHERE run_id = :run AND chunk_no = :chunk"
         ),
-        {**params, "n": len(written)},
+        {**params, "n": len(drafts)},
     )
+    written = prepared.issue(session)
     return len(written)
 
 

@@ -137,6 +137,8 @@ def test_a_killed_issue_resumes_to_the_uninterrupted_result(scratch_url: str) ->
             str(interrupted),
             "--by",
             APPROVER.username,
+            "--workers",  # one chunk after the other: the first commits, the second waits
+            "1",
         ],
         cwd=ROOT,
         env=env,
