@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import attachment
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
 from billing.collections import plans, policies, repository, service, views, write_offs
@@ -206,11 +207,7 @@ def cut_eligible_csv(
     writer.writeheader()
     for row in _with_actions(session, rows, day):
         writer.writerow(row.model_dump())
-    return Response(
-        out.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="cut-eligible.csv"'},
-    )
+    return attachment(out.getvalue(), "cut-eligible.csv", "text/csv")
 
 
 @router.put("/policies/{policy_id}", response_model=PolicyRead, responses=NOT_FOUND)

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import attachment
 from api.idempotency import IdempotencyKey, IdempotentRoute
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
@@ -157,11 +158,7 @@ def download_batch(
 ) -> Response:
     """The pain.008.001.02 file to send to the bank."""
     batch = direct_debit.batch_seen(session, actor, dd_batch_id)
-    return Response(
-        batch.xml,
-        media_type="application/xml",
-        headers={"Content-Disposition": f'attachment; filename="{batch.message_id}.xml"'},
-    )
+    return attachment(batch.xml, f"{batch.message_id}.xml", "application/xml")
 
 
 @router.post(

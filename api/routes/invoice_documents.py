@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import attachment
 from api.params import NOT_FOUND, Id
 from api.schemas import PROBLEM_RESPONSES
 from billing.documents import batches, delivery
@@ -58,10 +59,8 @@ def invoice_pdf(
     """The printed invoice (A4 PDF): lines, totals, consumption history, payment
     reference (ISO 11649) and QR code."""
     document = invoice_document(session, actor, invoice_id)
-    return Response(
-        render_pdf(document),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{document.number}.pdf"'},
+    return attachment(
+        render_pdf(document), f"{document.number}.pdf", "application/pdf", inline=True
     )
 
 

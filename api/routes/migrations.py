@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import Response
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import attachment
 from api.params import CONFLICT, NOT_FOUND, Id, Limit
 from api.schemas import PROBLEM_RESPONSES
 from core.migration import service
@@ -60,11 +61,7 @@ def list_runs(
 def templates(actor: CurrentActor(SCOPE)) -> Response:  # type: ignore[valid-type]
     """A zip of every file of the format with its header and two example rows, and the
     format's reference (FORMAT.md)."""
-    return Response(
-        templates_zip(),
-        media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="kilowatch-templates.zip"'},
-    )
+    return attachment(templates_zip(), "kilowatch-templates.zip", "application/zip")
 
 
 @router.get("/migrations/{run_id}", response_model=MigrationRunRead, responses=NOT_FOUND)

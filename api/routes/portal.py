@@ -14,6 +14,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DbSession
+from api.downloads import attachment
 from api.params import Id
 from api.portal_auth import CurrentCustomer
 from api.schemas import PROBLEM_RESPONSES
@@ -254,10 +255,8 @@ def invoice_pdf(invoice_id: Id, session: DbSession, customer: CurrentCustomer) -
     if invoice is None or invoice.account_id not in {a.id for a in owner or []}:
         raise PortalAccountNotFoundError(f"no invoice {invoice_id} of yours")
     document = invoice_document(session, customer.actor, invoice_id)
-    return Response(
-        render_pdf(document),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{document.number}.pdf"'},
+    return attachment(
+        render_pdf(document), f"{document.number}.pdf", "application/pdf", inline=True
     )
 
 

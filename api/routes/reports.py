@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import attachment
 from api.params import Id, OptionalId
 from api.schemas import PROBLEM_RESPONSES
 from core.errors import FieldError, InputInvalidError
@@ -108,10 +109,10 @@ def get_report(
             "totals": table.totals,
             "notes": table.notes,
         }
-    return Response(
+    return attachment(
         export.render(table, format, definition.title),
-        media_type=export.MEDIA_TYPES[format],
-        headers={"Content-Disposition": f'attachment; filename="{report}.{format}"'},
+        f"{report}.{format}",
+        export.MEDIA_TYPES[format],
     )
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import XLSX, attachment
 from api.params import CONFLICT, NOT_FOUND, Id, Limit, Offset, OptionalId
 from api.schemas import PROBLEM_RESPONSES
 from core.context import Actor
@@ -343,11 +344,7 @@ def loss_dashboard_csv(
 ) -> Response:
     first, last = _months(from_month, to_month)
     board = dashboard.build(session, actor=actor, first=first, last=last)
-    return Response(
-        dashboard.to_csv(board),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="losses-{first:%Y-%m}.csv"'},
-    )
+    return attachment(dashboard.to_csv(board), f"losses-{first:%Y-%m}.csv", "text/csv")
 
 
 @router.get("/dashboard.xlsx", response_class=Response)
@@ -359,16 +356,14 @@ def loss_dashboard_xlsx(
 ) -> Response:
     first, last = _months(from_month, to_month)
     board = dashboard.build(session, actor=actor, first=first, last=last)
-    return Response(
+    return attachment(
         dashboard.to_xlsx(board),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="losses-{first:%Y-%m}.xlsx"'},
+        f"losses-{first:%Y-%m}.xlsx",
+        XLSX,
     )
 
 
 # -- drill-down: a zone's customers -----------------------------------------------------
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("/dashboard/customers", response_model=loss_drilldown.ZoneCustomers)
@@ -420,11 +415,7 @@ def zone_customers_csv(
 ) -> Response:
     """Every usage point of the zone (no paging), as the JSON's items."""
     page, name = _whole_zone(session, actor, transformer_id, feeder_id, from_month, to_month)
-    return Response(
-        loss_drilldown.to_csv(page),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
-    )
+    return attachment(loss_drilldown.to_csv(page), f"{name}.csv", "text/csv")
 
 
 @router.get(
@@ -441,11 +432,7 @@ def zone_customers_xlsx(
     to_month: MonthParam = None,
 ) -> Response:
     page, name = _whole_zone(session, actor, transformer_id, feeder_id, from_month, to_month)
-    return Response(
-        loss_drilldown.to_xlsx(page),
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-    )
+    return attachment(loss_drilldown.to_xlsx(page), f"{name}.xlsx", XLSX)
 
 
 # -- reduce instead of cut ----------------------------------------------------------------

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentActor, DbSession
+from api.downloads import attachment
 from api.params import Limit, Offset
 from api.schemas import PROBLEM_RESPONSES
 from billing.tariffs import repository, service
@@ -136,11 +137,7 @@ def export_tariff(
 ) -> Response:
     """The tariff and its versions as a document that imports back to the same tariff."""
     text = service.export_document(session, code=code, fmt=format, actor=actor)
-    return Response(
-        text,
-        media_type=f"application/{format}",
-        headers={"Content-Disposition": f'attachment; filename="{code}.{format}"'},
-    )
+    return attachment(text, f"{code}.{format}", f"application/{format}")
 
 
 def bill_read(bill: Bill) -> BillRead:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.orm import Session
 
 from billing.collections.engine import DUE_TABLE
@@ -78,33 +78,57 @@ _INTEREST_STAGE = [
         """
     ),
 ]
+
+
+def _charge_writes(
+    stage: str, *, kind: str, revenue: str, amount: str, order: str, memo: str
+) -> list[TextClause]:
+    """The rows ``payments.service.charge`` writes for one charge, for every row of the
+    staged table ``stage`` (``txn_id``, ``item_id``, ``customer_account_id``, ``ref`` and
+    the ``amount`` column): a ledger transaction of ``kind``, its receivable debit and
+    ``revenue`` credit, an open receivable item of ``kind`` due that day."""
+    return [
+        text(
+            f"""
+            INSERT INTO billing_ledger_transaction (id, entry_date, kind, currency, source_ref,
+                                                    memo, created_by)
+            SELECT txn_id, :on, '{kind}', :currency, ref, {memo}, :user_id
+            FROM {stage} ORDER BY {order}
+            """
+        ),
+        text(
+            f"""
+            INSERT INTO billing_ledger_posting (transaction_id, account_id,
+                                                customer_account_id, amount)
+            SELECT g.txn_id, l.id,
+                   CASE WHEN l.per_customer_account THEN g.customer_account_id END,
+                   CASE WHEN l.per_customer_account THEN g.{amount} ELSE -g.{amount} END
+            FROM {stage} g
+            JOIN billing_ledger_account l ON l.code IN ('receivable', '{revenue}')
+            ORDER BY g.{order}, l.per_customer_account DESC
+            """
+        ),
+        text(
+            f"""
+            INSERT INTO billing_receivable_item (id, customer_account_id, kind, document_ref,
+                                                 due_date, amount, currency,
+                                                 ledger_transaction_id)
+            SELECT item_id, customer_account_id, '{kind}', ref, :on, {amount}, :currency,
+                   txn_id
+            FROM {stage} ORDER BY {order}
+            """
+        ),
+    ]
+
+
 _INTEREST_WRITES = [
-    text(
-        """
-        INSERT INTO billing_ledger_transaction (id, entry_date, kind, currency, source_ref,
-                                                memo, created_by)
-        SELECT txn_id, :on, 'interest', :currency, ref, :memo, :user_id
-        FROM collection_interest_item ORDER BY customer_account_id
-        """
-    ),
-    text(
-        """
-        INSERT INTO billing_ledger_posting (transaction_id, account_id, customer_account_id,
-                                            amount)
-        SELECT g.txn_id, l.id, CASE WHEN l.per_customer_account THEN g.customer_account_id END,
-               CASE WHEN l.per_customer_account THEN g.amount ELSE -g.amount END
-        FROM collection_interest_item g
-        JOIN billing_ledger_account l ON l.code IN ('receivable', 'revenue:interest')
-        ORDER BY g.customer_account_id, l.per_customer_account DESC
-        """
-    ),
-    text(
-        """
-        INSERT INTO billing_receivable_item (id, customer_account_id, kind, document_ref,
-                                             due_date, amount, currency, ledger_transaction_id)
-        SELECT item_id, customer_account_id, 'interest', ref, :on, amount, :currency, txn_id
-        FROM collection_interest_item ORDER BY customer_account_id
-        """
+    *_charge_writes(
+        "collection_interest_item",
+        kind="interest",
+        revenue="revenue:interest",
+        amount="amount",
+        order="customer_account_id",
+        memo=":memo",
     ),
     text(
         """
@@ -168,32 +192,13 @@ _FEE_STAGE = [
     ),
 ]
 _FEE_WRITES = [
-    text(
-        """
-        INSERT INTO billing_ledger_transaction (id, entry_date, kind, currency, source_ref,
-                                                memo, created_by)
-        SELECT txn_id, :on, 'fee', :currency, ref, 'dunning fee ' || ref, :user_id
-        FROM collection_fee ORDER BY action_id
-        """
-    ),
-    text(
-        """
-        INSERT INTO billing_ledger_posting (transaction_id, account_id, customer_account_id,
-                                            amount)
-        SELECT g.txn_id, l.id, CASE WHEN l.per_customer_account THEN g.customer_account_id END,
-               CASE WHEN l.per_customer_account THEN g.fee ELSE -g.fee END
-        FROM collection_fee g
-        JOIN billing_ledger_account l ON l.code IN ('receivable', 'revenue:fees')
-        ORDER BY g.action_id, l.per_customer_account DESC
-        """
-    ),
-    text(
-        """
-        INSERT INTO billing_receivable_item (id, customer_account_id, kind, document_ref,
-                                             due_date, amount, currency, ledger_transaction_id)
-        SELECT item_id, customer_account_id, 'fee', ref, :on, fee, :currency, txn_id
-        FROM collection_fee ORDER BY action_id
-        """
+    *_charge_writes(
+        "collection_fee",
+        kind="fee",
+        revenue="revenue:fees",
+        amount="fee",
+        order="action_id",
+        memo="'dunning fee ' || ref",
     ),
     text(
         """
