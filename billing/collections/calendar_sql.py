@@ -3,6 +3,7 @@ for every account at once (``engine``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import text
@@ -36,18 +37,31 @@ _FILL = text(
     """
 )
 _EARLIEST = text("SELECT min(due_date) FROM billing_receivable_item WHERE closed_at IS NULL")
+# The same for a few accounts (a payment's recompute): index probes by account instead of
+# a scan of every open item.
+_EARLIEST_OF = text(
+    """
+    SELECT min(due_date) FROM billing_receivable_item
+    WHERE closed_at IS NULL AND customer_account_id = ANY(CAST(:accounts AS bigint[]))
+    """
+)
 
 # Steps are never set further than this after a due date (two years of working days).
 HORIZON_DAYS = 1100
+# Up to this many accounts, a recompute is a payment's or a plan's: index probes only.
+FEW_ACCOUNTS = 1000
 
 
-def load_calendar(session: Session, on: date) -> None:
-    """Fill ``collection_calendar`` from the oldest open due date to ``on`` plus the
-    horizon (for this transaction)."""
+def load_calendar(session: Session, on: date, account_ids: Sequence[int] | None = None) -> None:
+    """Fill ``collection_calendar`` from the oldest open due date (of ``account_ids`` only,
+    when given) to ``on`` plus the horizon (for this transaction)."""
     # The step statements are many small index probes; JIT compiling them costs seconds
     # (their estimated cost crosses jit_above_cost) and saves nothing.
     session.execute(text("SET LOCAL jit = off"))
-    earliest = session.scalar(_EARLIEST) or on
+    if account_ids is None:
+        earliest = session.scalar(_EARLIEST) or on
+    else:
+        earliest = session.scalar(_EARLIEST_OF, {"accounts": list(account_ids)}) or on
     first = min(earliest, on) - timedelta(days=7)
     for statement in _CREATE:
         session.execute(statement)
@@ -61,4 +75,7 @@ def load_calendar(session: Session, on: date) -> None:
             "working": [r[2] for r in rows],
         },
     )
-    session.execute(text("ANALYZE collection_calendar"))
+    if account_ids is None or len(account_ids) > FEW_ACCOUNTS:
+        # The night joins the calendar to many files: the planner needs its size. A few
+        # accounts' recompute only probes it by index, and ANALYZE would cost more.
+        session.execute(text("ANALYZE collection_calendar"))

@@ -228,7 +228,7 @@ def recompute(
 ) -> int:
     """Recompute the files of ``account_ids`` (every account with something overdue or a
     file not current, when None) as of business day ``on``. Returns the files written."""
-    load_calendar(session, on)
+    load_calendar(session, on, account_ids)
     result = session.execute(
         _RECOMPUTE,
         {
