@@ -13,6 +13,7 @@ from customers.cli import customers_app
 from fraud.cli import fraud_app
 from gis.cli import network_app
 from kilowatch.bootstrap import bootstrap
+from kilowatch.company_cli import company_app
 from kilowatch.fraud_evaluation import evaluate_command
 from meters.cli import readings_app
 from mobile_sync.cli import handheld_app
@@ -34,6 +35,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(handheld_app, name="handheld")
 app.add_typer(run_app, name="billing-run")
 app.add_typer(collections_app, name="collections")
+app.add_typer(company_app, name="company")
 # Evaluating the NTL detectors reads the demo's ground truth: only the root may.
 fraud_app.command("evaluate")(evaluate_command)
 

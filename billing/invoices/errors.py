@@ -45,3 +45,10 @@ class InvoiceUsageInvalidError(InputInvalidError):
     """The consumption given for a re-bill does not fit the contract's tariff."""
 
     code = "invoice_usage_invalid"
+
+
+class SeriesExistsError(EntityConflictError):
+    """A numbering series of that name exists already (series are unique across companies:
+    their name is in every payment reference)."""
+
+    code = "series_exists"

@@ -14,13 +14,16 @@ errors (the check digits catch them).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from stdnum import iso11649
 
-from billing.invoices.errors import InvoiceNotFoundError
+from billing.invoices.errors import InvoiceNotFoundError, SeriesExistsError
+from billing.invoices.models import InvoiceSeries
+from core.errors import FieldError, InputInvalidError
 
 SEQ_DIGITS = 9
 
@@ -115,3 +118,35 @@ def payment_reference(account_number: str, series: str, seq: int) -> str:
 
 def is_valid_reference(reference: str) -> bool:
     return bool(iso11649.is_valid(reference))
+
+
+# A series goes into the ISO 11649 payment reference: letters and digits only.
+SERIES_PATTERN = re.compile(r"^[A-Z0-9]{1,8}$")
+
+
+def open_company_series(
+    session: Session, company_id: int, *, invoice: str, credit_note: str
+) -> list[InvoiceSeries]:
+    """A company's own numbering series, one per kind of document, starting at 1."""
+    wanted = {"invoice": invoice, "credit_note": credit_note}
+    errors = [
+        FieldError(f"{kind}_series", "1 to 8 capital letters or digits", "series")
+        for kind, series in wanted.items()
+        if not SERIES_PATTERN.match(series)
+    ]
+    if invoice == credit_note:
+        errors.append(FieldError("credit_note_series", "must differ from the invoices'", "series"))
+    if errors:
+        raise InputInvalidError("the numbering series are not valid", errors=errors)
+    taken = session.scalars(
+        select(InvoiceSeries.series).where(InvoiceSeries.series.in_(wanted.values()))
+    ).all()
+    if taken:
+        raise SeriesExistsError(f"series {', '.join(sorted(taken))} exist already")
+    rows = [
+        InvoiceSeries(series=series, kind=kind, company_id=company_id)
+        for kind, series in wanted.items()
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows

@@ -8,13 +8,16 @@ naming another is refused (``company_not_bound``), never silently ignored.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.auth.models import Company, User, UserCompany
-from core.errors import PermissionDeniedError
+from core.errors import EntityConflictError, FieldError, InputInvalidError, PermissionDeniedError
 
 COMPANY_HEADER = "X-Kilowatch-Company"
 
@@ -68,3 +71,45 @@ def company_currency(session: Session, company_id: int | None) -> str:
 
     found = session.scalar(select(Company.currency).where(Company.id == company_id))
     return str(found) if found is not None else get_settings().currency
+
+
+CODE_PATTERN = re.compile(r"^[A-Z0-9]{2,10}$")
+
+
+class CompanyInputInvalidError(InputInvalidError):
+    """A new company's code, currency or locale is not one Kilowatch can keep books in."""
+
+    code = "company_invalid"
+
+
+class CompanyExistsError(EntityConflictError):
+    code = "company_exists"
+    title = "This company code is taken"
+
+
+def create_company(
+    session: Session, *, code: str, name: str, currency: str, locale: str
+) -> Company:
+    """A new company served by this Kilowatch (its books still need numbering series and
+    tariffs of their own, which their domains open: ``kilowatch company create``)."""
+    errors = []
+    if not CODE_PATTERN.match(code):
+        errors.append(FieldError("code", "2 to 10 capital letters or digits", "company_code"))
+    if currency not in list_currencies():
+        errors.append(
+            FieldError("currency", f"{currency!r} is not an ISO 4217 currency", "currency")
+        )
+    try:
+        Locale.parse(locale)
+    except (ValueError, UnknownLocaleError):
+        errors.append(FieldError("locale", f"{locale!r} is not a CLDR locale", "locale"))
+    if not name.strip():
+        errors.append(FieldError("name", "a company needs a name", "required"))
+    if errors:
+        raise CompanyInputInvalidError("the new company is not valid", errors=errors)
+    if session.scalar(select(Company.id).where(Company.code == code)) is not None:
+        raise CompanyExistsError(f"a company {code!r} exists already")
+    company = Company(code=code, name=name.strip(), currency=currency, locale=locale)
+    session.add(company)
+    session.flush()
+    return company
