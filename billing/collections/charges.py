@@ -21,7 +21,6 @@ from billing.collections.engine import DUE_TABLE
 from billing.payments.allocation import allocate_accounts
 from core.context import Actor
 from core.locks import LockSpace, xact_locks
-from core.settings import get_settings
 
 
 def interest_amount(base: int, rate: Decimal, days: int, day_count: str = "ACT/365") -> int:
@@ -40,11 +39,12 @@ _INTEREST_STAGE = [
     text(
         """
         CREATE TEMP TABLE collection_interest_due ON COMMIT DROP AS
-        SELECT b.source_item_id, b.customer_account_id, b.base, b.days,
+        SELECT b.source_item_id, b.customer_account_id, b.currency, b.base, b.days,
                round(b.base * b.rate * b.days
                      / CASE b.day_count WHEN 'ACT/360' THEN 360 ELSE 365 END)::bigint AS amount
         FROM (
             SELECT r.id AS source_item_id, r.customer_account_id, p.interest_rate AS rate,
+                   r.currency,  -- interest accrues in its bill's currency
                    p.interest_day_count AS day_count,
                    r.amount - COALESCE((SELECT sum(a.amount) FROM billing_payment_allocation a
                                         WHERE a.item_id = r.id AND a.released_at IS NULL), 0)
@@ -68,7 +68,7 @@ _INTEREST_STAGE = [
     text(
         """
         CREATE TEMP TABLE collection_interest_item ON COMMIT DROP AS
-        SELECT customer_account_id, sum(amount)::bigint AS amount,
+        SELECT customer_account_id, min(currency) AS currency, sum(amount)::bigint AS amount,
                'INT-' || customer_account_id || '-' || to_char(CAST(:on AS date), 'YYYY-MM-DD')
                    AS ref,
                nextval(pg_get_serial_sequence('billing_ledger_transaction', 'id')) AS txn_id,
@@ -92,7 +92,7 @@ def _charge_writes(
             f"""
             INSERT INTO billing_ledger_transaction (id, entry_date, kind, currency, source_ref,
                                                     memo, created_by)
-            SELECT txn_id, :on, '{kind}', :currency, ref, {memo}, :user_id
+            SELECT txn_id, :on, '{kind}', currency, ref, {memo}, :user_id
             FROM {stage} ORDER BY {order}
             """
         ),
@@ -113,7 +113,7 @@ def _charge_writes(
             INSERT INTO billing_receivable_item (id, customer_account_id, kind, document_ref,
                                                  due_date, amount, currency,
                                                  ledger_transaction_id)
-            SELECT item_id, customer_account_id, '{kind}', ref, :on, {amount}, :currency,
+            SELECT item_id, customer_account_id, '{kind}', ref, :on, {amount}, currency,
                    txn_id
             FROM {stage} ORDER BY {order}
             """
@@ -163,7 +163,7 @@ def charge_interest(
     if not accounts:
         return 0
     session.flush()  # the ORM's pending rows before the statements on the same connection
-    params = {"on": on, "currency": get_settings().currency, "user_id": actor.user_id,
+    params = {"on": on, "user_id": actor.user_id,
               "memo": f"late-payment interest to {on.isoformat()}"}  # fmt: skip
     for statement in _INTEREST_WRITES:
         session.execute(statement, params)
@@ -184,6 +184,11 @@ _FEE_STAGE = [
         f"""
         CREATE TEMP TABLE collection_fee ON COMMIT DROP AS
         SELECT d.action_id, d.customer_account_id, d.fee,
+               -- the fee is in the currency of the company whose policy charges it
+               (SELECT co.currency FROM collection_file f
+                JOIN collection_policy p ON p.id = f.policy_id
+                JOIN core_company co ON co.id = p.company_id
+                WHERE f.customer_account_id = d.customer_account_id) AS currency,
                'DUN-' || d.action_id AS ref,
                nextval(pg_get_serial_sequence('billing_ledger_transaction', 'id')) AS txn_id,
                nextval(pg_get_serial_sequence('billing_receivable_item', 'id')) AS item_id
@@ -218,7 +223,7 @@ def charge_staged_fees(session: Session, actor: Actor, *, on: date) -> int:
     if not accounts:
         return 0
     session.flush()  # the ORM's pending rows before the statements on the same connection
-    params = {"on": on, "currency": get_settings().currency, "user_id": actor.user_id}
+    params = {"on": on, "user_id": actor.user_id}
     for statement in _FEE_WRITES:
         session.execute(statement, params)
     xact_locks(session, LockSpace.PAYMENT_ALLOCATION, accounts)

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from geoalchemy2 import WKTElement
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from billing.collections import repository as collection_repository
@@ -278,7 +278,7 @@ def _policy(db: Session, actor: Actor, code: str) -> int:
         {
             "code": code,
             "name": code,
-            "steps": [{"code": "reminder", "delay": 1, "channel": "sms"}],
+            "steps": [{"code": "reminder", "delay": 1, "channel": "sms", "fee": 150}],
         }
     )
     return collections.create_policy(db, actor, data=data).id
@@ -311,3 +311,14 @@ def test_each_company_duns_its_accounts_under_its_own_policy(
         "own": mine,
         "other": theirs,
     }
+    # Each reminder's fee (150 minor units) is charged in its company's currency.
+    fees = dict(
+        db.execute(
+            text(
+                "SELECT customer_account_id, currency FROM billing_receivable_item "
+                "WHERE kind = 'fee' AND customer_account_id = ANY(:accounts)"
+            ),
+            {"accounts": [world["own"]["account"], world["other"]["account"]]},
+        ).all()
+    )
+    assert fees == {world["own"]["account"]: "XOF", world["other"]["account"]: "EUR"}
