@@ -60,10 +60,12 @@ def test_network_map_tiles_search_and_trace(
     page.wait_for_url(f"{live_url}/map/network")
     assert page.locator("nav.mainnav a", has_text="Network").count() == 1
 
-    # Tiles load and features render (the generated town lies at the default map centre).
+    # Tiles load and features render (the generated town lies at the default map centre);
+    # each layer counted only once its own tiles have loaded (they arrive in any order).
     page.wait_for_function(
         "() => window.KW_NETWORK_MAP && document.body.dataset.tiles_service_points === 'loaded'"
         " && document.body.dataset.tiles_lines === 'loaded'"
+        " && document.body.dataset.tiles_transformers === 'loaded'"
     )
     assert _rendered_features(page, "service_points") > 100
     assert _rendered_features(page, "lines") > 100
